@@ -1,0 +1,11 @@
+//! Plain data types of the domain: no I/O.
+
+pub mod account;
+pub mod marketplace;
+pub mod money;
+pub mod order;
+
+pub use account::{CountryFilter, ImportInterval, ImportOptions, SellerAccount};
+pub use marketplace::{MARKETPLACES, Marketplace, Region};
+pub use money::{Currency, Money};
+pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};

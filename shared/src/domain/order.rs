@@ -1,0 +1,323 @@
+//! Orders as sellersync stores them, whichever report they came from.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::money::{Currency, Money};
+
+/// An Amazon order with its items, as of its `last_updated` date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Amazon's order id, e.g. `114-1234567-1234567`.
+    pub amazon_order_id: String,
+    /// The seller's own order id, when the seller set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_order_id: Option<String>,
+    /// When the buyer placed the order (UTC).
+    pub purchase_date: DateTime<Utc>,
+    /// When Amazon last changed the order (UTC); the version that decides which copy is newer.
+    pub last_updated: DateTime<Utc>,
+    /// The order's status.
+    pub status: OrderStatus,
+    /// Who ships it: Amazon (FBA) or the merchant.
+    pub fulfillment_channel: FulfillmentChannel,
+    /// The report's `sales-channel`, e.g. `Amazon.de` or `Non-Amazon`.
+    pub sales_channel: String,
+    /// The marketplace the sales channel names, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace_id: Option<String>,
+    /// The shipping service level, e.g. `Standard` or `Expedited`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_service_level: Option<String>,
+    /// Where it goes, to the level of detail that is not buyer PII.
+    #[serde(default)]
+    pub ship_to: ShipTo,
+    /// Whether it is an Amazon Business order.
+    #[serde(default)]
+    pub is_business_order: bool,
+    /// The buyer's purchase order number (business orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_order_number: Option<String>,
+    /// Its lines, in report order.
+    pub items: Vec<OrderItem>,
+}
+
+impl Order {
+    /// The ship-to country, when known.
+    pub fn ship_country(&self) -> Option<&str> {
+        self.ship_to.country.as_deref()
+    }
+}
+
+/// The part of the shipping address that order-tracking reports carry without restriction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipTo {
+    /// City.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// State or region, sometimes spelled out (`FLORIDA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// ISO 3166 country code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItem {
+    /// The seller's SKU.
+    pub sku: String,
+    /// Amazon's product id.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub asin: String,
+    /// Product title.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub product_name: String,
+    /// The line's own status (`Shipped`, `Unshipped`, `Cancelled`), when the report gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_status: Option<String>,
+    /// Units ordered (0 on cancelled lines).
+    pub quantity: u32,
+    /// Amounts of the line; all in the order's currency. Each is the total for the quantity, not a unit price.
+    #[serde(default)]
+    pub amounts: ItemAmounts,
+    /// Promotion ids applied to the line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promotion_ids: Vec<String>,
+}
+
+/// The money columns of an order line; empty cells are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemAmounts {
+    /// Item price (EU prices include VAT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_price: Option<Money>,
+    /// Tax on the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_tax: Option<Money>,
+    /// Shipping charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_price: Option<Money>,
+    /// Tax on shipping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_tax: Option<Money>,
+    /// Gift wrap charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_wrap_price: Option<Money>,
+    /// Tax on gift wrap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_wrap_tax: Option<Money>,
+    /// Promotion discount on the item (negative or zero).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_promotion_discount: Option<Money>,
+    /// Promotion discount on shipping (negative or zero).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_promotion_discount: Option<Money>,
+}
+
+impl ItemAmounts {
+    /// The currency of the first amount present, if any.
+    pub fn currency(&self) -> Option<Currency> {
+        [
+            self.item_price,
+            self.item_tax,
+            self.shipping_price,
+            self.shipping_tax,
+            self.gift_wrap_price,
+            self.gift_wrap_tax,
+            self.item_promotion_discount,
+            self.ship_promotion_discount,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|m| m.currency)
+        .next()
+    }
+}
+
+/// Fulfillment channel. Reports say `Amazon`/`Merchant` (order tracking) or `AFN`/`MFN` (FBA shipments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FulfillmentChannel {
+    /// Fulfilled by Amazon (FBA).
+    Afn,
+    /// Fulfilled by the merchant.
+    Mfn,
+}
+
+impl FulfillmentChannel {
+    /// Reads any of the spellings Amazon uses.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "amazon" | "afn" => Some(FulfillmentChannel::Afn),
+            "merchant" | "mfn" => Some(FulfillmentChannel::Mfn),
+            _ => None,
+        }
+    }
+
+    /// `AFN` or `MFN`, as stored and served.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FulfillmentChannel::Afn => "AFN",
+            FulfillmentChannel::Mfn => "MFN",
+        }
+    }
+}
+
+impl fmt::Display for FulfillmentChannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for FulfillmentChannel {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FulfillmentChannel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        FulfillmentChannel::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown fulfillment channel {text:?}")))
+    }
+}
+
+/// Order status as order reports spell it. Statuses sellersync has no rule for are kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    /// Placed, payment not yet authorised.
+    Pending,
+    /// Paid, nothing shipped yet.
+    Unshipped,
+    /// Some items shipped.
+    PartiallyShipped,
+    /// All items shipped.
+    Shipped,
+    /// Cancelled (reports spell it with two Ls, the Orders API with one).
+    Cancelled,
+    /// Any other status, verbatim.
+    Other(String),
+}
+
+impl OrderStatus {
+    /// Reads a report's `order-status`, accepting the Orders API's spellings too.
+    pub fn parse(text: &str) -> Self {
+        let text = text.trim();
+        match text.to_ascii_lowercase().replace([' ', '_'], "").as_str() {
+            "pending" => OrderStatus::Pending,
+            "unshipped" => OrderStatus::Unshipped,
+            "partiallyshipped" => OrderStatus::PartiallyShipped,
+            "shipped" => OrderStatus::Shipped,
+            "cancelled" | "canceled" => OrderStatus::Cancelled,
+            _ if text.to_ascii_lowercase().starts_with("pending") => OrderStatus::Pending,
+            _ => OrderStatus::Other(text.to_owned()),
+        }
+    }
+
+    /// The status as stored and served.
+    pub fn as_str(&self) -> &str {
+        match self {
+            OrderStatus::Pending => "Pending",
+            OrderStatus::Unshipped => "Unshipped",
+            OrderStatus::PartiallyShipped => "PartiallyShipped",
+            OrderStatus::Shipped => "Shipped",
+            OrderStatus::Cancelled => "Cancelled",
+            OrderStatus::Other(text) => text,
+        }
+    }
+
+    /// Whether the order has left the warehouse, fully or partly.
+    pub fn is_shipped(&self) -> bool {
+        matches!(self, OrderStatus::Shipped | OrderStatus::PartiallyShipped)
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for OrderStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(OrderStatus::parse(&String::deserialize(deserializer)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_accept_both_spellings_and_keep_unknown_ones() {
+        assert_eq!(OrderStatus::parse("Cancelled"), OrderStatus::Cancelled);
+        assert_eq!(OrderStatus::parse("Canceled"), OrderStatus::Cancelled);
+        assert_eq!(
+            OrderStatus::parse("Pending - Waiting for Pick Up"),
+            OrderStatus::Pending
+        );
+        assert_eq!(
+            OrderStatus::parse("InvoiceUnconfirmed").as_str(),
+            "InvoiceUnconfirmed"
+        );
+    }
+
+    #[test]
+    fn fulfillment_channel_reads_report_and_api_spellings() {
+        assert_eq!(FulfillmentChannel::parse("Amazon"), Some(FulfillmentChannel::Afn));
+        assert_eq!(FulfillmentChannel::parse("MFN"), Some(FulfillmentChannel::Mfn));
+        assert_eq!(FulfillmentChannel::parse("Seller"), None);
+    }
+
+    #[test]
+    fn an_order_round_trips_through_json() {
+        let order = Order {
+            amazon_order_id: "114-1234567-1234567".into(),
+            merchant_order_id: None,
+            purchase_date: "2026-11-01T10:00:00Z".parse().unwrap(),
+            last_updated: "2026-11-02T10:00:00Z".parse().unwrap(),
+            status: OrderStatus::Shipped,
+            fulfillment_channel: FulfillmentChannel::Afn,
+            sales_channel: "Amazon.com".into(),
+            marketplace_id: Some("ATVPDKIKX0DER".into()),
+            ship_service_level: Some("Standard".into()),
+            ship_to: ShipTo {
+                country: Some("US".into()),
+                ..ShipTo::default()
+            },
+            is_business_order: false,
+            purchase_order_number: None,
+            items: vec![OrderItem {
+                sku: "SKU-1".into(),
+                asin: "B000000001".into(),
+                product_name: "Mug".into(),
+                item_status: Some("Shipped".into()),
+                quantity: 2,
+                amounts: ItemAmounts {
+                    item_price: Money::parse_amount("item-price", "19.98", "USD".parse().unwrap()).unwrap(),
+                    ..ItemAmounts::default()
+                },
+                promotion_ids: vec![],
+            }],
+        };
+        let json = serde_json::to_string(&order).unwrap();
+        assert_eq!(serde_json::from_str::<Order>(&json).unwrap(), order);
+        assert_eq!(
+            order.items[0].amounts.currency().map(|c| c.to_string()),
+            Some("USD".into())
+        );
+    }
+}

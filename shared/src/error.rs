@@ -1,0 +1,60 @@
+//! Typed errors shared across the library; each module with a boundary of its own adds its enum here.
+
+use thiserror::Error;
+
+/// A value that does not fit the domain, naming the field it came from so the API can answer 400 with it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{field}: {reason} (got {value:?})")]
+pub struct DomainError {
+    /// The field, column or variable that held the value (`marketplaceIds[1]`, `item-price`, ...).
+    pub field: String,
+    /// The offending value, cut to a readable length.
+    pub value: String,
+    /// What is wrong with it, as a phrase.
+    pub reason: String,
+}
+
+impl DomainError {
+    /// A value of `field` that is not acceptable for `reason`.
+    pub fn invalid(field: impl Into<String>, value: &str, reason: impl Into<String>) -> Self {
+        const MAX: usize = 80;
+        let value = match value.char_indices().nth(MAX) {
+            Some((cut, _)) => format!("{}...", &value[..cut]),
+            None => value.to_owned(),
+        };
+        DomainError {
+            field: field.into(),
+            value,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Configuration that cannot start a function; names the environment variable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid {
+        /// The variable's name.
+        name: &'static str,
+        /// Why its value cannot be used.
+        reason: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_error_names_the_field_and_cuts_long_values() {
+        let err = DomainError::invalid("sku", &"x".repeat(200), "too long");
+        let text = err.to_string();
+        assert!(text.starts_with("sku: too long"), "{text}");
+        assert!(text.len() < 120, "{text}");
+    }
+}

@@ -1,0 +1,1 @@
+//! The SP-API sandbox, the local stack harness and the local runner.

@@ -218,7 +218,7 @@ impl FromStr for ImportInterval {
                 return Err(DomainError::invalid(
                     "importInterval",
                     text,
-                    &format!("expected one of {}", ImportInterval::CHOICES.join(", ")),
+                    format!("expected one of {}", ImportInterval::CHOICES.join(", ")),
                 ));
             }
         };

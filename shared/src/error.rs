@@ -46,6 +46,34 @@ pub enum ConfigError {
     },
 }
 
+/// A failure of the storage behind a port (DynamoDB); never carries item contents, which may hold buyer PII.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StoreError {
+    /// The store could not be reached or refused the request; worth retrying.
+    #[error("{operation} failed: {message}")]
+    Unavailable {
+        /// The store operation, e.g. `PutItem`.
+        operation: &'static str,
+        /// What the store said.
+        message: String,
+    },
+    /// An item exists but cannot be read as the type it should hold.
+    #[error("stored item {key} cannot be read: {reason}")]
+    Corrupt {
+        /// The item's key.
+        key: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    /// Worth trying again later (a redelivery, a next tick), as opposed to a fault that repeats.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

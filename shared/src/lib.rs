@@ -6,8 +6,12 @@
 //! - [`clock`]: time as a dependency (the wall clock, or a faster one for local runs).
 //! - [`domain`]: orders, money, seller accounts, regions and marketplaces; plain data.
 //! - [`error`]: the typed errors shared across modules.
+//! - [`ports`]: the traits use cases reach the outside world through.
+//! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
 
+pub mod adapters;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod ports;

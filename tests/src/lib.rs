@@ -1,1 +1,3 @@
-//! The SP-API sandbox, the local stack harness and the local runner.
+//! sellersync's test infrastructure: the local AWS stack harness, the SP-API sandbox and the local runner.
+
+pub mod stack;

@@ -1,0 +1,123 @@
+//! DynamoDB adapters: the only code that speaks aws-sdk-dynamodb.
+//!
+//! Key formats live in [`keys`], so every item's address is written down once.
+
+pub mod keys;
+mod orders;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+
+pub use orders::DynamoOrderStore;
+
+use crate::error::StoreError;
+
+/// An item as the SDK holds it.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// BatchGetItem's limit of keys per request.
+const BATCH_GET_MAX: usize = 100;
+
+/// Turns an SDK failure into a `StoreError`; the message is the service's code and text, which never hold
+/// item values.
+pub(crate) fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug, R>(
+    operation: &'static str,
+    err: SdkError<E, R>,
+) -> StoreError {
+    let message = match err.code() {
+        Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
+        None => format!("{}", aws_smithy_error_kind(&err)),
+    };
+    StoreError::Unavailable { operation, message }
+}
+
+fn aws_smithy_error_kind<E, R>(err: &SdkError<E, R>) -> &'static str {
+    match err {
+        SdkError::ConstructionFailure(_) => "request could not be built",
+        SdkError::TimeoutError(_) => "timed out",
+        SdkError::DispatchFailure(_) => "could not reach DynamoDB",
+        SdkError::ResponseError(_) => "unreadable response",
+        SdkError::ServiceError(_) => "service error",
+        _ => "unknown failure",
+    }
+}
+
+/// Reads many items by key with BatchGetItem, 100 keys a request, retrying the unprocessed ones.
+pub(crate) async fn batch_get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<Item>,
+    projection: &str,
+    names: &HashMap<String, String>,
+) -> Result<Vec<Item>, StoreError> {
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(BATCH_GET_MAX) {
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .projection_expression(projection)
+                .set_expression_attribute_names(Some(names.clone()))
+                .build()
+                .map_err(|e| StoreError::Unavailable {
+                    operation: "BatchGetItem",
+                    message: e.to_string(),
+                })?,
+        );
+        let mut attempt = 0u32;
+        while let Some(request) = pending.take() {
+            let output = client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", e))?;
+            found.extend(
+                output
+                    .responses
+                    .and_then(|mut r| r.remove(table))
+                    .unwrap_or_default(),
+            );
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(table))
+                .filter(|k| !k.keys.is_empty());
+            if pending.is_some() {
+                // DynamoDB returns unprocessed keys under throttling; back off before asking again.
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(StoreError::Unavailable {
+                        operation: "BatchGetItem",
+                        message: "keys still unprocessed after 8 attempts".into(),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A string attribute.
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A number attribute.
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A string attribute of an item, if present.
+pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// A number attribute of an item, if present and integral.
+pub(crate) fn get_i64(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every sellersync test: starts the local AWS stack on loopback, runs the workspace's tests against it
+# (each test starts its own SP-API sandbox on port 0), and stops the stack again, pass or fail.
+# Extra arguments go to the test runner, e.g. `tests/run-tests.sh -p shared`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# A stack of its own, so a run of the local system (tests/run-local.sh) can stay up beside it.
+export SELLERSYNC_STACK_DIR="$PWD/.local/test-stack"
+tests/local-stack.sh start
+trap 'tests/local-stack.sh stop' EXIT
+# shellcheck disable=SC1091
+source "$SELLERSYNC_STACK_DIR/env"
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+  cargo test --workspace --doc --quiet "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi

@@ -1,0 +1,325 @@
+//! The local AWS stack as tests and the local runner see it: SDK clients pointed at DynamoDB Local and moto,
+//! and the resources of `infra/template.yaml` created there, so local and cloud resources cannot drift apart.
+//!
+//! The servers themselves are started and stopped by `tests/local-stack.sh`; this module only connects to them
+//! through the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` variables.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_norway::Value;
+
+/// Account id the local stack reports in ARNs (moto's default).
+pub const LOCAL_ACCOUNT: &str = "123456789012";
+
+/// SDK clients connected to the local stack.
+#[derive(Debug, Clone)]
+pub struct LocalStack {
+    /// Shared SDK configuration (endpoints from the environment, static local credentials).
+    pub sdk: aws_config::SdkConfig,
+    /// DynamoDB Local.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// moto's SQS.
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl LocalStack {
+    /// Connects to the stack that `tests/local-stack.sh start` started, or explains how to start one.
+    pub async fn from_env() -> Result<LocalStack> {
+        for var in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"] {
+            let value = std::env::var(var).map_err(|_| {
+                anyhow!(
+                    "{var} is not set: these tests need the local AWS stack. Run them with tests/run-tests.sh, \
+                     or start it with tests/local-stack.sh start and source .local/stack/env"
+                )
+            })?;
+            if !value.starts_with("http://127.0.0.1") && !value.starts_with("http://localhost") {
+                bail!("{var}={value} is not a loopback address; tests never talk to real AWS");
+            }
+        }
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .test_credentials()
+            .load()
+            .await;
+        Ok(LocalStack {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sdk,
+        })
+    }
+
+    /// Creates every table and queue of `template` under names starting with `prefix`, dead-letter queues first.
+    pub async fn provision(&self, template: &Template, prefix: &str) -> Result<Resources> {
+        let mut resources = Resources {
+            prefix: prefix.to_owned(),
+            refs: BTreeMap::new(),
+            arns: BTreeMap::new(),
+        };
+        for (id, properties) in template.resources_of("AWS::DynamoDB::Table") {
+            let name = format!("{prefix}-{id}");
+            self.create_table(&name, properties)
+                .await
+                .with_context(|| format!("creating table {id}"))?;
+            resources.arns.insert(
+                id.to_owned(),
+                format!("arn:aws:dynamodb:us-east-1:{LOCAL_ACCOUNT}:table/{name}"),
+            );
+            resources.refs.insert(id.to_owned(), name);
+        }
+        // Queues named in another queue's redrive policy are created first so their ARNs can be resolved.
+        let mut queues: Vec<(&str, &Value)> = template.resources_of("AWS::SQS::Queue").collect();
+        queues.sort_by_key(|(_, props)| props.get("RedrivePolicy").is_some());
+        for (id, properties) in queues {
+            self.create_queue(id, properties, &mut resources)
+                .await
+                .with_context(|| format!("creating queue {id}"))?;
+        }
+        Ok(resources)
+    }
+
+    async fn create_table(&self, name: &str, props: &Value) -> Result<()> {
+        let mut request = self
+            .dynamodb
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest);
+        for def in seq(props, "AttributeDefinitions")? {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(string(def, "AttributeName")?)
+                    .attribute_type(ScalarAttributeType::from(string(def, "AttributeType")?.as_str()))
+                    .build()?,
+            );
+        }
+        for key in key_schema(props)? {
+            request = request.key_schema(key);
+        }
+        if let Some(indexes) = props.get("GlobalSecondaryIndexes") {
+            for index in indexes.as_sequence().into_iter().flatten() {
+                let mut gsi = GlobalSecondaryIndex::builder()
+                    .index_name(string(index, "IndexName")?)
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build());
+                for key in key_schema(index)? {
+                    gsi = gsi.key_schema(key);
+                }
+                request = request.global_secondary_indexes(gsi.build()?);
+            }
+        }
+        request.send().await?;
+        if let Some(ttl) = props.get("TimeToLiveSpecification") {
+            self.dynamodb
+                .update_time_to_live()
+                .table_name(name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(string(ttl, "AttributeName")?)
+                        .enabled(true)
+                        .build()?,
+                )
+                .send()
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn create_queue(&self, id: &str, props: &Value, resources: &mut Resources) -> Result<()> {
+        let fifo = props.get("FifoQueue").and_then(Value::as_bool).unwrap_or(false);
+        let name = format!("{}-{id}{}", resources.prefix, if fifo { ".fifo" } else { "" });
+        let mut request = self.sqs.create_queue().queue_name(&name);
+        for (key, attribute) in [
+            ("FifoQueue", QueueAttributeName::FifoQueue),
+            (
+                "ContentBasedDeduplication",
+                QueueAttributeName::ContentBasedDeduplication,
+            ),
+            ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
+            (
+                "MessageRetentionPeriod",
+                QueueAttributeName::MessageRetentionPeriod,
+            ),
+        ] {
+            if let Some(value) = props.get(key) {
+                request = request.attributes(attribute, scalar(value)?);
+            }
+        }
+        if let Some(redrive) = props.get("RedrivePolicy") {
+            let target = redrive
+                .get("deadLetterTargetArn")
+                .ok_or_else(|| anyhow!("no deadLetterTargetArn"))?;
+            let policy = serde_json::json!({
+                "deadLetterTargetArn": resources.resolve(target)?,
+                "maxReceiveCount": scalar(redrive.get("maxReceiveCount").unwrap_or(&Value::from(5)))?,
+            });
+            request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+        }
+        let url = request
+            .send()
+            .await?
+            .queue_url
+            .ok_or_else(|| anyhow!("no queue URL returned"))?;
+        let arn = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+            .ok_or_else(|| anyhow!("no queue ARN returned"))?;
+        resources.refs.insert(id.to_owned(), url);
+        resources.arns.insert(id.to_owned(), arn);
+        Ok(())
+    }
+}
+
+/// `infra/template.yaml`, parsed, with CloudFormation's short tags (`!Ref`, `!GetAtt`, `!Sub`) kept as tags.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The whole document.
+    pub document: Value,
+}
+
+impl Template {
+    /// The template in this repository.
+    pub fn path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")
+    }
+
+    /// Reads and parses the repository's template.
+    pub fn load() -> Result<Template> {
+        let path = Template::path();
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        Template::parse(&text)
+    }
+
+    /// Parses a template's text.
+    pub fn parse(text: &str) -> Result<Template> {
+        Ok(Template {
+            document: serde_norway::from_str(text).context("parsing the SAM template")?,
+        })
+    }
+
+    /// Logical ids and properties of every resource of one CloudFormation type.
+    pub fn resources_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.document
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+            .filter_map(|(id, r)| Some((id.as_str()?, r.get("Properties")?)))
+    }
+}
+
+/// Physical names of the resources created locally, keyed by logical id.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    /// Prefix of every physical name.
+    pub prefix: String,
+    /// What `!Ref` gives for each resource: a table's name, a queue's URL.
+    pub refs: BTreeMap<String, String>,
+    /// What `!GetAtt <id>.Arn` gives.
+    pub arns: BTreeMap<String, String>,
+}
+
+impl Resources {
+    /// `!Ref` of a logical id.
+    pub fn get(&self, id: &str) -> Result<&str> {
+        self.refs
+            .get(id)
+            .map(String::as_str)
+            .ok_or_else(|| anyhow!("no local resource {id}"))
+    }
+
+    /// Resolves a template value: a plain scalar, `!Ref`, `!GetAtt X.Arn` or `!Sub` over those.
+    pub fn resolve(&self, value: &Value) -> Result<String> {
+        let Value::Tagged(tagged) = value else {
+            return scalar(value);
+        };
+        let arg = tagged
+            .value
+            .as_str()
+            .ok_or_else(|| anyhow!("unsupported tag argument {value:?}"))?;
+        match tagged.tag.to_string().trim_start_matches('!') {
+            "Ref" => self.pseudo(arg).or_else(|| self.refs.get(arg).cloned()),
+            "GetAtt" => arg.strip_suffix(".Arn").and_then(|id| self.arns.get(id).cloned()),
+            "Sub" => Some(self.substitute(arg)?),
+            _ => None,
+        }
+        .ok_or_else(|| anyhow!("cannot resolve {value:?} locally"))
+    }
+
+    fn pseudo(&self, name: &str) -> Option<String> {
+        Some(
+            match name {
+                "AWS::Region" => "us-east-1",
+                "AWS::AccountId" => LOCAL_ACCOUNT,
+                "AWS::Partition" => "aws",
+                "AWS::StackName" => &self.prefix,
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    }
+
+    fn substitute(&self, text: &str) -> Result<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            let end = rest[start..]
+                .find('}')
+                .ok_or_else(|| anyhow!("unclosed ${{ in {text}"))?
+                + start;
+            out.push_str(&rest[..start]);
+            let name = &rest[start + 2..end];
+            let value = match name.strip_suffix(".Arn") {
+                Some(id) => self.arns.get(id).cloned(),
+                None => self.pseudo(name).or_else(|| self.refs.get(name).cloned()),
+            };
+            out.push_str(&value.ok_or_else(|| anyhow!("cannot resolve ${{{name}}} locally"))?);
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+fn key_schema(props: &Value) -> Result<Vec<KeySchemaElement>> {
+    seq(props, "KeySchema")?
+        .iter()
+        .map(|key| {
+            Ok(KeySchemaElement::builder()
+                .attribute_name(string(key, "AttributeName")?)
+                .key_type(KeyType::from(string(key, "KeyType")?.as_str()))
+                .build()?)
+        })
+        .collect()
+}
+
+fn seq<'a>(value: &'a Value, key: &str) -> Result<&'a Vec<Value>> {
+    value
+        .get(key)
+        .and_then(Value::as_sequence)
+        .ok_or_else(|| anyhow!("{key} is missing or not a list"))
+}
+
+fn string(value: &Value, key: &str) -> Result<String> {
+    scalar(value.get(key).ok_or_else(|| anyhow!("{key} is missing"))?)
+}
+
+fn scalar(value: &Value) -> Result<String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => bail!("expected a plain value, got {other:?}"),
+    }
+}

@@ -1,0 +1,121 @@
+//! `DynamoOrderStore` against DynamoDB Local: conditional writes keep the newest copy of each order.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use shared::adapters::dynamo::DynamoOrderStore;
+use shared::domain::{FulfillmentChannel, Order, OrderStatus, ShipTo};
+use shared::ports::{OrderStore, PutOutcome};
+use tests::stack::{LocalStack, Template};
+
+async fn store() -> DynamoOrderStore {
+    let stack = LocalStack::from_env().await.unwrap();
+    let prefix = format!("orders{}{}", std::process::id(), rand_suffix());
+    let resources = stack
+        .provision(&Template::load().unwrap(), &prefix)
+        .await
+        .unwrap();
+    DynamoOrderStore::new(stack.dynamodb.clone(), resources.get("OrdersTable").unwrap())
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        % 1_000_000
+}
+
+fn order(id: &str, updated: DateTime<Utc>, status: OrderStatus) -> Order {
+    Order {
+        amazon_order_id: id.into(),
+        merchant_order_id: None,
+        purchase_date: updated - TimeDelta::hours(1),
+        last_updated: updated,
+        status,
+        fulfillment_channel: FulfillmentChannel::Mfn,
+        sales_channel: "Amazon.com".into(),
+        marketplace_id: Some("ATVPDKIKX0DER".into()),
+        ship_service_level: None,
+        ship_to: ShipTo::default(),
+        is_business_order: false,
+        purchase_order_number: None,
+        items: vec![],
+    }
+}
+
+#[tokio::test]
+async fn an_order_is_written_when_new_or_newer_and_never_over_a_newer_copy() {
+    let store = store().await;
+    let t0: DateTime<Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let first = order("111-0000000-0000001", t0, OrderStatus::Unshipped);
+
+    assert_eq!(
+        store.put_order("acct", &first, false).await.unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(
+        store.put_order("acct", &first, false).await.unwrap(),
+        PutOutcome::NotNewer
+    );
+
+    let older = order(
+        "111-0000000-0000001",
+        t0 - TimeDelta::minutes(5),
+        OrderStatus::Pending,
+    );
+    assert_eq!(
+        store.put_order("acct", &older, false).await.unwrap(),
+        PutOutcome::NotNewer
+    );
+
+    let shipped = order(
+        "111-0000000-0000001",
+        t0 + TimeDelta::hours(3),
+        OrderStatus::Shipped,
+    );
+    assert_eq!(
+        store.put_order("acct", &shipped, true).await.unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(
+        store.get_order("acct", "111-0000000-0000001").await.unwrap(),
+        Some(shipped)
+    );
+    assert_eq!(
+        store.get_order("other", "111-0000000-0000001").await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn only_if_stored_never_creates_an_order() {
+    let store = store().await;
+    let t0: DateTime<Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let filtered = order("111-0000000-0000002", t0, OrderStatus::Shipped);
+    assert_eq!(
+        store.put_order("acct", &filtered, true).await.unwrap(),
+        PutOutcome::NotNewer
+    );
+    assert_eq!(
+        store.get_order("acct", "111-0000000-0000002").await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn versions_of_more_orders_than_one_batch_holds_are_all_returned() {
+    let store = store().await;
+    let t0: DateTime<Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let ids: Vec<String> = (0..150).map(|i| format!("111-0000000-{i:07}")).collect();
+    for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+        let at = t0 + TimeDelta::seconds(i as i64);
+        store
+            .put_order("acct", &order(id, at, OrderStatus::Pending), false)
+            .await
+            .unwrap();
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let versions = store.order_versions("acct", &refs).await.unwrap();
+    assert_eq!(versions.len(), 50);
+    assert_eq!(versions["111-0000000-0000003"], t0 + TimeDelta::seconds(3));
+    assert!(!versions.contains_key("111-0000000-0000001"));
+}

@@ -29,12 +29,12 @@ pub(crate) fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug, R>(
 ) -> StoreError {
     let message = match err.code() {
         Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
-        None => format!("{}", aws_smithy_error_kind(&err)),
+        None => sdk_failure_kind(&err).to_owned(),
     };
     StoreError::Unavailable { operation, message }
 }
 
-fn aws_smithy_error_kind<E, R>(err: &SdkError<E, R>) -> &'static str {
+fn sdk_failure_kind<E, R>(err: &SdkError<E, R>) -> &'static str {
     match err {
         SdkError::ConstructionFailure(_) => "request could not be built",
         SdkError::TimeoutError(_) => "timed out",

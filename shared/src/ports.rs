@@ -41,3 +41,69 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
     /// One order, if stored.
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError>;
 }
+
+/// A message for another function's queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The body, JSON.
+    pub body: String,
+    /// FIFO queues: the group whose messages are delivered in order (account and feed type).
+    pub group_id: Option<String>,
+    /// FIFO queues: the id under which SQS drops a repeat within five minutes.
+    pub dedup_id: Option<String>,
+}
+
+impl OutgoingMessage {
+    /// A message for a standard queue.
+    pub fn standard(body: impl Into<String>) -> Self {
+        OutgoingMessage {
+            body: body.into(),
+            group_id: None,
+            dedup_id: None,
+        }
+    }
+}
+
+/// A queue other functions consume (the parse queue, the feed queue).
+#[async_trait]
+pub trait MessageQueue: Send + Sync + std::fmt::Debug {
+    /// Sends one message.
+    async fn send(&self, message: OutgoingMessage) -> Result<(), StoreError>;
+}
+
+/// Named secrets: sellers' LWA refresh tokens and the application's LWA credentials.
+#[async_trait]
+pub trait SecretStore: Send + Sync + std::fmt::Debug {
+    /// The secret's value, if it exists.
+    async fn get(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Creates the secret or stores a new value for it.
+    async fn put(&self, name: &str, value: &str) -> Result<(), StoreError>;
+    /// Deletes the secret; deleting a missing one succeeds.
+    async fn delete(&self, name: &str) -> Result<(), StoreError>;
+}
+
+/// A recurring schedule that invokes the report requester for one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleSpec {
+    /// The schedule's name, unique in the product's schedule group.
+    pub name: String,
+    /// Scheduler expression, e.g. `rate(15 minutes)`.
+    pub expression: String,
+    /// Whether it fires; a disabled schedule is kept so that re-enabling it keeps its history.
+    pub enabled: bool,
+    /// How late Scheduler may fire each tick, so that many accounts' ticks spread out instead of bunching.
+    pub flexible_window_minutes: u32,
+    /// The JSON the target receives at each tick.
+    pub input: String,
+}
+
+/// The per-account schedules (EventBridge Scheduler).
+#[async_trait]
+pub trait Schedules: Send + Sync + std::fmt::Debug {
+    /// Creates the schedule or replaces its settings.
+    async fn put(&self, spec: &ScheduleSpec) -> Result<(), StoreError>;
+    /// The schedule as stored, if it exists.
+    async fn get(&self, name: &str) -> Result<Option<ScheduleSpec>, StoreError>;
+    /// Deletes the schedule; deleting a missing one succeeds.
+    async fn delete(&self, name: &str) -> Result<(), StoreError>;
+}

@@ -18,6 +18,21 @@ use serde_norway::Value;
 /// Account id the local stack reports in ARNs (moto's default).
 pub const LOCAL_ACCOUNT: &str = "123456789012";
 
+/// A name prefix no other test of this run uses: tests share one local stack and keep apart by prefix.
+pub fn unique_prefix(label: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{label}{}x{}x{}",
+        std::process::id(),
+        nanos % 100_000,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// SDK clients connected to the local stack.
 #[derive(Debug, Clone)]
 pub struct LocalStack {
@@ -27,6 +42,10 @@ pub struct LocalStack {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// moto's SQS.
     pub sqs: aws_sdk_sqs::Client,
+    /// moto's EventBridge Scheduler.
+    pub scheduler: aws_sdk_scheduler::Client,
+    /// moto's Secrets Manager.
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl LocalStack {
@@ -51,6 +70,8 @@ impl LocalStack {
         Ok(LocalStack {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
+            scheduler: aws_sdk_scheduler::Client::new(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             sdk,
         })
     }
@@ -80,6 +101,19 @@ impl LocalStack {
             self.create_queue(id, properties, &mut resources)
                 .await
                 .with_context(|| format!("creating queue {id}"))?;
+        }
+        for (id, properties) in template.resources_of("AWS::Scheduler::ScheduleGroup") {
+            // The stack name is the prefix locally, so `!Sub ${AWS::StackName}-accounts` names it as in the cloud.
+            let name = match properties.get("Name") {
+                Some(name) => resources.resolve(name)?,
+                None => format!("{prefix}-{id}"),
+            };
+            self.scheduler.create_schedule_group().name(&name).send().await?;
+            resources.arns.insert(
+                id.to_owned(),
+                format!("arn:aws:scheduler:us-east-1:{LOCAL_ACCOUNT}:schedule-group/{name}"),
+            );
+            resources.refs.insert(id.to_owned(), name);
         }
         Ok(resources)
     }

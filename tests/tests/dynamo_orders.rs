@@ -4,24 +4,15 @@ use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoOrderStore;
 use shared::domain::{FulfillmentChannel, Order, OrderStatus, ShipTo};
 use shared::ports::{OrderStore, PutOutcome};
-use tests::stack::{LocalStack, Template};
+use tests::stack::{LocalStack, Template, unique_prefix};
 
 async fn store() -> DynamoOrderStore {
     let stack = LocalStack::from_env().await.unwrap();
-    let prefix = format!("orders{}{}", std::process::id(), rand_suffix());
     let resources = stack
-        .provision(&Template::load().unwrap(), &prefix)
+        .provision(&Template::load().unwrap(), &unique_prefix("orders"))
         .await
         .unwrap();
     DynamoOrderStore::new(stack.dynamodb.clone(), resources.get("OrdersTable").unwrap())
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1_000_000
 }
 
 fn order(id: &str, updated: DateTime<Utc>, status: OrderStatus) -> Order {

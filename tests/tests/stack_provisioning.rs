@@ -7,7 +7,7 @@ use tests::stack::{LocalStack, Template};
 async fn every_table_and_queue_of_the_template_exists_locally_with_its_settings() {
     let stack = LocalStack::from_env().await.unwrap();
     let template = Template::load().unwrap();
-    let prefix = format!("prov{}", std::process::id());
+    let prefix = tests::stack::unique_prefix("prov");
     let resources = stack.provision(&template, &prefix).await.unwrap();
 
     let tables = stack

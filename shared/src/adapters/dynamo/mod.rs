@@ -8,11 +8,11 @@ mod orders;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 pub use orders::DynamoOrderStore;
 
+use super::unavailable;
 use crate::error::StoreError;
 
 /// An item as the SDK holds it.
@@ -20,30 +20,6 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// BatchGetItem's limit of keys per request.
 const BATCH_GET_MAX: usize = 100;
-
-/// Turns an SDK failure into a `StoreError`; the message is the service's code and text, which never hold
-/// item values.
-pub(crate) fn unavailable<E: ProvideErrorMetadata + std::fmt::Debug, R>(
-    operation: &'static str,
-    err: SdkError<E, R>,
-) -> StoreError {
-    let message = match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
-        None => sdk_failure_kind(&err).to_owned(),
-    };
-    StoreError::Unavailable { operation, message }
-}
-
-fn sdk_failure_kind<E, R>(err: &SdkError<E, R>) -> &'static str {
-    match err {
-        SdkError::ConstructionFailure(_) => "request could not be built",
-        SdkError::TimeoutError(_) => "timed out",
-        SdkError::DispatchFailure(_) => "could not reach DynamoDB",
-        SdkError::ResponseError(_) => "unreadable response",
-        SdkError::ServiceError(_) => "service error",
-        _ => "unknown failure",
-    }
-}
 
 /// Reads many items by key with BatchGetItem, 100 keys a request, retrying the unprocessed ones.
 pub(crate) async fn batch_get(

@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::keys::{account_pk, order_sk, order_updated_sk, timestamp};
-use super::{Item, batch_get, get_i64, n, s, unavailable};
+use super::{Item, batch_get, get_i64, n, s};
+use crate::adapters::unavailable;
 use crate::domain::Order;
 use crate::error::StoreError;
 use crate::ports::{OrderStore, PutOutcome};

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::Order;
+use crate::domain::{ImportStatus, Order, Problem, ReportJob, SellerAccount};
 use crate::error::StoreError;
 
 /// What a conditional order write did.
@@ -106,4 +106,69 @@ pub trait Schedules: Send + Sync + std::fmt::Debug {
     async fn get(&self, name: &str) -> Result<Option<ScheduleSpec>, StoreError>;
     /// Deletes the schedule; deleting a missing one succeeds.
     async fn delete(&self, name: &str) -> Result<(), StoreError>;
+}
+
+/// A seller account's settings with its running import status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// Settings, as the seller gave them.
+    pub account: SellerAccount,
+    /// Where its import stands.
+    pub status: ImportStatus,
+}
+
+/// A page of a listing and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Opaque cursor of the next page, when there is one.
+    pub next: Option<String>,
+}
+
+/// Seller accounts and their import status.
+#[async_trait]
+pub trait AccountStore: Send + Sync + std::fmt::Debug {
+    /// Stores a new account; `false` when one with its id exists.
+    async fn create_account(&self, account: &SellerAccount) -> Result<bool, StoreError>;
+    /// Replaces an existing account's settings, keeping its status; `false` when it does not exist.
+    async fn save_settings(&self, account: &SellerAccount) -> Result<bool, StoreError>;
+    /// One account.
+    async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError>;
+    /// Accounts in id order, `limit` at a time.
+    async fn list_accounts(&self, after: Option<&str>, limit: u32)
+    -> Result<Page<AccountRecord>, StoreError>;
+    /// Deletes an account's record; deleting a missing one succeeds.
+    async fn delete_account(&self, id: &str) -> Result<(), StoreError>;
+    /// Records a classified problem; the connection is `Disconnected` when it needs action.
+    async fn record_problem(&self, id: &str, problem: &Problem) -> Result<(), StoreError>;
+    /// Records that Amazon answered: connected, problem cleared.
+    async fn record_connected(&self, id: &str) -> Result<(), StoreError>;
+    /// Records an import: last success at `at`, watermark moved up to `watermark` (never back).
+    async fn record_import(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        watermark: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+    /// Records that Amazon throttled a call at `at`.
+    async fn record_throttled(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// Report jobs.
+#[async_trait]
+pub trait JobStore: Send + Sync + std::fmt::Debug {
+    /// Stores a job in its current state; a pending job is due for polling at `next_poll`.
+    async fn put_job(&self, job: &ReportJob, next_poll: Option<DateTime<Utc>>) -> Result<(), StoreError>;
+    /// One job, by its [`ReportJob::key`].
+    async fn get_job(&self, account: &str, job_key: &str) -> Result<Option<ReportJob>, StoreError>;
+    /// Pending jobs of every account whose next poll is at or before `now`, soonest first.
+    async fn due_jobs(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReportJob>, StoreError>;
+    /// An account's jobs, newest first.
+    async fn list_jobs(
+        &self,
+        account: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<ReportJob>, StoreError>;
 }

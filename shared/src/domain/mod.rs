@@ -1,11 +1,15 @@
 //! Plain data types of the domain: no I/O.
 
 pub mod account;
+pub mod health;
 pub mod marketplace;
 pub mod money;
 pub mod order;
+pub mod report;
 
 pub use account::{CountryFilter, ImportInterval, ImportOptions, SellerAccount};
+pub use health::{Connection, ImportStatus, Problem, ProblemKind};
 pub use marketplace::{MARKETPLACES, Marketplace, Region};
 pub use money::{Currency, Money};
 pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
+pub use report::{ImportSummary, JobPurpose, JobState, ReportJob, ReportKind, Window};

@@ -17,6 +17,25 @@ pub fn order_updated_sk(last_updated: DateTime<Utc>, order_id: &str) -> String {
     format!("{}#{order_id}", timestamp(last_updated))
 }
 
+/// Sort key of an account's own item in the state table.
+pub const ACCOUNT_SK: &str = "ACCOUNT";
+
+/// `by-kind` partition listing every account.
+pub const ACCOUNTS_KIND: &str = "ACCOUNT";
+
+/// `by-kind` partition of report jobs waiting for their next poll.
+pub const REPORTS_DUE_KIND: &str = "REPORT-POLL";
+
+/// Sort key of a report job, from its [`crate::domain::ReportJob::key`].
+pub fn job_sk(job_key: &str) -> String {
+    format!("REPORT#{job_key}")
+}
+
+/// `by-kind` sort key of a pending job: when it is due, then which job it is.
+pub fn job_due_sk(due: DateTime<Utc>, account: &str, job_key: &str) -> String {
+    format!("{}#{account}#{job_key}", timestamp(due))
+}
+
 /// A fixed-width UTC timestamp (`2026-11-02T10:00:00.000Z`), so that string order is time order.
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -4,6 +4,7 @@
 
 pub mod keys;
 mod orders;
+mod state;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 pub use orders::DynamoOrderStore;
+pub use state::DynamoStateStore;
 
 use super::unavailable;
 use crate::error::StoreError;

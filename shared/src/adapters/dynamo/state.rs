@@ -1,0 +1,396 @@
+//! `DynamoStateStore`: seller accounts and report jobs in the state table.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::keys::{ACCOUNT_SK, ACCOUNTS_KIND, REPORTS_DUE_KIND, account_pk, job_due_sk, job_sk, timestamp};
+use super::{Item, get_s, s};
+use crate::adapters::unavailable;
+use crate::domain::{Connection, ImportStatus, Problem, ReportJob, SellerAccount};
+use crate::error::StoreError;
+use crate::ports::{AccountRecord, AccountStore, JobStore, Page};
+
+/// Accounts and report jobs in DynamoDB.
+///
+/// An account is one item (`ACCOUNT#<id>`, `ACCOUNT`) with its settings in `settings` and its import status in
+/// separate attributes, so that the API's settings writes and the functions' status writes never overwrite
+/// each other. A report job is `ACCOUNT#<id>`, `REPORT#<key>`; while pending it is also listed in the `by-kind`
+/// index under the time of its next poll.
+#[derive(Debug, Clone)]
+pub struct DynamoStateStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStateStore {
+    /// A store over the state table `table`.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoStateStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// An update of an existing account's attributes; a vanished account is left alone.
+    async fn update_account(
+        &self,
+        id: &str,
+        expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<(), StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .key("sk", s(ACCOUNT_SK))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)");
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
+                _ => Err(unavailable("UpdateItem", err)),
+            },
+        }
+    }
+
+    async fn query_page(
+        &self,
+        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let output = request.send().await.map_err(|e| unavailable("Query", e))?;
+        Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+    }
+}
+
+fn encode<T: Serialize>(key: &str, value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt {
+        key: key.to_owned(),
+        reason: format!("cannot be encoded: {e}"),
+    })
+}
+
+fn decode<T: DeserializeOwned>(item: &mut Item, attribute: &str) -> Result<T, StoreError> {
+    let key = format!(
+        "{}/{}",
+        get_s(item, "pk").unwrap_or("?"),
+        get_s(item, "sk").unwrap_or("?")
+    );
+    let value = item.remove(attribute).ok_or_else(|| StoreError::Corrupt {
+        key: key.clone(),
+        reason: format!("no `{attribute}` attribute"),
+    })?;
+    serde_dynamo::from_attribute_value(value).map_err(|e| StoreError::Corrupt {
+        key,
+        reason: e.to_string(),
+    })
+}
+
+fn time_attribute(item: &Item, name: &str) -> Option<DateTime<Utc>> {
+    get_s(item, name).and_then(|t| t.parse().ok())
+}
+
+fn account_record(mut item: Item) -> Result<AccountRecord, StoreError> {
+    let account: SellerAccount = decode(&mut item, "settings")?;
+    let problem: Option<Problem> = if item.contains_key("problem") {
+        Some(decode(&mut item, "problem")?)
+    } else {
+        None
+    };
+    let connection = match get_s(&item, "connection_state") {
+        Some("connected") => Connection::Connected,
+        Some("disconnected") => Connection::Disconnected,
+        _ => Connection::Unknown,
+    };
+    let status = ImportStatus {
+        connection,
+        problem,
+        last_successful_import: time_attribute(&item, "last_success"),
+        watermark: time_attribute(&item, "watermark"),
+        last_throttled_at: time_attribute(&item, "throttled_at"),
+    };
+    Ok(AccountRecord { account, status })
+}
+
+fn connection_name(connection: Connection) -> &'static str {
+    match connection {
+        Connection::Unknown => "unknown",
+        Connection::Connected => "connected",
+        Connection::Disconnected => "disconnected",
+    }
+}
+
+/// The opaque cursor of a page: the last key's sort value, which with the fixed partition is the whole key.
+fn cursor(last_key: Option<Item>, attribute: &str) -> Option<String> {
+    last_key.and_then(|key| get_s(&key, attribute).map(str::to_owned))
+}
+
+#[async_trait]
+impl AccountStore for DynamoStateStore {
+    async fn create_account(&self, account: &SellerAccount) -> Result<bool, StoreError> {
+        let item = Item::from([
+            ("pk".into(), s(account_pk(&account.id))),
+            ("sk".into(), s(ACCOUNT_SK)),
+            ("kind".into(), s("account")),
+            ("settings".into(), encode(&account.id, account)?),
+            ("connection_state".into(), s(connection_name(Connection::Unknown))),
+            ("gsi1pk".into(), s(ACCOUNTS_KIND)),
+            ("gsi1sk".into(), s(&account.id)),
+        ]);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(unavailable("PutItem", err)),
+            },
+        }
+    }
+
+    async fn save_settings(&self, account: &SellerAccount) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(&account.id)))
+            .key("sk", s(ACCOUNT_SK))
+            .update_expression("SET settings = :s")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":s", encode(&account.id, account)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(unavailable("UpdateItem", err)),
+            },
+        }
+    }
+
+    async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .key("sk", s(ACCOUNT_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        output.item.map(account_record).transpose()
+    }
+
+    async fn list_accounts(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<AccountRecord>, StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-kind")
+            .key_condition_expression("gsi1pk = :k")
+            .expression_attribute_values(":k", s(ACCOUNTS_KIND))
+            .limit(limit.clamp(1, 1000) as i32);
+        if let Some(after) = after {
+            request = request
+                .exclusive_start_key("gsi1pk", s(ACCOUNTS_KIND))
+                .exclusive_start_key("gsi1sk", s(after))
+                .exclusive_start_key("pk", s(account_pk(after)))
+                .exclusive_start_key("sk", s(ACCOUNT_SK));
+        }
+        let (items, last) = self.query_page(request).await?;
+        let items = items.into_iter().map(account_record).collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next: cursor(last, "gsi1sk"),
+        })
+    }
+
+    async fn delete_account(&self, id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .key("sk", s(ACCOUNT_SK))
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", e))?;
+        Ok(())
+    }
+
+    async fn record_problem(&self, id: &str, problem: &Problem) -> Result<(), StoreError> {
+        let connection = if problem.kind.needs_action() {
+            Connection::Disconnected
+        } else {
+            Connection::Connected
+        };
+        self.update_account(
+            id,
+            "SET problem = :p, connection_state = :c",
+            vec![
+                (":p", encode(id, problem)?),
+                (":c", s(connection_name(connection))),
+            ],
+        )
+        .await
+    }
+
+    async fn record_connected(&self, id: &str) -> Result<(), StoreError> {
+        self.update_account(
+            id,
+            "SET connection_state = :c REMOVE problem",
+            vec![(":c", s("connected"))],
+        )
+        .await
+    }
+
+    async fn record_import(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        watermark: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.update_account(
+            id,
+            "SET last_success = :at, connection_state = :c REMOVE problem",
+            vec![(":at", s(timestamp(at))), (":c", s("connected"))],
+        )
+        .await?;
+        let Some(watermark) = watermark else { return Ok(()) };
+        // Parsers finish out of order; the watermark only ever moves forward.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .key("sk", s(ACCOUNT_SK))
+            .update_expression("SET watermark = :w")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(watermark) OR watermark < :w)",
+            )
+            .expression_attribute_values(":w", s(timestamp(watermark)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
+                _ => Err(unavailable("UpdateItem", err)),
+            },
+        }
+    }
+
+    async fn record_throttled(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.update_account(id, "SET throttled_at = :t", vec![(":t", s(timestamp(at)))])
+            .await
+    }
+}
+
+#[async_trait]
+impl JobStore for DynamoStateStore {
+    async fn put_job(&self, job: &ReportJob, next_poll: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+        let key = job.key();
+        let mut item = Item::from([
+            ("pk".into(), s(account_pk(&job.account_id))),
+            ("sk".into(), s(job_sk(&key))),
+            ("kind".into(), s("report_job")),
+            ("job".into(), encode(&key, job)?),
+            ("state".into(), s(job.state.name())),
+        ]);
+        if let (true, Some(due)) = (job.state.is_pending(), next_poll) {
+            item.insert("gsi1pk".into(), s(REPORTS_DUE_KIND));
+            item.insert("gsi1sk".into(), s(job_due_sk(due, &job.account_id, &key)));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn get_job(&self, account: &str, job_key: &str) -> Result<Option<ReportJob>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(account)))
+            .key("sk", s(job_sk(job_key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        output.item.map(|mut item| decode(&mut item, "job")).transpose()
+    }
+
+    async fn due_jobs(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReportJob>, StoreError> {
+        // `~` sorts after every character of a key, so the bound takes every job due at `now` exactly.
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-kind")
+            .key_condition_expression("gsi1pk = :k AND gsi1sk <= :now")
+            .expression_attribute_values(":k", s(REPORTS_DUE_KIND))
+            .expression_attribute_values(":now", s(format!("{}~", timestamp(now))))
+            .limit(limit.clamp(1, 1000) as i32);
+        let (items, _) = self.query_page(request).await?;
+        items
+            .into_iter()
+            .map(|mut item| decode(&mut item, "job"))
+            .collect()
+    }
+
+    async fn list_jobs(
+        &self,
+        account: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<ReportJob>, StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .expression_attribute_values(":pk", s(account_pk(account)))
+            .expression_attribute_values(":p", s("REPORT#"))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32);
+        if let Some(after) = after {
+            request = request
+                .exclusive_start_key("pk", s(account_pk(account)))
+                .exclusive_start_key("sk", s(after));
+        }
+        let (items, last) = self.query_page(request).await?;
+        let items = items
+            .into_iter()
+            .map(|mut item| decode(&mut item, "job"))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next: cursor(last, "sk"),
+        })
+    }
+}

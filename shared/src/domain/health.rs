@@ -1,0 +1,143 @@
+//! An account's import health: what stops its orders from arriving, in words a seller acts on.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A cause that stops (or slows) an account's import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// Amazon denies access (403 Unauthorized): the seller's authorization of the app is missing or expired.
+    AccessDenied,
+    /// LWA says `invalid_grant`: the refresh token was revoked or expired.
+    RefreshTokenRevoked,
+    /// LWA rejects the application's client id or secret: the operator's configuration is wrong.
+    InvalidCredentials,
+    /// The seller account cannot use the API (not a Professional selling account).
+    Ineligible,
+    /// Amazon throttles the account's calls.
+    Throttled,
+    /// No active schedule: the import interval is `never`, or the schedule is missing.
+    NoSchedule,
+    /// Amazon ended report requests FATAL.
+    ReportFatal,
+    /// Amazon answers with server errors or cannot be reached.
+    AmazonUnavailable,
+}
+
+impl ProblemKind {
+    /// What the seller (or operator) must do about it.
+    pub fn advice(self) -> &'static str {
+        match self {
+            ProblemKind::AccessDenied => {
+                "Amazon denies access to this seller account: authorize the app again in Seller Central \
+                 (Apps and Services > Manage Your Apps), then store the new refresh token."
+            }
+            ProblemKind::RefreshTokenRevoked => {
+                "The refresh token was revoked or has expired: authorize the app again and store the new \
+                 refresh token with PUT /accounts/{id}."
+            }
+            ProblemKind::InvalidCredentials => {
+                "Amazon rejects the application's LWA client id or secret: the operator must correct the \
+                 application credentials secret."
+            }
+            ProblemKind::Ineligible => {
+                "This seller account is not eligible for the Selling Partner API: a Professional selling \
+                 account is needed."
+            }
+            ProblemKind::Throttled => {
+                "Amazon is throttling requests: nothing to do, the import catches up on its own."
+            }
+            ProblemKind::NoSchedule => {
+                "The import is not scheduled: set an import interval other than \"never\"."
+            }
+            ProblemKind::ReportFatal => {
+                "Amazon could not produce the order report: sellersync requests it again; if it keeps \
+                 failing, check the account in Seller Central."
+            }
+            ProblemKind::AmazonUnavailable => {
+                "Amazon's API is failing or unreachable: nothing to do, sellersync retries."
+            }
+        }
+    }
+
+    /// Whether it stops the import until someone acts (as opposed to passing by itself).
+    pub fn needs_action(self) -> bool {
+        matches!(
+            self,
+            ProblemKind::AccessDenied
+                | ProblemKind::RefreshTokenRevoked
+                | ProblemKind::InvalidCredentials
+                | ProblemKind::Ineligible
+                | ProblemKind::NoSchedule
+        )
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        f.write_str(text.as_deref().unwrap_or("unknown"))
+    }
+}
+
+/// A classified problem seen on an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Its cause.
+    pub kind: ProblemKind,
+    /// What was seen (Amazon's error code and message; never a token).
+    pub detail: String,
+    /// When it was last seen.
+    pub at: DateTime<Utc>,
+}
+
+/// Whether sellersync can reach Amazon for the account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    /// Not tried yet.
+    #[default]
+    Unknown,
+    /// The last call went through.
+    Connected,
+    /// The last call failed for a cause that needs action.
+    Disconnected,
+}
+
+/// The import's running state of one account, kept apart from its settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportStatus {
+    /// Whether Amazon can be reached for it.
+    #[serde(default)]
+    pub connection: Connection,
+    /// The last classified problem, cleared by the next success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+    /// When a report's orders were last imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_successful_import: Option<DateTime<Utc>>,
+    /// End of the newest window whose orders are all imported; the next window overlaps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<DateTime<Utc>>,
+    /// When Amazon last throttled a call for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_throttled_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_that_need_the_seller_are_told_apart_from_passing_ones() {
+        assert!(ProblemKind::RefreshTokenRevoked.needs_action());
+        assert!(!ProblemKind::Throttled.needs_action());
+        assert!(ProblemKind::Ineligible.advice().contains("Professional"));
+        assert_eq!(ProblemKind::AccessDenied.to_string(), "access_denied");
+    }
+}

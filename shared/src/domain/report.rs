@@ -1,0 +1,278 @@
+//! Report types sellersync requests, and the jobs that track each request from `createReport` to imported orders.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Order Tracking flat file, MFN and AFN, by last update; no PII. The import's workhorse.
+pub const ALL_ORDERS_FLAT: &str = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL";
+/// The same, by order date.
+pub const ALL_ORDERS_FLAT_BY_ORDER_DATE: &str = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL";
+/// XML twin of [`ALL_ORDERS_FLAT`].
+pub const ALL_ORDERS_XML: &str = "GET_XML_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL";
+/// XML twin of [`ALL_ORDERS_FLAT_BY_ORDER_DATE`].
+pub const ALL_ORDERS_XML_BY_ORDER_DATE: &str = "GET_XML_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL";
+/// Unshipped MFN orders with the shipping address; restricted (needs a Restricted Data Token).
+pub const ACTIONABLE_ORDERS: &str = "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING";
+/// FBA shipments, one row per shipped item.
+pub const FBA_SHIPMENTS: &str = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL";
+
+/// The longest window Amazon accepts for an order report request.
+pub const MAX_ORDER_REPORT_WINDOW: TimeDelta = TimeDelta::days(30);
+
+/// How sellersync reads a report type's documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// All-orders flat file: orders and their items.
+    AllOrdersFlat,
+    /// All-orders XML: orders and their items.
+    AllOrdersXml,
+    /// Actionable orders: buyer PII and order-item ids of unshipped MFN orders.
+    ActionableOrders,
+    /// FBA shipments: one line per shipped item.
+    FbaShipments,
+    /// Any other type: the document is kept as it is.
+    Raw,
+}
+
+impl ReportKind {
+    /// The kind of an Amazon report type.
+    pub fn of(report_type: &str) -> ReportKind {
+        match report_type {
+            ALL_ORDERS_FLAT | ALL_ORDERS_FLAT_BY_ORDER_DATE => ReportKind::AllOrdersFlat,
+            ALL_ORDERS_XML | ALL_ORDERS_XML_BY_ORDER_DATE => ReportKind::AllOrdersXml,
+            ACTIONABLE_ORDERS => ReportKind::ActionableOrders,
+            FBA_SHIPMENTS => ReportKind::FbaShipments,
+            _ => ReportKind::Raw,
+        }
+    }
+
+    /// Whether its documents hold buyer PII and need a Restricted Data Token.
+    pub fn is_restricted(self) -> bool {
+        self == ReportKind::ActionableOrders
+    }
+
+    /// Whether sellersync parses it into orders, rather than keeping the raw document.
+    pub fn is_parsed(self) -> bool {
+        self != ReportKind::Raw
+    }
+}
+
+/// Why a report was requested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobPurpose {
+    /// A schedule tick's import.
+    Scheduled,
+    /// One window of a backfill.
+    Backfill {
+        /// The backfill it belongs to.
+        backfill_id: String,
+    },
+    /// Asked for through the API.
+    Requested,
+}
+
+/// A time window of report data, both ends inclusive as Amazon reads `dataStartTime`/`dataEndTime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    /// `dataStartTime`.
+    pub start: DateTime<Utc>,
+    /// `dataEndTime`.
+    pub end: DateTime<Utc>,
+}
+
+impl Window {
+    /// Splits `[start, end]` into consecutive windows of at most `max` each.
+    pub fn split(start: DateTime<Utc>, end: DateTime<Utc>, max: TimeDelta) -> Vec<Window> {
+        let mut windows = Vec::new();
+        let mut from = start;
+        while from < end {
+            let to = (from + max).min(end);
+            windows.push(Window { start: from, end: to });
+            from = to;
+        }
+        windows
+    }
+
+    /// The window's length.
+    pub fn length(&self) -> TimeDelta {
+        self.end - self.start
+    }
+}
+
+/// Where a report job stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum JobState {
+    /// Amazon is preparing it (`IN_QUEUE` or `IN_PROGRESS`).
+    Pending {
+        /// Amazon's last `processingStatus`.
+        amazon_status: String,
+    },
+    /// `DONE`; its document was handed to the parsers.
+    Parsing {
+        /// The report document.
+        document_id: String,
+    },
+    /// Its document was parsed and stored.
+    Imported {
+        /// The report document.
+        document_id: String,
+        /// What the parser did.
+        summary: ImportSummary,
+    },
+    /// `CANCELLED`: Amazon had no data for the window.
+    NoData,
+    /// `FATAL`: Amazon could not produce it.
+    Fatal {
+        /// The reason from the error document, or what is known.
+        reason: String,
+    },
+    /// Given up on (stuck too long, or replaced by a new request for the same window).
+    Abandoned {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl JobState {
+    /// Whether the job still waits on Amazon.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, JobState::Pending { .. })
+    }
+
+    /// The state's name as stored and served (`pending`, `parsing`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobState::Pending { .. } => "pending",
+            JobState::Parsing { .. } => "parsing",
+            JobState::Imported { .. } => "imported",
+            JobState::NoData => "no_data",
+            JobState::Fatal { .. } => "fatal",
+            JobState::Abandoned { .. } => "abandoned",
+        }
+    }
+}
+
+/// What parsing one report document did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    /// Data rows read.
+    pub rows: u64,
+    /// Orders (or shipment lines, or PII records) found.
+    pub records: u64,
+    /// Records written because they were new or newer.
+    pub written: u64,
+    /// Records already stored at the same or a newer version: no write.
+    pub unchanged: u64,
+    /// New records the account's options leave out (FBA, shipped, country filter).
+    pub filtered: u64,
+    /// Rows quarantined.
+    pub quarantined: u64,
+}
+
+impl ImportSummary {
+    /// Adds another summary's counts to this one.
+    pub fn add(&mut self, other: &ImportSummary) {
+        self.rows += other.rows;
+        self.records += other.records;
+        self.written += other.written;
+        self.unchanged += other.unchanged;
+        self.filtered += other.filtered;
+        self.quarantined += other.quarantined;
+    }
+}
+
+/// One `createReport` and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportJob {
+    /// The seller account.
+    pub account_id: String,
+    /// Amazon's report id.
+    pub report_id: String,
+    /// Amazon's report type.
+    pub report_type: String,
+    /// Marketplaces it covers.
+    pub marketplace_ids: Vec<String>,
+    /// The data window, when the request named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// Why it was requested.
+    pub purpose: JobPurpose,
+    /// When it was requested.
+    pub requested_at: DateTime<Utc>,
+    /// Where it stands.
+    #[serde(flatten)]
+    pub state: JobState,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// How often it was polled.
+    #[serde(default)]
+    pub polls: u32,
+}
+
+impl ReportJob {
+    /// The job's key within its account: request time, then Amazon's id, so that keys sort by age.
+    pub fn key(&self) -> String {
+        format!(
+            "{}#{}",
+            self.requested_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            self.report_id
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hundred_days_split_into_four_windows_of_at_most_thirty_days() {
+        let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let windows = Window::split(start, start + TimeDelta::days(100), MAX_ORDER_REPORT_WINDOW);
+        assert_eq!(windows.len(), 4);
+        assert!(windows.iter().all(|w| w.length() <= MAX_ORDER_REPORT_WINDOW));
+        assert_eq!(windows[0].start, start);
+        assert_eq!(windows[3].end, start + TimeDelta::days(100));
+        assert!(
+            windows.windows(2).all(|pair| pair[0].end == pair[1].start),
+            "no gaps"
+        );
+    }
+
+    #[test]
+    fn only_the_actionable_report_is_restricted_and_unknown_types_are_kept_raw() {
+        assert!(ReportKind::of(ACTIONABLE_ORDERS).is_restricted());
+        assert!(!ReportKind::of(ALL_ORDERS_FLAT).is_restricted());
+        assert_eq!(
+            ReportKind::of("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"),
+            ReportKind::Raw
+        );
+    }
+
+    #[test]
+    fn a_job_serialises_its_state_inline() {
+        let job = ReportJob {
+            account_id: "a1".into(),
+            report_id: "50001".into(),
+            report_type: ALL_ORDERS_FLAT.into(),
+            marketplace_ids: vec!["ATVPDKIKX0DER".into()],
+            window: None,
+            purpose: JobPurpose::Backfill {
+                backfill_id: "b1".into(),
+            },
+            requested_at: "2026-11-01T00:00:00Z".parse().unwrap(),
+            state: JobState::Fatal {
+                reason: "window over 30 days".into(),
+            },
+            updated_at: "2026-11-01T00:01:00Z".parse().unwrap(),
+            polls: 2,
+        };
+        let json = serde_json::to_value(&job).unwrap();
+        assert_eq!(json["state"], "fatal");
+        assert_eq!(json["reason"], "window over 30 days");
+        assert_eq!(serde_json::from_value::<ReportJob>(json).unwrap(), job);
+    }
+}

@@ -7,9 +7,11 @@
 //! - [`domain`]: orders, money, seller accounts, regions and marketplaces; plain data.
 //! - [`error`]: the typed errors shared across modules.
 //! - [`ports`]: the traits use cases reach the outside world through.
+//! - [`app`]: the use cases, one module per function or API area.
 //! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
 
 pub mod adapters;
+pub mod app;
 pub mod clock;
 pub mod config;
 pub mod domain;

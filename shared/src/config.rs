@@ -1,11 +1,13 @@
 //! `Config`: every setting of every function, read from the environment once at cold start.
 //!
 //! Variable names match `infra/template.yaml` exactly. This is the only module that reads the environment.
+//! Settings every function needs are required; those only some functions use are optional here and required
+//! by the function that uses them, through [`Config::require`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::clock::{Clock, ScaledClock, SystemClock};
 use crate::domain::marketplace::Region;
@@ -22,9 +24,37 @@ pub struct Config {
     pub spapi_endpoints: HashMap<Region, String>,
     /// LWA token endpoint (`LWA_ENDPOINT`).
     pub lwa_endpoint: String,
-    /// Clock speed-up for local runs (`CLOCK_SCALE`, default 1 = wall clock), from `CLOCK_ORIGIN` (RFC 3339).
+    /// Secret holding the application's LWA credentials as `{"clientId": .., "clientSecret": ..}`
+    /// (`LWA_CREDENTIALS_SECRET`).
+    pub lwa_credentials_secret: String,
+    /// Prefix of each account's refresh-token secret (`ACCOUNT_SECRET_PREFIX`).
+    pub account_secret_prefix: String,
+    /// KMS key for the secrets sellersync creates (`DATA_KEY_ID`); the account's default key when unset.
+    pub data_key_id: Option<String>,
+    /// Orders table (`ORDERS_TABLE`).
+    pub orders_table: String,
+    /// State table: accounts, report jobs, rate buckets, outbox (`STATE_TABLE`).
+    pub state_table: String,
+    /// Parse queue URL (`PARSE_QUEUE_URL`): the report poller sends to it.
+    pub parse_queue_url: Option<String>,
+    /// Feed queue URL (`FEED_QUEUE_URL`): the API sends to it.
+    pub feed_queue_url: Option<String>,
+    /// The accounts' schedule group (`SCHEDULE_GROUP`).
+    pub schedule_group: Option<String>,
+    /// The report requester's ARN, every account schedule's target (`REQUESTER_ARN`).
+    pub requester_arn: Option<String>,
+    /// The role Scheduler assumes to invoke it (`SCHEDULER_ROLE_ARN`).
+    pub scheduler_role_arn: Option<String>,
+    /// Where Scheduler puts undeliverable ticks (`SCHEDULE_DLQ_ARN`).
+    pub schedule_dlq_arn: Option<String>,
+    /// How far each import window reaches back before the previous one ended, because orders reach reports
+    /// up to a day late (`REPORT_OVERLAP_HOURS`, default 24).
+    pub report_overlap: TimeDelta,
+    /// How far back the first import of a new account reaches (`INITIAL_LOOKBACK_DAYS`, default 7).
+    pub initial_lookback: TimeDelta,
+    /// Clock speed-up for local runs (`CLOCK_SCALE`, default 1 = wall clock).
     pub clock_scale: f64,
-    /// Origin of the scaled clock; ignored at scale 1.
+    /// Origin of the scaled clock (`CLOCK_ORIGIN`, RFC 3339); ignored at scale 1.
     pub clock_origin: Option<DateTime<Utc>>,
 }
 
@@ -41,6 +71,7 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
+        let required = |name: &'static str| var(name).ok_or(ConfigError::Missing(name));
 
         let shared_endpoint = var("SPAPI_ENDPOINT");
         let mut spapi_endpoints = HashMap::new();
@@ -79,6 +110,20 @@ impl Config {
         Ok(Config {
             spapi_endpoints,
             lwa_endpoint,
+            lwa_credentials_secret: required("LWA_CREDENTIALS_SECRET")?,
+            account_secret_prefix: var("ACCOUNT_SECRET_PREFIX")
+                .unwrap_or_else(|| "sellersync/accounts/".into()),
+            data_key_id: var("DATA_KEY_ID"),
+            orders_table: required("ORDERS_TABLE")?,
+            state_table: required("STATE_TABLE")?,
+            parse_queue_url: var("PARSE_QUEUE_URL"),
+            feed_queue_url: var("FEED_QUEUE_URL"),
+            schedule_group: var("SCHEDULE_GROUP"),
+            requester_arn: var("REQUESTER_ARN"),
+            scheduler_role_arn: var("SCHEDULER_ROLE_ARN"),
+            schedule_dlq_arn: var("SCHEDULE_DLQ_ARN"),
+            report_overlap: TimeDelta::hours(whole_number(&var, "REPORT_OVERLAP_HOURS", 24, 0..=24 * 7)?),
+            initial_lookback: TimeDelta::days(whole_number(&var, "INITIAL_LOOKBACK_DAYS", 7, 0..=730)?),
             clock_scale,
             clock_origin,
         })
@@ -90,6 +135,11 @@ impl Config {
             .get(&region)
             .map(String::as_str)
             .unwrap_or_default()
+    }
+
+    /// An optional setting that the calling function needs, or the error naming its variable.
+    pub fn require<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, ConfigError> {
+        value.as_deref().ok_or(ConfigError::Missing(name))
     }
 
     /// The clock the configuration asks for: the wall clock, or a scaled one for local runs.
@@ -112,6 +162,32 @@ fn invalid(name: &'static str, reason: &str) -> ConfigError {
     }
 }
 
+/// A whole number within `range`, or `default` when the variable is unset.
+fn whole_number(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|v| range.contains(v))
+            .ok_or_else(|| {
+                invalid(
+                    name,
+                    &format!(
+                        "expected a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+    }
+}
+
 fn parse_url(name: &'static str, url: &str) -> Result<String, ConfigError> {
     if url.starts_with("https://") || url.starts_with("http://") {
         Ok(url.trim_end_matches('/').to_owned())
@@ -124,9 +200,18 @@ fn parse_url(name: &'static str, url: &str) -> Result<String, ConfigError> {
 mod tests {
     use super::*;
 
+    const REQUIRED: [(&str, &str); 3] = [
+        ("LWA_CREDENTIALS_SECRET", "lwa"),
+        ("ORDERS_TABLE", "orders"),
+        ("STATE_TABLE", "state"),
+    ];
+
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = REQUIRED
+            .iter()
+            .chain(vars)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -139,6 +224,8 @@ mod tests {
         );
         assert_eq!(config.lwa_endpoint, DEFAULT_LWA_ENDPOINT);
         assert_eq!(config.clock_scale, 1.0);
+        assert_eq!(config.report_overlap, TimeDelta::hours(24));
+        assert_eq!(config.initial_lookback, TimeDelta::days(7));
     }
 
     #[test]
@@ -158,5 +245,18 @@ mod tests {
         assert!(err.to_string().contains("CLOCK_SCALE"), "{err}");
         let err = config(&[("LWA_ENDPOINT", "api.amazon.com")]).unwrap_err();
         assert!(err.to_string().contains("LWA_ENDPOINT"), "{err}");
+        let err = config(&[("REPORT_OVERLAP_HOURS", "-1")]).unwrap_err();
+        assert!(err.to_string().contains("REPORT_OVERLAP_HOURS"), "{err}");
+    }
+
+    #[test]
+    fn missing_required_and_needed_optional_settings_are_named() {
+        let err = Config::from_lookup(|_| None).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("LWA_CREDENTIALS_SECRET"));
+        let config = config(&[]).unwrap();
+        assert_eq!(
+            Config::require(&config.parse_queue_url, "PARSE_QUEUE_URL").unwrap_err(),
+            ConfigError::Missing("PARSE_QUEUE_URL")
+        );
     }
 }

@@ -1,3 +1,4 @@
 //! sellersync's test infrastructure: the local AWS stack harness, the SP-API sandbox and the local runner.
 
+pub mod runner;
 pub mod stack;

@@ -1,3 +1,4 @@
 //! Use cases: what the functions do, over ports, so that tests and the local runner can run them anywhere.
 
 pub mod accounts;
+pub mod batch;

@@ -8,6 +8,7 @@
 //! - [`error`]: the typed errors shared across modules.
 //! - [`ports`]: the traits use cases reach the outside world through.
 //! - [`app`]: the use cases, one module per function or API area.
+//! - `testing` (feature `testing`): in-memory fakes of the ports.
 //! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
 
 pub mod adapters;
@@ -17,3 +18,5 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ports;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

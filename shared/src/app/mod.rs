@@ -2,3 +2,4 @@
 
 pub mod accounts;
 pub mod batch;
+pub mod store_orders;

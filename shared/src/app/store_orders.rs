@@ -1,0 +1,178 @@
+//! Storing parsed orders exactly once: a batch read of stored versions, then a conditional write for each
+//! order that is new or newer. An unchanged re-read costs no write.
+
+use std::collections::HashMap;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::domain::{ImportOptions, ImportSummary, Order};
+use crate::error::StoreError;
+use crate::ports::{OrderStore, PutOutcome};
+
+/// Conditional writes in flight at once per batch: enough to hide DynamoDB's latency, few enough to stay far
+/// below a partition's write limit.
+const WRITES_IN_FLIGHT: usize = 16;
+
+/// What to do with one parsed order, given the stored version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    /// New and admitted by the account's options: write it.
+    Create,
+    /// Newer than the stored copy: write it over that copy.
+    Replace,
+    /// The stored copy is as new or newer: nothing to write.
+    Unchanged,
+    /// New, but the account's options leave it out.
+    Filtered,
+}
+
+fn decide(order: &Order, stored: Option<chrono::DateTime<chrono::Utc>>, options: &ImportOptions) -> Decision {
+    match stored {
+        Some(version) if version >= order.last_updated => Decision::Unchanged,
+        // An order stored before the options changed is still kept current, so it never goes stale.
+        Some(_) => Decision::Replace,
+        None if options.admits_new(order) => Decision::Create,
+        None => Decision::Filtered,
+    }
+}
+
+/// Stores a batch of orders of one account. Orders with the same id in one batch must already be merged.
+pub async fn store_orders(
+    store: &dyn OrderStore,
+    account: &str,
+    options: &ImportOptions,
+    orders: &[Order],
+) -> Result<ImportSummary, StoreError> {
+    let ids: Vec<&str> = orders.iter().map(|o| o.amazon_order_id.as_str()).collect();
+    let versions: HashMap<String, _> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        store.order_versions(account, &ids).await?
+    };
+
+    let mut summary = ImportSummary {
+        records: orders.len() as u64,
+        ..ImportSummary::default()
+    };
+    let mut writes = Vec::new();
+    for order in orders {
+        match decide(order, versions.get(&order.amazon_order_id).copied(), options) {
+            Decision::Unchanged => summary.unchanged += 1,
+            Decision::Filtered => summary.filtered += 1,
+            Decision::Create => writes.push((order, false)),
+            Decision::Replace => writes.push((order, true)),
+        }
+    }
+    let outcomes: Vec<PutOutcome> = stream::iter(writes)
+        .map(|(order, only_if_stored)| store.put_order(account, order, only_if_stored))
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    for outcome in outcomes {
+        match outcome {
+            PutOutcome::Written => summary.written += 1,
+            // Another parser stored the same or a newer version between our read and our write.
+            PutOutcome::NotNewer => summary.unchanged += 1,
+        }
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeDelta, Utc};
+
+    use super::*;
+    use crate::domain::{CountryFilter, FulfillmentChannel, OrderStatus, ShipTo};
+    use crate::testing::MemoryOrderStore;
+
+    fn order(id: &str, updated: DateTime<Utc>, channel: FulfillmentChannel, country: &str) -> Order {
+        Order {
+            amazon_order_id: id.into(),
+            merchant_order_id: None,
+            purchase_date: updated,
+            last_updated: updated,
+            status: OrderStatus::Unshipped,
+            fulfillment_channel: channel,
+            sales_channel: "Amazon.com".into(),
+            marketplace_id: None,
+            ship_service_level: None,
+            ship_to: ShipTo {
+                country: Some(country.into()),
+                ..ShipTo::default()
+            },
+            is_business_order: false,
+            purchase_order_number: None,
+            items: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn new_and_newer_orders_are_written_once_and_rereads_cost_nothing() {
+        let store = MemoryOrderStore::default();
+        let t0: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
+        let batch = vec![
+            order("1", t0, FulfillmentChannel::Mfn, "US"),
+            order("2", t0, FulfillmentChannel::Afn, "US"),
+        ];
+        let options = ImportOptions::default();
+
+        let first = store_orders(&store, "a", &options, &batch).await.unwrap();
+        assert_eq!((first.written, first.unchanged), (2, 0));
+        let writes_after_first = store.writes();
+
+        let again = store_orders(&store, "a", &options, &batch).await.unwrap();
+        assert_eq!((again.written, again.unchanged), (0, 2));
+        assert_eq!(
+            store.writes(),
+            writes_after_first,
+            "an unchanged re-read writes nothing"
+        );
+
+        let newer = vec![order(
+            "1",
+            t0 + TimeDelta::minutes(1),
+            FulfillmentChannel::Mfn,
+            "US",
+        )];
+        assert_eq!(
+            store_orders(&store, "a", &options, &newer).await.unwrap().written,
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn options_filter_new_orders_but_stored_ones_stay_current() {
+        let store = MemoryOrderStore::default();
+        let t0: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
+        let everything = ImportOptions::default();
+        store_orders(
+            &store,
+            "a",
+            &everything,
+            &[order("kept", t0, FulfillmentChannel::Afn, "US")],
+        )
+        .await
+        .unwrap();
+
+        let no_fba_no_us = ImportOptions {
+            import_fba: false,
+            country_filter: "-US".parse::<CountryFilter>().unwrap(),
+            ..ImportOptions::default()
+        };
+        let batch = vec![
+            order("fba", t0, FulfillmentChannel::Afn, "CA"),
+            order("us", t0, FulfillmentChannel::Mfn, "US"),
+            order("ca", t0, FulfillmentChannel::Mfn, "CA"),
+            order("kept", t0 + TimeDelta::hours(1), FulfillmentChannel::Afn, "US"),
+        ];
+        let summary = store_orders(&store, "a", &no_fba_no_us, &batch).await.unwrap();
+        assert_eq!((summary.written, summary.filtered), (2, 2));
+        assert!(store.get_order("a", "ca").await.unwrap().is_some());
+        assert!(store.get_order("a", "fba").await.unwrap().is_none());
+        assert_eq!(
+            store.get_order("a", "kept").await.unwrap().unwrap().last_updated,
+            t0 + TimeDelta::hours(1)
+        );
+    }
+}

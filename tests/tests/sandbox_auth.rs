@@ -280,3 +280,42 @@ async fn create_restricted_data_token_validates_its_resources() {
     assert_eq!(good.body["expiresIn"], 3600);
     assert_eq!(good.header("x-amzn-ratelimit-limit"), Some("1.0"));
 }
+
+#[tokio::test]
+async fn the_token_endpoint_also_takes_a_json_body_and_client_credentials() {
+    let h = harness().await;
+    let seller = h.add_seller(spec(1, &[US], 20));
+    let answer = h
+        .http
+        .post(h.sandbox.lwa_url())
+        .header("content-type", "application/json")
+        .body(
+            json!({"grant_type": "refresh_token", "refresh_token": seller.refresh_token,
+                   "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+
+    let grantless = h
+        .lwa(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "sellingpartnerapi::notifications"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ])
+        .await;
+    assert_eq!(grantless.status, StatusCode::OK);
+    assert_eq!(grantless.body["scope"], "sellingpartnerapi::notifications");
+    let token = grantless.body["access_token"].as_str().expect("token");
+    // A grantless token reaches no seller's reports.
+    let denied = h
+        .get(
+            "/reports/2021-06-30/reports?reportTypes=GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
+            token,
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+}

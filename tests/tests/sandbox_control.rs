@@ -228,3 +228,22 @@ async fn the_binary_prints_its_base_url_and_serves_on_a_scaled_clock() {
     child.start_kill().expect("stops");
     let _ = child.wait().await;
 }
+
+#[tokio::test]
+async fn shutdown_completes_with_idle_keep_alive_connections_open() {
+    let h = harness().await;
+    let seller = h.add_seller(sandbox_support::spec(1, &[DE], 10));
+    let token = h.token(&seller).await;
+    assert_eq!(
+        h.get("/reports/2021-06-30/reports/1", &token).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let base = h.sandbox.base_url().to_owned();
+    tokio::time::timeout(Duration::from_secs(5), h.sandbox.shutdown())
+        .await
+        .expect("shutdown does not wait for idle connections");
+    assert!(
+        h.http.get(format!("{base}/_sandbox")).send().await.is_err(),
+        "nothing listens any more"
+    );
+}

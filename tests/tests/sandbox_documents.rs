@@ -520,3 +520,30 @@ async fn other_report_types_are_accepted_and_produce_a_small_tsv() {
         assert!(headers.len() >= 4, "{report_type}: {headers:?}");
     }
 }
+
+#[tokio::test]
+async fn some_utf8_documents_start_with_a_bom_and_cp1252_ones_never_do() {
+    let h = harness().await;
+    let window = (epoch() - TimeDelta::days(3), epoch());
+    let mut boms = 0;
+    for seed in 30..38 {
+        for (marketplace, utf8) in [(PL, true), (FR, false)] {
+            let seller = h.add_seller(spec(seed, &[marketplace], 20));
+            let token = h.token(&seller).await;
+            let doc = h
+                .report_text(
+                    &token,
+                    ALL_ORDERS_BY_LAST_UPDATE,
+                    &[marketplace],
+                    window.0,
+                    window.1,
+                )
+                .await
+                .expect("DONE");
+            let has_bom = doc.raw.starts_with(&[0xEF, 0xBB, 0xBF]);
+            assert!(utf8 || !has_bom, "a Cp1252 document cannot carry a UTF-8 BOM");
+            boms += usize::from(has_bom);
+        }
+    }
+    assert!(boms > 0, "no UTF-8 document had a BOM");
+}

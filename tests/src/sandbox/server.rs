@@ -458,9 +458,25 @@ async fn create_restricted_data_token(
     .await
 }
 
+/// The token request's fields: form-encoded as documented, or the JSON object LWA also accepts.
+fn lwa_fields(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
+    let is_json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim_start().starts_with("application/json"));
+    if is_json {
+        let object: serde_json::Map<String, Value> = serde_json::from_slice(body).unwrap_or_default();
+        return object
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
+            .collect();
+    }
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
 /// `POST /auth/o2/token` with the headers recorded from Login with Amazon.
-async fn lwa_token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+async fn lwa_token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = lwa_fields(&headers, &body);
     let (request_id, seller, fault) = {
         let mut world = shared.world();
         let request_id = world.uuid().to_string();

@@ -183,3 +183,53 @@ async fn a_slow_fault_holds_the_answer_back_in_wall_clock_time() {
     let stats = h.sandbox.stats(&seller.seller_id).expect("known seller")[&Operation::GetReport];
     assert!(stats.slowed >= 1);
 }
+
+#[tokio::test]
+async fn faults_aimed_at_downloads_and_lwa_answer_as_s3_and_lwa_do() {
+    let h = harness().await;
+    let seller = h.add_seller(spec(1, &[US], 40));
+    let token = h.token(&seller).await;
+    let id = h
+        .create_report(
+            &token,
+            ALL_ORDERS_BY_LAST_UPDATE,
+            &[US],
+            epoch() - TimeDelta::days(3),
+            epoch(),
+        )
+        .await;
+    let report = h.finished_report(&token, &id).await;
+    let meta = h
+        .report_document(&token, report["reportDocumentId"].as_str().expect("document"))
+        .await;
+    let url = meta.body["url"].as_str().expect("url");
+    h.sandbox
+        .inject(Fault::new(FaultKind::ServerError { status: 500 }).on(Operation::DownloadDocument));
+    h.sandbox
+        .inject(Fault::new(FaultKind::Throttle).on(Operation::DownloadDocument));
+    let internal = h.download(url).await;
+    assert_eq!(internal.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(String::from_utf8_lossy(&internal.bytes).contains("<Code>InternalError</Code>"));
+    let slow_down = h.download(url).await;
+    assert_eq!(slow_down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(String::from_utf8_lossy(&slow_down.bytes).contains("<Code>SlowDown</Code>"));
+    assert_eq!(h.download(url).await.status, StatusCode::OK);
+
+    h.sandbox
+        .inject(Fault::new(FaultKind::ServerError { status: 500 }).on(Operation::LwaToken));
+    let lwa = h.exchange(&seller.refresh_token).await;
+    assert_eq!(lwa.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(lwa.body["error"], "server_error");
+
+    let stats = h.sandbox.stats(&seller.seller_id).expect("known seller");
+    let downloads = stats[&Operation::DownloadDocument];
+    assert_eq!(
+        (
+            downloads.injected_server_errors,
+            downloads.injected_throttles,
+            downloads.succeeded
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(stats[&Operation::LwaToken].injected_server_errors, 1);
+}

@@ -35,6 +35,10 @@ pub(crate) enum S3Error {
     },
     /// No such document.
     NoSuchKey,
+    /// An injected `ServerError` fault: S3's 500.
+    Internal,
+    /// An injected `Throttle` fault (or `ServerError` 503): S3's 503 `SlowDown`.
+    SlowDown,
 }
 
 impl S3Error {
@@ -74,6 +78,13 @@ impl S3Error {
                 "The specified key does not exist.",
                 String::new(),
             ),
+            S3Error::Internal => (
+                500,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+                String::new(),
+            ),
+            S3Error::SlowDown => (503, "SlowDown", "Please reduce your request rate.", String::new()),
         };
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message>\

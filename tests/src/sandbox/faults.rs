@@ -64,8 +64,10 @@ impl Fault {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum FaultKind {
     /// Answer 429 `QuotaExceeded` exactly as an empty bucket would (counted as injected, takes no token).
+    /// Aimed at `downloadDocument`, S3's 503 `SlowDown`.
     Throttle,
-    /// Answer `status` (500 `InternalFailure` or 503 `ServiceUnavailable`).
+    /// Answer `status` (500 `InternalFailure` or 503 `ServiceUnavailable`; aimed at `downloadDocument`, S3's
+    /// 500 `InternalError` or 503 `SlowDown`; aimed at `lwaToken`, LWA's `server_error`).
     ServerError {
         /// 500 or 503; anything else is answered as 500.
         status: u16,

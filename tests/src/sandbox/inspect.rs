@@ -283,10 +283,23 @@ fn seller_mut<'w>(world: &'w mut World, seller_id: &str) -> Result<&'w mut Selle
         .ok_or_else(|| SandboxError::UnknownSeller(seller_id.to_owned()))
 }
 
-/// Generates a seller and authorizes the sandbox's application for it.
-pub(crate) fn add_seller(world: &mut World, spec: SellerSpec) -> Result<SellerCredentials, SandboxError> {
+/// A generated seller waiting to be registered; generation runs outside the state's lock.
+#[derive(Debug)]
+pub(crate) struct PreparedSeller {
+    spec: SellerSpec,
+    generated: generator::GeneratedSeller,
+}
+
+/// Checks a spec and generates the seller.
+pub(crate) fn prepare_seller(spec: SellerSpec) -> Result<PreparedSeller, SandboxError> {
     let marketplaces = spec.validate().map_err(SandboxError::InvalidSpec)?;
     let generated = generator::generate(&spec, marketplaces);
+    Ok(PreparedSeller { spec, generated })
+}
+
+/// Registers a generated seller and authorizes the sandbox's application for it.
+pub(crate) fn add_seller(world: &mut World, prepared: PreparedSeller) -> SellerCredentials {
+    let PreparedSeller { spec, generated } = prepared;
     let seller_id = loop {
         let id = format!(
             "A{}",
@@ -307,11 +320,11 @@ pub(crate) fn add_seller(world: &mut World, spec: SellerSpec) -> Result<SellerCr
         },
     );
     let refresh_token = auth::issue_refresh_token(world, &seller_id);
-    Ok(SellerCredentials {
+    SellerCredentials {
         seller_id,
         refresh_token,
         marketplace_ids,
-    })
+    }
 }
 
 /// Revokes every refresh token of the seller.
@@ -531,9 +544,12 @@ async fn create_seller(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
         }
     };
     let now = shared.clock.now();
-    let mut world = shared.world();
-    let spec = request.into_spec(world.sellers.len() as u64 + 1, now);
-    control_result(201, add_seller(&mut world, spec))
+    let default_seed = shared.world().sellers.len() as u64 + 1;
+    let prepared = prepare_seller(request.into_spec(default_seed, now));
+    control_result(
+        201,
+        prepared.map(|prepared| add_seller(&mut shared.world(), prepared)),
+    )
 }
 
 async fn new_refresh_token(State(shared): State<Arc<Shared>>, Path(seller_id): Path<String>) -> Response {

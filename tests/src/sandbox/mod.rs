@@ -231,7 +231,8 @@ impl Sandbox {
 
     /// Generates a seller from `spec` and authorizes the sandbox's application for it.
     pub fn add_seller(&self, spec: SellerSpec) -> Result<SellerCredentials, SandboxError> {
-        inspect::add_seller(&mut self.shared.world(), spec)
+        let prepared = inspect::prepare_seller(spec)?;
+        Ok(inspect::add_seller(&mut self.shared.world(), prepared))
     }
 
     /// Revokes every refresh token of the seller: token exchanges answer `invalid_grant`.

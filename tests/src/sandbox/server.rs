@@ -16,7 +16,7 @@ use shared::clock::Clock;
 
 use super::auth::{self, Caller};
 use super::buckets::format_rate;
-use super::documents::{self, DownloadQuery};
+use super::documents::{self, DownloadQuery, S3Error};
 use super::faults::FaultKind;
 use super::inspect::{self, OperationStats};
 use super::operations::Operation;
@@ -522,9 +522,11 @@ async fn lwa_token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
     if let Some(seller) = &seller {
         let stats = world.stats_mut(seller, Operation::LwaToken);
         stats.calls += 1;
-        match &outcome {
-            Ok(_) => stats.succeeded += 1,
-            Err((status, ..)) => count(stats, *status),
+        match (&outcome, &fault) {
+            (Ok(_), _) => stats.succeeded += 1,
+            (Err(_), Some(FaultKind::ServerError { .. })) => stats.injected_server_errors += 1,
+            (Err(_), Some(FaultKind::Throttle)) => stats.injected_throttles += 1,
+            (Err((status, ..)), _) => count(stats, *status),
         }
         if matches!(fault, Some(FaultKind::Slow { .. })) {
             stats.slowed += 1;
@@ -566,13 +568,26 @@ async fn download_document(
         let mut world = shared.world();
         let request_id = world.random_string(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
         let owner = world.documents.get(&document_id).map(|d| d.seller.clone());
-        let result = world.documents.download(&document_id, &query, now).cloned();
+        let mut result = world.documents.download(&document_id, &query, now).cloned();
         let fault = match (&result, &owner) {
             (Ok(_), Some(owner)) => world.faults.take(Operation::DownloadDocument, Some(owner), |k| {
-                matches!(k, FaultKind::Slow { .. } | FaultKind::TruncateDocument)
+                matches!(
+                    k,
+                    FaultKind::Slow { .. }
+                        | FaultKind::TruncateDocument
+                        | FaultKind::Throttle
+                        | FaultKind::ServerError { .. }
+                )
             }),
             _ => None,
         };
+        match fault {
+            Some(FaultKind::Throttle | FaultKind::ServerError { status: 503 }) => {
+                result = Err(S3Error::SlowDown)
+            }
+            Some(FaultKind::ServerError { .. }) => result = Err(S3Error::Internal),
+            _ => {}
+        }
         if let Some(owner) = &owner {
             let stats = world.stats_mut(owner, Operation::DownloadDocument);
             stats.calls += 1;
@@ -586,6 +601,8 @@ async fn download_document(
                     stats.slowed += 1;
                 }
                 (Ok(_), _) => stats.succeeded += 1,
+                (Err(_), Some(FaultKind::Throttle)) => stats.injected_throttles += 1,
+                (Err(_), Some(FaultKind::ServerError { .. })) => stats.injected_server_errors += 1,
                 (Err(error), _) => count(stats, error.response(&request_id).0),
             }
         }

@@ -319,3 +319,26 @@ async fn the_token_endpoint_also_takes_a_json_body_and_client_credentials() {
         .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn an_ineligible_seller_gets_403_naming_eligibility_until_made_eligible_again() {
+    let h = harness().await;
+    let seller = h.add_seller(spec(1, &[US], 20));
+    let token = h.token(&seller).await;
+    let path = "/reports/2021-06-30/reports?reportTypes=GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL";
+    h.sandbox
+        .set_ineligible(&seller.seller_id, true)
+        .expect("known seller");
+    let refused = h.get(path, &token).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.body["errors"][0]["details"]
+            .as_str()
+            .is_some_and(|d| d.contains("not eligible"))
+    );
+    h.sandbox
+        .set_ineligible(&seller.seller_id, false)
+        .expect("known seller");
+    assert_eq!(h.get(path, &token).await.status, StatusCode::OK);
+    assert!(h.sandbox.set_ineligible("A0NOSUCHSELLER", true).is_err());
+}

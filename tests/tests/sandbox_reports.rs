@@ -67,6 +67,10 @@ async fn create_report_rejects_unknown_types_foreign_marketplaces_and_inverted_w
             json!({"reportType": ALL_ORDERS_BY_LAST_UPDATE, "marketplaceIds": DE}),
             "Could not match",
         ),
+        (
+            json!({"reportType": ALL_ORDERS_BY_LAST_UPDATE, "marketplaceIds": [DE], "reportOptions": {"n": 1}}),
+            "Could not match",
+        ),
     ];
     for (body, expected) in cases {
         let answer = h.create_report_raw(&token, body.clone()).await;
@@ -295,6 +299,14 @@ async fn get_reports_filters_newest_first_and_pages_with_next_token() {
         .get(&format!("/reports/2021-06-30/reports?{encoded}"), &token)
         .await;
     assert_eq!(page_ids(&second.body), [ids[2].clone(), ids[1].clone()]);
+    let retried = h
+        .get(&format!("/reports/2021-06-30/reports?{encoded}"), &token)
+        .await;
+    assert_eq!(
+        page_ids(&retried.body),
+        page_ids(&second.body),
+        "a page can be read again"
+    );
 
     let mixed = h
         .get(

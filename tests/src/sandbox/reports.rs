@@ -134,8 +134,9 @@ struct CreateReportSpecification {
     marketplace_ids: Option<Vec<String>>,
     data_start_time: Option<String>,
     data_end_time: Option<String>,
-    #[serde(default)]
-    report_options: Option<BTreeMap<String, String>>,
+    /// Parsed only to reject options that are not string pairs, as the model's `ReportOptions` requires.
+    #[serde(default, rename = "reportOptions")]
+    _report_options: Option<BTreeMap<String, String>>,
 }
 
 /// `createReport`: validates the specification as Amazon does and queues the job.
@@ -214,7 +215,6 @@ pub(crate) fn create_report(
     if data_start > data_end {
         return Err(invalid_input("dataStartTime is after dataEndTime"));
     }
-    let _options = spec.report_options.unwrap_or_default();
 
     let fatal_injected = world
         .faults
@@ -515,11 +515,13 @@ pub(crate) fn get_reports(
                 "nextToken cannot be combined with other parameters",
             ));
         }
+        // Tokens stay valid after use, so a client may retry a page.
         world
             .reports
             .pages
-            .remove(token)
+            .get(token)
             .filter(|page| page.seller == caller.seller)
+            .cloned()
             .ok_or_else(|| invalid_input(format!("Invalid nextToken: {token}")))?
     } else {
         Page {

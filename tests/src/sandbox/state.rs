@@ -41,6 +41,7 @@ pub(crate) struct SellerState {
 pub(crate) struct World {
     pub(crate) settings: Settings,
     rng: ChaCha8Rng,
+    /// Sellers are never removed, so a seller id held by a token, report or document always resolves here.
     pub(crate) sellers: BTreeMap<String, SellerState>,
     pub(crate) tokens: Tokens,
     pub(crate) reports: Reports,

@@ -4,8 +4,12 @@ pub mod account;
 pub mod marketplace;
 pub mod money;
 pub mod order;
+pub mod pii;
+pub mod shipment;
 
 pub use account::{CountryFilter, ImportInterval, ImportOptions, SellerAccount};
 pub use marketplace::{MARKETPLACES, Marketplace, Region};
 pub use money::{Currency, Money};
 pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
+pub use pii::{BuyerPii, PostalAddress};
+pub use shipment::{FbaShipmentItem, UnshippedItem, UnshippedOrder};

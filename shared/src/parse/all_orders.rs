@@ -8,8 +8,8 @@ use std::fmt;
 use std::io::Read;
 
 use super::group::{GroupParser, Grouped};
-use super::tsv::{Header, TsvReader};
-use super::value::{self, CellError, CellResult, trim};
+use super::tsv::{Header, Row, TsvReader};
+use super::value::{self, CellError, CellResult, DateCache};
 use super::{ParseSummary, Parsed};
 use crate::domain::{
     Currency, FulfillmentChannel, ItemAmounts, Marketplace, Order, OrderItem, OrderStatus, ShipTo,
@@ -91,6 +91,7 @@ impl<R: Read> AllOrdersFlat<R> {
         let parser = AllOrdersParser {
             columns,
             channel_cache: ChannelCache::default(),
+            last_updated: DateCache::default(),
         };
         Ok(AllOrdersFlat {
             inner: Grouped::new(rows, parser),
@@ -122,6 +123,7 @@ impl<R: Read> fmt::Debug for AllOrdersFlat<R> {
 struct AllOrdersParser {
     columns: [Option<usize>; 29],
     channel_cache: ChannelCache,
+    last_updated: DateCache,
 }
 
 /// An order being built, with the currency its marketplace implies for rows whose currency cell is empty.
@@ -139,7 +141,7 @@ impl GroupParser for AllOrdersParser {
         (self.columns[ORDER_ID].unwrap_or(usize::MAX), COLUMNS[ORDER_ID].0)
     }
 
-    fn begin<R: Read>(&mut self, row: &TsvReader<R>) -> CellResult<Partial> {
+    fn begin(&mut self, row: &Row<'_>) -> CellResult<Partial> {
         let columns = self.columns;
         let c = |column: usize| row.get(columns[column]);
         let marketplace = self.channel_cache.lookup(c(SALES_CHANNEL));
@@ -147,7 +149,7 @@ impl GroupParser for AllOrdersParser {
             amazon_order_id: value::required_text("amazon-order-id", c(ORDER_ID))?,
             merchant_order_id: value::opt_text(c(MERCHANT_ORDER_ID)),
             purchase_date: value::date("purchase-date", c(PURCHASE_DATE))?,
-            last_updated: value::date("last-updated-date", c(LAST_UPDATED))?,
+            last_updated: self.last_updated.date("last-updated-date", c(LAST_UPDATED))?,
             status: order_status("order-status", c(ORDER_STATUS))?,
             fulfillment_channel: fulfillment_channel("fulfillment-channel", c(FULFILLMENT_CHANNEL))?,
             sales_channel: value::text(c(SALES_CHANNEL)),
@@ -170,11 +172,11 @@ impl GroupParser for AllOrdersParser {
         })
     }
 
-    fn add<R: Read>(&mut self, partial: &mut Partial, row: &TsvReader<R>) -> CellResult<()> {
+    fn add(&mut self, partial: &mut Partial, row: &Row<'_>) -> CellResult<()> {
         let columns = self.columns;
         let c = |column: usize| row.get(columns[column]);
         // Rows of one order can carry different update dates; the order is as new as its newest row.
-        let updated = value::date("last-updated-date", c(LAST_UPDATED))?;
+        let updated = self.last_updated.date("last-updated-date", c(LAST_UPDATED))?;
         let currency = value::currency("currency", c(CURRENCY))?.or(partial.fallback_currency);
         let item = OrderItem {
             sku: value::required_text("sku", c(SKU))?,
@@ -197,7 +199,7 @@ impl GroupParser for AllOrdersParser {
 
 /// The eight amount cells, `cell(0..8)` in [`ItemAmounts`] field order.
 pub(crate) fn amounts<'a>(
-    cell: impl Fn(usize) -> &'a [u8],
+    cell: impl Fn(usize) -> &'a str,
     currency: Option<Currency>,
 ) -> CellResult<ItemAmounts> {
     const NAMES: [&str; 8] = [
@@ -223,32 +225,32 @@ pub(crate) fn amounts<'a>(
     })
 }
 
-pub(crate) fn promotion_ids(cell: &[u8]) -> Vec<String> {
-    let cell = trim(cell);
+pub(crate) fn promotion_ids(cell: &str) -> Vec<String> {
+    let cell = cell.trim_ascii();
     if cell.is_empty() {
         return Vec::new();
     }
-    cell.split(|&b| b == b',').filter_map(value::opt_text).collect()
+    cell.split(',').filter_map(value::opt_text).collect()
 }
 
 /// `order-status`, with the common spellings matched without allocating.
-pub(crate) fn order_status(column: &'static str, bytes: &[u8]) -> CellResult<OrderStatus> {
-    Ok(match trim(bytes) {
-        b"" => return Err(CellError::new(column, "empty")),
-        b"Shipped" => OrderStatus::Shipped,
-        b"Pending" => OrderStatus::Pending,
-        b"Cancelled" => OrderStatus::Cancelled,
-        b"Unshipped" => OrderStatus::Unshipped,
-        other => OrderStatus::parse(&String::from_utf8_lossy(other)),
+pub(crate) fn order_status(column: &'static str, cell: &str) -> CellResult<OrderStatus> {
+    Ok(match cell.trim_ascii() {
+        "" => return Err(CellError::new(column, "empty")),
+        "Shipped" => OrderStatus::Shipped,
+        "Pending" => OrderStatus::Pending,
+        "Cancelled" => OrderStatus::Cancelled,
+        "Unshipped" => OrderStatus::Unshipped,
+        other => OrderStatus::parse(other),
     })
 }
 
 /// `fulfillment-channel`: `Amazon`/`AFN` or `Merchant`/`MFN`.
-pub(crate) fn fulfillment_channel(column: &'static str, bytes: &[u8]) -> CellResult<FulfillmentChannel> {
-    let s = trim(bytes);
-    if s.eq_ignore_ascii_case(b"amazon") || s.eq_ignore_ascii_case(b"afn") {
+pub(crate) fn fulfillment_channel(column: &'static str, cell: &str) -> CellResult<FulfillmentChannel> {
+    let s = cell.trim_ascii();
+    if s.eq_ignore_ascii_case("amazon") || s.eq_ignore_ascii_case("afn") {
         Ok(FulfillmentChannel::Afn)
-    } else if s.eq_ignore_ascii_case(b"merchant") || s.eq_ignore_ascii_case(b"mfn") {
+    } else if s.eq_ignore_ascii_case("merchant") || s.eq_ignore_ascii_case("mfn") {
         Ok(FulfillmentChannel::Mfn)
     } else {
         Err(CellError::new(column, "expected Amazon, Merchant, AFN or MFN"))
@@ -258,19 +260,17 @@ pub(crate) fn fulfillment_channel(column: &'static str, bytes: &[u8]) -> CellRes
 /// The marketplace of the last `sales-channel` seen: rows of a report nearly always share one.
 #[derive(Default)]
 pub(crate) struct ChannelCache {
-    channel: Vec<u8>,
+    channel: String,
     marketplace: Option<&'static Marketplace>,
 }
 
 impl ChannelCache {
-    pub(crate) fn lookup(&mut self, channel: &[u8]) -> Option<&'static Marketplace> {
-        let channel = trim(channel);
-        if channel != self.channel.as_slice() {
+    pub(crate) fn lookup(&mut self, channel: &str) -> Option<&'static Marketplace> {
+        let channel = channel.trim_ascii();
+        if channel != self.channel {
             self.channel.clear();
-            self.channel.extend_from_slice(channel);
-            self.marketplace = std::str::from_utf8(channel)
-                .ok()
-                .and_then(Marketplace::by_sales_channel);
+            self.channel.push_str(channel);
+            self.marketplace = Marketplace::by_sales_channel(channel);
         }
         self.marketplace
     }

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use super::all_orders::{ChannelCache, amounts, fulfillment_channel};
 use super::tsv::{Header, MAX_LINE, Next, TsvReader};
-use super::value::{self, CellResult, trim};
+use super::value::{self, CellResult};
 use super::{ParseSummary, Parsed, Quarantined, Record, WithBuyer};
 use crate::domain::{BuyerPii, Currency, FbaShipmentItem, PostalAddress, ShipTo};
 use crate::error::ParseError;
@@ -133,8 +133,9 @@ impl<R: Read> FbaShipmentsFlat<R> {
     }
 
     fn row(&mut self) -> CellResult<WithBuyer<FbaShipmentItem>> {
-        let rows = &self.rows;
-        let c = |column: usize| rows.get(self.columns[column]);
+        let row = self.rows.row()?;
+        let columns = self.columns;
+        let c = |column: usize| row.get(columns[column]);
         let sales_channel = value::opt_text(c(SALES_CHANNEL));
         let marketplace = self.channel_cache.lookup(c(SALES_CHANNEL));
         let currency = value::currency("currency", c(CURRENCY))?
@@ -166,8 +167,8 @@ impl<R: Read> FbaShipmentsFlat<R> {
             tracking_number: value::opt_text(c(TRACKING_NUMBER)),
             estimated_arrival_date: value::opt_date("estimated-arrival-date", c(ESTIMATED_ARRIVAL))?,
             fulfillment_center_id: value::opt_text(c(FULFILLMENT_CENTER)),
-            fulfillment_channel: match trim(channel_cell) {
-                b"" => None,
+            fulfillment_channel: match channel_cell.trim_ascii() {
+                "" => None,
                 _ => Some(fulfillment_channel("fulfillment-channel", channel_cell)?),
             },
             sales_channel,
@@ -206,7 +207,7 @@ impl<R: Read> FbaShipmentsFlat<R> {
     fn quarantine(&mut self, line: u64, reason: String) -> Parsed<WithBuyer<FbaShipmentItem>> {
         self.summary.quarantined += 1;
         self.summary.quarantined_rows += 1;
-        let order_id = value::opt_text(self.rows.get(self.columns[ORDER_ID]));
+        let order_id = value::opt_text(&String::from_utf8_lossy(self.rows.get(self.columns[ORDER_ID])));
         Parsed::Quarantined(Quarantined {
             line,
             lines: vec![line],

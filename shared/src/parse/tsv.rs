@@ -11,6 +11,7 @@ use std::io::{self, ErrorKind, Read};
 
 use memchr::{memchr, memchr2};
 
+use super::value::{CellError, CellResult};
 use crate::error::ParseError;
 
 /// Longest physical line read; a longer one is quarantined and skipped.
@@ -108,9 +109,21 @@ impl<R: Read> TsvReader<R> {
         }
     }
 
-    /// Cell at an optional column index; empty when the column is absent.
+    /// Cell at an optional column index, as bytes; empty when the column is absent.
     pub(crate) fn get(&self, column: Option<usize>) -> &[u8] {
         column.map_or(&b""[..], |i| self.cell(i))
+    }
+
+    /// The current record as text, checked to be UTF-8 once for all its cells.
+    pub(crate) fn row(&self) -> CellResult<Row<'_>> {
+        let invalid = CellError::new("row", "not UTF-8 text (the document must be decoded first)");
+        let line = std::str::from_utf8(&self.buf[self.pos..self.pos + self.pending]).map_err(|_| invalid)?;
+        let scratch = std::str::from_utf8(&self.scratch).map_err(|_| invalid)?;
+        Ok(Row {
+            line,
+            scratch,
+            cells: &self.cells,
+        })
     }
 
     pub(crate) fn io_error(&self, source: io::Error) -> ParseError {
@@ -172,7 +185,7 @@ impl<R: Read> TsvReader<R> {
                 continue;
             }
             let line = &self.buf[self.pos + start..self.pos + content_end];
-            match memchr(b'\t', line) {
+            match find_tab(line) {
                 Some(tab) => {
                     self.cells.push(Span {
                         start,
@@ -354,6 +367,50 @@ impl<R: Read> TsvReader<R> {
     }
 }
 
+/// A record's cells as text.
+pub(crate) struct Row<'a> {
+    line: &'a str,
+    scratch: &'a str,
+    cells: &'a [Span],
+}
+
+impl<'a> Row<'a> {
+    /// Cell `i`; empty when the row is shorter.
+    pub(crate) fn cell(&self, i: usize) -> &'a str {
+        let text = |s: &'a str, span: &Span| s.get(span.start..span.end).unwrap_or("");
+        match self.cells.get(i) {
+            Some(span) if span.unescaped => text(self.scratch, span),
+            // Spans end at tabs and line ends, which are character boundaries: `get` always succeeds.
+            Some(span) => text(self.line, span),
+            None => "",
+        }
+    }
+
+    /// Cell at an optional column index; empty when the column is absent.
+    pub(crate) fn get(&self, column: Option<usize>) -> &'a str {
+        column.map_or("", |i| self.cell(i))
+    }
+}
+
+/// Position of the first tab, eight bytes at a time: cells are short, so this beats a call to `memchr`.
+#[inline]
+fn find_tab(hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const TABS: u64 = 0x0909_0909_0909_0909;
+    let mut at = 0;
+    while let Some(chunk) = hay[at..].first_chunk::<8>() {
+        let x = u64::from_le_bytes(*chunk) ^ TABS;
+        // The lowest flagged byte is exactly the first zero byte of `x`, i.e. the first tab.
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    hay[at..].iter().position(|&b| b == b'\t').map(|p| at + p)
+}
+
 struct Quoted {
     span: Span,
     /// Relative offset just past the closing quote.
@@ -525,6 +582,28 @@ mod tests {
         assert_eq!(got[19_999].1[0], "19999");
         assert_eq!(got[19_999].1[2], "end");
         assert_eq!(got[19_999].0, 20_000);
+    }
+
+    #[test]
+    fn find_tab_finds_the_first_tab_at_any_offset() {
+        for len in 0..40 {
+            for tab in 0..len {
+                let mut hay = vec![b'x'; len];
+                hay[tab] = b'\t';
+                if tab + 1 < len {
+                    hay[len - 1] = b'\t';
+                }
+                assert_eq!(find_tab(&hay), Some(tab), "len {len} tab {tab}");
+            }
+            assert_eq!(find_tab(&vec![0x89; len]), None);
+        }
+    }
+
+    #[test]
+    fn rows_that_are_not_utf8_are_refused_by_row() {
+        let mut rows = TsvReader::new(&b"ok\tL\xF6we\n"[..]);
+        assert_eq!(rows.next_record().unwrap(), Next::Record);
+        assert_eq!(rows.row().err().map(|e| e.column), Some("row"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fmt;
 use std::io::Read;
 
 use super::group::{GroupParser, Grouped};
-use super::tsv::{Header, TsvReader};
+use super::tsv::{Header, Row, TsvReader};
 use super::value::{self, CellResult};
 use super::{ParseSummary, Parsed, WithBuyer};
 use crate::domain::{BuyerPii, PostalAddress, UnshippedItem, UnshippedOrder};
@@ -127,7 +127,7 @@ impl GroupParser for UnshippedParser {
         (self.columns[ORDER_ID].unwrap_or(usize::MAX), COLUMNS[ORDER_ID].0)
     }
 
-    fn begin<R: Read>(&mut self, row: &TsvReader<R>) -> CellResult<Self::Partial> {
+    fn begin(&mut self, row: &Row<'_>) -> CellResult<Self::Partial> {
         let c = |column: usize| row.get(self.columns[column]);
         let amazon_order_id = value::required_text("order-id", c(ORDER_ID))?;
         let order = UnshippedOrder {
@@ -164,7 +164,7 @@ impl GroupParser for UnshippedParser {
         Ok((order, buyer))
     }
 
-    fn add<R: Read>(&mut self, partial: &mut Self::Partial, row: &TsvReader<R>) -> CellResult<()> {
+    fn add(&mut self, partial: &mut Self::Partial, row: &Row<'_>) -> CellResult<()> {
         let c = |column: usize| row.get(self.columns[column]);
         let purchased = value::quantity("quantity-purchased", c(QUANTITY_PURCHASED))?;
         let shipped = value::opt_quantity("quantity-shipped", c(QUANTITY_SHIPPED))?;

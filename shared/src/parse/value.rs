@@ -30,31 +30,30 @@ pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
     bytes.trim_ascii()
 }
 
-/// The cell as text, or `None` when it is empty. Input is UTF-8 by construction (the decoder replaces
-/// invalid sequences), so the lossy conversion never actually replaces anything.
-pub(crate) fn opt_text(bytes: &[u8]) -> Option<String> {
-    let bytes = trim(bytes);
-    (!bytes.is_empty()).then(|| String::from_utf8_lossy(bytes).into_owned())
+/// The cell as text, or `None` when it is empty.
+pub(crate) fn opt_text(cell: &str) -> Option<String> {
+    let cell = cell.trim_ascii();
+    (!cell.is_empty()).then(|| cell.to_owned())
 }
 
 /// The cell as text, empty when the cell is.
-pub(crate) fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(trim(bytes)).into_owned()
+pub(crate) fn text(cell: &str) -> String {
+    cell.trim_ascii().to_owned()
 }
 
 /// A non-empty cell as text.
-pub(crate) fn required_text(column: &'static str, bytes: &[u8]) -> CellResult<String> {
-    opt_text(bytes).ok_or(CellError::new(column, "empty"))
+pub(crate) fn required_text(column: &'static str, cell: &str) -> CellResult<String> {
+    opt_text(cell).ok_or(CellError::new(column, "empty"))
 }
 
 /// A required date-time.
-pub(crate) fn date(column: &'static str, bytes: &[u8]) -> CellResult<DateTime<Utc>> {
-    opt_date(column, bytes)?.ok_or(CellError::new(column, "empty"))
+pub(crate) fn date(column: &'static str, cell: &str) -> CellResult<DateTime<Utc>> {
+    opt_date(column, cell)?.ok_or(CellError::new(column, "empty"))
 }
 
 /// An optional date-time: empty is `None`.
-pub(crate) fn opt_date(column: &'static str, bytes: &[u8]) -> CellResult<Option<DateTime<Utc>>> {
-    let bytes = trim(bytes);
+pub(crate) fn opt_date(column: &'static str, cell: &str) -> CellResult<Option<DateTime<Utc>>> {
+    let bytes = trim(cell.as_bytes());
     if bytes.is_empty() {
         return Ok(None);
     }
@@ -62,6 +61,30 @@ pub(crate) fn opt_date(column: &'static str, bytes: &[u8]) -> CellResult<Option<
         column,
         "not a date-time like 2020-12-18T06:32:18-08:00",
     ))
+}
+
+/// The last date a column held: rows of one order repeat their dates, and parsing is the costly part.
+#[derive(Debug, Default)]
+pub(crate) struct DateCache {
+    raw: Vec<u8>,
+    value: Option<DateTime<Utc>>,
+}
+
+impl DateCache {
+    /// A required date-time, as [`date`].
+    pub(crate) fn date(&mut self, column: &'static str, cell: &str) -> CellResult<DateTime<Utc>> {
+        let bytes = trim(cell.as_bytes());
+        if let Some(value) = self.value
+            && bytes == self.raw.as_slice()
+        {
+            return Ok(value);
+        }
+        let value = date(column, cell)?;
+        self.raw.clear();
+        self.raw.extend_from_slice(bytes);
+        self.value = Some(value);
+        Ok(value)
+    }
 }
 
 /// Reads `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM|±HHMM|±HH| UTC| GMT)` (`T` or a space between date and time)
@@ -148,8 +171,8 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// An exact decimal (`12.34`, `-0.75`, `1500`, `+3`); empty is `None`. No thousands separators, no exponent.
-pub(crate) fn decimal(bytes: &[u8]) -> Result<Option<Decimal>, ()> {
-    let s = trim(bytes);
+pub(crate) fn decimal(cell: &str) -> Result<Option<Decimal>, ()> {
+    let s = trim(cell.as_bytes());
     if s.is_empty() {
         return Ok(None);
     }
@@ -168,8 +191,9 @@ pub(crate) fn decimal(bytes: &[u8]) -> Result<Option<Decimal>, ()> {
                 count += 1;
                 if count > 18 {
                     // Beyond i64: let rust_decimal take the slow, exact path.
-                    let text = std::str::from_utf8(s).map_err(|_| ())?;
-                    return Decimal::from_str_exact(text).map(Some).map_err(|_| ());
+                    return Decimal::from_str_exact(cell.trim_ascii())
+                        .map(Some)
+                        .map_err(|_| ());
                 }
                 mantissa = mantissa * 10 + i64::from(b - b'0');
                 if seen_point {
@@ -193,10 +217,10 @@ pub(crate) fn decimal(bytes: &[u8]) -> Result<Option<Decimal>, ()> {
 /// guessing one would store a wrong price.
 pub(crate) fn money(
     column: &'static str,
-    bytes: &[u8],
+    cell: &str,
     currency: Option<Currency>,
 ) -> CellResult<Option<Money>> {
-    match decimal(bytes) {
+    match decimal(cell) {
         Ok(None) => Ok(None),
         Ok(Some(amount)) => match currency {
             Some(currency) => Ok(Some(Money::new(amount, currency))),
@@ -210,13 +234,13 @@ pub(crate) fn money(
 }
 
 /// A required whole number of units.
-pub(crate) fn quantity(column: &'static str, bytes: &[u8]) -> CellResult<u32> {
-    opt_quantity(column, bytes)?.ok_or(CellError::new(column, "empty"))
+pub(crate) fn quantity(column: &'static str, cell: &str) -> CellResult<u32> {
+    opt_quantity(column, cell)?.ok_or(CellError::new(column, "empty"))
 }
 
 /// An optional whole number of units: empty is `None`.
-pub(crate) fn opt_quantity(column: &'static str, bytes: &[u8]) -> CellResult<Option<u32>> {
-    let s = trim(bytes);
+pub(crate) fn opt_quantity(column: &'static str, cell: &str) -> CellResult<Option<u32>> {
+    let s = trim(cell.as_bytes());
     if s.is_empty() {
         return Ok(None);
     }
@@ -229,8 +253,8 @@ pub(crate) fn opt_quantity(column: &'static str, bytes: &[u8]) -> CellResult<Opt
 }
 
 /// A flag: `true`/`false` (any case), `yes`/`no`, `y`/`n`, `1`/`0`; empty is `false`.
-pub(crate) fn flag(column: &'static str, bytes: &[u8]) -> CellResult<bool> {
-    let s = trim(bytes);
+pub(crate) fn flag(column: &'static str, cell: &str) -> CellResult<bool> {
+    let s = trim(cell.as_bytes());
     const TRUE: [&[u8]; 4] = [b"true", b"yes", b"y", b"1"];
     const FALSE: [&[u8]; 4] = [b"false", b"no", b"n", b"0"];
     if s.is_empty() || FALSE.iter().any(|f| s.eq_ignore_ascii_case(f)) {
@@ -243,14 +267,13 @@ pub(crate) fn flag(column: &'static str, bytes: &[u8]) -> CellResult<bool> {
 }
 
 /// The row's currency cell; `None` when empty.
-pub(crate) fn currency(column: &'static str, bytes: &[u8]) -> CellResult<Option<Currency>> {
-    let s = trim(bytes);
-    if s.is_empty() {
+pub(crate) fn currency(column: &'static str, cell: &str) -> CellResult<Option<Currency>> {
+    let code = cell.trim_ascii();
+    if code.is_empty() {
         return Ok(None);
     }
-    std::str::from_utf8(s)
+    Currency::parse(column, code)
         .ok()
-        .and_then(|code| Currency::parse(column, code).ok())
         .map(Some)
         .ok_or(CellError::new(column, "not a three-letter ISO 4217 code"))
 }
@@ -299,7 +322,7 @@ mod tests {
 
     #[test]
     fn decimals_are_exact() {
-        let d = |s: &str| decimal(s.as_bytes()).unwrap().unwrap().to_string();
+        let d = |s: &str| decimal(s).unwrap().unwrap().to_string();
         assert_eq!(d("25.88"), "25.88");
         assert_eq!(d("-0.75"), "-0.75");
         assert_eq!(d("14.0"), "14.0");
@@ -307,27 +330,27 @@ mod tests {
         assert_eq!(d("1500"), "1500");
         assert_eq!(d(".5"), "0.5");
         assert_eq!(d("12345678901234567890.12"), "12345678901234567890.12");
-        assert_eq!(decimal(b"  ").unwrap(), None);
+        assert_eq!(decimal("  ").unwrap(), None);
         for bad in ["1,234.00", "12.3.4", "-", "abc", "1e3", "."] {
-            assert!(decimal(bad.as_bytes()).is_err(), "{bad}");
+            assert!(decimal(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn an_amount_without_a_currency_names_the_currency_column() {
-        let err = money("item-price", b"9.99", None).unwrap_err();
+        let err = money("item-price", "9.99", None).unwrap_err();
         assert_eq!(err.column, "currency");
-        assert_eq!(money("item-price", b"", None).unwrap(), None);
+        assert_eq!(money("item-price", "", None).unwrap(), None);
     }
 
     #[test]
     fn quantities_and_flags_accept_only_what_they_mean() {
-        assert_eq!(quantity("quantity", b" 3 ").unwrap(), 3);
-        assert!(quantity("quantity", b"2.5").is_err());
-        assert!(quantity("quantity", b"-1").is_err());
-        assert_eq!(quantity("quantity", b"").unwrap_err().problem, "empty");
-        assert!(flag("is-prime", b"TRUE").unwrap());
-        assert!(!flag("is-prime", b"").unwrap());
-        assert!(flag("is-prime", b"maybe").is_err());
+        assert_eq!(quantity("quantity", " 3 ").unwrap(), 3);
+        assert!(quantity("quantity", "2.5").is_err());
+        assert!(quantity("quantity", "-1").is_err());
+        assert_eq!(quantity("quantity", "").unwrap_err().problem, "empty");
+        assert!(flag("is-prime", "TRUE").unwrap());
+        assert!(!flag("is-prime", "").unwrap());
+        assert!(flag("is-prime", "maybe").is_err());
     }
 }

@@ -374,7 +374,7 @@ impl<R: BufRead> AllOrdersXml<R> {
 
     /// Stores the value of a closed element in the order being read.
     fn apply(&mut self, tag: Tag) -> CellResult<()> {
-        let text = self.text.as_bytes();
+        let text = self.text.as_str();
         let Some(order) = self.order.as_mut() else {
             return Ok(());
         };
@@ -476,7 +476,7 @@ impl<R: BufRead> AllOrdersXml<R> {
 
     fn build(&mut self, order: XmlOrder) -> CellResult<(Order, u64)> {
         let missing = |name| CellError::new(name, "missing");
-        let marketplace = self.channel_cache.lookup(order.sales_channel.as_bytes());
+        let marketplace = self.channel_cache.lookup(&order.sales_channel);
         let fallback = marketplace.and_then(|m| Currency::parse("currency", m.currency).ok());
         let items = order
             .items
@@ -522,11 +522,7 @@ impl<R: BufRead> AllOrdersXml<R> {
     }
 }
 
-fn raw_amount(
-    column: &'static str,
-    text: &[u8],
-    currency: Option<Currency>,
-) -> CellResult<Option<RawAmount>> {
+fn raw_amount(column: &'static str, text: &str, currency: Option<Currency>) -> CellResult<Option<RawAmount>> {
     match value::decimal(text) {
         Ok(amount) => Ok(amount.map(|amount| (amount, currency))),
         Err(()) => Err(CellError::new(column, "not a decimal amount like 12.34")),

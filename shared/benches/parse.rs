@@ -13,7 +13,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use encoding_rs::WINDOWS_1252;
-use shared::parse::{AllOrdersFlat, AllOrdersXml, Parsed, decode, decode_xml};
+use shared::parse::{AllOrdersFlat, AllOrdersXml, Charset, Parsed, decode_xml};
 
 const FLAT_CONTENT_TYPE: &str = "text/plain; charset=Cp1252";
 const XML_CONTENT_TYPE: &str = "text/xml";
@@ -75,7 +75,8 @@ fn child(kind: &str, path: &Path) -> BenchResult<()> {
     };
     match kind {
         "flat" => {
-            for entry in AllOrdersFlat::new(decode(file, Some(FLAT_CONTENT_TYPE))?)? {
+            let charset = Charset::from_content_type(Some(FLAT_CONTENT_TYPE))?;
+            for entry in AllOrdersFlat::new(file, charset)? {
                 tally(entry?);
             }
         }

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::io::Read;
 
+use super::charset::Charset;
 use super::group::{GroupParser, Grouped};
 use super::tsv::{Header, Row, TsvReader};
 use super::value::{self, CellError, CellResult, DateCache};
@@ -82,11 +83,11 @@ pub struct AllOrdersFlat<R: Read> {
 }
 
 impl<R: Read> AllOrdersFlat<R> {
-    /// Reads the header; fails if the document is empty or lacks a required column
-    /// (`amazon-order-id`, `purchase-date`, `last-updated-date`, `order-status`, `fulfillment-channel`,
-    /// `sku`, `quantity`). `input` must be UTF-8: wrap it in [`super::decode`].
-    pub fn new(input: R) -> Result<Self, ParseError> {
-        let mut rows = TsvReader::new(input);
+    /// Reads the header of `input`, the document's bytes in `charset` (see [`Charset::from_content_type`]);
+    /// fails if the document is empty or lacks a required column (`amazon-order-id`, `purchase-date`,
+    /// `last-updated-date`, `order-status`, `fulfillment-channel`, `sku`, `quantity`).
+    pub fn new(input: R, charset: Charset) -> Result<Self, ParseError> {
+        let mut rows = TsvReader::new(input, charset);
         let columns = Header::read(&mut rows)?.resolve(COLUMNS)?;
         let parser = AllOrdersParser {
             columns,
@@ -163,7 +164,8 @@ impl GroupParser for AllOrdersParser {
             },
             is_business_order: value::flag("is-business-order", c(IS_BUSINESS_ORDER))?,
             purchase_order_number: value::opt_text(c(PURCHASE_ORDER_NUMBER)),
-            items: Vec::new(),
+            // Most orders have one line; a bigger first allocation would leave the allocator's fast path.
+            items: Vec::with_capacity(1),
         };
         let fallback_currency = marketplace.and_then(|m| Currency::parse("currency", m.currency).ok());
         Ok(Partial {
@@ -188,6 +190,8 @@ impl GroupParser for AllOrdersParser {
             promotion_ids: promotion_ids(c(PROMOTION_IDS)),
         };
         partial.order.last_updated = partial.order.last_updated.max(updated);
+        // Grow one line at a time: doubling would soon ask for more than the allocator's fast path serves.
+        partial.order.items.reserve_exact(1);
         partial.order.items.push(item);
         Ok(())
     }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::io::Read;
 
 use super::all_orders::{ChannelCache, amounts, fulfillment_channel};
+use super::charset::Charset;
 use super::tsv::{Header, MAX_LINE, Next, TsvReader};
 use super::value::{self, CellResult};
 use super::{ParseSummary, Parsed, Quarantined, Record, WithBuyer};
@@ -111,9 +112,9 @@ pub struct FbaShipmentsFlat<R: Read> {
 impl<R: Read> FbaShipmentsFlat<R> {
     /// Reads the header; fails if the document is empty or lacks a required column (`amazon-order-id`,
     /// `shipment-id`, `shipment-item-id`, `amazon-order-item-id`, `purchase-date`, `shipment-date`, `sku`,
-    /// `quantity-shipped`). `input` must be UTF-8.
-    pub fn new(input: R) -> Result<Self, ParseError> {
-        let mut rows = TsvReader::new(input);
+    /// `quantity-shipped`). `input` is the document's bytes in `charset`.
+    pub fn new(input: R, charset: Charset) -> Result<Self, ParseError> {
+        let mut rows = TsvReader::new(input, charset);
         let columns = Header::read(&mut rows)?.resolve(COLUMNS)?;
         Ok(FbaShipmentsFlat {
             rows,
@@ -133,7 +134,7 @@ impl<R: Read> FbaShipmentsFlat<R> {
     }
 
     fn row(&mut self) -> CellResult<WithBuyer<FbaShipmentItem>> {
-        let row = self.rows.row()?;
+        let row = self.rows.row();
         let columns = self.columns;
         let c = |column: usize| row.get(columns[column]);
         let sales_channel = value::opt_text(c(SALES_CHANNEL));

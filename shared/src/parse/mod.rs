@@ -3,9 +3,10 @@
 //!
 //! ```no_run
 //! # fn run(body: &[u8]) -> Result<(), shared::error::ParseError> {
-//! use shared::parse::{decode, AllOrdersFlat, Parsed};
+//! use shared::parse::{AllOrdersFlat, Charset, Parsed};
 //!
-//! let mut orders = AllOrdersFlat::new(decode(body, Some("text/plain; charset=Cp1252"))?)?;
+//! let charset = Charset::from_content_type(Some("text/plain; charset=Cp1252"))?;
+//! let mut orders = AllOrdersFlat::new(body, charset)?;
 //! for entry in &mut orders {
 //!     match entry? {
 //!         Parsed::Record(order) => { /* store order.value; merge if order.split */ }
@@ -16,7 +17,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every parser is an iterator of `Result<Parsed<T>, ParseError>`: `Err` is a document-level failure (after
+//! Flat-file parsers take the raw bytes and the charset and decode as they read; the XML parser takes the
+//! UTF-8 text [`decode_xml`] makes. Every parser is an iterator of `Result<Parsed<T>, ParseError>`: `Err` is a document-level failure (after
 //! which the iterator ends), a bad row or order is a [`Quarantined`] entry and parsing goes on. Memory is
 //! bounded by the largest order, never by the document. Flat files are read by header name, never by
 //! position. Quarantine reasons and errors name columns and lines, never cell values, so restricted reports
@@ -58,8 +60,8 @@ pub struct Record<T> {
     /// The record may hold only part of an order: its id may already have appeared earlier in this document,
     /// apart from these rows. Amazon keeps an order's rows together, so this is rare. Merge its items into
     /// what the earlier part stored instead of replacing them (for orders: write even if `last_updated` is
-    /// not newer). Decided by Bloom filters of bounded size (21 MiB at most), so it can be a false alarm (about
-    /// 3 orders in 100,000 up to five million orders), never a miss. Always `false` for single-row and XML records.
+    /// not newer). Decided by Bloom filters of bounded size (26 MiB at most), so it can be a false alarm (about
+    /// 3 orders in 100,000 up to six million orders), never a miss. Always `false` for single-row and XML records.
     pub split: bool,
 }
 

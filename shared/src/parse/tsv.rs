@@ -1,5 +1,6 @@
-//! The tab-separated reader under every flat-file report: records out of physical lines, with the line
-//! numbers a seller can look up, in a window of bounded size.
+//! The tab-separated reader under every flat-file report: raw bytes are decoded from the report's charset
+//! straight into a text window (so cells need no further UTF-8 check) and split into records, with the
+//! physical line numbers a seller can look up, in a window of bounded size.
 //!
 //! Amazon's flat files are not RFC 4180: `"` is usually data (`12" pizza pan`), yet some files quote a cell
 //! that spans lines. A cell is read as quoted only if it starts with `"` and a closing `"` follows before
@@ -9,9 +10,11 @@
 
 use std::io::{self, ErrorKind, Read};
 
+use encoding_rs::{CoderResult, Decoder};
+
 use memchr::{memchr, memchr2};
 
-use super::value::{CellError, CellResult};
+use super::charset::Charset;
 use crate::error::ParseError;
 
 /// Longest physical line read; a longer one is quarantined and skipped.
@@ -21,6 +24,8 @@ pub(crate) const QUOTED_MAX_LINES: u32 = 16;
 /// How many bytes a quoted cell may span before it is re-read literally.
 pub(crate) const QUOTED_MAX_BYTES: usize = 64 << 10;
 const INITIAL_WINDOW: usize = 256 << 10;
+/// Raw bytes read (and decoded) at a time.
+const RAW_CHUNK: usize = 64 << 10;
 // A record is at most a quoted run plus the line it ends on, plus the line it started on.
 const MAX_WINDOW: usize = 2 * MAX_LINE + QUOTED_MAX_BYTES + INITIAL_WINDOW;
 
@@ -51,13 +56,18 @@ enum LineEnd {
     TooLong,
 }
 
-/// Splits a UTF-8 stream into records of cells.
+/// Decodes a byte stream and splits it into records of cells.
 pub(crate) struct TsvReader<R> {
     src: R,
-    buf: Vec<u8>,
-    /// Start of unconsumed data in `buf`; spans are relative to it.
+    decoder: Decoder,
+    raw: Vec<u8>,
+    raw_pos: usize,
+    raw_len: usize,
+    raw_eof: bool,
+    /// Decoded text; unconsumed from `pos`, which spans are relative to.
+    text: String,
     pos: usize,
-    end: usize,
+    /// Everything is decoded.
     eof: bool,
     /// Bytes of the current record, consumed on the next call.
     pending: usize,
@@ -66,22 +76,27 @@ pub(crate) struct TsvReader<R> {
     record_line: u64,
     cells: Vec<Span>,
     /// Unescaped contents of quoted cells.
-    scratch: Vec<u8>,
+    scratch: String,
 }
 
 impl<R: Read> TsvReader<R> {
-    pub(crate) fn new(src: R) -> Self {
+    /// Reads `src`, encoded in `charset`; a BOM, if any, wins over `charset` and is dropped.
+    pub(crate) fn new(src: R, charset: Charset) -> Self {
         TsvReader {
             src,
-            buf: vec![0; INITIAL_WINDOW],
+            decoder: charset.encoding().new_decoder(),
+            raw: vec![0; RAW_CHUNK],
+            raw_pos: 0,
+            raw_len: 0,
+            raw_eof: false,
+            text: String::with_capacity(INITIAL_WINDOW),
             pos: 0,
-            end: 0,
             eof: false,
             pending: 0,
             next_line: 1,
             record_line: 0,
             cells: Vec::with_capacity(64),
-            scratch: Vec::new(),
+            scratch: String::new(),
         }
     }
 
@@ -103,8 +118,8 @@ impl<R: Read> TsvReader<R> {
     /// Cell `i` of the current record; empty when the row is shorter.
     pub(crate) fn cell(&self, i: usize) -> &[u8] {
         match self.cells.get(i) {
-            Some(span) if span.unescaped => &self.scratch[span.start..span.end],
-            Some(span) => &self.buf[self.pos + span.start..self.pos + span.end],
+            Some(span) if span.unescaped => &self.scratch.as_bytes()[span.start..span.end],
+            Some(span) => &self.text.as_bytes()[self.pos + span.start..self.pos + span.end],
             None => b"",
         }
     }
@@ -114,16 +129,14 @@ impl<R: Read> TsvReader<R> {
         column.map_or(&b""[..], |i| self.cell(i))
     }
 
-    /// The current record as text, checked to be UTF-8 once for all its cells.
-    pub(crate) fn row(&self) -> CellResult<Row<'_>> {
-        let invalid = CellError::new("row", "not UTF-8 text (the document must be decoded first)");
-        let line = std::str::from_utf8(&self.buf[self.pos..self.pos + self.pending]).map_err(|_| invalid)?;
-        let scratch = std::str::from_utf8(&self.scratch).map_err(|_| invalid)?;
-        Ok(Row {
-            line,
-            scratch,
+    /// The current record's cells as text.
+    pub(crate) fn row(&self) -> Row<'_> {
+        Row {
+            // `pos` and `pending` are line boundaries, so this slice always succeeds.
+            line: self.text.get(self.pos..self.pos + self.pending).unwrap_or(""),
+            scratch: &self.scratch,
             cells: &self.cells,
-        })
+        }
     }
 
     pub(crate) fn io_error(&self, source: io::Error) -> ParseError {
@@ -156,7 +169,7 @@ impl<R: Read> TsvReader<R> {
             };
             let content_end = self.strip_cr(content_end);
             self.next_line += 1;
-            let line = &self.buf[self.pos..self.pos + content_end];
+            let line = &self.text.as_bytes()[self.pos..self.pos + content_end];
             if line.iter().all(|&b| matches!(b, b'\t' | b' ')) {
                 self.pending = consumed;
                 continue;
@@ -167,12 +180,59 @@ impl<R: Read> TsvReader<R> {
     }
 
     /// Splits the record whose first physical line ends at `content_end` (raw end `consumed`).
-    fn split(&mut self, mut content_end: usize, mut consumed: usize) -> io::Result<()> {
+    fn split(&mut self, content_end: usize, consumed: usize) -> io::Result<()> {
+        self.split_plain(content_end);
+        let line = &self.text.as_bytes()[self.pos..self.pos + content_end];
+        let starts_quoted = |span: &Span| span.start < span.end && line[span.start] == b'"';
+        if memchr(b'"', line).is_some() && self.cells.iter().any(starts_quoted) {
+            self.cells.clear();
+            return self.split_quoted(content_end, consumed);
+        }
+        self.pending = consumed;
+        Ok(())
+    }
+
+    /// Splits a line at every tab, eight bytes at a time. Finding all tabs first, rather than one cell after
+    /// another, keeps the loop free of a chain of dependent loads.
+    fn split_plain(&mut self, content_end: usize) {
+        let line = &self.text.as_bytes()[self.pos..self.pos + content_end];
+        let mut start = 0;
+        let mut at = 0;
+        let mut push = |tab: usize, start: &mut usize| {
+            self.cells.push(Span {
+                start: *start,
+                end: tab,
+                unescaped: false,
+            });
+            *start = tab + 1;
+        };
+        while let Some(chunk) = line[at..].first_chunk::<8>() {
+            let mut tabs = tab_mask(u64::from_le_bytes(*chunk));
+            while tabs != 0 {
+                push(at + (tabs.trailing_zeros() / 8) as usize, &mut start);
+                tabs &= tabs - 1;
+            }
+            at += 8;
+        }
+        for (i, &b) in line[at..].iter().enumerate() {
+            if b == b'\t' {
+                push(at + i, &mut start);
+            }
+        }
+        self.cells.push(Span {
+            start,
+            end: content_end,
+            unescaped: false,
+        });
+    }
+
+    /// Splits a record with a cell that starts with `"`, which may be quoted and span lines.
+    fn split_quoted(&mut self, mut content_end: usize, mut consumed: usize) -> io::Result<()> {
         let mut extra_lines = 0u32;
         let mut start = 0;
         loop {
             if start < content_end
-                && self.buf[self.pos + start] == b'"'
+                && self.text.as_bytes()[self.pos + start] == b'"'
                 && let Some(quoted) = self.quoted(start, content_end, consumed, &mut extra_lines)?
             {
                 self.cells.push(quoted.span);
@@ -184,7 +244,7 @@ impl<R: Read> TsvReader<R> {
                 start = quoted.after + 1;
                 continue;
             }
-            let line = &self.buf[self.pos + start..self.pos + content_end];
+            let line = &self.text.as_bytes()[self.pos + start..self.pos + content_end];
             match find_tab(line) {
                 Some(tab) => {
                     self.cells.push(Span {
@@ -221,17 +281,19 @@ impl<R: Read> TsvReader<R> {
         let mut i = start + 1;
         let mut lines_here = 0u32;
         loop {
-            let hay = &self.buf[self.pos + i..self.pos + content_end];
+            let hay = &self.text.as_bytes()[self.pos + i..self.pos + content_end];
             match memchr2(b'"', b'\t', hay) {
                 Some(k) if hay[k] == b'\t' => break,
                 Some(k) => {
                     let q = i + k;
-                    self.scratch
-                        .extend_from_slice(&self.buf[self.pos + i..self.pos + q]);
-                    let next = self.buf[self.pos..self.pos + content_end].get(q + 1).copied();
+                    // Quotes, tabs and line ends are ASCII, so every slice here is on character boundaries.
+                    self.scratch.push_str(&self.text[self.pos + i..self.pos + q]);
+                    let next = self.text.as_bytes()[self.pos..self.pos + content_end]
+                        .get(q + 1)
+                        .copied();
                     match next {
                         Some(b'"') => {
-                            self.scratch.push(b'"');
+                            self.scratch.push('"');
                             i = q + 2;
                         }
                         None | Some(b'\t') => {
@@ -261,8 +323,8 @@ impl<R: Read> TsvReader<R> {
                         break;
                     }
                     self.scratch
-                        .extend_from_slice(&self.buf[self.pos + i..self.pos + content_end]);
-                    self.scratch.push(b'\n');
+                        .push_str(&self.text[self.pos + i..self.pos + content_end]);
+                    self.scratch.push('\n');
                     let next_start = consumed;
                     match self.line_end(next_start, MAX_LINE)? {
                         LineEnd::Newline(nl) => {
@@ -285,7 +347,7 @@ impl<R: Read> TsvReader<R> {
     }
 
     fn strip_cr(&self, content_end: usize) -> usize {
-        if content_end > 0 && self.buf[self.pos + content_end - 1] == b'\r' {
+        if content_end > 0 && self.text.as_bytes()[self.pos + content_end - 1] == b'\r' {
             content_end - 1
         } else {
             content_end
@@ -296,7 +358,7 @@ impl<R: Read> TsvReader<R> {
     fn line_end(&mut self, from: usize, limit: usize) -> io::Result<LineEnd> {
         let mut scanned = from;
         loop {
-            if let Some(k) = memchr(b'\n', &self.buf[self.pos + scanned..self.end]) {
+            if let Some(k) = memchr(b'\n', &self.text.as_bytes()[self.pos + scanned..]) {
                 let nl = scanned + k;
                 return Ok(if nl - from > limit {
                     LineEnd::TooLong
@@ -304,46 +366,60 @@ impl<R: Read> TsvReader<R> {
                     LineEnd::Newline(nl)
                 });
             }
-            scanned = self.end - self.pos;
+            scanned = self.text.len() - self.pos;
             if scanned - from > limit {
                 return Ok(LineEnd::TooLong);
             }
             if !self.fill()? {
-                return Ok(LineEnd::Eof(self.end - self.pos));
+                return Ok(LineEnd::Eof(self.text.len() - self.pos));
             }
         }
     }
 
-    /// Reads more input, keeping everything from `pos`. `false` at end of input.
+    /// Decodes more input, keeping everything from `pos`. `false` at end of input.
     fn fill(&mut self) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
         if self.pos > 0 {
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
+            // `pos` is a line start, so a character boundary.
+            self.text.drain(..self.pos);
             self.pos = 0;
         }
-        if self.end == self.buf.len() {
-            if self.buf.len() >= MAX_WINDOW {
-                // Unreachable through line_end's limits; refuse rather than grow without bound.
-                return Err(io::Error::other("record exceeds the parser's window"));
-            }
-            let grown = (self.buf.len() * 2).min(MAX_WINDOW);
-            self.buf.resize(grown, 0);
+        if self.text.len() >= MAX_WINDOW {
+            // Unreachable through line_end's limits; refuse rather than grow without bound.
+            return Err(io::Error::other("record exceeds the parser's window"));
         }
+        // The decoder writes only into spare capacity.
+        self.text
+            .reserve((MAX_WINDOW - self.text.len()).min(3 * RAW_CHUNK));
         loop {
-            match self.src.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
+            if self.raw_pos == self.raw_len && !self.raw_eof {
+                self.raw_pos = 0;
+                self.raw_len = loop {
+                    match self.src.read(&mut self.raw) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    }
+                };
+                self.raw_eof = self.raw_len == 0;
+            }
+            let before = self.text.len();
+            let input = &self.raw[self.raw_pos..self.raw_len];
+            let (result, read, _replaced) =
+                self.decoder.decode_to_string(input, &mut self.text, self.raw_eof);
+            self.raw_pos += read;
+            if self.text.len() > before {
+                return Ok(true);
+            }
+            match result {
+                CoderResult::InputEmpty if self.raw_eof => {
                     self.eof = true;
                     return Ok(false);
                 }
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(true);
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                CoderResult::InputEmpty => {}
+                CoderResult::OutputFull => self.text.reserve(16),
             }
         }
     }
@@ -351,11 +427,11 @@ impl<R: Read> TsvReader<R> {
     /// Drops the rest of an over-long line, without holding it.
     fn skip_line(&mut self) -> io::Result<()> {
         loop {
-            if let Some(k) = memchr(b'\n', &self.buf[self.pos..self.end]) {
+            if let Some(k) = memchr(b'\n', &self.text.as_bytes()[self.pos..]) {
                 self.pos += k + 1;
                 break;
             }
-            self.pos = self.end;
+            self.pos = self.text.len();
             if !self.fill()? {
                 break;
             }
@@ -392,19 +468,24 @@ impl<'a> Row<'a> {
     }
 }
 
+/// The high bit of every byte of `word` (little-endian) that is a tab, and no other bit.
+#[inline]
+fn tab_mask(word: u64) -> u64 {
+    const LOWS: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const TABS: u64 = 0x0909_0909_0909_0909;
+    let x = word ^ TABS;
+    // Exact per byte: adding 0x7F to the low seven bits cannot carry into the next byte.
+    !(((x & LOWS) + LOWS) | x | LOWS)
+}
+
 /// Position of the first tab, eight bytes at a time: cells are short, so this beats a call to `memchr`.
 #[inline]
 fn find_tab(hay: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const TABS: u64 = 0x0909_0909_0909_0909;
     let mut at = 0;
     while let Some(chunk) = hay[at..].first_chunk::<8>() {
-        let x = u64::from_le_bytes(*chunk) ^ TABS;
-        // The lowest flagged byte is exactly the first zero byte of `x`, i.e. the first tab.
-        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
-        if zero != 0 {
-            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        let tabs = tab_mask(u64::from_le_bytes(*chunk));
+        if tabs != 0 {
+            return Some(at + (tabs.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
@@ -479,7 +560,7 @@ mod tests {
 
     /// Every record as (line, cells).
     fn records(input: &[u8]) -> Vec<(u64, Vec<String>)> {
-        let mut rows = TsvReader::new(input);
+        let mut rows = TsvReader::new(input, Charset::UTF_8);
         let mut out = Vec::new();
         loop {
             match rows.next_record().unwrap() {
@@ -585,6 +666,25 @@ mod tests {
     }
 
     #[test]
+    fn tab_mask_flags_exactly_the_tabs() {
+        for byte in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [0x08u8, 0x01, 0x09, 0x0A, 0x89, 0xFF, 0x00, 0x20];
+                word[at] = byte;
+                let mask = tab_mask(u64::from_le_bytes(word));
+                for (i, &b) in word.iter().enumerate() {
+                    assert_eq!(
+                        mask >> (8 * i + 7) & 1 == 1,
+                        b == b'\t',
+                        "byte {b:#x} at {i} in {word:?}"
+                    );
+                }
+                assert_eq!(mask & !0x8080_8080_8080_8080, 0);
+            }
+        }
+    }
+
+    #[test]
     fn find_tab_finds_the_first_tab_at_any_offset() {
         for len in 0..40 {
             for tab in 0..len {
@@ -600,15 +700,31 @@ mod tests {
     }
 
     #[test]
-    fn rows_that_are_not_utf8_are_refused_by_row() {
-        let mut rows = TsvReader::new(&b"ok\tL\xF6we\n"[..]);
+    fn bytes_that_are_not_utf8_become_replacement_characters() {
+        let mut rows = TsvReader::new(&b"ok\tL\xF6we\n"[..], Charset::UTF_8);
         assert_eq!(rows.next_record().unwrap(), Next::Record);
-        assert_eq!(rows.row().err().map(|e| e.column), Some("row"));
+        assert_eq!(rows.row().cell(1), "L\u{FFFD}we");
+    }
+
+    #[test]
+    fn cp1252_bytes_are_decoded_into_the_cells_and_a_bom_switches_to_utf8() {
+        let mut rows = TsvReader::new(&b"L\xF6we\t12\x94 pan\n"[..], Charset::WINDOWS_1252);
+        assert_eq!(rows.next_record().unwrap(), Next::Record);
+        assert_eq!(
+            (rows.row().cell(0), rows.row().cell(1)),
+            ("Löwe", "12\u{201D} pan")
+        );
+        let mut rows = TsvReader::new("\u{FEFF}Löwe\n".as_bytes(), Charset::WINDOWS_1252);
+        assert_eq!(rows.next_record().unwrap(), Next::Record);
+        assert_eq!(rows.row().cell(0), "Löwe");
     }
 
     #[test]
     fn header_names_are_trimmed_and_lower_cased_and_missing_ones_are_all_named() {
-        let mut rows = TsvReader::new(&b"\xEF\xBB\xBFOrder-Id\tShip-address-2 \t\t\n"[..]);
+        let mut rows = TsvReader::new(
+            &b"\xEF\xBB\xBFOrder-Id\tShip-address-2 \t\t\n"[..],
+            Charset::UTF_8,
+        );
         let header = Header::read(&mut rows).unwrap();
         assert_eq!(header.index("order-id"), Some(0));
         assert_eq!(header.index("ship-address-2"), Some(1));

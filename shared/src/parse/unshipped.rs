@@ -5,6 +5,7 @@
 use std::fmt;
 use std::io::Read;
 
+use super::charset::Charset;
 use super::group::{GroupParser, Grouped};
 use super::tsv::{Header, Row, TsvReader};
 use super::value::{self, CellResult};
@@ -82,10 +83,10 @@ pub struct UnshippedOrdersFlat<R: Read> {
 }
 
 impl<R: Read> UnshippedOrdersFlat<R> {
-    /// Reads the header; fails if the document is empty or lacks a required column (`order-id`,
-    /// `order-item-id`, `purchase-date`, `sku`, `quantity-purchased`). `input` must be UTF-8.
-    pub fn new(input: R) -> Result<Self, ParseError> {
-        let mut rows = TsvReader::new(input);
+    /// Reads the header of `input`, the document's bytes in `charset`; fails if the document is empty or
+    /// lacks a required column (`order-id`, `order-item-id`, `purchase-date`, `sku`, `quantity-purchased`).
+    pub fn new(input: R, charset: Charset) -> Result<Self, ParseError> {
+        let mut rows = TsvReader::new(input, charset);
         let columns = Header::read(&mut rows)?.resolve(COLUMNS)?;
         Ok(UnshippedOrdersFlat {
             inner: Grouped::new(rows, UnshippedParser { columns }),

@@ -3,7 +3,7 @@ use rust_decimal::Decimal;
 
 use super::*;
 use crate::domain::Money;
-use crate::parse::{Quarantined, Record, decode};
+use crate::parse::{Charset, Quarantined, Record};
 
 const FIXTURE: &str = include_str!("../../../tests/fixtures/report-all-orders.tsv");
 
@@ -14,7 +14,7 @@ struct Outcome {
 }
 
 fn parse_bytes(bytes: &[u8], content_type: Option<&str>) -> Outcome {
-    let mut reader = AllOrdersFlat::new(decode(bytes, content_type).unwrap()).unwrap();
+    let mut reader = AllOrdersFlat::new(bytes, Charset::from_content_type(content_type).unwrap()).unwrap();
     let (mut orders, mut quarantined) = (Vec::new(), Vec::new());
     for entry in &mut reader {
         match entry.unwrap() {
@@ -283,13 +283,13 @@ fn missing_required_columns_fail_the_document_naming_them_all() {
                 .collect()
         })
         .collect();
-    let err = AllOrdersFlat::new(render(&rows).as_bytes()).unwrap_err();
+    let err = AllOrdersFlat::new(render(&rows).as_bytes(), Charset::UTF_8).unwrap_err();
     assert!(
         matches!(&err, ParseError::MissingColumns { columns } if columns == &["sku", "quantity"]),
         "{err}"
     );
     assert!(matches!(
-        AllOrdersFlat::new(&b"\r\n\n"[..]),
+        AllOrdersFlat::new(&b"\r\n\n"[..], Charset::UTF_8),
         Err(ParseError::Empty)
     ));
 }

@@ -3,12 +3,12 @@ use rust_decimal::Decimal;
 
 use super::*;
 use crate::domain::{FulfillmentChannel, Money};
-use crate::parse::decode;
+use crate::parse::Charset;
 
 const FIXTURE: &str = include_str!("../../../tests/fixtures/report-fba-shipments.tsv");
 
 fn parse(text: &str) -> (Vec<Parsed<WithBuyer<FbaShipmentItem>>>, ParseSummary) {
-    let mut reader = FbaShipmentsFlat::new(decode(text.as_bytes(), None).unwrap()).unwrap();
+    let mut reader = FbaShipmentsFlat::new(text.as_bytes(), Charset::UTF_8).unwrap();
     let entries = (&mut reader).map(Result::unwrap).collect();
     (entries, reader.summary())
 }
@@ -113,8 +113,7 @@ fn shuffled_columns_in_cp1252_read_the_same() {
     }
     let text: String = rows.iter().map(|r| r.join("\t") + "\r\n").collect();
     let (bytes, _, _) = WINDOWS_1252.encode(&text);
-    let reader =
-        FbaShipmentsFlat::new(decode(&bytes[..], Some("text/plain; charset=Cp1252")).unwrap()).unwrap();
+    let reader = FbaShipmentsFlat::new(&bytes[..], Charset::WINDOWS_1252).unwrap();
     let shuffled: Vec<FbaShipmentItem> = reader
         .map(|e| match e.unwrap() {
             Parsed::Record(r) => r.value.data,

@@ -1,7 +1,7 @@
 use encoding_rs::SHIFT_JIS;
 
 use super::*;
-use crate::parse::{Quarantined, Record, decode};
+use crate::parse::{Charset, Quarantined, Record};
 
 const FIXTURE: &str = include_str!("../../../tests/fixtures/report-unshipped-orders.tsv");
 const LEGACY: &str = include_str!("../../../tests/fixtures/report-legacy-orders.tsv");
@@ -10,7 +10,7 @@ fn parse(
     bytes: &[u8],
     content_type: Option<&str>,
 ) -> (Vec<Record<WithBuyer<UnshippedOrder>>>, Vec<Quarantined>) {
-    let reader = UnshippedOrdersFlat::new(decode(bytes, content_type).unwrap()).unwrap();
+    let reader = UnshippedOrdersFlat::new(bytes, Charset::from_content_type(content_type).unwrap()).unwrap();
     let (mut records, mut quarantined) = (Vec::new(), Vec::new());
     for entry in reader {
         match entry.unwrap() {
@@ -135,7 +135,7 @@ fn a_cp932_report_decodes_names_and_addresses() {
 #[test]
 fn a_report_without_order_item_ids_is_refused_whole() {
     let header_only = "order-id\tsku\tpurchase-date\tquantity-purchased\r\n";
-    let err = UnshippedOrdersFlat::new(header_only.as_bytes()).unwrap_err();
+    let err = UnshippedOrdersFlat::new(header_only.as_bytes(), Charset::UTF_8).unwrap_err();
     assert_eq!(
         err.to_string(),
         "report header lacks required column(s) order-item-id"

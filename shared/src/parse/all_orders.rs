@@ -10,6 +10,8 @@ use std::io::Read;
 use super::charset::Charset;
 use super::group::{GroupParser, Grouped};
 use super::tsv::{Header, Row, TsvReader};
+use chrono::DateTime;
+
 use super::value::{self, CellError, CellResult, DateCache};
 use super::{ParseSummary, Parsed};
 use crate::domain::{
@@ -78,6 +80,9 @@ const COLUMNS: [(&str, bool); 29] = [
 /// Rows of one order are grouped while they are adjacent, as Amazon writes them. If an order id comes back
 /// after other orders, its later rows are yielded as another record with `split` set (see
 /// [`super::Record::split`]); the caller merges. A bad row quarantines its whole order.
+///
+/// Iterate to own each order, or call [`AllOrdersFlat::visit`] to borrow them: that refills one order in
+/// place and so allocates nothing per order, for callers that only convert or count.
 pub struct AllOrdersFlat<R: Read> {
     inner: Grouped<R, AllOrdersParser>,
 }
@@ -93,10 +98,18 @@ impl<R: Read> AllOrdersFlat<R> {
             columns,
             channel_cache: ChannelCache::default(),
             last_updated: DateCache::default(),
+            fallback_currency: None,
+            spare_items: Vec::new(),
         };
         Ok(AllOrdersFlat {
             inner: Grouped::new(rows, parser),
         })
+    }
+
+    /// Lends every remaining entry to `visit`, then returns the final summary. The lent order is only valid
+    /// during the call: it is refilled in place for the next one. Stops at the first document error.
+    pub fn visit(&mut self, visit: impl FnMut(Parsed<&Order>)) -> Result<ParseSummary, ParseError> {
+        self.inner.visit(visit)
     }
 
     /// Counts so far; final once the iterator has ended.
@@ -109,7 +122,7 @@ impl<R: Read> Iterator for AllOrdersFlat<R> {
     type Item = Result<Parsed<Order>, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next_entry()
+        self.inner.next_owned()
     }
 }
 
@@ -125,16 +138,13 @@ struct AllOrdersParser {
     columns: [Option<usize>; 29],
     channel_cache: ChannelCache,
     last_updated: DateCache,
-}
-
-/// An order being built, with the currency its marketplace implies for rows whose currency cell is empty.
-struct Partial {
-    order: Order,
+    /// The currency the current order's marketplace implies, for rows whose currency cell is empty.
     fallback_currency: Option<Currency>,
+    /// Lines of earlier orders, kept for their buffers; never more than the largest order had.
+    spare_items: Vec<OrderItem>,
 }
 
 impl GroupParser for AllOrdersParser {
-    type Partial = Partial;
     type Record = Order;
 
     fn id_column(&self) -> (usize, &'static str) {
@@ -142,62 +152,82 @@ impl GroupParser for AllOrdersParser {
         (self.columns[ORDER_ID].unwrap_or(usize::MAX), COLUMNS[ORDER_ID].0)
     }
 
-    fn begin(&mut self, row: &Row<'_>) -> CellResult<Partial> {
+    fn empty(&self) -> Order {
+        Order {
+            amazon_order_id: String::new(),
+            merchant_order_id: None,
+            purchase_date: DateTime::UNIX_EPOCH,
+            last_updated: DateTime::UNIX_EPOCH,
+            status: OrderStatus::Pending,
+            fulfillment_channel: FulfillmentChannel::Mfn,
+            sales_channel: String::new(),
+            marketplace_id: None,
+            ship_service_level: None,
+            ship_to: ShipTo::default(),
+            is_business_order: false,
+            purchase_order_number: None,
+            items: Vec::new(),
+        }
+    }
+
+    fn begin(&mut self, row: &Row<'_>, order: &mut Order) -> CellResult<()> {
         let columns = self.columns;
         let c = |column: usize| row.get(columns[column]);
         let marketplace = self.channel_cache.lookup(c(SALES_CHANNEL));
-        let order = Order {
-            amazon_order_id: value::required_text("amazon-order-id", c(ORDER_ID))?,
-            merchant_order_id: value::opt_text(c(MERCHANT_ORDER_ID)),
-            purchase_date: value::date("purchase-date", c(PURCHASE_DATE))?,
-            last_updated: self.last_updated.date("last-updated-date", c(LAST_UPDATED))?,
-            status: order_status("order-status", c(ORDER_STATUS))?,
-            fulfillment_channel: fulfillment_channel("fulfillment-channel", c(FULFILLMENT_CHANNEL))?,
-            sales_channel: value::text(c(SALES_CHANNEL)),
-            marketplace_id: marketplace.map(|m| m.id.to_owned()),
-            ship_service_level: value::opt_text(c(SHIP_SERVICE_LEVEL)),
-            ship_to: ShipTo {
-                city: value::opt_text(c(SHIP_CITY)),
-                state: value::opt_text(c(SHIP_STATE)),
-                postal_code: value::opt_text(c(SHIP_POSTAL_CODE)),
-                country: value::opt_text(c(SHIP_COUNTRY)),
-            },
-            is_business_order: value::flag("is-business-order", c(IS_BUSINESS_ORDER))?,
-            purchase_order_number: value::opt_text(c(PURCHASE_ORDER_NUMBER)),
-            // Most orders have one line; a bigger first allocation would leave the allocator's fast path.
-            items: Vec::with_capacity(1),
-        };
-        let fallback_currency = marketplace.and_then(|m| Currency::parse("currency", m.currency).ok());
-        Ok(Partial {
-            order,
-            fallback_currency,
-        })
+        self.fallback_currency = marketplace.and_then(|m| Currency::parse("currency", m.currency).ok());
+        order.purchase_date = value::date("purchase-date", c(PURCHASE_DATE))?;
+        order.last_updated = self.last_updated.date("last-updated-date", c(LAST_UPDATED))?;
+        order.status = order_status("order-status", c(ORDER_STATUS))?;
+        order.fulfillment_channel = fulfillment_channel("fulfillment-channel", c(FULFILLMENT_CHANNEL))?;
+        order.is_business_order = value::flag("is-business-order", c(IS_BUSINESS_ORDER))?;
+        value::set_required_text("amazon-order-id", &mut order.amazon_order_id, c(ORDER_ID))?;
+        value::set_opt_text(&mut order.merchant_order_id, c(MERCHANT_ORDER_ID));
+        value::set_text(&mut order.sales_channel, c(SALES_CHANNEL));
+        value::set_opt_text(&mut order.marketplace_id, marketplace.map_or("", |m| m.id));
+        value::set_opt_text(&mut order.ship_service_level, c(SHIP_SERVICE_LEVEL));
+        value::set_opt_text(&mut order.ship_to.city, c(SHIP_CITY));
+        value::set_opt_text(&mut order.ship_to.state, c(SHIP_STATE));
+        value::set_opt_text(&mut order.ship_to.postal_code, c(SHIP_POSTAL_CODE));
+        value::set_opt_text(&mut order.ship_to.country, c(SHIP_COUNTRY));
+        value::set_opt_text(&mut order.purchase_order_number, c(PURCHASE_ORDER_NUMBER));
+        self.spare_items.append(&mut order.items);
+        Ok(())
     }
 
-    fn add(&mut self, partial: &mut Partial, row: &Row<'_>) -> CellResult<()> {
+    fn add(&mut self, row: &Row<'_>, order: &mut Order) -> CellResult<()> {
         let columns = self.columns;
         let c = |column: usize| row.get(columns[column]);
         // Rows of one order can carry different update dates; the order is as new as its newest row.
         let updated = self.last_updated.date("last-updated-date", c(LAST_UPDATED))?;
-        let currency = value::currency("currency", c(CURRENCY))?.or(partial.fallback_currency);
-        let item = OrderItem {
-            sku: value::required_text("sku", c(SKU))?,
-            asin: value::text(c(ASIN)),
-            product_name: value::text(c(PRODUCT_NAME)),
-            item_status: value::opt_text(c(ITEM_STATUS)),
-            quantity: value::quantity("quantity", c(QUANTITY))?,
-            amounts: amounts(|i| c(AMOUNTS + i), currency)?,
-            promotion_ids: promotion_ids(c(PROMOTION_IDS)),
-        };
-        partial.order.last_updated = partial.order.last_updated.max(updated);
+        let currency = value::currency("currency", c(CURRENCY))?.or(self.fallback_currency);
+        let quantity = value::quantity("quantity", c(QUANTITY))?;
+        let amounts = amounts(|i| c(AMOUNTS + i), currency)?;
+        let sku = c(SKU).trim_ascii();
+        if sku.is_empty() {
+            return Err(CellError::new("sku", "empty"));
+        }
+        let mut item = self.spare_items.pop().unwrap_or_else(|| OrderItem {
+            sku: String::new(),
+            asin: String::new(),
+            product_name: String::new(),
+            item_status: None,
+            quantity: 0,
+            amounts: ItemAmounts::default(),
+            promotion_ids: Vec::new(),
+        });
+        value::set_text(&mut item.sku, sku);
+        value::set_text(&mut item.asin, c(ASIN));
+        value::set_text(&mut item.product_name, c(PRODUCT_NAME));
+        value::set_opt_text(&mut item.item_status, c(ITEM_STATUS));
+        item.quantity = quantity;
+        item.amounts = amounts;
+        item.promotion_ids.clear();
+        item.promotion_ids.extend(promotion_ids(c(PROMOTION_IDS)));
+        order.last_updated = order.last_updated.max(updated);
         // Grow one line at a time: doubling would soon ask for more than the allocator's fast path serves.
-        partial.order.items.reserve_exact(1);
-        partial.order.items.push(item);
+        order.items.reserve_exact(1);
+        order.items.push(item);
         Ok(())
-    }
-
-    fn finish(&mut self, partial: Partial) -> Order {
-        partial.order
     }
 }
 
@@ -229,12 +259,9 @@ pub(crate) fn amounts<'a>(
     })
 }
 
-pub(crate) fn promotion_ids(cell: &str) -> Vec<String> {
-    let cell = cell.trim_ascii();
-    if cell.is_empty() {
-        return Vec::new();
-    }
-    cell.split(',').filter_map(value::opt_text).collect()
+/// The comma-separated ids of a `promotion-ids` cell.
+pub(crate) fn promotion_ids(cell: &str) -> impl Iterator<Item = String> + '_ {
+    cell.split(',').filter_map(value::opt_text)
 }
 
 /// `order-status`, with the common spellings matched without allocating.

@@ -60,8 +60,8 @@ pub struct Record<T> {
     /// The record may hold only part of an order: its id may already have appeared earlier in this document,
     /// apart from these rows. Amazon keeps an order's rows together, so this is rare. Merge its items into
     /// what the earlier part stored instead of replacing them (for orders: write even if `last_updated` is
-    /// not newer). Decided by Bloom filters of bounded size (26 MiB at most), so it can be a false alarm (about
-    /// 3 orders in 100,000 up to six million orders), never a miss. Always `false` for single-row and XML records.
+    /// not newer). Decided by Bloom filters of bounded size (21 MiB at most), so it can be a false alarm (about
+    /// 1 order in 10,000, measured up to five million orders), never a miss. Always `false` for single-row and XML records.
     pub split: bool,
 }
 

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::io::Read;
 
+use chrono::DateTime;
+
 use super::charset::Charset;
 use super::group::{GroupParser, Grouped};
 use super::tsv::{Header, Row, TsvReader};
@@ -93,6 +95,15 @@ impl<R: Read> UnshippedOrdersFlat<R> {
         })
     }
 
+    /// Lends every remaining entry to `visit`, then returns the final summary; see
+    /// [`super::AllOrdersFlat::visit`].
+    pub fn visit(
+        &mut self,
+        visit: impl FnMut(Parsed<&WithBuyer<UnshippedOrder>>),
+    ) -> Result<ParseSummary, ParseError> {
+        self.inner.visit(visit)
+    }
+
     /// Counts so far; final once the iterator has ended.
     pub fn summary(&self) -> ParseSummary {
         self.inner.summary()
@@ -103,7 +114,7 @@ impl<R: Read> Iterator for UnshippedOrdersFlat<R> {
     type Item = Result<Parsed<WithBuyer<UnshippedOrder>>, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next_entry()
+        self.inner.next_owned()
     }
 }
 
@@ -120,7 +131,6 @@ struct UnshippedParser {
 }
 
 impl GroupParser for UnshippedParser {
-    type Partial = (UnshippedOrder, BuyerPii);
     type Record = WithBuyer<UnshippedOrder>;
 
     fn id_column(&self) -> (usize, &'static str) {
@@ -128,7 +138,26 @@ impl GroupParser for UnshippedParser {
         (self.columns[ORDER_ID].unwrap_or(usize::MAX), COLUMNS[ORDER_ID].0)
     }
 
-    fn begin(&mut self, row: &Row<'_>) -> CellResult<Self::Partial> {
+    fn empty(&self) -> Self::Record {
+        WithBuyer {
+            data: UnshippedOrder {
+                amazon_order_id: String::new(),
+                purchase_date: DateTime::UNIX_EPOCH,
+                payments_date: None,
+                reporting_date: None,
+                promise_date: None,
+                ship_service_level: None,
+                sales_channel: None,
+                is_business_order: false,
+                purchase_order_number: None,
+                is_prime: false,
+                items: Vec::new(),
+            },
+            buyer: None,
+        }
+    }
+
+    fn begin(&mut self, row: &Row<'_>, record: &mut Self::Record) -> CellResult<()> {
         let c = |column: usize| row.get(self.columns[column]);
         let amazon_order_id = value::required_text("order-id", c(ORDER_ID))?;
         let order = UnshippedOrder {
@@ -162,10 +191,14 @@ impl GroupParser for UnshippedParser {
             },
             bill_to: None,
         };
-        Ok((order, buyer))
+        *record = WithBuyer {
+            data: order,
+            buyer: Some(buyer),
+        };
+        Ok(())
     }
 
-    fn add(&mut self, partial: &mut Self::Partial, row: &Row<'_>) -> CellResult<()> {
+    fn add(&mut self, row: &Row<'_>, record: &mut Self::Record) -> CellResult<()> {
         let c = |column: usize| row.get(self.columns[column]);
         let purchased = value::quantity("quantity-purchased", c(QUANTITY_PURCHASED))?;
         let shipped = value::opt_quantity("quantity-shipped", c(QUANTITY_SHIPPED))?;
@@ -175,7 +208,7 @@ impl GroupParser for UnshippedParser {
             Some(_) => value::text(c(PRODUCT_NAME)),
             None => value::text(c(ITEM_NAME)),
         };
-        partial.0.items.push(UnshippedItem {
+        record.data.items.push(UnshippedItem {
             order_item_id: value::required_text("order-item-id", c(ORDER_ITEM_ID))?,
             sku: value::required_text("sku", c(SKU))?,
             product_name,
@@ -186,10 +219,9 @@ impl GroupParser for UnshippedParser {
         Ok(())
     }
 
-    fn finish(&mut self, (data, buyer): Self::Partial) -> Self::Record {
-        WithBuyer {
-            data,
-            buyer: (!buyer.is_empty()).then_some(buyer),
+    fn finish(&mut self, record: &mut Self::Record) {
+        if record.buyer.as_ref().is_some_and(BuyerPii::is_empty) {
+            record.buyer = None;
         }
     }
 }

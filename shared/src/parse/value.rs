@@ -41,6 +41,35 @@ pub(crate) fn text(cell: &str) -> String {
     cell.trim_ascii().to_owned()
 }
 
+/// Overwrites `target` with the cell, reusing its buffer.
+pub(crate) fn set_text(target: &mut String, cell: &str) {
+    target.clear();
+    target.push_str(cell.trim_ascii());
+}
+
+/// Overwrites `target` with the cell, `None` when empty, reusing its buffer when it has one.
+pub(crate) fn set_opt_text(target: &mut Option<String>, cell: &str) {
+    let cell = cell.trim_ascii();
+    match target {
+        _ if cell.is_empty() => *target = None,
+        Some(text) => {
+            text.clear();
+            text.push_str(cell);
+        }
+        None => *target = Some(cell.to_owned()),
+    }
+}
+
+/// Overwrites `target` with a cell that must not be empty.
+pub(crate) fn set_required_text(column: &'static str, target: &mut String, cell: &str) -> CellResult<()> {
+    let cell = cell.trim_ascii();
+    if cell.is_empty() {
+        return Err(CellError::new(column, "empty"));
+    }
+    set_text(target, cell);
+    Ok(())
+}
+
 /// A non-empty cell as text.
 pub(crate) fn required_text(column: &'static str, cell: &str) -> CellResult<String> {
     opt_text(cell).ok_or(CellError::new(column, "empty"))

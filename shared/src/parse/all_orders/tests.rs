@@ -395,3 +395,63 @@ fn a_quoted_multi_line_product_name_is_one_cell() {
         "physical lines keep counting past the embedded newline"
     );
 }
+
+/// Every entry, with lent orders cloned.
+fn lent(text: &str) -> Vec<Parsed<Order>> {
+    let mut reader = AllOrdersFlat::new(text.as_bytes(), Charset::UTF_8).unwrap();
+    let mut entries = Vec::new();
+    let summary = reader
+        .visit(|entry| {
+            entries.push(match entry {
+                Parsed::Record(r) => Parsed::Record(Record {
+                    value: r.value.clone(),
+                    line: r.line,
+                    split: r.split,
+                }),
+                Parsed::Quarantined(q) => Parsed::Quarantined(q),
+            })
+        })
+        .unwrap();
+    assert_eq!(summary, parse(text).summary);
+    entries
+}
+
+fn owned(text: &str) -> Vec<Parsed<Order>> {
+    AllOrdersFlat::new(text.as_bytes(), Charset::UTF_8)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn lent_orders_equal_owned_ones_and_keep_nothing_from_the_order_before() {
+    // Orders after the first lack fields the first had: nothing of it may linger in the reused buffers.
+    let mut rows = table();
+    rows.push(rows[1].clone());
+    let last = rows.len() - 1;
+    rows[last][0] = "115-0000000-0000001".into();
+    for column in [
+        "promotion-ids",
+        "ship-city",
+        "item-status",
+        "currency",
+        "item-price",
+        "merchant-order-id",
+    ] {
+        set(&mut rows, last, column, "");
+    }
+    set(&mut rows, 1, "merchant-order-id", "MY-ORDER-1");
+    set(&mut rows, 3, "quantity", "x");
+    let text = render(&rows);
+    let owned = owned(&text);
+    assert_eq!(lent(&text), owned);
+    assert_eq!(lent(FIXTURE), super::tests::owned(FIXTURE));
+    match owned.last() {
+        Some(Parsed::Record(r)) => {
+            assert_eq!(r.value.merchant_order_id, None);
+            assert_eq!(r.value.items[0].promotion_ids, Vec::<String>::new());
+            assert_eq!(r.value.items[0].amounts.item_price, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}

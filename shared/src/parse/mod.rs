@@ -18,11 +18,13 @@
 //! ```
 //!
 //! Flat-file parsers take the raw bytes and the charset and decode as they read; the XML parser takes the
-//! UTF-8 text [`decode_xml`] makes. Every parser is an iterator of `Result<Parsed<T>, ParseError>`: `Err` is a document-level failure (after
-//! which the iterator ends), a bad row or order is a [`Quarantined`] entry and parsing goes on. Memory is
-//! bounded by the largest order, never by the document. Flat files are read by header name, never by
-//! position. Quarantine reasons and errors name columns and lines, never cell values, so restricted reports
-//! cannot leak buyer PII through them.
+//! UTF-8 text [`decode_xml`] makes. Every parser is an iterator of `Result<Parsed<T>, ParseError>`: `Err` is
+//! a document-level failure (after which the iterator ends), a bad row or order is a [`Quarantined`] entry
+//! and parsing goes on. The grouped flat-file parsers also lend their orders to a visitor
+//! ([`AllOrdersFlat::visit`]), refilling one order in place, which is the fastest way through a document.
+//! Memory is bounded by the largest order, never by the document. Flat files are read by header name, never
+//! by position. Quarantine reasons and errors name columns and lines, never cell values, so restricted
+//! reports cannot leak buyer PII through them.
 
 mod all_orders;
 mod charset;

@@ -29,11 +29,39 @@ const RAW_CHUNK: usize = 64 << 10;
 // A record is at most a quoted run plus the line it ends on, plus the line it started on.
 const MAX_WINDOW: usize = 2 * MAX_LINE + QUOTED_MAX_BYTES + INITIAL_WINDOW;
 
+/// A cell's byte range: in the window (relative to `pos`), or in `scratch` when it was unescaped. Eight
+/// bytes, since a record pushes one per cell: the window never reaches 2^31 bytes, so the top bit of `start`
+/// is free to say which.
 #[derive(Debug, Clone, Copy)]
 struct Span {
-    start: usize,
-    end: usize,
-    unescaped: bool,
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    const UNESCAPED: u32 = 1 << 31;
+
+    fn window(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    fn scratch(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32 | Span::UNESCAPED,
+            end: end as u32,
+        }
+    }
+
+    fn unescaped(self) -> bool {
+        self.start & Span::UNESCAPED != 0
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        (self.start & !Span::UNESCAPED) as usize..self.end as usize
+    }
 }
 
 /// What [`TsvReader::next_record`] found.
@@ -118,8 +146,11 @@ impl<R: Read> TsvReader<R> {
     /// Cell `i` of the current record; empty when the row is shorter.
     pub(crate) fn cell(&self, i: usize) -> &[u8] {
         match self.cells.get(i) {
-            Some(span) if span.unescaped => &self.scratch.as_bytes()[span.start..span.end],
-            Some(span) => &self.text.as_bytes()[self.pos + span.start..self.pos + span.end],
+            Some(span) if span.unescaped() => &self.scratch.as_bytes()[span.range()],
+            Some(span) => {
+                let range = span.range();
+                &self.text.as_bytes()[self.pos + range.start..self.pos + range.end]
+            }
             None => b"",
         }
     }
@@ -183,7 +214,7 @@ impl<R: Read> TsvReader<R> {
     fn split(&mut self, content_end: usize, consumed: usize) -> io::Result<()> {
         self.split_plain(content_end);
         let line = &self.text.as_bytes()[self.pos..self.pos + content_end];
-        let starts_quoted = |span: &Span| span.start < span.end && line[span.start] == b'"';
+        let starts_quoted = |span: &Span| line.get(span.range().start) == Some(&b'"');
         if memchr(b'"', line).is_some() && self.cells.iter().any(starts_quoted) {
             self.cells.clear();
             return self.split_quoted(content_end, consumed);
@@ -199,11 +230,7 @@ impl<R: Read> TsvReader<R> {
         let mut start = 0;
         let mut at = 0;
         let mut push = |tab: usize, start: &mut usize| {
-            self.cells.push(Span {
-                start: *start,
-                end: tab,
-                unescaped: false,
-            });
+            self.cells.push(Span::window(*start, tab));
             *start = tab + 1;
         };
         while let Some(chunk) = line[at..].first_chunk::<8>() {
@@ -219,11 +246,7 @@ impl<R: Read> TsvReader<R> {
                 push(at + i, &mut start);
             }
         }
-        self.cells.push(Span {
-            start,
-            end: content_end,
-            unescaped: false,
-        });
+        self.cells.push(Span::window(start, content_end));
     }
 
     /// Splits a record with a cell that starts with `"`, which may be quoted and span lines.
@@ -247,19 +270,11 @@ impl<R: Read> TsvReader<R> {
             let line = &self.text.as_bytes()[self.pos + start..self.pos + content_end];
             match find_tab(line) {
                 Some(tab) => {
-                    self.cells.push(Span {
-                        start,
-                        end: start + tab,
-                        unescaped: false,
-                    });
+                    self.cells.push(Span::window(start, start + tab));
                     start += tab + 1;
                 }
                 None => {
-                    self.cells.push(Span {
-                        start,
-                        end: content_end,
-                        unescaped: false,
-                    });
+                    self.cells.push(Span::window(start, content_end));
                     break;
                 }
             }
@@ -299,11 +314,7 @@ impl<R: Read> TsvReader<R> {
                         None | Some(b'\t') => {
                             *extra_lines += lines_here;
                             return Ok(Some(Quoted {
-                                span: Span {
-                                    start: from,
-                                    end: self.scratch.len(),
-                                    unescaped: true,
-                                },
+                                span: Span::scratch(from, self.scratch.len()),
                                 after: q + 1,
                                 content_end,
                                 consumed,
@@ -453,9 +464,9 @@ pub(crate) struct Row<'a> {
 impl<'a> Row<'a> {
     /// Cell `i`; empty when the row is shorter.
     pub(crate) fn cell(&self, i: usize) -> &'a str {
-        let text = |s: &'a str, span: &Span| s.get(span.start..span.end).unwrap_or("");
+        let text = |s: &'a str, span: &Span| s.get(span.range()).unwrap_or("");
         match self.cells.get(i) {
-            Some(span) if span.unescaped => text(self.scratch, span),
+            Some(span) if span.unescaped() => text(self.scratch, span),
             // Spans end at tabs and line ends, which are character boundaries: `get` always succeeds.
             Some(span) => text(self.line, span),
             None => "",

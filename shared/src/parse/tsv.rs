@@ -11,7 +11,6 @@
 use std::io::{self, ErrorKind, Read};
 
 use encoding_rs::{CoderResult, Decoder};
-
 use memchr::{memchr, memchr2};
 
 use super::charset::Charset;

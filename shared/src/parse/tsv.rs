@@ -695,6 +695,36 @@ mod tests {
     }
 
     #[test]
+    fn lines_of_every_length_split_at_every_tab() {
+        for len in 0..200 {
+            let line: String = (0..len)
+                .map(|i| if i % 7 == 3 || i % 64 == 63 { '\t' } else { 'a' })
+                .collect();
+            let mut expected: Vec<String> = line.split('\t').map(str::to_owned).collect();
+            if let Some(last) = expected.last_mut() {
+                last.push('x');
+            }
+            assert_eq!(
+                records(format!("{line}x\n").as_bytes()),
+                vec![(1, expected)],
+                "len {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_quoted_cell_far_into_a_line_is_noticed() {
+        for at in 60..70 {
+            let mut line = "a".repeat(at);
+            line.push('\t');
+            line.push_str("\"x\ny\"\tz\n");
+            let got = records(line.as_bytes());
+            assert_eq!(got[0].1[1], "x\ny", "tab at {at}");
+            assert_eq!(got[0].1[2], "z");
+        }
+    }
+
+    #[test]
     fn find_tab_finds_the_first_tab_at_any_offset() {
         for len in 0..40 {
             for tab in 0..len {

@@ -31,6 +31,11 @@ pub(crate) trait GroupParser {
     fn finish(&mut self, _order: &mut Self::Record) {}
 }
 
+/// Rows without an order id held back while an order is open (they may turn out to sit inside it). Past
+/// this many they are quarantined at once, and the order, should it go on, is quarantined too: memory stays
+/// bounded however many such rows there are.
+const ORPHANS_CAP: usize = 1_000;
+
 /// Order ids remembered as quarantined, so that their later, split-off rows are quarantined too. Bounded: a
 /// document worse than this has bigger problems, and its later fragments are still flagged `split`.
 const QUARANTINED_IDS_CAP: usize = 100_000;
@@ -86,6 +91,8 @@ pub(crate) struct Grouped<R, P: GroupParser> {
     lines: Vec<u64>,
     /// Rows without an order id (or unreadable) since the current group's last row, with why.
     orphans: Vec<(u64, String)>,
+    /// First line of orphans already let go because there were too many to hold.
+    orphans_overflowed: Option<u64>,
     out: VecDeque<Quarantined>,
     seen: Bloom,
     quarantined_ids: HashMap<Vec<u8>, u64>,
@@ -105,6 +112,7 @@ impl<R: Read, P: GroupParser> Grouped<R, P> {
             next_id: Vec::new(),
             lines: Vec::new(),
             orphans: Vec::new(),
+            orphans_overflowed: None,
             out: VecDeque::new(),
             seen: Bloom::default(),
             quarantined_ids: HashMap::new(),
@@ -170,8 +178,7 @@ impl<R: Read, P: GroupParser> Grouped<R, P> {
                 }
                 Ok(Next::TooLong(line)) => {
                     self.summary.rows += 1;
-                    self.orphans
-                        .push((line, format!("line is longer than {MAX_LINE} bytes; skipped")));
+                    self.orphan(line, format!("line is longer than {MAX_LINE} bytes; skipped"));
                 }
                 Ok(Next::End) => {
                     self.done = true;
@@ -200,11 +207,17 @@ impl<R: Read, P: GroupParser> Grouped<R, P> {
         self.next_id.clear();
         self.next_id.extend_from_slice(trim(self.rows.cell(id_column)));
         if self.next_id.is_empty() {
-            self.orphans.push((line, format!("{id_name}: empty")));
+            self.orphan(line, format!("{id_name}: empty"));
             return None;
         }
         if let Some(group) = self.group.as_mut().filter(|_| self.next_id == self.id) {
             // Rows without an id between two rows of this order most likely belong to it.
+            if let Some(first) = self.orphans_overflowed.take() {
+                group.poison(
+                    first,
+                    format!("rows from line {first}, inside this order's rows, have no readable {id_name}"),
+                );
+            }
             for (orphan, _) in self.orphans.drain(..) {
                 self.lines.push(orphan);
                 group.poison(
@@ -222,6 +235,7 @@ impl<R: Read, P: GroupParser> Grouped<R, P> {
         }
         let finished = self.finish_group();
         self.flush_orphans();
+        self.orphans_overflowed = None;
         match finished {
             Some(step) => {
                 self.pending_row = true;
@@ -296,6 +310,17 @@ impl<R: Read, P: GroupParser> Grouped<R, P> {
                 });
                 None
             }
+        }
+    }
+
+    /// Holds back a row without an order id, or lets the held ones go when there are too many.
+    fn orphan(&mut self, line: u64, reason: String) {
+        self.orphans.push((line, reason));
+        if self.orphans.len() >= ORPHANS_CAP {
+            if let Some(&(first, _)) = self.orphans.first() {
+                self.orphans_overflowed.get_or_insert(first);
+            }
+            self.flush_orphans();
         }
     }
 

@@ -455,3 +455,23 @@ fn lent_orders_equal_owned_ones_and_keep_nothing_from_the_order_before() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn thousands_of_rows_without_an_order_id_are_quarantined_as_they_come_and_poison_the_order_around_them() {
+    let mut rows = table();
+    let mut orphan = rows[1].clone();
+    orphan[0] = String::new();
+    for _ in 0..2_500 {
+        rows.insert(2, orphan.clone());
+    }
+    let out = parse(&render(&rows));
+    // The first order's second row comes after the 2,500 rows without an id: the order cannot be trusted.
+    assert_eq!(out.orders.len(), 3);
+    let order = out
+        .quarantined
+        .iter()
+        .find(|q| q.order_id.as_deref() == Some("113-4402871-5521837"))
+        .expect("the order around the rows is quarantined");
+    assert!(order.reason.contains("from line 3"), "{}", order.reason);
+    assert_eq!(out.summary.quarantined_rows, 2_502);
+}

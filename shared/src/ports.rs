@@ -2,12 +2,14 @@
 //!
 //! Adapters in [`crate::adapters`] implement them over AWS; [`crate::testing`] has in-memory fakes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{ImportStatus, Order, Problem, ReportJob, SellerAccount};
+use crate::domain::{
+    BuyerPii, FbaShipmentItem, ImportStatus, Order, Problem, ReportJob, SellerAccount, UnshippedOrder,
+};
 use crate::error::StoreError;
 
 /// What a conditional order write did.
@@ -40,6 +42,57 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
 
     /// One order, if stored.
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError>;
+
+    /// Writes `order` over a stored copy of the same version, with `order`'s items merged in by the caller: the
+    /// second part of an order whose rows a report split apart. `NotNewer` when the stored copy changed.
+    async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError>;
+
+    /// Stores the order-item ids and shipping dates of an unshipped merchant-fulfilled order (latest wins).
+    async fn put_unshipped(&self, account: &str, order: &UnshippedOrder) -> Result<(), StoreError>;
+
+    /// Stores buyer PII of an order, removed by the store at `expires_at` (Amazon's Data Protection Policy).
+    async fn put_buyer(
+        &self,
+        account: &str,
+        buyer: &BuyerPii,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Which of these FBA shipment lines (by shipment-item id) are stored already.
+    async fn stored_shipment_items(
+        &self,
+        account: &str,
+        items: &[&FbaShipmentItem],
+    ) -> Result<HashSet<String>, StoreError>;
+
+    /// Stores an FBA shipment line unless one with its shipment-item id exists.
+    async fn put_shipment_item(
+        &self,
+        account: &str,
+        item: &FbaShipmentItem,
+    ) -> Result<PutOutcome, StoreError>;
+
+    /// Keeps rows a parser could not read, so the seller sees what was left out and why.
+    async fn quarantine(&self, account: &str, rows: &[QuarantinedRow]) -> Result<(), StoreError>;
+}
+
+/// A report row left out of the import.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuarantinedRow {
+    /// The report it came from.
+    pub report_id: String,
+    /// Its report type.
+    pub report_type: String,
+    /// Physical line of the offending row.
+    pub line: u64,
+    /// Every line left out with it.
+    pub lines: Vec<u64>,
+    /// The order it belongs to, when known.
+    pub order_id: Option<String>,
+    /// The column and the problem; never a cell value.
+    pub reason: String,
+    /// When it was quarantined.
+    pub at: DateTime<Utc>,
 }
 
 /// A message for another function's queue.
@@ -144,12 +197,13 @@ pub trait AccountStore: Send + Sync + std::fmt::Debug {
     async fn record_problem(&self, id: &str, problem: &Problem) -> Result<(), StoreError>;
     /// Records that Amazon answered: connected, problem cleared.
     async fn record_connected(&self, id: &str) -> Result<(), StoreError>;
-    /// Records an import: last success at `at`, watermark moved up to `watermark` (never back).
+    /// Records an import: last success at `at`, and the report type's watermark moved up to `watermark`
+    /// (never back).
     async fn record_import(
         &self,
         id: &str,
         at: DateTime<Utc>,
-        watermark: Option<DateTime<Utc>>,
+        watermark: Option<(&str, DateTime<Utc>)>,
     ) -> Result<(), StoreError>;
     /// Records that Amazon throttled a call at `at`.
     async fn record_throttled(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;

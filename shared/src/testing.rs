@@ -1,27 +1,48 @@
 //! In-memory fakes of the ports, for unit tests of use cases and for runs with no AWS at all.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::Order;
+use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
 use crate::error::StoreError;
-use crate::ports::{OrderStore, PutOutcome};
+use crate::ports::{OrderStore, PutOutcome, QuarantinedRow};
 
 /// Orders in a map, with the same conditional-write rules as the DynamoDB store, counting writes.
 #[derive(Debug, Default)]
 pub struct MemoryOrderStore {
     orders: Mutex<HashMap<(String, String), Order>>,
+    extras: Mutex<Extras>,
     writes: AtomicU64,
+}
+
+/// What is stored beside orders.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// Unshipped orders by (account, order id).
+    pub unshipped: HashMap<(String, String), UnshippedOrder>,
+    /// Buyer PII and its expiry by (account, order id).
+    pub buyers: HashMap<(String, String), (BuyerPii, DateTime<Utc>)>,
+    /// FBA shipment lines by (account, shipment-item id).
+    pub shipment_items: HashMap<(String, String), FbaShipmentItem>,
+    /// Quarantined rows by account.
+    pub quarantined: Vec<(String, QuarantinedRow)>,
 }
 
 impl MemoryOrderStore {
     /// Conditional writes attempted so far (each is one DynamoDB write request in production).
     pub fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
+    }
+
+    /// What is stored beside orders.
+    pub fn extras(&self) -> std::sync::MutexGuard<'_, Extras> {
+        self.extras
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Order>> {
@@ -76,5 +97,79 @@ impl OrderStore for MemoryOrderStore {
             .lock()
             .get(&(account.to_owned(), order_id.to_owned()))
             .cloned())
+    }
+
+    async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let mut orders = self.lock();
+        let key = (account.to_owned(), order.amazon_order_id.clone());
+        match orders.get(&key) {
+            Some(stored) if stored.last_updated == order.last_updated => {
+                orders.insert(key, order.clone());
+                Ok(PutOutcome::Written)
+            }
+            _ => Ok(PutOutcome::NotNewer),
+        }
+    }
+
+    async fn put_unshipped(&self, account: &str, order: &UnshippedOrder) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.extras()
+            .unshipped
+            .insert((account.to_owned(), order.amazon_order_id.clone()), order.clone());
+        Ok(())
+    }
+
+    async fn put_buyer(
+        &self,
+        account: &str,
+        buyer: &BuyerPii,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.extras().buyers.insert(
+            (account.to_owned(), buyer.amazon_order_id.clone()),
+            (buyer.clone(), expires_at),
+        );
+        Ok(())
+    }
+
+    async fn stored_shipment_items(
+        &self,
+        account: &str,
+        items: &[&FbaShipmentItem],
+    ) -> Result<HashSet<String>, StoreError> {
+        let extras = self.extras();
+        Ok(items
+            .iter()
+            .filter(|item| {
+                extras
+                    .shipment_items
+                    .contains_key(&(account.to_owned(), item.shipment_item_id.clone()))
+            })
+            .map(|item| item.shipment_item_id.clone())
+            .collect())
+    }
+
+    async fn put_shipment_item(
+        &self,
+        account: &str,
+        item: &FbaShipmentItem,
+    ) -> Result<PutOutcome, StoreError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let mut extras = self.extras();
+        let key = (account.to_owned(), item.shipment_item_id.clone());
+        if extras.shipment_items.contains_key(&key) {
+            return Ok(PutOutcome::NotNewer);
+        }
+        extras.shipment_items.insert(key, item.clone());
+        Ok(PutOutcome::Written)
+    }
+
+    async fn quarantine(&self, account: &str, rows: &[QuarantinedRow]) -> Result<(), StoreError> {
+        self.extras()
+            .quarantined
+            .extend(rows.iter().map(|row| (account.to_owned(), row.clone())));
+        Ok(())
     }
 }

@@ -110,3 +110,64 @@ async fn versions_of_more_orders_than_one_batch_holds_are_all_returned() {
     assert_eq!(versions["111-0000000-0000003"], t0 + TimeDelta::seconds(3));
     assert!(!versions.contains_key("111-0000000-0000001"));
 }
+
+#[tokio::test]
+async fn a_split_order_is_merged_only_over_the_same_version() {
+    let store = store().await;
+    let t0: DateTime<Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let first = order("111-0000000-0000009", t0, OrderStatus::Shipped);
+    store.put_order("acct", &first, false).await.unwrap();
+
+    let mut merged = first.clone();
+    merged.merchant_order_id = Some("merged".into());
+    assert_eq!(
+        store.merge_order("acct", &merged).await.unwrap(),
+        PutOutcome::Written
+    );
+    let stale = order(
+        "111-0000000-0000009",
+        t0 - TimeDelta::minutes(1),
+        OrderStatus::Pending,
+    );
+    assert_eq!(
+        store.merge_order("acct", &stale).await.unwrap(),
+        PutOutcome::NotNewer
+    );
+    assert_eq!(
+        store.get_order("acct", "111-0000000-0000009").await.unwrap(),
+        Some(merged)
+    );
+}
+
+#[tokio::test]
+async fn fba_shipment_lines_are_stored_once_by_shipment_item_id() {
+    let store = store().await;
+    let line: shared::domain::FbaShipmentItem = serde_json::from_value(serde_json::json!({
+        "amazon_order_id": "111-0000000-0000010",
+        "shipment_id": "D1",
+        "shipment_item_id": "DX1",
+        "amazon_order_item_id": "12345678901234",
+        "purchase_date": "2026-11-01T10:00:00Z",
+        "shipment_date": "2026-11-02T10:00:00Z",
+        "sku": "MUG",
+        "quantity_shipped": 1
+    }))
+    .unwrap();
+    assert!(
+        store
+            .stored_shipment_items("acct", &[&line])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.put_shipment_item("acct", &line).await.unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(
+        store.put_shipment_item("acct", &line).await.unwrap(),
+        PutOutcome::NotNewer
+    );
+    let stored = store.stored_shipment_items("acct", &[&line]).await.unwrap();
+    assert_eq!(stored.into_iter().collect::<Vec<_>>(), ["DX1"]);
+}

@@ -73,15 +73,31 @@ async fn an_account_is_created_once_and_its_settings_and_status_are_kept_apart()
     assert_eq!(record.status.connection, Connection::Disconnected);
     assert_eq!(record.status.problem, Some(problem));
 
-    store.record_import("a1", at, Some(at)).await.unwrap();
     store
-        .record_import("a1", at + TimeDelta::minutes(1), Some(at - TimeDelta::hours(1)))
+        .record_import("a1", at, Some((ALL_ORDERS_FLAT, at)))
+        .await
+        .unwrap();
+    let older = at - TimeDelta::hours(1);
+    store
+        .record_import("a1", at + TimeDelta::minutes(1), Some((ALL_ORDERS_FLAT, older)))
+        .await
+        .unwrap();
+    store
+        .record_import("a1", at, Some(("OTHER", at - TimeDelta::days(1))))
         .await
         .unwrap();
     let status = store.get_account("a1").await.unwrap().unwrap().status;
     assert_eq!(status.connection, Connection::Connected);
     assert_eq!(status.problem, None);
-    assert_eq!(status.watermark, Some(at), "the watermark never moves back");
+    assert_eq!(
+        status.watermarks[ALL_ORDERS_FLAT], at,
+        "the watermark never moves back"
+    );
+    assert_eq!(
+        status.watermarks["OTHER"],
+        at - TimeDelta::days(1),
+        "each report type has its own"
+    );
     assert_eq!(status.last_successful_import, Some(at + TimeDelta::minutes(1)));
 
     assert!(!store.save_settings(&account("missing")).await.unwrap());

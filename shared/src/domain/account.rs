@@ -43,6 +43,10 @@ pub struct ImportOptions {
     /// Which ship-to countries to keep.
     #[serde(default)]
     pub country_filter: CountryFilter,
+    /// Import the shipping addresses of unshipped merchant-fulfilled orders (a restricted report: the app
+    /// needs Amazon's Direct-to-Consumer Shipping role).
+    #[serde(default)]
+    pub import_addresses: bool,
 }
 
 fn yes() -> bool {

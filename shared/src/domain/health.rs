@@ -1,5 +1,6 @@
 //! An account's import health: what stops its orders from arriving, in words a seller acts on.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -121,9 +122,9 @@ pub struct ImportStatus {
     /// When a report's orders were last imported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_successful_import: Option<DateTime<Utc>>,
-    /// End of the newest window whose orders are all imported; the next window overlaps it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watermark: Option<DateTime<Utc>>,
+    /// Per report type, the end of the newest window whose data is all imported; the next window overlaps it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub watermarks: BTreeMap<String, DateTime<Utc>>,
     /// When Amazon last throttled a call for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_throttled_at: Option<DateTime<Utc>>,

@@ -12,6 +12,16 @@ pub fn order_sk(order_id: &str) -> String {
     format!("ORDER#{order_id}")
 }
 
+/// Sort key of a part of an order stored apart from it: `UNSHIPPED`, `PII`, `SHIP#<shipment-item-id>`.
+pub fn order_part_sk(order_id: &str, part: &str) -> String {
+    format!("ORDER#{order_id}#{part}")
+}
+
+/// Sort key of a quarantined report row.
+pub fn quarantine_sk(report_id: &str, line: u64) -> String {
+    format!("QUARANTINE#{report_id}#{line:010}")
+}
+
 /// The `by-updated` index's sort key of an order: its last update, then its id to keep equal times apart.
 pub fn order_updated_sk(last_updated: DateTime<Utc>, order_id: &str) -> String {
     format!("{}#{order_id}", timestamp(last_updated))
@@ -34,6 +44,14 @@ pub fn job_sk(job_key: &str) -> String {
 /// `by-kind` sort key of a pending job: when it is due, then which job it is.
 pub fn job_due_sk(due: DateTime<Utc>, account: &str, job_key: &str) -> String {
     format!("{}#{account}#{job_key}", timestamp(due))
+}
+
+/// Sort key of an SP-API rate bucket.
+pub const BUCKET_SK: &str = "BUCKET";
+
+/// Partition key of the SP-API rate bucket of one account and operation.
+pub fn bucket_pk(account: &str, operation: &str) -> String {
+    format!("BUCKET#{account}#{operation}")
 }
 
 /// A fixed-width UTC timestamp (`2026-11-02T10:00:00.000Z`), so that string order is time order.

@@ -37,7 +37,8 @@ pub(crate) async fn batch_get(
             KeysAndAttributes::builder()
                 .set_keys(Some(chunk.to_vec()))
                 .projection_expression(projection)
-                .set_expression_attribute_names(Some(names.clone()))
+                // DynamoDB refuses an empty map of names.
+                .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
                 .build()
                 .map_err(|e| StoreError::Unavailable {
                     operation: "BatchGetItem",

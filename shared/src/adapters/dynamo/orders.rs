@@ -1,17 +1,23 @@
 //! `DynamoOrderStore`: orders in the orders table, written only when new or newer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
 
-use super::keys::{account_pk, order_sk, order_updated_sk, timestamp};
+use super::keys::{account_pk, order_part_sk, order_sk, order_updated_sk, quarantine_sk, timestamp};
 use super::{Item, batch_get, get_i64, n, s};
 use crate::adapters::unavailable;
-use crate::domain::Order;
+use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
 use crate::error::StoreError;
-use crate::ports::{OrderStore, PutOutcome};
+use crate::ports::{OrderStore, PutOutcome, QuarantinedRow};
+
+/// BatchWriteItem's limit of items per request.
+const BATCH_WRITE_MAX: usize = 25;
 
 /// Orders in DynamoDB. One item per order (`pk` = account, `sk` = `ORDER#<id>`) holding the whole order in
 /// `order`, with `version` (last update, epoch milliseconds) deciding which copy is newer.
@@ -61,6 +67,65 @@ impl DynamoOrderStore {
     }
 }
 
+impl DynamoOrderStore {
+    /// A conditional put; `NotNewer` when the condition fails.
+    async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        version: Option<i64>,
+    ) -> Result<PutOutcome, StoreError> {
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some(version) = version {
+            request = request
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", n(version));
+        }
+        match request.send().await {
+            Ok(_) => Ok(PutOutcome::Written),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(PutOutcome::NotNewer),
+                _ => Err(unavailable("PutItem", err)),
+            },
+        }
+    }
+
+    async fn put(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem", e))?;
+        Ok(())
+    }
+
+    fn part(
+        account: &str,
+        sk: String,
+        kind: &str,
+        body_name: &str,
+        body: &impl Serialize,
+    ) -> Result<Item, StoreError> {
+        let encoded = serde_dynamo::to_attribute_value(body).map_err(|e| StoreError::Corrupt {
+            key: sk.clone(),
+            reason: format!("cannot be encoded: {e}"),
+        })?;
+        Ok(Item::from([
+            ("pk".into(), s(account_pk(account))),
+            ("sk".into(), s(sk)),
+            ("kind".into(), s(kind)),
+            (body_name.into(), encoded),
+        ]))
+    }
+}
+
 #[async_trait]
 impl OrderStore for DynamoOrderStore {
     async fn order_versions(
@@ -100,23 +165,115 @@ impl OrderStore for DynamoOrderStore {
         } else {
             "attribute_not_exists(pk) OR #v < :v"
         };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Self::item(account, order)?))
-            .condition_expression(condition)
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":v", n(order.last_updated.timestamp_millis()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(PutOutcome::Written),
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(PutOutcome::NotNewer),
-                _ => Err(unavailable("PutItem", err)),
-            },
+        let version = order.last_updated.timestamp_millis();
+        self.put_if(Self::item(account, order)?, condition, Some(version))
+            .await
+    }
+
+    async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError> {
+        let version = order.last_updated.timestamp_millis();
+        self.put_if(Self::item(account, order)?, "#v = :v", Some(version))
+            .await
+    }
+
+    async fn put_unshipped(&self, account: &str, order: &UnshippedOrder) -> Result<(), StoreError> {
+        let sk = order_part_sk(&order.amazon_order_id, "UNSHIPPED");
+        self.put(Self::part(account, sk, "unshipped", "unshipped", order)?)
+            .await
+    }
+
+    async fn put_buyer(
+        &self,
+        account: &str,
+        buyer: &BuyerPii,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sk = order_part_sk(&buyer.amazon_order_id, "PII");
+        let mut item = Self::part(account, sk, "buyer_pii", "buyer", buyer)?;
+        item.insert("expires_at".into(), n(expires_at.timestamp()));
+        self.put(item).await
+    }
+
+    async fn stored_shipment_items(
+        &self,
+        account: &str,
+        items: &[&FbaShipmentItem],
+    ) -> Result<HashSet<String>, StoreError> {
+        let keys = items
+            .iter()
+            .map(|item| {
+                let sk = order_part_sk(&item.amazon_order_id, &format!("SHIP#{}", item.shipment_item_id));
+                Item::from([("pk".into(), s(account_pk(account))), ("sk".into(), s(sk))])
+            })
+            .collect();
+        let found = batch_get(&self.client, &self.table, keys, "sk", &HashMap::new()).await?;
+        Ok(found
+            .iter()
+            .filter_map(|item| {
+                super::get_s(item, "sk")?
+                    .rsplit_once("#SHIP#")
+                    .map(|(_, id)| id.to_owned())
+            })
+            .collect())
+    }
+
+    async fn put_shipment_item(
+        &self,
+        account: &str,
+        item: &FbaShipmentItem,
+    ) -> Result<PutOutcome, StoreError> {
+        let sk = order_part_sk(&item.amazon_order_id, &format!("SHIP#{}", item.shipment_item_id));
+        let stored = Self::part(account, sk, "fba_shipment_item", "shipment", item)?;
+        self.put_if(stored, "attribute_not_exists(pk)", None).await
+    }
+
+    async fn quarantine(&self, account: &str, rows: &[QuarantinedRow]) -> Result<(), StoreError> {
+        for chunk in rows.chunks(BATCH_WRITE_MAX) {
+            let mut requests = chunk
+                .iter()
+                .map(|row| {
+                    let item = Self::part(
+                        account,
+                        quarantine_sk(&row.report_id, row.line),
+                        "quarantine",
+                        "row",
+                        row,
+                    )?;
+                    let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| {
+                        StoreError::Unavailable {
+                            operation: "BatchWriteItem",
+                            message: e.to_string(),
+                        }
+                    })?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut attempt = 0u32;
+            while !requests.is_empty() {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("BatchWriteItem", e))?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if !requests.is_empty() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::Unavailable {
+                            operation: "BatchWriteItem",
+                            message: "items still unprocessed after 8 attempts".into(),
+                        });
+                    }
+                    tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
+                }
+            }
         }
+        Ok(())
     }
 
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError> {

@@ -36,13 +36,20 @@ impl DynamoStateStore {
         }
     }
 
-    /// An update of an existing account's attributes; a vanished account is left alone.
+    /// An update of an existing account's attributes when `condition` (if any) holds; a vanished account, or
+    /// a failed condition, leaves the item alone.
     async fn update_account(
         &self,
         id: &str,
         expression: &str,
+        condition: Option<&str>,
+        names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<(), StoreError> {
+        let condition = match condition {
+            Some(extra) => format!("attribute_exists(pk) AND ({extra})"),
+            None => "attribute_exists(pk)".to_owned(),
+        };
         let mut request = self
             .client
             .update_item()
@@ -50,7 +57,10 @@ impl DynamoStateStore {
             .key("pk", s(account_pk(id)))
             .key("sk", s(ACCOUNT_SK))
             .update_expression(expression)
-            .condition_expression("attribute_exists(pk)");
+            .condition_expression(condition);
+        for (name, value) in names {
+            request = request.expression_attribute_names(*name, *value);
+        }
         for (name, value) in values {
             request = request.expression_attribute_values(name, value);
         }
@@ -115,7 +125,17 @@ fn account_record(mut item: Item) -> Result<AccountRecord, StoreError> {
         connection,
         problem,
         last_successful_import: time_attribute(&item, "last_success"),
-        watermark: time_attribute(&item, "watermark"),
+        watermarks: item
+            .get("watermarks")
+            .and_then(|v| v.as_m().ok())
+            .map(|map| {
+                map.iter()
+                    .filter_map(|(report_type, at)| {
+                        Some((report_type.clone(), at.as_s().ok()?.parse().ok()?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         last_throttled_at: time_attribute(&item, "throttled_at"),
     };
     Ok(AccountRecord { account, status })
@@ -143,6 +163,8 @@ impl AccountStore for DynamoStateStore {
             ("kind".into(), s("account")),
             ("settings".into(), encode(&account.id, account)?),
             ("connection_state".into(), s(connection_name(Connection::Unknown))),
+            // Per report type; the map must exist for `SET watermarks.#t` to work.
+            ("watermarks".into(), AttributeValue::M(Default::default())),
             ("gsi1pk".into(), s(ACCOUNTS_KIND)),
             ("gsi1sk".into(), s(&account.id)),
         ]);
@@ -244,65 +266,61 @@ impl AccountStore for DynamoStateStore {
         } else {
             Connection::Connected
         };
-        self.update_account(
-            id,
-            "SET problem = :p, connection_state = :c",
-            vec![
-                (":p", encode(id, problem)?),
-                (":c", s(connection_name(connection))),
-            ],
-        )
-        .await
+        let values = vec![
+            (":p", encode(id, problem)?),
+            (":c", s(connection_name(connection))),
+        ];
+        self.update_account(id, "SET problem = :p, connection_state = :c", None, &[], values)
+            .await
     }
 
     async fn record_connected(&self, id: &str) -> Result<(), StoreError> {
-        self.update_account(
-            id,
-            "SET connection_state = :c REMOVE problem",
-            vec![(":c", s("connected"))],
-        )
-        .await
+        let values = vec![(":c", s(connection_name(Connection::Connected)))];
+        self.update_account(id, "SET connection_state = :c REMOVE problem", None, &[], values)
+            .await
     }
 
     async fn record_import(
         &self,
         id: &str,
         at: DateTime<Utc>,
-        watermark: Option<DateTime<Utc>>,
+        watermark: Option<(&str, DateTime<Utc>)>,
     ) -> Result<(), StoreError> {
+        self.record_connected(id).await?;
+        // Parsers finish out of order: the last success and the watermarks only ever move forward.
+        let newer = "attribute_not_exists(last_success) OR last_success < :at";
         self.update_account(
             id,
-            "SET last_success = :at, connection_state = :c REMOVE problem",
-            vec![(":at", s(timestamp(at))), (":c", s("connected"))],
+            "SET last_success = :at",
+            Some(newer),
+            &[],
+            vec![(":at", s(timestamp(at)))],
         )
         .await?;
-        let Some(watermark) = watermark else { return Ok(()) };
-        // Parsers finish out of order; the watermark only ever moves forward.
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(account_pk(id)))
-            .key("sk", s(ACCOUNT_SK))
-            .update_expression("SET watermark = :w")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(watermark) OR watermark < :w)",
+        if let Some((report_type, watermark)) = watermark {
+            let newer = "attribute_not_exists(watermarks.#t) OR watermarks.#t < :w";
+            let values = vec![(":w", s(timestamp(watermark)))];
+            self.update_account(
+                id,
+                "SET watermarks.#t = :w",
+                Some(newer),
+                &[("#t", report_type)],
+                values,
             )
-            .expression_attribute_values(":w", s(timestamp(watermark)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match err.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
-                _ => Err(unavailable("UpdateItem", err)),
-            },
+            .await?;
         }
+        Ok(())
     }
 
     async fn record_throttled(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.update_account(id, "SET throttled_at = :t", vec![(":t", s(timestamp(at)))])
-            .await
+        self.update_account(
+            id,
+            "SET throttled_at = :t",
+            None,
+            &[],
+            vec![(":t", s(timestamp(at)))],
+        )
+        .await
     }
 }
 

@@ -59,6 +59,7 @@ impl Default for ImportOptions {
             import_fba: true,
             import_shipped: true,
             country_filter: CountryFilter::default(),
+            import_addresses: false,
         }
     }
 }

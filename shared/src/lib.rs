@@ -10,8 +10,10 @@
 //! - [`app`]: the use cases, one module per function or API area.
 //! - `testing` (feature `testing`): in-memory fakes of the ports.
 //! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
+//! - [`amazon`]: the Selling Partner API client: LWA, rate limiting, retries, reports, feeds, documents.
 
 pub mod adapters;
+pub mod amazon;
 pub mod app;
 pub mod clock;
 pub mod config;

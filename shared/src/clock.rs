@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -74,6 +75,44 @@ impl Clock for ScaledClock {
     }
 }
 
+/// A clock that moves only when told to, for tests that step through hours exactly. `sleep` advances it by
+/// the requested duration instead of waiting, so code that backs off runs at once.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<DateTime<Utc>>,
+}
+
+impl ManualClock {
+    /// A clock reading `start` until it is advanced.
+    pub fn new(start: DateTime<Utc>) -> Self {
+        ManualClock {
+            now: Mutex::new(start),
+        }
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *now += TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
+    }
+
+    /// Sets the clock to `to`, which may be earlier than its current reading.
+    pub fn set(&self, to: DateTime<Utc>) {
+        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.advance(duration);
+        Box::pin(tokio::task::yield_now())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +138,17 @@ mod tests {
         let gap = (a.now() - b.now()).abs();
         assert!(gap < TimeDelta::seconds(1), "clocks differ by {gap}");
         assert!(a.now() - origin >= TimeDelta::seconds(119));
+    }
+
+    #[tokio::test]
+    async fn a_manual_clock_moves_only_when_advanced_or_slept() {
+        let start = Utc::now();
+        let clock = ManualClock::new(start);
+        assert_eq!(clock.now(), start);
+        clock.advance(Duration::from_secs(90));
+        clock.sleep(Duration::from_secs(30)).await;
+        assert_eq!(clock.now() - start, TimeDelta::seconds(120));
+        clock.set(start);
+        assert_eq!(clock.now(), start);
     }
 }

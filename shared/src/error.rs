@@ -234,6 +234,51 @@ impl AmazonError {
     }
 }
 
+/// A report document that cannot be read at all. Single bad rows are not errors: they are quarantined
+/// (see `parse::Quarantined`). Messages name columns and lines, never cell values, so no buyer PII leaks.
+#[derive(Debug, Error)]
+pub enum ParseError {
+    /// The Content-Type names a charset sellersync cannot decode.
+    #[error("unknown charset {0:?} in the report's Content-Type")]
+    UnknownCharset(String),
+    /// The document has no header line.
+    #[error("report is empty: no header line")]
+    Empty,
+    /// The header lacks columns every row needs.
+    #[error("report header lacks required column(s) {}", .columns.join(", "))]
+    MissingColumns {
+        /// The missing column names, as Amazon spells them.
+        columns: Vec<&'static str>,
+    },
+    /// The document is not the report the parser was asked to read.
+    #[error("not the expected report: {0}")]
+    WrongReport(String),
+    /// Reading the (decoded) document failed.
+    #[error("reading the report failed after line {line}: {source}")]
+    Io {
+        /// The last physical line read in full.
+        line: u64,
+        /// The reader's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The XML is not well-formed, or ends inside an element (a truncated download).
+    #[error("malformed report XML at line {line}: {reason}")]
+    Xml {
+        /// The physical line where reading stopped.
+        line: u64,
+        /// What the XML reader found.
+        reason: String,
+    },
+}
+
+impl ParseError {
+    /// Worth downloading the document again: the bytes may have been cut short in transit.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ParseError::Io { .. } | ParseError::Xml { .. })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,13 +4,14 @@
 //!
 //! - [`config`]: the one `Config`, read from the environment at cold start.
 //! - [`clock`]: time as a dependency (the wall clock, or a faster one for local runs).
-//! - [`domain`]: orders, money, seller accounts, regions and marketplaces; plain data.
+//! - [`domain`]: orders, shipments, buyer PII, money, seller accounts, regions and marketplaces; plain data.
 //! - [`error`]: the typed errors shared across modules.
 //! - [`ports`]: the traits use cases reach the outside world through.
 //! - [`app`]: the use cases, one module per function or API area.
 //! - `testing` (feature `testing`): in-memory fakes of the ports.
 //! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
 //! - [`amazon`]: the Selling Partner API client: LWA, rate limiting, retries, reports, feeds, documents.
+//! - [`parse`]: streaming parsers for Amazon's order reports (flat files and XML), any charset.
 
 pub mod adapters;
 pub mod amazon;
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod parse;
 pub mod ports;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -1,4 +1,5 @@
 //! sellersync's test infrastructure: the local AWS stack harness, the SP-API sandbox and the local runner.
 
 pub mod runner;
+pub mod sandbox;
 pub mod stack;

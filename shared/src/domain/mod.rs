@@ -5,11 +5,15 @@ pub mod health;
 pub mod marketplace;
 pub mod money;
 pub mod order;
+pub mod pii;
 pub mod report;
+pub mod shipment;
 
 pub use account::{CountryFilter, ImportInterval, ImportOptions, SellerAccount};
 pub use health::{Connection, ImportStatus, Problem, ProblemKind};
 pub use marketplace::{MARKETPLACES, Marketplace, Region};
 pub use money::{Currency, Money};
 pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
+pub use pii::{BuyerPii, PostalAddress};
 pub use report::{ImportSummary, JobPurpose, JobState, ReportJob, ReportKind, Window};
+pub use shipment::{FbaShipmentItem, UnshippedItem, UnshippedOrder};

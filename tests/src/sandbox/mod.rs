@@ -1,0 +1,325 @@
+//! The SP-API sandbox: a stateful stand-in for Amazon that tests and the local runner talk to over loopback
+//! HTTP exactly as they talk to Amazon (Login with Amazon, Tokens API, Reports API 2021-06-30, document hosting).
+//!
+//! It is the oracle sellersync is tested against, so it follows Amazon's models and real recordings (paths,
+//! field names, status codes, error bodies, headers) and is deterministic: a seller generated from a seed is
+//! the same seller every time, and all time is the configured [`Clock`]'s (use `ManualClock` or `ScaledClock`
+//! so no test waits real minutes). It shares no code with sellersync's client or parsers.
+//!
+//! # In-process use
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! use chrono::{TimeDelta, Utc};
+//! use shared::clock::ManualClock;
+//! use tests::sandbox::{Sandbox, SandboxOptions, SellerSpec};
+//!
+//! let now = Utc::now();
+//! let clock = Arc::new(ManualClock::new(now));
+//! let sandbox = Sandbox::start(SandboxOptions::with_clock(clock.clone())).await?;
+//! let seller = sandbox
+//!     .add_seller(SellerSpec::new(7, now - TimeDelta::days(3), now).in_marketplaces(&["A1PA6795UKMFR9"]))
+//!     .expect("valid spec");
+//! // Point the client at sandbox.base_url() (every region) and sandbox.lwa_url(), with
+//! // tests::sandbox::CLIENT_ID / CLIENT_SECRET and seller.refresh_token.
+//! clock.advance(std::time::Duration::from_secs(60));
+//! let truth = sandbox.orders(&seller.seller_id).expect("known seller");
+//! # drop(truth); sandbox.shutdown().await; Ok(()) }
+//! ```
+//!
+//! # Amazon's endpoints
+//!
+//! | Route | Operation |
+//! |---|---|
+//! | `POST /auth/o2/token` | LWA token exchange (form-encoded; `refresh_token` and `client_credentials` grants) |
+//! | `POST /tokens/2021-03-01/restrictedDataToken` | `createRestrictedDataToken` |
+//! | `GET /reports/2021-06-30/reports` | `getReports` |
+//! | `POST /reports/2021-06-30/reports` | `createReport` (202) |
+//! | `GET /reports/2021-06-30/reports/{reportId}` | `getReport` |
+//! | `DELETE /reports/2021-06-30/reports/{reportId}` | `cancelReport` |
+//! | `GET /reports/2021-06-30/documents/{reportDocumentId}` | `getReportDocument` |
+//! | `GET /_documents/{id}?X-Amz-…` | the document's presigned URL (S3 in production) |
+//!
+//! Every SP-API call needs `x-amz-access-token` (SigV4 headers are accepted and ignored); every operation has
+//! Amazon's default token bucket per seller (`operations::USAGE_PLANS`, refill rates times `rate_scale`).
+//! Other paths answer 403 `Unauthorized`, as API Gateway does.
+//!
+//! # Control and inspection routes (JSON)
+//!
+//! | Route | Does | Rust |
+//! |---|---|---|
+//! | `GET /_sandbox` | clock time, base and LWA URLs, client id and secret, seller ids | [`Sandbox::now`] |
+//! | `POST /_sandbox/sellers` | generate a seller from a [`SellerSpec`] (every field optional; `start`/`end` default to the last 7 days) → 201 [`SellerCredentials`] | [`Sandbox::add_seller`] |
+//! | `GET /_sandbox/sellers` | sellers with marketplaces, authorization, spec | — |
+//! | `POST /_sandbox/sellers/{id}/refresh-tokens` | issue another refresh token → 201 `{"refreshToken"}` | [`Sandbox::issue_refresh_token`] |
+//! | `DELETE /_sandbox/sellers/{id}/refresh-tokens` | revoke all its refresh tokens (then `invalid_grant`) | [`Sandbox::revoke_refresh_token`] |
+//! | `POST /_sandbox/sellers/{id}/deauthorize`, `/authorize` | SP-API calls answer 403 `Unauthorized` / work again | [`Sandbox::deauthorize`], [`Sandbox::reauthorize`] |
+//! | `POST /_sandbox/sellers/{id}/ineligible`, `/eligible` | SP-API calls answer 403 naming ineligibility / work again | [`Sandbox::set_ineligible`] |
+//! | `GET /_sandbox/sellers/{id}/orders?at=RFC3339&visible=bool` | [`SandboxOrder`]s: the truth at `at` (default now), or with `visible=true` as reports show them at `at` | [`Sandbox::orders`], [`Sandbox::orders_at`], [`Sandbox::visible_orders`] |
+//! | `GET /_sandbox/sellers/{id}/reports` | [`SandboxReport`]s: every report with status and the orders it holds | [`Sandbox::reports`] |
+//! | `GET /_sandbox/sellers/{id}/stats` | [`SellerStats`]: per operation calls, 2xx, 4xx, 403, 429 (bucket vs injected), … | [`Sandbox::stats`] |
+//! | `POST /_sandbox/faults` | arm a [`Fault`] → 201 `{"faultId"}` | [`Sandbox::inject`] |
+//! | `GET /_sandbox/faults`, `DELETE /_sandbox/faults` | list / disarm faults | [`Sandbox::faults`], [`Sandbox::clear_faults`] |
+//!
+//! Unknown sellers answer 404 and bad input 400, both as `{"error": "..."}`.
+//!
+//! # Behaviour worth knowing
+//!
+//! - Access tokens and RDTs live 3600 s of clock time. Revoking refresh tokens leaves issued access tokens
+//!   working until they expire; deauthorizing a seller refuses its SP-API calls at once.
+//! - Reports are `IN_QUEUE` for the first third of `report_processing`, then `IN_PROGRESS`, then terminal. A
+//!   report holds what the seller's order timelines make visible at its `processingEndTime`; an empty result is
+//!   `CANCELLED` without a document; order-report windows over 30 days (and injected `Fatal` faults) end
+//!   `FATAL` with a JSON document `{"errorDetails": …}`.
+//! - Documents of at least `gzip_min_bytes` are gzip'd and say so only through `compressionAlgorithm`; the
+//!   download keeps `Content-Type: text/plain; charset=…` and `Content-Encoding: identity`, as S3 answers.
+//! - Statistics count a call under the seller its token (or document) belongs to; calls with unknown tokens are
+//!   answered but not counted.
+
+mod auth;
+mod buckets;
+mod documents;
+mod faults;
+mod generator;
+mod inspect;
+mod locales;
+mod operations;
+mod render;
+mod report_types;
+mod reports;
+mod server;
+mod state;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use shared::clock::{Clock, SystemClock};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use auth::{CLIENT_ID, CLIENT_SECRET};
+pub use faults::{ArmedFault, Fault, FaultKind};
+pub use generator::{Channel, OrderState, SellerSpec};
+pub use inspect::{
+    OperationStats, ReportedOrder, SandboxError, SandboxEvent, SandboxItem, SandboxOrder, SandboxReport,
+    SellerCredentials, SellerStats,
+};
+pub use operations::{Operation, USAGE_PLANS, UsagePlan};
+pub use report_types::{
+    ACTIONABLE_ORDERS, ALL_ORDERS_BY_LAST_UPDATE, ALL_ORDERS_BY_ORDER_DATE, FBA_SHIPMENTS,
+    XML_ORDERS_BY_LAST_UPDATE, XML_ORDERS_BY_ORDER_DATE,
+};
+pub use reports::ProcessingStatus;
+
+use server::Shared;
+use state::{Settings, World};
+
+/// How a sandbox runs.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// All of the sandbox's time: token expiry, buckets, report processing, URL expiry, order timelines.
+    pub clock: Arc<dyn Clock>,
+    /// Multiplies every bucket's refill rate (default 1: Amazon's rates).
+    pub rate_scale: f64,
+    /// Clock time a report spends `IN_QUEUE` and `IN_PROGRESS` (default 45 s).
+    pub report_processing: Duration,
+    /// Clock time a document URL stays valid (default 5 minutes, `X-Amz-Expires=300`).
+    pub document_url_ttl: Duration,
+    /// Documents at least this large are served gzip'd (default 32 KiB; 0 gzips all, `usize::MAX` none).
+    pub gzip_min_bytes: usize,
+    /// Seed of the ids and tokens the sandbox hands out (sellers have their own seeds).
+    pub seed: u64,
+    /// Loopback port to bind; 0 picks a free one.
+    pub port: u16,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            clock: Arc::new(SystemClock),
+            rate_scale: 1.0,
+            report_processing: Duration::from_secs(45),
+            document_url_ttl: Duration::from_secs(300),
+            gzip_min_bytes: 32 * 1024,
+            seed: 0,
+            port: 0,
+        }
+    }
+}
+
+impl SandboxOptions {
+    /// Defaults with the given clock.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        SandboxOptions {
+            clock,
+            ..SandboxOptions::default()
+        }
+    }
+}
+
+/// A running sandbox bound to a loopback port; stops on [`Sandbox::shutdown`] or when dropped.
+#[derive(Debug)]
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Binds `127.0.0.1:{port}` and starts serving.
+    pub async fn start(options: SandboxOptions) -> io::Result<Sandbox> {
+        let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
+        let addr = listener.local_addr()?;
+        let settings = Settings {
+            report_processing: state::delta(options.report_processing),
+            document_url_ttl: state::delta(options.document_url_ttl),
+            gzip_min_bytes: options.gzip_min_bytes,
+        };
+        let shared = Arc::new(Shared {
+            clock: options.clock.clone(),
+            world: Mutex::new(World::new(options.seed, options.rate_scale, settings)),
+            base_url: format!("http://{addr}"),
+        });
+        let app = server::router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serving = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serving.await {
+                tracing::error!(%error, "sandbox server stopped");
+            }
+        });
+        Ok(Sandbox {
+            shared,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`: the SP-API endpoint of every region, and the host of its documents.
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The Login with Amazon token URL (`base_url` + `/auth/o2/token`).
+    pub fn lwa_url(&self) -> String {
+        format!("{}/auth/o2/token", self.shared.base_url)
+    }
+
+    /// The sandbox's clock.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.shared.clock.clone()
+    }
+
+    /// The sandbox's time now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    /// Generates a seller from `spec` and authorizes the sandbox's application for it.
+    pub fn add_seller(&self, spec: SellerSpec) -> Result<SellerCredentials, SandboxError> {
+        let prepared = inspect::prepare_seller(spec)?;
+        Ok(inspect::add_seller(&mut self.shared.world(), prepared))
+    }
+
+    /// Revokes every refresh token of the seller: token exchanges answer `invalid_grant`.
+    pub fn revoke_refresh_token(&self, seller_id: &str) -> Result<(), SandboxError> {
+        inspect::revoke_refresh_tokens(&mut self.shared.world(), seller_id)
+    }
+
+    /// Issues another refresh token, as a new authorization would.
+    pub fn issue_refresh_token(&self, seller_id: &str) -> Result<String, SandboxError> {
+        inspect::issue_refresh_token(&mut self.shared.world(), seller_id)
+    }
+
+    /// The seller withdraws the application's authorization: SP-API calls answer 403 `Unauthorized`.
+    pub fn deauthorize(&self, seller_id: &str) -> Result<(), SandboxError> {
+        inspect::set_authorized(&mut self.shared.world(), seller_id, false)
+    }
+
+    /// Undoes [`Sandbox::deauthorize`].
+    pub fn reauthorize(&self, seller_id: &str) -> Result<(), SandboxError> {
+        inspect::set_authorized(&mut self.shared.world(), seller_id, true)
+    }
+
+    /// Marks the seller's account ineligible (`true`) or eligible again (`false`).
+    pub fn set_ineligible(&self, seller_id: &str, ineligible: bool) -> Result<(), SandboxError> {
+        inspect::set_eligible(&mut self.shared.world(), seller_id, !ineligible)
+    }
+
+    /// Arms a fault and returns its id.
+    pub fn inject(&self, fault: Fault) -> u64 {
+        self.shared.world().faults.inject(fault)
+    }
+
+    /// The faults still armed, with what each has left.
+    pub fn faults(&self) -> Vec<ArmedFault> {
+        self.shared.world().faults.list()
+    }
+
+    /// Disarms every fault.
+    pub fn clear_faults(&self) {
+        self.shared.world().faults.clear();
+    }
+
+    /// The truth: every order placed by now, with all events up to now applied.
+    pub fn orders(&self, seller_id: &str) -> Result<Vec<SandboxOrder>, SandboxError> {
+        self.orders_at(seller_id, self.now())
+    }
+
+    /// The truth at `at`.
+    pub fn orders_at(&self, seller_id: &str, at: DateTime<Utc>) -> Result<Vec<SandboxOrder>, SandboxError> {
+        inspect::orders(&self.shared.world(), seller_id, at, false)
+    }
+
+    /// The orders as reports produced at `at` see them: each order's latest event visible by then.
+    pub fn visible_orders(
+        &self,
+        seller_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<SandboxOrder>, SandboxError> {
+        inspect::orders(&self.shared.world(), seller_id, at, true)
+    }
+
+    /// The seller's reports with their status now and the orders each holds.
+    pub fn reports(&self, seller_id: &str) -> Result<Vec<SandboxReport>, SandboxError> {
+        let now = self.now();
+        inspect::seller_reports(&mut self.shared.world(), seller_id, now)
+    }
+
+    /// Per-operation statistics of the seller.
+    pub fn stats(&self, seller_id: &str) -> Result<SellerStats, SandboxError> {
+        inspect::stats(&self.shared.world(), seller_id)
+    }
+
+    /// Stops serving and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -138,6 +138,7 @@ impl Document {
         let bridge = SyncIoBridge::new_with_handle(StreamReader::new(self.body), handle);
         Ok(DocumentReader {
             inner: Inner::Unstarted(Some((bridge, self.compression))),
+            content_type: self.content_type,
             charset: self.charset,
         })
     }
@@ -189,6 +190,7 @@ pub fn read_error(err: io::Error) -> AmazonError {
 /// A downloaded document's raw bytes, decompressed, as a blocking `Read`, with the charset it is in.
 pub struct DocumentReader {
     inner: Inner,
+    content_type: Option<String>,
     charset: Option<String>,
 }
 
@@ -202,6 +204,11 @@ enum Inner {
 }
 
 impl DocumentReader {
+    /// The Content-Type the document was stored with (what `parse::Charset::from_content_type` reads).
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
     /// The Content-Type's `charset` parameter, if any.
     pub fn charset(&self) -> Option<&str> {
         self.charset.as_deref()
@@ -231,7 +238,7 @@ impl Read for DocumentReader {
 impl fmt::Debug for DocumentReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DocumentReader")
-            .field("charset", &self.charset)
+            .field("content_type", &self.content_type)
             .finish_non_exhaustive()
     }
 }

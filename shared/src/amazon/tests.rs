@@ -756,6 +756,12 @@ async fn a_gzip_document_streams_back_to_its_original_bytes_with_its_charset() {
     assert_eq!(document.content_type(), Some("text/plain; charset=Cp1252"));
     let mut reader = document.into_blocking_reader().unwrap();
     assert_eq!(reader.charset(), Some("Cp1252"));
+    assert_eq!(
+        crate::parse::Charset::from_content_type(reader.content_type())
+            .unwrap()
+            .name(),
+        crate::parse::Charset::from_label("Cp1252").unwrap().name()
+    );
     let read = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
         reader.read_to_end(&mut out).map(|_| out)

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::domain::health::ProblemKind;
+
 /// A value that does not fit the domain, naming the field it came from so the API can answer 400 with it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{field}: {reason} (got {value:?})")]
@@ -74,6 +76,164 @@ impl StoreError {
     }
 }
 
+/// A failed exchange with Amazon: the Selling Partner API, Login with Amazon, or a document's presigned URL.
+///
+/// Messages never hold tokens, secrets or presigned URLs. [`AmazonError::problem`] classifies it for the
+/// account's health; [`AmazonError::is_retryable`] is the one retry policy, used inside the client's retry
+/// loop as well as by callers deciding on a redelivery.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AmazonError {
+    /// SP-API answered 403 (or 401): the seller's authorization of the app is missing or expired.
+    #[error(
+        "Amazon denied access to {operation} ({code}: {message}): the seller's authorization of the app is \
+         missing or expired"
+    )]
+    AccessDenied {
+        /// The operation, e.g. `createReport`.
+        operation: &'static str,
+        /// Amazon's error code, e.g. `Unauthorized`.
+        code: String,
+        /// Amazon's message and details.
+        message: String,
+    },
+    /// Login with Amazon answered `invalid_grant`: the refresh token was revoked or has expired.
+    #[error("Login with Amazon rejected the refresh token ({description}): it was revoked or has expired")]
+    RefreshTokenRevoked {
+        /// LWA's `error_description`.
+        description: String,
+    },
+    /// Login with Amazon rejected the application's client id or secret (`invalid_client`, `unauthorized_client`).
+    #[error("Login with Amazon rejected the application's LWA credentials ({code}: {description})")]
+    InvalidClient {
+        /// LWA's `error`.
+        code: String,
+        /// LWA's `error_description`.
+        description: String,
+    },
+    /// Any other Login with Amazon error.
+    #[error("Login with Amazon answered {status} {code}: {description}")]
+    Lwa {
+        /// HTTP status.
+        status: u16,
+        /// LWA's `error`, e.g. `invalid_request`, `server_error`.
+        code: String,
+        /// LWA's `error_description`.
+        description: String,
+    },
+    /// Amazon answered 429 to every attempt.
+    #[error("Amazon throttled {operation} (429) on all {attempts} attempts")]
+    Throttled {
+        /// The operation.
+        operation: &'static str,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// Amazon rejected the request (400, or another 4xx without a class of its own); not worth repeating.
+    #[error("Amazon rejected {operation} with {status} ({code}: {message})")]
+    BadRequest {
+        /// The operation.
+        operation: &'static str,
+        /// HTTP status, usually 400.
+        status: u16,
+        /// Amazon's error code, e.g. `InvalidInput`.
+        code: String,
+        /// Amazon's message and details, with anything token-like removed.
+        message: String,
+    },
+    /// Amazon does not know the resource (404).
+    #[error("Amazon does not know the resource of {operation} ({code}: {message})")]
+    NotFound {
+        /// The operation.
+        operation: &'static str,
+        /// Amazon's error code.
+        code: String,
+        /// Amazon's message.
+        message: String,
+    },
+    /// Amazon answered with a server error to every attempt.
+    #[error("Amazon answered {operation} with {status} on all {attempts} attempts")]
+    AmazonUnavailable {
+        /// The operation.
+        operation: &'static str,
+        /// The last HTTP status.
+        status: u16,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// Amazon could not be reached: timeouts, refused or dropped connections.
+    #[error("{operation} could not reach Amazon on all {attempts} attempts: {reason}")]
+    Transport {
+        /// The operation.
+        operation: &'static str,
+        /// What went wrong, without the URL.
+        reason: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// A document's presigned URL has expired (S3 403 "Request has expired"): ask for the document again.
+    #[error("the document's URL has expired; its document must be requested again")]
+    DocumentExpired,
+    /// Amazon's answer could not be read.
+    #[error("unexpected answer to {operation}: {reason}")]
+    Decode {
+        /// The operation.
+        operation: &'static str,
+        /// What was wrong with it, without its values.
+        reason: String,
+    },
+    /// The shared rate limiter could not be read or updated.
+    #[error("rate limiter failed: {0}")]
+    RateLimiter(#[source] StoreError),
+    /// The client is set up wrong (an unparseable base URL, a token that is not a header value).
+    #[error("SP-API client misconfigured: {0}")]
+    Misconfigured(String),
+}
+
+impl AmazonError {
+    /// Worth trying again: inside the client's retry loop, or later by redelivering the work. A
+    /// [`AmazonError::DocumentExpired`] is retryable only by requesting the document again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            AmazonError::Throttled { .. }
+            | AmazonError::AmazonUnavailable { .. }
+            | AmazonError::Transport { .. }
+            | AmazonError::DocumentExpired => true,
+            AmazonError::Lwa { status, code, .. } => {
+                *status >= 500 || matches!(code.as_str(), "server_error" | "temporarily_unavailable")
+            }
+            AmazonError::RateLimiter(err) => err.is_retryable(),
+            AmazonError::AccessDenied { .. }
+            | AmazonError::RefreshTokenRevoked { .. }
+            | AmazonError::InvalidClient { .. }
+            | AmazonError::BadRequest { .. }
+            | AmazonError::NotFound { .. }
+            | AmazonError::Decode { .. }
+            | AmazonError::Misconfigured(_) => false,
+        }
+    }
+
+    /// The cause it shows in the account's health, if it says something about the account's connection.
+    pub fn problem(&self) -> Option<ProblemKind> {
+        match self {
+            AmazonError::AccessDenied { .. } => Some(ProblemKind::AccessDenied),
+            AmazonError::RefreshTokenRevoked { .. } => Some(ProblemKind::RefreshTokenRevoked),
+            AmazonError::InvalidClient { .. } => Some(ProblemKind::InvalidCredentials),
+            AmazonError::Throttled { .. } => Some(ProblemKind::Throttled),
+            AmazonError::AmazonUnavailable { .. } | AmazonError::Transport { .. } => {
+                Some(ProblemKind::AmazonUnavailable)
+            }
+            AmazonError::Lwa { .. } if self.is_retryable() => Some(ProblemKind::AmazonUnavailable),
+            AmazonError::Lwa { .. }
+            | AmazonError::BadRequest { .. }
+            | AmazonError::NotFound { .. }
+            | AmazonError::DocumentExpired
+            | AmazonError::Decode { .. }
+            | AmazonError::RateLimiter(_)
+            | AmazonError::Misconfigured(_) => None,
+        }
+    }
+}
+
 /// A report document that cannot be read at all. Single bad rows are not errors: they are quarantined
 /// (see `parse::Quarantined`). Messages name columns and lines, never cell values, so no buyer PII leaks.
 #[derive(Debug, Error)]
@@ -122,6 +282,45 @@ impl ParseError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amazon_errors_say_whether_to_retry_and_what_the_seller_sees() {
+        let denied = AmazonError::AccessDenied {
+            operation: "getReport",
+            code: "Unauthorized".to_owned(),
+            message: "Access to requested resource is denied.".to_owned(),
+        };
+        assert!(!denied.is_retryable());
+        assert_eq!(denied.problem(), Some(ProblemKind::AccessDenied));
+        let bad = AmazonError::BadRequest {
+            operation: "createReport",
+            status: 400,
+            code: "InvalidInput".to_owned(),
+            message: "Invalid input".to_owned(),
+        };
+        assert!(!bad.is_retryable());
+        assert_eq!(bad.problem(), None);
+        let limiter = AmazonError::RateLimiter(StoreError::Unavailable {
+            operation: "UpdateItem",
+            message: "timed out".to_owned(),
+        });
+        assert!(limiter.is_retryable());
+        let lwa_down = AmazonError::Lwa {
+            status: 500,
+            code: "server_error".to_owned(),
+            description: "".to_owned(),
+        };
+        assert!(lwa_down.is_retryable());
+        assert_eq!(lwa_down.problem(), Some(ProblemKind::AmazonUnavailable));
+        assert_eq!(
+            AmazonError::Throttled {
+                operation: "createReport",
+                attempts: 5
+            }
+            .to_string(),
+            "Amazon throttled createReport (429) on all 5 attempts"
+        );
+    }
 
     #[test]
     fn domain_error_names_the_field_and_cuts_long_values() {

@@ -10,9 +10,11 @@
 //! - [`app`]: the use cases, one module per function or API area.
 //! - `testing` (feature `testing`): in-memory fakes of the ports.
 //! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
+//! - [`amazon`]: the Selling Partner API client: LWA, rate limiting, retries, reports, feeds, documents.
 //! - [`parse`]: streaming parsers for Amazon's order reports (flat files and XML), any charset.
 
 pub mod adapters;
+pub mod amazon;
 pub mod app;
 pub mod clock;
 pub mod config;

@@ -1,0 +1,36 @@
+//! The Selling Partner API client: one [`AmazonClient`] that every function talks to Amazon (or the sandbox)
+//! through.
+//!
+//! - [`client`]: the client, its endpoints, retry policy and statistics; the path every call takes.
+//! - [`auth`]: LWA credentials, the seller context, cached access tokens, Restricted Data Tokens.
+//! - [`rate`]: operations and their usage plans, the [`RateLimiter`] port, token-bucket arithmetic.
+//! - [`reports`], [`feeds`]: the operations, typed as the official models name them.
+//! - [`document`]: streamed document downloads (gzip, charset) and feed uploads on presigned URLs.
+//!
+//! Errors are [`crate::error::AmazonError`]. No log line or error carries a token, a secret or a presigned
+//! URL's query.
+
+pub mod auth;
+pub mod client;
+pub mod document;
+pub mod feeds;
+pub mod rate;
+pub mod reports;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+
+pub use auth::{LwaCredentials, RestrictedDataToken, RestrictedResource, SellerAuth};
+pub use client::{AmazonClient, CallStats, Endpoints, RetryPolicy};
+pub use document::{CompressionAlgorithm, Document, DocumentReader, PresignedUrl};
+pub use feeds::{
+    CreateFeedDocumentResponse, CreateFeedDocumentSpecification, CreateFeedResponse, CreateFeedSpecification,
+    Feed, FeedDocument, GetFeedsQuery, GetFeedsResponse,
+};
+pub use rate::{MemoryRateLimiter, Operation, Quota, RateLimiter, TokenBucket};
+pub use reports::{
+    CreateReportResponse, CreateReportSpecification, DocumentAccess, GetReportsQuery, GetReportsResponse,
+    ProcessingStatus, Report, ReportDocument,
+};

@@ -4,6 +4,7 @@
 
 pub mod keys;
 mod orders;
+mod rate;
 mod state;
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 pub use orders::DynamoOrderStore;
+pub use rate::DynamoRateLimiter;
 pub use state::DynamoStateStore;
 
 use super::unavailable;

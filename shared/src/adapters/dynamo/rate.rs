@@ -42,7 +42,11 @@ struct Stored {
 impl DynamoRateLimiter {
     /// Buckets in the state table `table`, refilled by `clock`.
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
-        DynamoRateLimiter { client, table: table.into(), clock }
+        DynamoRateLimiter {
+            client,
+            table: table.into(),
+            clock,
+        }
     }
 
     async fn load(&self, key: &str, operation: Operation) -> Result<Option<Stored>, StoreError> {
@@ -59,8 +63,15 @@ impl DynamoRateLimiter {
         Ok(output.item.and_then(|item| {
             let tokens = item.get("tokens")?.as_n().ok()?.parse().ok()?;
             let updated_at = Utc.timestamp_millis_opt(get_i64(&item, "updated_ms")?).single()?;
-            let observed_rate = item.get("rate").and_then(|v| v.as_n().ok()).and_then(|r| r.parse().ok());
-            Some(Stored { bucket: TokenBucket { tokens, updated_at }, observed_rate, version: get_i64(&item, "version")? })
+            let observed_rate = item
+                .get("rate")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|r| r.parse().ok());
+            Some(Stored {
+                bucket: TokenBucket { tokens, updated_at },
+                observed_rate,
+                version: get_i64(&item, "version")?,
+            })
         }))
     }
 
@@ -84,9 +95,15 @@ impl DynamoRateLimiter {
         if let Some(rate) = previous.and_then(|p| p.observed_rate) {
             item.insert("rate".into(), n(rate));
         }
-        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
         let request = match previous {
-            Some(_) => request.condition_expression("version = :v").expression_attribute_values(":v", n(version)),
+            Some(_) => request
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(version)),
             None => request.condition_expression("attribute_not_exists(pk)"),
         };
         match request.send().await {
@@ -101,7 +118,10 @@ impl DynamoRateLimiter {
 
 fn quota_of(operation: Operation, stored: Option<Stored>) -> Quota {
     let default = operation.default_quota();
-    stored.and_then(|s| s.observed_rate).and_then(|rate| Quota::new(rate, default.burst)).unwrap_or(default)
+    stored
+        .and_then(|s| s.observed_rate)
+        .and_then(|rate| Quota::new(rate, default.burst))
+        .unwrap_or(default)
 }
 
 #[async_trait]
@@ -122,7 +142,9 @@ impl RateLimiter for DynamoRateLimiter {
                     if races >= MAX_RACES {
                         return Err(StoreError::Unavailable {
                             operation: "PutItem",
-                            message: format!("rate bucket {key}/{operation} contended {races} times in a row"),
+                            message: format!(
+                                "rate bucket {key}/{operation} contended {races} times in a row"
+                            ),
                         });
                     }
                     // Spread the losers out so they do not collide again on the next read.

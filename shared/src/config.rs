@@ -37,8 +37,12 @@ pub struct Config {
     pub state_table: String,
     /// Parse queue URL (`PARSE_QUEUE_URL`): the report poller sends to it.
     pub parse_queue_url: Option<String>,
+    /// The parse queue's dead-letter queue (`PARSE_DLQ_URL`): poison messages go there with their reason.
+    pub parse_dlq_url: Option<String>,
     /// Feed queue URL (`FEED_QUEUE_URL`): the API sends to it.
     pub feed_queue_url: Option<String>,
+    /// The feed queue's dead-letter queue (`FEED_DLQ_URL`).
+    pub feed_dlq_url: Option<String>,
     /// The accounts' schedule group (`SCHEDULE_GROUP`).
     pub schedule_group: Option<String>,
     /// The report requester's ARN, every account schedule's target (`REQUESTER_ARN`).
@@ -117,6 +121,8 @@ impl Config {
             orders_table: required("ORDERS_TABLE")?,
             state_table: required("STATE_TABLE")?,
             parse_queue_url: var("PARSE_QUEUE_URL"),
+            parse_dlq_url: var("PARSE_DLQ_URL"),
+            feed_dlq_url: var("FEED_DLQ_URL"),
             feed_queue_url: var("FEED_QUEUE_URL"),
             schedule_group: var("SCHEDULE_GROUP"),
             requester_arn: var("REQUESTER_ARN"),

@@ -8,6 +8,7 @@
 //! - [`error`]: the typed errors shared across modules.
 //! - [`ports`]: the traits use cases reach the outside world through.
 //! - [`app`]: the use cases, one module per function or API area.
+//! - [`runtime`]: cold-start wiring of adapters and use cases, shared by the functions and the local runner.
 //! - `testing` (feature `testing`): in-memory fakes of the ports.
 //! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
 //! - [`amazon`]: the Selling Partner API client: LWA, rate limiting, retries, reports, feeds, documents.
@@ -22,5 +23,6 @@ pub mod domain;
 pub mod error;
 pub mod parse;
 pub mod ports;
+pub mod runtime;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

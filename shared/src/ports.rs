@@ -2,7 +2,7 @@
 //!
 //! Adapters in [`crate::adapters`] implement them over AWS; [`crate::testing`] has in-memory fakes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -47,8 +47,21 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
     /// second part of an order whose rows a report split apart. `NotNewer` when the stored copy changed.
     async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError>;
 
-    /// Stores the order-item ids and shipping dates of an unshipped merchant-fulfilled order (latest wins).
-    async fn put_unshipped(&self, account: &str, order: &UnshippedOrder) -> Result<(), StoreError>;
+    /// The fingerprints stored with these unshipped orders, so that an unchanged re-read writes nothing.
+    async fn unshipped_fingerprints(
+        &self,
+        account: &str,
+        order_ids: &[&str],
+    ) -> Result<HashMap<String, u64>, StoreError>;
+
+    /// Stores the order-item ids and shipping dates of an unshipped merchant-fulfilled order (latest wins),
+    /// with the fingerprint of what was read (the order and its buyer data).
+    async fn put_unshipped(
+        &self,
+        account: &str,
+        order: &UnshippedOrder,
+        fingerprint: u64,
+    ) -> Result<(), StoreError>;
 
     /// Stores buyer PII of an order, removed by the store at `expires_at` (Amazon's Data Protection Policy).
     async fn put_buyer(
@@ -104,6 +117,8 @@ pub struct OutgoingMessage {
     pub group_id: Option<String>,
     /// FIFO queues: the id under which SQS drops a repeat within five minutes.
     pub dedup_id: Option<String>,
+    /// String message attributes (a dead letter's `reason`).
+    pub attributes: BTreeMap<String, String>,
 }
 
 impl OutgoingMessage {
@@ -113,6 +128,7 @@ impl OutgoingMessage {
             body: body.into(),
             group_id: None,
             dedup_id: None,
+            attributes: BTreeMap::new(),
         }
     }
 }

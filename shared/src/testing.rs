@@ -22,8 +22,8 @@ pub struct MemoryOrderStore {
 /// What is stored beside orders.
 #[derive(Debug, Default)]
 pub struct Extras {
-    /// Unshipped orders by (account, order id).
-    pub unshipped: HashMap<(String, String), UnshippedOrder>,
+    /// Unshipped orders and their fingerprints by (account, order id).
+    pub unshipped: HashMap<(String, String), (UnshippedOrder, u64)>,
     /// Buyer PII and its expiry by (account, order id).
     pub buyers: HashMap<(String, String), (BuyerPii, DateTime<Utc>)>,
     /// FBA shipment lines by (account, shipment-item id).
@@ -112,11 +112,32 @@ impl OrderStore for MemoryOrderStore {
         }
     }
 
-    async fn put_unshipped(&self, account: &str, order: &UnshippedOrder) -> Result<(), StoreError> {
+    async fn unshipped_fingerprints(
+        &self,
+        account: &str,
+        order_ids: &[&str],
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let extras = self.extras();
+        Ok(order_ids
+            .iter()
+            .filter_map(|id| {
+                let (_, fingerprint) = extras.unshipped.get(&(account.to_owned(), (*id).to_owned()))?;
+                Some(((*id).to_owned(), *fingerprint))
+            })
+            .collect())
+    }
+
+    async fn put_unshipped(
+        &self,
+        account: &str,
+        order: &UnshippedOrder,
+        fingerprint: u64,
+    ) -> Result<(), StoreError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
-        self.extras()
-            .unshipped
-            .insert((account.to_owned(), order.amazon_order_id.clone()), order.clone());
+        self.extras().unshipped.insert(
+            (account.to_owned(), order.amazon_order_id.clone()),
+            (order.clone(), fingerprint),
+        );
         Ok(())
     }
 

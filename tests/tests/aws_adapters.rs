@@ -72,6 +72,7 @@ async fn a_fifo_message_carries_its_group_and_dedup_id() {
         body: "{}".into(),
         group_id: Some("a1/POST_ORDER_FULFILLMENT_DATA".into()),
         dedup_id: Some("m1".into()),
+        attributes: [("reason".to_string(), "a test".to_string())].into(),
     };
     queue.send(message.clone()).await.unwrap();
     queue.send(message).await.unwrap();
@@ -82,6 +83,7 @@ async fn a_fifo_message_carries_its_group_and_dedup_id() {
         .queue_url(url)
         .max_number_of_messages(10)
         .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+        .message_attribute_names("All")
         .send()
         .await
         .unwrap()
@@ -92,4 +94,8 @@ async fn a_fifo_message_carries_its_group_and_dedup_id() {
         [&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId]
         .clone();
     assert_eq!(group, "a1/POST_ORDER_FULFILLMENT_DATA");
+    let reason = received[0].message_attributes.as_ref().unwrap()["reason"]
+        .string_value
+        .clone();
+    assert_eq!(reason.as_deref(), Some("a test"));
 }

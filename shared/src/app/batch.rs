@@ -1,69 +1,179 @@
-//! SQS batches: one span per message, failed messages reported back for redelivery (`ReportBatchItemFailures`).
+//! SQS batches: one span per message, failed messages reported back for redelivery (`ReportBatchItemFailures`),
+//! and messages that cannot succeed dead-lettered with the reason attached.
 
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::future::Future;
+use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::Instrument;
 
-/// Runs `handle` on every message of `event`, one at a time, and reports the ids of those that failed so that
-/// only they come back (and, after the queue's `maxReceiveCount`, go to its dead-letter queue with their body).
+use crate::ports::{MessageQueue, OutgoingMessage};
+
+/// An error a message handler returns: it knows whether another delivery could succeed.
+pub trait HandlerError: Display {
+    /// Worth another delivery, as opposed to a failure that repeats.
+    fn is_retryable(&self) -> bool;
+}
+
+/// Where messages go that cannot succeed, with the reason as a message attribute.
+#[derive(Debug, Clone)]
+pub struct DeadLetters {
+    /// The queue's dead-letter queue.
+    pub queue: Arc<dyn MessageQueue>,
+    /// Deliveries after which a retryable failure is dead-lettered too (the queue's `maxReceiveCount`).
+    pub max_receives: u32,
+}
+
+/// Runs `handle` on every message of `event`, one at a time. A message that fails for a reason another
+/// delivery could fix is reported back for redelivery; one that cannot succeed (or that has used up its
+/// deliveries) is sent to the dead-letter queue with a `reason` attribute and then counted as handled. If
+/// dead-lettering fails too, the message is reported back: it is never dropped.
 ///
 /// The function must be deployed with `FunctionResponseTypes: [ReportBatchItemFailures]`, or SQS ignores the
 /// response and retries (or deletes) the whole batch.
-pub async fn each_message<F, Fut, E>(event: SqsEvent, handle: F) -> SqsBatchResponse
+pub async fn each_message<F, Fut, E>(
+    event: SqsEvent,
+    dead_letters: Option<&DeadLetters>,
+    handle: F,
+) -> SqsBatchResponse
 where
     F: Fn(SqsMessage) -> Fut,
     Fut: Future<Output = Result<(), E>>,
-    E: Display,
+    E: HandlerError,
 {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
-        let receive_count = message
+        let receives: u32 = message
             .attributes
             .get("ApproximateReceiveCount")
-            .cloned()
-            .unwrap_or_default();
-        let span = tracing::info_span!("message", message_id = %id, receive_count = %receive_count);
-        if let Err(err) = handle(message).instrument(span).await {
-            tracing::error!(message_id = %id, error = %err, "message failed; it will be redelivered");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        let span = tracing::info_span!("message", message_id = %id, receives);
+        let copy = (
+            message.body.clone(),
+            message.attributes.get("MessageGroupId").cloned(),
+        );
+        let Err(err) = handle(message).instrument(span).await else {
+            continue;
+        };
+
+        let give_up = !err.is_retryable() || dead_letters.is_some_and(|d| receives >= d.max_receives);
+        if let (true, Some(dead_letters)) = (give_up, dead_letters) {
+            let (body, group) = copy;
+            let letter = OutgoingMessage {
+                body: body.unwrap_or_default(),
+                dedup_id: group.as_ref().map(|_| id.clone()),
+                group_id: group,
+                attributes: BTreeMap::from([
+                    ("reason".to_owned(), err.to_string()),
+                    ("sourceMessageId".to_owned(), id.clone()),
+                    ("receives".to_owned(), receives.to_string()),
+                ]),
+            };
+            match dead_letters.queue.send(letter).await {
+                Ok(()) => {
+                    tracing::error!(message_id = %id, error = %err, receives, "message dead-lettered");
+                    continue;
+                }
+                Err(dlq) => {
+                    tracing::error!(message_id = %id, error = %dlq, "cannot dead-letter; redelivering")
+                }
+            }
+        } else {
+            tracing::error!(message_id = %id, error = %err, receives, "message failed; it will be redelivered");
         }
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id;
+        response.batch_item_failures.push(failure);
     }
     response
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
     use super::*;
+    use crate::error::StoreError;
+
+    #[derive(Debug)]
+    struct Failure(bool);
+
+    impl Display for Failure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(if self.0 { "try again" } else { "bad body" })
+        }
+    }
+
+    impl HandlerError for Failure {
+        fn is_retryable(&self) -> bool {
+            self.0
+        }
+    }
+
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Vec<OutgoingMessage>>);
+
+    #[async_trait]
+    impl MessageQueue for Recorder {
+        async fn send(&self, message: OutgoingMessage) -> Result<(), StoreError> {
+            self.0.lock().unwrap().push(message);
+            Ok(())
+        }
+    }
+
+    fn event(records: serde_json::Value) -> SqsEvent {
+        serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+    }
+
+    async fn run(event: SqsEvent, dead_letters: Option<&DeadLetters>) -> Vec<String> {
+        let response = each_message(event, dead_letters, |message| async move {
+            match message.body.as_deref() {
+                Some("ok") => Ok(()),
+                Some("flaky") => Err(Failure(true)),
+                _ => Err(Failure(false)),
+            }
+        })
+        .await;
+        response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect()
+    }
 
     #[tokio::test]
     async fn only_failed_messages_are_reported_back() {
-        let event: SqsEvent = serde_json::from_value(serde_json::json!({
-            "Records": [
-                {"messageId": "good", "body": "1"},
-                {"messageId": "bad", "body": "x"},
-                {"messageId": "good-too", "body": "2"}
-            ]
-        }))
-        .unwrap();
-        let response = each_message(event, |message| async move {
-            message
-                .body
-                .unwrap_or_default()
-                .parse::<u32>()
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
-        .await;
-        let failed: Vec<_> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        assert_eq!(failed, ["bad"]);
+        let records = serde_json::json!([
+            {"messageId": "good", "body": "ok"},
+            {"messageId": "flaky", "body": "flaky"},
+            {"messageId": "good-too", "body": "ok"}
+        ]);
+        assert_eq!(run(event(records), None).await, ["flaky"]);
+    }
+
+    #[tokio::test]
+    async fn a_poison_message_is_dead_lettered_with_its_reason_and_not_redelivered() {
+        let recorder = Arc::new(Recorder::default());
+        let dead_letters = DeadLetters {
+            queue: recorder.clone(),
+            max_receives: 5,
+        };
+        let records = serde_json::json!([
+            {"messageId": "poison", "body": "garbage", "attributes": {"ApproximateReceiveCount": "1"}},
+            {"messageId": "flaky", "body": "flaky", "attributes": {"ApproximateReceiveCount": "2"}},
+            {"messageId": "worn-out", "body": "flaky", "attributes": {"ApproximateReceiveCount": "5"}}
+        ]);
+        assert_eq!(run(event(records), Some(&dead_letters)).await, ["flaky"]);
+        let letters = recorder.0.lock().unwrap();
+        assert_eq!(letters.len(), 2);
+        assert_eq!(letters[0].body, "garbage");
+        assert_eq!(letters[0].attributes["reason"], "bad body");
+        assert_eq!(letters[1].attributes["sourceMessageId"], "worn-out");
     }
 }

@@ -2,4 +2,8 @@
 
 pub mod accounts;
 pub mod batch;
+pub mod import;
+pub mod parse_reports;
+pub mod poll_reports;
+pub mod request_reports;
 pub mod store_orders;

@@ -176,10 +176,49 @@ impl OrderStore for DynamoOrderStore {
             .await
     }
 
-    async fn put_unshipped(&self, account: &str, order: &UnshippedOrder) -> Result<(), StoreError> {
+    async fn unshipped_fingerprints(
+        &self,
+        account: &str,
+        order_ids: &[&str],
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let keys = order_ids
+            .iter()
+            .map(|id| {
+                let sk = order_part_sk(id, "UNSHIPPED");
+                Item::from([("pk".into(), s(account_pk(account))), ("sk".into(), s(sk))])
+            })
+            .collect();
+        let found = batch_get(
+            &self.client,
+            &self.table,
+            keys,
+            "sk, fingerprint",
+            &HashMap::new(),
+        )
+        .await?;
+        Ok(found
+            .iter()
+            .filter_map(|item| {
+                let id = super::get_s(item, "sk")?
+                    .strip_prefix("ORDER#")?
+                    .strip_suffix("#UNSHIPPED")?;
+                let fingerprint = item.get("fingerprint")?.as_s().ok()?.parse().ok()?;
+                Some((id.to_owned(), fingerprint))
+            })
+            .collect())
+    }
+
+    async fn put_unshipped(
+        &self,
+        account: &str,
+        order: &UnshippedOrder,
+        fingerprint: u64,
+    ) -> Result<(), StoreError> {
         let sk = order_part_sk(&order.amazon_order_id, "UNSHIPPED");
-        self.put(Self::part(account, sk, "unshipped", "unshipped", order)?)
-            .await
+        let mut item = Self::part(account, sk, "unshipped", "unshipped", order)?;
+        // As a string: a u64 may not fit DynamoDB's number precision unchanged.
+        item.insert("fingerprint".into(), s(fingerprint.to_string()));
+        self.put(item).await
     }
 
     async fn put_buyer(

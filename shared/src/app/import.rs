@@ -1,0 +1,134 @@
+//! What the three import functions (request, poll, parse) share: their dependencies, their errors, and how
+//! an Amazon failure becomes the account's classified problem.
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+
+use super::accounts::AccountNaming;
+use crate::amazon::{AmazonClient, SellerAuth};
+use crate::clock::Clock;
+use crate::domain::{Problem, ProblemKind, SellerAccount};
+use crate::error::{AmazonError, ParseError, StoreError};
+use crate::ports::{AccountStore, JobStore, MessageQueue, OrderStore, SecretStore};
+
+/// How the import windows are laid out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSettings {
+    /// How far a window reaches back before the previous one ended: orders reach reports up to a day late.
+    pub overlap: TimeDelta,
+    /// How far back an account's first import reaches.
+    pub initial_lookback: TimeDelta,
+    /// Where refresh tokens are kept.
+    pub naming: AccountNaming,
+}
+
+/// The dependencies of the import functions.
+#[derive(Debug, Clone)]
+pub struct Import {
+    /// Seller accounts and their status.
+    pub accounts: Arc<dyn AccountStore>,
+    /// Report jobs.
+    pub jobs: Arc<dyn JobStore>,
+    /// Orders.
+    pub orders: Arc<dyn OrderStore>,
+    /// Refresh tokens.
+    pub secrets: Arc<dyn SecretStore>,
+    /// Where the poller sends documents to parse.
+    pub parse_queue: Arc<dyn MessageQueue>,
+    /// Amazon.
+    pub amazon: AmazonClient,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Window layout.
+    pub settings: ImportSettings,
+}
+
+/// Why an import step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Amazon refused or failed.
+    #[error(transparent)]
+    Amazon(#[from] AmazonError),
+    /// DynamoDB, SQS or Secrets Manager failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The report document cannot be read.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The account has no refresh token stored.
+    #[error("account {0} has no refresh token stored; connect it again with a new one")]
+    MissingToken(String),
+    /// A message or event that is not what the function expects.
+    #[error("malformed input: {0}")]
+    BadInput(String),
+    /// A worker task died.
+    #[error("internal failure: {0}")]
+    Internal(String),
+}
+
+impl ImportError {
+    /// Worth another try (a redelivery, the schedule's retry), as opposed to a failure that repeats.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ImportError::Amazon(err) => err.is_retryable(),
+            ImportError::Store(err) => err.is_retryable(),
+            ImportError::Parse(err) => err.is_retryable(),
+            ImportError::Internal(_) => true,
+            ImportError::MissingToken(_) | ImportError::BadInput(_) => false,
+        }
+    }
+}
+
+/// The parse queue's message: one report document to import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParseMessage {
+    /// The seller account.
+    pub account_id: String,
+    /// The report job's key.
+    pub job_key: String,
+    /// Amazon's report id.
+    pub report_id: String,
+    /// Amazon's report type.
+    pub report_type: String,
+    /// The document to fetch.
+    pub report_document_id: String,
+}
+
+impl Import {
+    /// The seller's credentials for Amazon, from the secret store.
+    pub async fn seller_auth(&self, account: &SellerAccount) -> Result<SellerAuth, ImportError> {
+        let name = self.settings.naming.secret_name(&account.id);
+        let token = self
+            .secrets
+            .get(&name)
+            .await?
+            .ok_or_else(|| ImportError::MissingToken(account.id.clone()))?;
+        Ok(SellerAuth::new(account.id.clone(), account.region, token)
+            .with_seller_id(account.seller_id.clone()))
+    }
+
+    /// Records what a failure says about the account: a classified problem (authorization, throttling, ...),
+    /// or nothing for failures that are not the account's.
+    pub async fn record_failure(&self, account_id: &str, err: &ImportError) -> Result<(), StoreError> {
+        let kind = match err {
+            ImportError::Amazon(err) => err.problem(),
+            ImportError::MissingToken(_) => Some(ProblemKind::RefreshTokenRevoked),
+            _ => None,
+        };
+        let Some(kind) = kind else { return Ok(()) };
+        let now = self.clock.now();
+        if kind == ProblemKind::Throttled {
+            self.accounts.record_throttled(account_id, now).await?;
+        }
+        tracing::warn!(account = %account_id, problem = %kind, error = %err, "account problem");
+        let problem = Problem {
+            kind,
+            detail: err.to_string(),
+            at: now,
+        };
+        self.accounts.record_problem(account_id, &problem).await
+    }
+}

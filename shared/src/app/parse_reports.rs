@@ -1,0 +1,424 @@
+//! The report parser: fetches one report document, streams it through its parser on a blocking thread, and
+//! stores what it finds in batches as it goes: orders exactly once, unshipped orders and buyer PII (with an
+//! expiry) only when they changed, FBA shipment lines once, bad rows quarantined. Memory stays bounded by a
+//! few batches, whatever the document's size.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::{BufReader, Read};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::mpsc;
+
+use super::batch::{DeadLetters, HandlerError, each_message};
+use super::import::{Import, ImportError, ParseMessage};
+use super::store_orders::store_orders;
+use crate::amazon::DocumentAccess;
+use crate::domain::{
+    BuyerPii, FbaShipmentItem, ImportOptions, ImportSummary, JobPurpose, JobState, Order, ReportKind,
+    SellerAccount, UnshippedOrder,
+};
+use crate::parse::{
+    AllOrdersFlat, AllOrdersXml, Charset, FbaShipmentsFlat, ParseSummary, Parsed, Quarantined, Record,
+    UnshippedOrdersFlat, WithBuyer, decode_xml,
+};
+use crate::ports::{PutOutcome, QuarantinedRow};
+
+/// Records per batch handed from the parser thread to the store.
+const BATCH: usize = 200;
+/// Batches waiting between parser and store: the parser runs ahead by at most this many.
+const BATCHES_AHEAD: usize = 2;
+/// Buyer PII is kept this long after the order's delivery (Amazon's Data Protection Policy).
+const PII_RETENTION: TimeDelta = TimeDelta::days(30);
+/// When a report gives no delivery date, delivery is assumed this long after the order or shipment.
+const ASSUMED_DELIVERY: TimeDelta = TimeDelta::days(7);
+
+impl HandlerError for ImportError {
+    fn is_retryable(&self) -> bool {
+        ImportError::is_retryable(self)
+    }
+}
+
+/// One batch of what a parser found.
+#[derive(Debug)]
+enum Batch {
+    Orders(Vec<Record<Order>>),
+    Unshipped(Vec<WithBuyer<UnshippedOrder>>),
+    Shipments(Vec<WithBuyer<FbaShipmentItem>>),
+    Quarantined(Vec<Quarantined>),
+}
+
+impl Import {
+    /// Handles a batch of parse-queue messages.
+    pub async fn parse_batch(&self, event: SqsEvent, dead_letters: Option<&DeadLetters>) -> SqsBatchResponse {
+        each_message(event, dead_letters, |message| async move {
+            let body = message.body.unwrap_or_default();
+            let message: ParseMessage = serde_json::from_str(&body)
+                .map_err(|e| ImportError::BadInput(format!("not a parse message: {e}")))?;
+            self.parse_report(&message).await.map(|_| ())
+        })
+        .await
+    }
+
+    /// Imports one report document.
+    #[tracing::instrument(skip(self), fields(account = %message.account_id, report_id = %message.report_id))]
+    pub async fn parse_report(&self, message: &ParseMessage) -> Result<ImportSummary, ImportError> {
+        let Some(record) = self.accounts.get_account(&message.account_id).await? else {
+            tracing::warn!("report of an account that no longer exists; dropped");
+            return Ok(ImportSummary::default());
+        };
+        let kind = ReportKind::of(&message.report_type);
+        if !kind.is_parsed() {
+            return Err(ImportError::BadInput(format!(
+                "{} is not a report sellersync parses",
+                message.report_type
+            )));
+        }
+        let result = self.import_document(message, kind, &record.account).await;
+        let summary = match result {
+            Ok(summary) => summary,
+            Err(err) => {
+                self.record_failure(&message.account_id, &err).await?;
+                return Err(err);
+            }
+        };
+
+        let now = self.clock.now();
+        let job = self.jobs.get_job(&message.account_id, &message.job_key).await?;
+        let watermark = match &job {
+            Some(job) if job.purpose == JobPurpose::Scheduled => {
+                job.window.map(|w| (job.report_type.as_str(), w.end))
+            }
+            _ => None,
+        };
+        self.accounts
+            .record_import(&message.account_id, now, watermark)
+            .await?;
+        if let Some(mut job) = job {
+            job.state = JobState::Imported {
+                document_id: message.report_document_id.clone(),
+                summary: summary.clone(),
+            };
+            job.updated_at = now;
+            self.jobs.put_job(&job, None).await?;
+        }
+        tracing::info!(?summary, "report imported");
+        Ok(summary)
+    }
+
+    async fn import_document(
+        &self,
+        message: &ParseMessage,
+        kind: ReportKind,
+        account: &SellerAccount,
+    ) -> Result<ImportSummary, ImportError> {
+        let options = &account.options;
+        let auth = self.seller_auth(account).await?;
+        let access = DocumentAccess::for_report_type(&message.report_type);
+        let document = self
+            .amazon
+            .get_report_document(&auth, &message.report_document_id, access)
+            .await?;
+        let body = self
+            .amazon
+            .download_document(&document.url, document.compression_algorithm)
+            .await?;
+        let reader = body.into_blocking_reader()?;
+        let content_type = reader.content_type().map(str::to_owned);
+
+        let (sender, mut receiver) = mpsc::channel(BATCHES_AHEAD);
+        let parser =
+            tokio::task::spawn_blocking(move || parse(kind, reader, content_type.as_deref(), &sender));
+
+        let mut summary = ImportSummary::default();
+        let stored = async {
+            while let Some(batch) = receiver.recv().await {
+                summary.add(
+                    &self
+                        .store_batch(&message.account_id, options, message, batch)
+                        .await?,
+                );
+            }
+            Ok::<_, ImportError>(())
+        }
+        .await;
+        // Dropping the receiver stops the parser at its next batch if storing failed.
+        drop(receiver);
+        let parsed = parser
+            .await
+            .map_err(|e| ImportError::Internal(format!("parser thread: {e}")))?;
+        stored?;
+        let parsed = parsed?;
+        summary.rows = parsed.rows;
+        summary.quarantined = parsed.quarantined_rows;
+        Ok(summary)
+    }
+
+    async fn store_batch(
+        &self,
+        account: &str,
+        options: &ImportOptions,
+        message: &ParseMessage,
+        batch: Batch,
+    ) -> Result<ImportSummary, ImportError> {
+        match batch {
+            Batch::Orders(records) => self.store_order_records(account, options, records).await,
+            Batch::Unshipped(records) => self.store_unshipped(account, records).await,
+            Batch::Shipments(records) => self.store_shipments(account, options, records).await,
+            Batch::Quarantined(entries) => {
+                let now = self.clock.now();
+                let rows: Vec<QuarantinedRow> = entries
+                    .into_iter()
+                    .map(|entry| QuarantinedRow {
+                        report_id: message.report_id.clone(),
+                        report_type: message.report_type.clone(),
+                        line: entry.line,
+                        lines: entry.lines,
+                        order_id: entry.order_id,
+                        reason: entry.reason,
+                        at: now,
+                    })
+                    .collect();
+                for row in &rows {
+                    tracing::warn!(line = row.line, order_id = ?row.order_id, reason = %row.reason, "row quarantined");
+                }
+                self.orders.quarantine(account, &rows).await?;
+                Ok(ImportSummary::default())
+            }
+        }
+    }
+
+    async fn store_order_records(
+        &self,
+        account: &str,
+        options: &ImportOptions,
+        records: Vec<Record<Order>>,
+    ) -> Result<ImportSummary, ImportError> {
+        let (split, whole): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| r.split);
+        let whole: Vec<Order> = whole.into_iter().map(|r| r.value).collect();
+        let mut summary = store_orders(self.orders.as_ref(), account, options, &whole).await?;
+        // The later part of an order whose rows a report split apart: merged after the first part is stored.
+        for record in split {
+            summary.records += 1;
+            match self.merge_split_order(account, options, record.value).await? {
+                Some(PutOutcome::Written) => summary.written += 1,
+                Some(PutOutcome::NotNewer) => summary.unchanged += 1,
+                None => summary.filtered += 1,
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Stores the later part of a split order: its items are added to the stored copy of the same version.
+    async fn merge_split_order(
+        &self,
+        account: &str,
+        options: &ImportOptions,
+        part: Order,
+    ) -> Result<Option<PutOutcome>, ImportError> {
+        let stored = self.orders.get_order(account, &part.amazon_order_id).await?;
+        let outcome = match stored {
+            None if !options.admits_new(&part) => return Ok(None),
+            None => self.orders.put_order(account, &part, false).await?,
+            Some(stored) if stored.last_updated < part.last_updated => {
+                self.orders.put_order(account, &part, true).await?
+            }
+            Some(stored) if stored.last_updated == part.last_updated => {
+                let mut merged = stored.clone();
+                for item in part.items {
+                    if !merged.items.contains(&item) {
+                        merged.items.push(item);
+                    }
+                }
+                if merged == stored {
+                    PutOutcome::NotNewer
+                } else {
+                    self.orders.merge_order(account, &merged).await?
+                }
+            }
+            Some(_) => PutOutcome::NotNewer,
+        };
+        Ok(Some(outcome))
+    }
+
+    async fn store_unshipped(
+        &self,
+        account: &str,
+        records: Vec<WithBuyer<UnshippedOrder>>,
+    ) -> Result<ImportSummary, ImportError> {
+        let ids: Vec<&str> = records.iter().map(|r| r.data.amazon_order_id.as_str()).collect();
+        let stored = self.orders.unshipped_fingerprints(account, &ids).await?;
+        let mut summary = ImportSummary {
+            records: records.len() as u64,
+            ..ImportSummary::default()
+        };
+        for record in &records {
+            let fingerprint = fingerprint(&record.data, record.buyer.as_ref());
+            if stored.get(&record.data.amazon_order_id) == Some(&fingerprint) {
+                summary.unchanged += 1;
+                continue;
+            }
+            if let Some(buyer) = &record.buyer {
+                let delivered = record
+                    .data
+                    .promise_date
+                    .unwrap_or(record.data.purchase_date + ASSUMED_DELIVERY);
+                self.orders
+                    .put_buyer(account, buyer, delivered + PII_RETENTION)
+                    .await?;
+            }
+            // Written last, so that a crash before it makes the next read write the buyer data again.
+            self.orders
+                .put_unshipped(account, &record.data, fingerprint)
+                .await?;
+            summary.written += 1;
+        }
+        Ok(summary)
+    }
+
+    async fn store_shipments(
+        &self,
+        account: &str,
+        options: &ImportOptions,
+        records: Vec<WithBuyer<FbaShipmentItem>>,
+    ) -> Result<ImportSummary, ImportError> {
+        let mut summary = ImportSummary {
+            records: records.len() as u64,
+            ..ImportSummary::default()
+        };
+        if !options.import_fba {
+            summary.filtered = summary.records;
+            return Ok(summary);
+        }
+        let lines: Vec<&FbaShipmentItem> = records.iter().map(|r| &r.data).collect();
+        let stored: HashSet<String> = self.orders.stored_shipment_items(account, &lines).await?;
+        for record in &records {
+            if stored.contains(&record.data.shipment_item_id) {
+                summary.unchanged += 1;
+                continue;
+            }
+            if let Some(buyer) = &record.buyer {
+                self.orders
+                    .put_buyer(account, buyer, pii_expiry(&record.data))
+                    .await?;
+            }
+            match self.orders.put_shipment_item(account, &record.data).await? {
+                PutOutcome::Written => summary.written += 1,
+                PutOutcome::NotNewer => summary.unchanged += 1,
+            }
+        }
+        Ok(summary)
+    }
+}
+
+/// When an FBA order's buyer PII must be gone: 30 days after its (estimated) delivery.
+fn pii_expiry(line: &FbaShipmentItem) -> DateTime<Utc> {
+    line.estimated_arrival_date
+        .unwrap_or(line.shipment_date + ASSUMED_DELIVERY)
+        + PII_RETENTION
+}
+
+/// A fingerprint of what a report said about an unshipped order, to tell an unchanged re-read apart.
+fn fingerprint(order: &UnshippedOrder, buyer: Option<&BuyerPii>) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    serde_json::to_string(order).unwrap_or_default().hash(&mut hasher);
+    serde_json::to_string(&buyer)
+        .unwrap_or_default()
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Runs the report's parser over `input` on the calling (blocking) thread, sending batches to `sender`.
+fn parse(
+    kind: ReportKind,
+    input: impl Read,
+    content_type: Option<&str>,
+    sender: &mpsc::Sender<Batch>,
+) -> Result<ParseSummary, ImportError> {
+    let charset = || Charset::from_content_type(content_type);
+    match kind {
+        ReportKind::AllOrdersFlat => {
+            let mut parser = AllOrdersFlat::new(input, charset()?)?;
+            pump(&mut parser, sender, Batch::Orders)?;
+            Ok(parser.summary())
+        }
+        ReportKind::AllOrdersXml => {
+            let mut parser = AllOrdersXml::new(BufReader::new(decode_xml(input, content_type)?));
+            pump(&mut parser, sender, Batch::Orders)?;
+            Ok(parser.summary())
+        }
+        ReportKind::ActionableOrders => {
+            let mut parser = UnshippedOrdersFlat::new(input, charset()?)?;
+            pump(&mut parser, sender, Batch::Unshipped)?;
+            Ok(parser.summary())
+        }
+        ReportKind::FbaShipments => {
+            let mut parser = FbaShipmentsFlat::new(input, charset()?)?;
+            pump(&mut parser, sender, Batch::Shipments)?;
+            Ok(parser.summary())
+        }
+        ReportKind::Raw => Err(ImportError::BadInput("raw documents are not parsed".into())),
+    }
+}
+
+/// Moves a parser's records and quarantine entries to the store in batches.
+fn pump<T, R>(
+    parser: &mut impl Iterator<Item = Result<Parsed<T>, crate::error::ParseError>>,
+    sender: &mpsc::Sender<Batch>,
+    wrap: impl Fn(Vec<R>) -> Batch,
+) -> Result<(), ImportError>
+where
+    Parsed<T>: Into<Entry<R>>,
+{
+    let send = |batch: Batch| {
+        sender
+            .blocking_send(batch)
+            .map_err(|_| ImportError::Internal("storing stopped; parsing abandoned".into()))
+    };
+    let (mut records, mut quarantined) = (Vec::with_capacity(BATCH), Vec::new());
+    for entry in parser {
+        match entry?.into() {
+            Entry::Record(record) => records.push(record),
+            Entry::Quarantined(entry) => quarantined.push(entry),
+        }
+        if records.len() >= BATCH {
+            send(wrap(std::mem::replace(&mut records, Vec::with_capacity(BATCH))))?;
+        }
+        if quarantined.len() >= BATCH {
+            send(Batch::Quarantined(std::mem::take(&mut quarantined)))?;
+        }
+    }
+    if !records.is_empty() {
+        send(wrap(records))?;
+    }
+    if !quarantined.is_empty() {
+        send(Batch::Quarantined(quarantined))?;
+    }
+    Ok(())
+}
+
+/// A parsed entry in the shape its batch holds: whole records for orders (their `split` flag matters),
+/// plain values for the others.
+enum Entry<R> {
+    Record(R),
+    Quarantined(Quarantined),
+}
+
+impl From<Parsed<Order>> for Entry<Record<Order>> {
+    fn from(parsed: Parsed<Order>) -> Self {
+        match parsed {
+            Parsed::Record(record) => Entry::Record(record),
+            Parsed::Quarantined(q) => Entry::Quarantined(q),
+        }
+    }
+}
+
+impl<T> From<Parsed<WithBuyer<T>>> for Entry<WithBuyer<T>> {
+    fn from(parsed: Parsed<WithBuyer<T>>) -> Self {
+        match parsed {
+            Parsed::Record(record) => Entry::Record(record.value),
+            Parsed::Quarantined(q) => Entry::Quarantined(q),
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The report poller: asks Amazon about every report job that is due, hands finished documents to the
+//! parsers, closes jobs without data, records why a report failed, and re-requests reports stuck too long.
+
+use std::collections::HashMap;
+
+use chrono::TimeDelta;
+use futures::stream::{self, StreamExt};
+
+use super::import::{Import, ImportError, ParseMessage};
+use crate::amazon::{CreateReportSpecification, DocumentAccess, ProcessingStatus, Report, SellerAuth};
+use crate::domain::{JobPurpose, JobState, Problem, ProblemKind, ReportJob};
+use crate::ports::OutgoingMessage;
+
+/// Jobs one invocation polls at most; the rest wait for the next minute.
+const JOBS_PER_RUN: u32 = 200;
+/// Accounts polled at once (each account's calls share its own buckets).
+const ACCOUNTS_IN_FLIGHT: usize = 8;
+/// A report still not done after this long is cancelled and requested again.
+const STUCK_AFTER: TimeDelta = TimeDelta::hours(3);
+/// The longest pause between two polls of a pending report.
+const MAX_POLL_INTERVAL: TimeDelta = TimeDelta::minutes(5);
+/// An error document is a few lines; more is not read.
+const ERROR_DOCUMENT_LIMIT: u64 = 64 * 1024;
+
+/// What one poll run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollSummary {
+    /// Jobs asked about.
+    pub polled: u32,
+    /// Jobs whose document went to the parse queue.
+    pub done: u32,
+    /// Jobs Amazon had no data for.
+    pub no_data: u32,
+    /// Jobs Amazon could not produce.
+    pub fatal: u32,
+    /// Jobs still in Amazon's queue.
+    pub pending: u32,
+    /// Jobs requested again because they were stuck.
+    pub retried: u32,
+    /// Jobs that could not be polled this time.
+    pub failed: u32,
+}
+
+impl PollSummary {
+    fn add(&mut self, other: PollSummary) {
+        self.polled += other.polled;
+        self.done += other.done;
+        self.no_data += other.no_data;
+        self.fatal += other.fatal;
+        self.pending += other.pending;
+        self.retried += other.retried;
+        self.failed += other.failed;
+    }
+}
+
+/// When to ask again about a job polled `polls` times: 30 s, 1 min, 2 min, ... up to 5 minutes.
+pub fn next_poll_after(polls: u32) -> TimeDelta {
+    (TimeDelta::seconds(30) * 2_i32.saturating_pow(polls.min(10))).min(MAX_POLL_INTERVAL)
+}
+
+impl Import {
+    /// Polls every due job (up to a run's limit).
+    #[tracing::instrument(skip(self))]
+    pub async fn poll_reports(&self) -> Result<PollSummary, ImportError> {
+        let due = self.jobs.due_jobs(self.clock.now(), JOBS_PER_RUN).await?;
+        let mut by_account: HashMap<String, Vec<ReportJob>> = HashMap::new();
+        for job in due {
+            by_account.entry(job.account_id.clone()).or_default().push(job);
+        }
+        let summaries: Vec<PollSummary> = stream::iter(by_account)
+            .map(|(account_id, jobs)| self.poll_account(account_id, jobs))
+            .buffer_unordered(ACCOUNTS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut total = PollSummary::default();
+        for summary in summaries {
+            total.add(summary);
+        }
+        tracing::info!(?total, "poll run done");
+        Ok(total)
+    }
+
+    async fn poll_account(&self, account_id: String, jobs: Vec<ReportJob>) -> PollSummary {
+        let mut summary = PollSummary::default();
+        let auth = match self.accounts.get_account(&account_id).await {
+            Ok(Some(record)) => self.seller_auth(&record.account).await,
+            Ok(None) => Err(ImportError::BadInput(format!(
+                "account {account_id} no longer exists"
+            ))),
+            Err(err) => Err(err.into()),
+        };
+        let auth = match auth {
+            Ok(auth) => auth,
+            Err(err) => {
+                tracing::warn!(account = %account_id, error = %err, "cannot poll the account's reports");
+                for job in jobs {
+                    summary.failed += 1;
+                    if let Err(err) = self.settle_unpollable(job, &err).await {
+                        tracing::error!(account = %account_id, error = %err, "cannot record a poll failure");
+                    }
+                }
+                return summary;
+            }
+        };
+        for job in jobs {
+            summary.polled += 1;
+            match self.poll_job(&auth, job).await {
+                Ok(outcome) => summary.add(outcome),
+                Err(err) => {
+                    summary.failed += 1;
+                    tracing::error!(account = %account_id, error = %err, "poll failed");
+                    if let Err(record) = self.record_failure(&account_id, &err).await {
+                        tracing::error!(account = %account_id, error = %record, "cannot record the failure");
+                    }
+                }
+            }
+        }
+        summary
+    }
+
+    /// A job of an account that cannot be polled: it is closed if the account is gone, else polled later.
+    async fn settle_unpollable(&self, mut job: ReportJob, err: &ImportError) -> Result<(), ImportError> {
+        let now = self.clock.now();
+        job.updated_at = now;
+        if matches!(err, ImportError::BadInput(_)) {
+            job.state = JobState::Abandoned {
+                reason: err.to_string(),
+            };
+            self.jobs.put_job(&job, None).await?;
+        } else {
+            self.record_failure(&job.account_id, err).await?;
+            self.jobs.put_job(&job, Some(now + MAX_POLL_INTERVAL * 3)).await?;
+        }
+        Ok(())
+    }
+
+    async fn poll_job(&self, auth: &SellerAuth, mut job: ReportJob) -> Result<PollSummary, ImportError> {
+        let report = match self.amazon.get_report(auth, &job.report_id).await {
+            Ok(report) => report,
+            Err(err) => {
+                // Keep the job for a later poll; the failure is recorded on the account by the caller.
+                let now = self.clock.now();
+                job.polls += 1;
+                self.jobs
+                    .put_job(
+                        &job,
+                        Some(now + next_poll_after(job.polls).max(TimeDelta::minutes(1))),
+                    )
+                    .await?;
+                return Err(err.into());
+            }
+        };
+        let now = self.clock.now();
+        job.polls += 1;
+        job.updated_at = now;
+        let mut outcome = PollSummary::default();
+        match report.processing_status {
+            ProcessingStatus::InQueue | ProcessingStatus::InProgress
+                if now - job.requested_at > STUCK_AFTER =>
+            {
+                self.request_again(auth, job, &report).await?;
+                outcome.retried += 1;
+            }
+            status @ (ProcessingStatus::InQueue | ProcessingStatus::InProgress) => {
+                job.state = JobState::Pending {
+                    amazon_status: status.as_str().to_owned(),
+                };
+                self.jobs
+                    .put_job(&job, Some(now + next_poll_after(job.polls)))
+                    .await?;
+                outcome.pending += 1;
+            }
+            ProcessingStatus::Done => {
+                let Some(document_id) = report.report_document_id else {
+                    return Err(ImportError::BadInput(format!(
+                        "report {} is DONE without a document",
+                        job.report_id
+                    )));
+                };
+                let message = ParseMessage {
+                    account_id: job.account_id.clone(),
+                    job_key: job.key(),
+                    report_id: job.report_id.clone(),
+                    report_type: job.report_type.clone(),
+                    report_document_id: document_id.clone(),
+                };
+                let body =
+                    serde_json::to_string(&message).map_err(|e| ImportError::Internal(e.to_string()))?;
+                // Sent before the job is updated: a crash in between sends it again, which parsing tolerates.
+                self.parse_queue.send(OutgoingMessage::standard(body)).await?;
+                job.state = JobState::Parsing { document_id };
+                self.jobs.put_job(&job, None).await?;
+                outcome.done += 1;
+            }
+            ProcessingStatus::Cancelled => {
+                job.state = JobState::NoData;
+                self.jobs.put_job(&job, None).await?;
+                if let (JobPurpose::Scheduled, Some(window)) = (&job.purpose, job.window) {
+                    self.accounts
+                        .record_import(&job.account_id, now, Some((&job.report_type, window.end)))
+                        .await?;
+                }
+                outcome.no_data += 1;
+            }
+            ProcessingStatus::Fatal => {
+                let reason = self.fatal_reason(auth, &report).await;
+                tracing::warn!(account = %job.account_id, report_id = %job.report_id, %reason, "report FATAL");
+                let problem = Problem {
+                    kind: ProblemKind::ReportFatal,
+                    detail: format!("{} {}: {reason}", job.report_type, job.report_id),
+                    at: now,
+                };
+                self.accounts.record_problem(&job.account_id, &problem).await?;
+                job.state = JobState::Fatal { reason };
+                self.jobs.put_job(&job, None).await?;
+                outcome.fatal += 1;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Amazon's reason for a FATAL report, from its error document when there is one.
+    async fn fatal_reason(&self, auth: &SellerAuth, report: &Report) -> String {
+        let Some(document_id) = &report.report_document_id else {
+            return "Amazon gave no reason (no error document)".to_owned();
+        };
+        let text = async {
+            let document = self
+                .amazon
+                .get_report_document(auth, document_id, DocumentAccess::Plain)
+                .await?;
+            let body = self
+                .amazon
+                .download_document(&document.url, document.compression_algorithm)
+                .await?;
+            let bytes = body.into_decoded_bytes(ERROR_DOCUMENT_LIMIT).await?;
+            Ok::<_, ImportError>(String::from_utf8_lossy(&bytes).trim().to_owned())
+        }
+        .await;
+        match text {
+            Ok(text) if !text.is_empty() => text.chars().take(500).collect(),
+            Ok(_) => "Amazon's error document is empty".to_owned(),
+            Err(err) => format!("the error document could not be read: {err}"),
+        }
+    }
+
+    /// Cancels a stuck report and requests the same window again as a new job.
+    async fn request_again(
+        &self,
+        auth: &SellerAuth,
+        mut job: ReportJob,
+        report: &Report,
+    ) -> Result<(), ImportError> {
+        if let Err(err) = self.amazon.cancel_report(auth, &report.report_id).await {
+            tracing::warn!(report_id = %report.report_id, error = %err, "could not cancel a stuck report");
+        }
+        let now = self.clock.now();
+        let specification = CreateReportSpecification {
+            report_type: job.report_type.clone(),
+            marketplace_ids: job.marketplace_ids.clone(),
+            data_start_time: job.window.map(|w| w.start),
+            data_end_time: job.window.map(|w| w.end),
+            report_options: None,
+        };
+        let created = self.amazon.create_report(auth, &specification).await?;
+        let replacement = ReportJob {
+            report_id: created.report_id,
+            requested_at: now,
+            updated_at: now,
+            state: JobState::Pending {
+                amazon_status: "IN_QUEUE".into(),
+            },
+            polls: 0,
+            ..job.clone()
+        };
+        self.jobs
+            .put_job(&replacement, Some(now + next_poll_after(0)))
+            .await?;
+        job.state = JobState::Abandoned {
+            reason: format!(
+                "not done after {} hours; requested again as report {}",
+                STUCK_AFTER.num_hours(),
+                replacement.report_id
+            ),
+        };
+        self.jobs.put_job(&job, None).await?;
+        tracing::warn!(old = %job.report_id, new = %replacement.report_id, "stuck report requested again");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_back_off_to_five_minutes() {
+        assert_eq!(next_poll_after(0), TimeDelta::seconds(30));
+        assert_eq!(next_poll_after(1), TimeDelta::minutes(1));
+        assert_eq!(next_poll_after(3), TimeDelta::minutes(4));
+        assert_eq!(next_poll_after(4), TimeDelta::minutes(5));
+        assert_eq!(next_poll_after(1000), TimeDelta::minutes(5));
+    }
+}

@@ -1,0 +1,96 @@
+//! Cold-start wiring: the adapters and use cases each function runs, built once from `Config` and the AWS SDK
+//! configuration. Every function's `main.rs` and the local runner build through here, so they run the same
+//! code against different endpoints.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+use crate::adapters::dynamo::{DynamoOrderStore, DynamoRateLimiter, DynamoStateStore};
+use crate::adapters::secrets::SecretsManagerStore;
+use crate::adapters::sqs::SqsQueue;
+use crate::amazon::{AmazonClient, Endpoints, LwaCredentials, RetryPolicy};
+use crate::app::accounts::AccountNaming;
+use crate::app::batch::DeadLetters;
+use crate::app::import::{Import, ImportSettings};
+use crate::config::Config;
+use crate::error::{AmazonError, ConfigError, StoreError};
+use crate::ports::SecretStore;
+
+/// Deliveries of a parse message before it is dead-lettered; matches `maxReceiveCount` in the template.
+pub const PARSE_MAX_RECEIVES: u32 = 5;
+
+/// Why a function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is missing or wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A secret could not be read.
+    #[error("reading secrets failed: {0}")]
+    Store(#[from] StoreError),
+    /// The application's LWA credentials are missing or malformed.
+    #[error(transparent)]
+    Amazon(#[from] AmazonError),
+    /// The LWA credentials secret does not exist.
+    #[error(
+        "the LWA credentials secret {0} does not exist; create it as {{\"clientId\": .., \"clientSecret\": ..}}"
+    )]
+    NoCredentials(String),
+}
+
+/// The import functions' use cases over DynamoDB, SQS, Secrets Manager and Amazon.
+pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupError> {
+    let clock = config.clock();
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
+    let secrets = Arc::new(SecretsManagerStore::new(
+        aws_sdk_secretsmanager::Client::new(sdk),
+        config.data_key_id.clone(),
+    ));
+    let credentials_json = secrets
+        .get(&config.lwa_credentials_secret)
+        .await?
+        .ok_or_else(|| StartupError::NoCredentials(config.lwa_credentials_secret.clone()))?;
+    let credentials = LwaCredentials::from_secret_json(&credentials_json)?;
+    let limiter = Arc::new(DynamoRateLimiter::new(
+        dynamodb.clone(),
+        &config.state_table,
+        clock.clone(),
+    ));
+    let amazon = AmazonClient::new(
+        AmazonClient::http_client()?,
+        Endpoints::from_config(config),
+        credentials,
+        clock.clone(),
+        limiter,
+        RetryPolicy::default(),
+    );
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let parse_queue = Config::require(&config.parse_queue_url, "PARSE_QUEUE_URL")?;
+    Ok(Import {
+        accounts: state.clone(),
+        jobs: state,
+        orders: Arc::new(DynamoOrderStore::new(dynamodb, &config.orders_table)),
+        secrets,
+        parse_queue: Arc::new(SqsQueue::new(sqs, parse_queue)),
+        amazon,
+        clock,
+        settings: ImportSettings {
+            overlap: config.report_overlap,
+            initial_lookback: config.initial_lookback,
+            naming: AccountNaming {
+                secret_prefix: config.account_secret_prefix.clone(),
+            },
+        },
+    })
+}
+
+/// The parse queue's dead letters, when the configuration names the dead-letter queue.
+pub fn parse_dead_letters(config: &Config, sdk: &SdkConfig) -> Option<DeadLetters> {
+    let url = config.parse_dlq_url.as_deref()?;
+    Some(DeadLetters {
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url)),
+        max_receives: PARSE_MAX_RECEIVES,
+    })
+}

@@ -39,6 +39,13 @@ pub enum StartupError {
     NoCredentials(String),
 }
 
+/// The AWS SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL*` locally).
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
 /// The import functions' use cases over DynamoDB, SQS, Secrets Manager and Amazon.
 pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupError> {
     let clock = config.clock();

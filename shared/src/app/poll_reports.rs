@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::TimeDelta;
 use futures::stream::{self, StreamExt};
+use serde::Serialize;
 
 use super::import::{Import, ImportError, ParseMessage};
 use crate::amazon::{CreateReportSpecification, DocumentAccess, ProcessingStatus, Report, SellerAuth};
@@ -23,7 +24,7 @@ const MAX_POLL_INTERVAL: TimeDelta = TimeDelta::minutes(5);
 const ERROR_DOCUMENT_LIMIT: u64 = 64 * 1024;
 
 /// What one poll run did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PollSummary {
     /// Jobs asked about.
     pub polled: u32,

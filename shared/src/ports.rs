@@ -43,6 +43,14 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
     /// One order, if stored.
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError>;
 
+    /// An account's orders in order-id order, `limit` at a time, starting after the order id `after`.
+    async fn list_orders(
+        &self,
+        account: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Order>, StoreError>;
+
     /// Writes `order` over a stored copy of the same version, with `order`'s items merged in by the caller: the
     /// second part of an order whose rows a report split apart. `NotNewer` when the stored copy changed.
     async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError>;

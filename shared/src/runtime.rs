@@ -7,10 +7,11 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use crate::adapters::dynamo::{DynamoOrderStore, DynamoRateLimiter, DynamoStateStore};
+use crate::adapters::scheduler::{EventBridgeSchedules, ScheduleTarget};
 use crate::adapters::secrets::SecretsManagerStore;
 use crate::adapters::sqs::SqsQueue;
 use crate::amazon::{AmazonClient, Endpoints, LwaCredentials, RetryPolicy};
-use crate::app::accounts::AccountNaming;
+use crate::app::accounts::{AccountNaming, Accounts};
 use crate::app::batch::DeadLetters;
 use crate::app::import::{Import, ImportSettings};
 use crate::config::Config;
@@ -51,10 +52,7 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
     let clock = config.clock();
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
-    let secrets = Arc::new(SecretsManagerStore::new(
-        aws_sdk_secretsmanager::Client::new(sdk),
-        config.data_key_id.clone(),
-    ));
+    let secrets = Arc::new(secrets_store(config, sdk));
     let credentials_json = secrets
         .get(&config.lwa_credentials_secret)
         .await?
@@ -91,6 +89,38 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
             },
         },
     })
+}
+
+/// The account use cases over DynamoDB, Secrets Manager and EventBridge Scheduler.
+pub fn accounts(config: &Config, sdk: &SdkConfig) -> Result<Accounts, StartupError> {
+    let target = ScheduleTarget {
+        group: Config::require(&config.schedule_group, "SCHEDULE_GROUP")?.to_owned(),
+        function_arn: Config::require(&config.requester_arn, "REQUESTER_ARN")?.to_owned(),
+        role_arn: Config::require(&config.scheduler_role_arn, "SCHEDULER_ROLE_ARN")?.to_owned(),
+        dead_letter_arn: Config::require(&config.schedule_dlq_arn, "SCHEDULE_DLQ_ARN")?.to_owned(),
+    };
+    Ok(Accounts::new(
+        Arc::new(DynamoStateStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            &config.state_table,
+        )),
+        Arc::new(secrets_store(config, sdk)),
+        Arc::new(EventBridgeSchedules::new(
+            aws_sdk_scheduler::Client::new(sdk),
+            target,
+        )),
+        config.clock(),
+        AccountNaming {
+            secret_prefix: config.account_secret_prefix.clone(),
+        },
+    ))
+}
+
+fn secrets_store(config: &Config, sdk: &SdkConfig) -> SecretsManagerStore {
+    SecretsManagerStore::new(
+        aws_sdk_secretsmanager::Client::new(sdk),
+        config.data_key_id.clone(),
+    )
 }
 
 /// The parse queue's dead letters, when the configuration names the dead-letter queue.

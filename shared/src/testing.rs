@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
 use crate::error::StoreError;
-use crate::ports::{OrderStore, PutOutcome, QuarantinedRow};
+use crate::ports::{OrderStore, Page, PutOutcome, QuarantinedRow};
 
 /// Orders in a map, with the same conditional-write rules as the DynamoDB store, counting writes.
 #[derive(Debug, Default)]
@@ -97,6 +97,25 @@ impl OrderStore for MemoryOrderStore {
             .lock()
             .get(&(account.to_owned(), order_id.to_owned()))
             .cloned())
+    }
+
+    async fn list_orders(
+        &self,
+        account: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Order>, StoreError> {
+        let mut orders: Vec<Order> = self
+            .lock()
+            .iter()
+            .filter(|((a, id), _)| a == account && after.is_none_or(|after| id.as_str() > after))
+            .map(|(_, order)| order.clone())
+            .collect();
+        orders.sort_by(|a, b| a.amazon_order_id.cmp(&b.amazon_order_id));
+        let limit = limit.clamp(1, 1000) as usize;
+        let next = (orders.len() > limit).then(|| orders[limit - 1].amazon_order_id.clone());
+        orders.truncate(limit);
+        Ok(Page { items: orders, next })
     }
 
     async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError> {

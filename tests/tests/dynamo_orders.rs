@@ -171,3 +171,54 @@ async fn fba_shipment_lines_are_stored_once_by_shipment_item_id() {
     let stored = store.stored_shipment_items("acct", &[&line]).await.unwrap();
     assert_eq!(stored.into_iter().collect::<Vec<_>>(), ["DX1"]);
 }
+
+#[tokio::test]
+async fn listing_pages_through_an_accounts_orders_and_skips_their_parts_and_other_accounts() {
+    let store = store().await;
+    let t0: DateTime<Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let ids: Vec<String> = (0..7).map(|i| format!("111-0000000-000000{i}")).collect();
+    for id in &ids {
+        store
+            .put_order("acct", &order(id, t0, OrderStatus::Shipped), false)
+            .await
+            .unwrap();
+        let buyer = shared::domain::BuyerPii {
+            amazon_order_id: id.clone(),
+            buyer_name: None,
+            buyer_email: None,
+            buyer_phone: None,
+            ship_to: Default::default(),
+            bill_to: None,
+        };
+        store
+            .put_buyer("acct", &buyer, t0 + TimeDelta::days(30))
+            .await
+            .unwrap();
+    }
+    store
+        .put_order(
+            "other",
+            &order("222-0000000-0000000", t0, OrderStatus::Shipped),
+            false,
+        )
+        .await
+        .unwrap();
+
+    let mut listed = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = store.list_orders("acct", after.as_deref(), 3).await.unwrap();
+        pages += 1;
+        listed.extend(page.items.into_iter().map(|o| o.amazon_order_id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(listed, ids);
+    assert!(
+        pages >= 3,
+        "7 orders in pages of 3 take at least 3 pages, took {pages}"
+    );
+}

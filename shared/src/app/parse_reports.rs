@@ -80,6 +80,9 @@ impl Import {
             Ok(summary) => summary,
             Err(err) => {
                 self.record_failure(&message.account_id, &err).await?;
+                if !err.is_retryable() {
+                    self.abandon_job(message, &err).await?;
+                }
                 return Err(err);
             }
         };
@@ -105,6 +108,19 @@ impl Import {
         }
         tracing::info!(?summary, "report imported");
         Ok(summary)
+    }
+
+    /// Closes the job of a document that cannot be imported (the message goes to the dead-letter queue); the
+    /// watermark stays where it was, so the next scheduled window covers the job's window again.
+    async fn abandon_job(&self, message: &ParseMessage, err: &ImportError) -> Result<(), ImportError> {
+        if let Some(mut job) = self.jobs.get_job(&message.account_id, &message.job_key).await? {
+            job.state = JobState::Abandoned {
+                reason: format!("import failed: {err}"),
+            };
+            job.updated_at = self.clock.now();
+            self.jobs.put_job(&job, None).await?;
+        }
+        Ok(())
     }
 
     async fn import_document(

@@ -43,7 +43,8 @@ pub struct PollSummary {
 }
 
 impl PollSummary {
-    fn add(&mut self, other: PollSummary) {
+    /// Adds another run's counts to these.
+    pub fn add(&mut self, other: PollSummary) {
         self.polled += other.polled;
         self.done += other.done;
         self.no_data += other.no_data;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName};
 
 /// One queue polled like an event-source mapping with `ReportBatchItemFailures`.
 #[derive(Debug, Clone)]
@@ -46,6 +46,25 @@ impl SqsSource {
             batch_size: batch_size.clamp(1, 10),
             visibility,
         }
+    }
+
+    /// Messages in the queue, visible or in flight (approximate, as SQS counts them).
+    pub async fn depth(&self) -> Result<u64> {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .context("reading the queue's depth")?
+            .attributes
+            .unwrap_or_default();
+        Ok(attributes
+            .values()
+            .filter_map(|count| count.parse::<u64>().ok())
+            .sum())
     }
 
     /// Receives one batch (waiting up to `wait` for messages), invokes `handler` and deletes what succeeded.

@@ -14,7 +14,7 @@ use super::{Item, batch_get, get_i64, n, s};
 use crate::adapters::unavailable;
 use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
 use crate::error::StoreError;
-use crate::ports::{OrderStore, PutOutcome, QuarantinedRow};
+use crate::ports::{OrderStore, Page, PutOutcome, QuarantinedRow};
 
 /// BatchWriteItem's limit of items per request.
 const BATCH_WRITE_MAX: usize = 25;
@@ -313,6 +313,52 @@ impl OrderStore for DynamoOrderStore {
             }
         }
         Ok(())
+    }
+
+    async fn list_orders(
+        &self,
+        account: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Order>, StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :orders)")
+            // An order's parts (unshipped copy, PII, shipment lines) share its prefix.
+            .filter_expression("kind = :order")
+            .expression_attribute_values(":pk", s(account_pk(account)))
+            .expression_attribute_values(":orders", s("ORDER#"))
+            .expression_attribute_values(":order", s("order"))
+            .consistent_read(true);
+        if let Some(after) = after {
+            request = request
+                .exclusive_start_key("pk", s(account_pk(account)))
+                .exclusive_start_key("sk", s(order_sk(after)));
+        }
+        let limit = limit.clamp(1, 1000) as usize;
+        let mut items = Vec::with_capacity(limit);
+        // A filtered query page can come back short; read on until the page is full or the orders end.
+        let mut pages = request.into_paginator().page_size(limit as i32).items().send();
+        while let Some(item) = pages.next().await {
+            let mut item = item.map_err(|e| unavailable("Query", e))?;
+            let key = super::get_s(&item, "sk").unwrap_or("?").to_owned();
+            let body = item.remove("order").ok_or_else(|| StoreError::Corrupt {
+                key: key.clone(),
+                reason: "no `order` attribute".into(),
+            })?;
+            let order: Order = serde_dynamo::from_attribute_value(body).map_err(|e| StoreError::Corrupt {
+                key,
+                reason: e.to_string(),
+            })?;
+            items.push(order);
+            if items.len() == limit {
+                break;
+            }
+        }
+        let next = (items.len() == limit).then(|| items[limit - 1].amazon_order_id.clone());
+        Ok(Page { items, next })
     }
 
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError> {

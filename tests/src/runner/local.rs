@@ -1,0 +1,538 @@
+//! The local runner: the functions of `infra/template.yaml` run in this process around their real handlers,
+//! against the local stack, with what AWS would do around them. Resources come from the template
+//! ([`LocalStack::provision`]); a function's `ScheduleV2` events fire on the runner's clock; its `SQS` events
+//! poll their queue like an event-source mapping; each account's schedule in the Scheduler group (created by
+//! the account use cases, never fired by moto) ticks the report requester at its rate.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use aws_sdk_scheduler::types::ScheduleState;
+use chrono::{DateTime, Utc};
+use serde_norway::Value;
+use shared::app::accounts::Accounts;
+use shared::app::batch::DeadLetters;
+use shared::app::import::Import;
+use shared::app::poll_reports::PollSummary;
+use shared::app::request_reports::{Tick, TickOutcome};
+use shared::clock::Clock;
+use shared::config::Config;
+use shared::domain::{ImportSummary, JobState};
+
+use super::sqs_source::SqsSource;
+use super::ticker::Ticker;
+use crate::stack::{LocalStack, Resources, Template};
+
+/// Where the runner's functions find Amazon, and how fast its time runs.
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// Prefix of every local resource name (the local "stack name").
+    pub prefix: String,
+    /// SP-API base URL for every region.
+    pub spapi_url: String,
+    /// LWA token endpoint.
+    pub lwa_url: String,
+    /// The SP-API application's LWA client id and secret, stored as the credentials secret.
+    pub lwa_client: (String, String),
+    /// Origin of the shared scaled clock.
+    pub clock_origin: DateTime<Utc>,
+    /// How many times faster than the wall clock time runs.
+    pub clock_scale: f64,
+    /// Wall-clock time a received SQS message stays hidden: how soon a failed one comes back.
+    pub redelivery: Duration,
+}
+
+/// A function crate of the template and the events that invoke it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handler {
+    Requester,
+    Poller,
+    Parser,
+}
+
+impl Handler {
+    fn of_crate(name: &str) -> Option<Handler> {
+        Some(match name {
+            "request-reports" => Handler::Requester,
+            "poll-reports" => Handler::Poller,
+            "parse-reports" => Handler::Parser,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Scheduled {
+    name: String,
+    expression: String,
+    handler: Handler,
+}
+
+#[derive(Debug)]
+struct QueueSource {
+    name: String,
+    source: SqsSource,
+    handler: Handler,
+}
+
+/// What the runner's functions did so far.
+#[derive(Debug, Clone, Default)]
+pub struct Activity {
+    /// Account schedule ticks delivered to the report requester.
+    pub ticks: u64,
+    /// Ticks that requested reports.
+    pub ticks_requested: u64,
+    /// Ticks that ended in an error (retried by the next tick) or a recorded failure.
+    pub ticks_failed: u64,
+    /// Report poller runs.
+    pub poll_runs: u64,
+    /// What the poller did over all runs.
+    pub polls: PollSummary,
+    /// SQS messages handed to handlers.
+    pub messages: u64,
+    /// Messages handlers reported as failed (to be redelivered).
+    pub messages_failed: u64,
+}
+
+/// The functions of the template, running locally.
+#[derive(Debug)]
+pub struct LocalRunner {
+    /// The local stack's clients.
+    pub stack: LocalStack,
+    /// The template's resources, created locally.
+    pub resources: Resources,
+    /// The configuration every function got.
+    pub config: Config,
+    /// The import functions' use cases.
+    pub import: Import,
+    /// The account use cases.
+    pub accounts: Accounts,
+    /// What happened so far.
+    pub activity: Activity,
+    clock: Arc<dyn Clock>,
+    scheduled: Vec<Scheduled>,
+    queues: Vec<QueueSource>,
+    parse_dead_letters: Option<DeadLetters>,
+    ticker: Ticker,
+}
+
+impl LocalRunner {
+    /// Creates the template's resources under `settings.prefix`, the LWA credentials secret, and every
+    /// function's dependencies, configured as the template's `Globals` configure them in the cloud.
+    pub async fn start(stack: LocalStack, settings: &RunnerSettings) -> Result<LocalRunner> {
+        let template = Template::load()?;
+        let resources = stack.provision(&template, &settings.prefix).await?;
+        let mut env = function_environment(&template, &resources)?;
+        let lwa_secret = format!("{}/lwa-app", settings.prefix);
+        let (client_id, client_secret) = &settings.lwa_client;
+        stack
+            .secrets
+            .create_secret()
+            .name(&lwa_secret)
+            .secret_string(
+                serde_json::json!({"clientId": client_id, "clientSecret": client_secret}).to_string(),
+            )
+            .send()
+            .await
+            .context("storing the LWA credentials")?;
+        let function_arn = |id: &str| {
+            format!(
+                "arn:aws:lambda:us-east-1:000000000000:function:{}-{id}",
+                settings.prefix
+            )
+        };
+        env.extend([
+            ("LWA_CREDENTIALS_SECRET".to_owned(), lwa_secret),
+            ("SPAPI_ENDPOINT".to_owned(), settings.spapi_url.clone()),
+            ("LWA_ENDPOINT".to_owned(), settings.lwa_url.clone()),
+            ("CLOCK_SCALE".to_owned(), settings.clock_scale.to_string()),
+            ("CLOCK_ORIGIN".to_owned(), settings.clock_origin.to_rfc3339()),
+            ("REQUESTER_ARN".to_owned(), function_arn("RequestReportsFunction")),
+            (
+                "SCHEDULER_ROLE_ARN".to_owned(),
+                "arn:aws:iam::000000000000:role/local-scheduler".to_owned(),
+            ),
+        ]);
+        // Settings the template leaves to the runner when it does not set them (the group and DLQ by id).
+        env.entry("SCHEDULE_GROUP".to_owned())
+            .or_insert(resources.get("AccountScheduleGroup")?.to_owned());
+        let schedule_dlq = resources
+            .arns
+            .get("ScheduleDeadLetterQueue")
+            .ok_or_else(|| anyhow!("the template has no ScheduleDeadLetterQueue"))?;
+        env.entry("SCHEDULE_DLQ_ARN".to_owned())
+            .or_insert(schedule_dlq.clone());
+        let config = Config::from_lookup(|name| env.get(name).cloned())?;
+        let import = shared::runtime::import(&config, &stack.sdk).await?;
+        let accounts = shared::runtime::accounts(&config, &stack.sdk)?;
+        let parse_dead_letters = shared::runtime::parse_dead_letters(&config, &stack.sdk);
+        let (scheduled, queues) = function_events(&template, &resources, &stack, settings.redelivery)?;
+        Ok(LocalRunner {
+            clock: config.clock(),
+            stack,
+            resources,
+            config,
+            import,
+            accounts,
+            activity: Activity::default(),
+            scheduled,
+            queues,
+            parse_dead_letters,
+            ticker: Ticker::default(),
+        })
+    }
+
+    /// The runner's clock (the functions' clock).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// One round: every schedule that is due fires, then every queue is drained of what is visible.
+    pub async fn step(&mut self) -> Result<()> {
+        let now = self.clock.now();
+        let mut names = Vec::new();
+        for (name, expression, tick) in self.account_schedules().await? {
+            names.push(name.clone());
+            if self.ticker.due(&name, &expression, now)? {
+                self.tick(&tick).await;
+            }
+        }
+        for i in 0..self.scheduled.len() {
+            let (name, expression, handler) = {
+                let s = &self.scheduled[i];
+                (s.name.clone(), s.expression.clone(), s.handler)
+            };
+            names.push(name.clone());
+            if self.ticker.due(&name, &expression, now)? {
+                self.invoke_scheduled(handler).await?;
+            }
+        }
+        self.ticker.retain(&names);
+        for i in 0..self.queues.len() {
+            self.drain(i).await?;
+        }
+        Ok(())
+    }
+
+    /// Steps until the clock reaches `end`, pausing `pause` of wall-clock time between rounds.
+    pub async fn run_until(&mut self, end: DateTime<Utc>, pause: Duration) -> Result<()> {
+        while self.clock.now() < end {
+            self.step().await?;
+            tokio::time::sleep(pause).await;
+        }
+        Ok(())
+    }
+
+    /// Steps until no report job is pending or parsing and every queue is empty, or fails after `limit` of the
+    /// clock's time.
+    pub async fn settle(&mut self, limit: chrono::TimeDelta, pause: Duration) -> Result<()> {
+        let deadline = self.clock.now() + limit;
+        loop {
+            self.step().await?;
+            if self.is_idle().await? {
+                return Ok(());
+            }
+            if self.clock.now() > deadline {
+                bail!(
+                    "still busy after {limit} of clock time: {:?}; open jobs: {:?}",
+                    self.activity,
+                    self.open_job_states().await?
+                );
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    async fn is_idle(&self) -> Result<bool> {
+        for queue in &self.queues {
+            if queue.source.depth().await? > 0 {
+                return Ok(false);
+            }
+        }
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.accounts_page(after.as_deref()).await?;
+            for account in &page.items {
+                if self.open_jobs(&account.account.id).await? > 0 {
+                    return Ok(false);
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(true),
+            }
+        }
+    }
+
+    /// Every pending or parsing job: account, report type, state.
+    async fn open_job_states(&self) -> Result<Vec<String>> {
+        let mut open = Vec::new();
+        let accounts = self.accounts_page(None).await?;
+        for record in accounts.items {
+            let jobs = self.import.jobs.list_jobs(&record.account.id, None, 1000).await?;
+            open.extend(
+                jobs.items
+                    .iter()
+                    .filter(|job| matches!(job.state, JobState::Pending { .. } | JobState::Parsing { .. }))
+                    .map(|job| {
+                        format!(
+                            "{} {} {:?} polls {}",
+                            job.account_id, job.report_id, job.state, job.polls
+                        )
+                    }),
+            );
+        }
+        Ok(open)
+    }
+
+    async fn accounts_page(
+        &self,
+        after: Option<&str>,
+    ) -> Result<shared::ports::Page<shared::ports::AccountRecord>> {
+        Ok(self.import.accounts.list_accounts(after, 100).await?)
+    }
+
+    async fn open_jobs(&self, account: &str) -> Result<usize> {
+        let mut open = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.import.jobs.list_jobs(account, after.as_deref(), 100).await?;
+            open += page
+                .items
+                .iter()
+                .filter(|job| matches!(job.state, JobState::Pending { .. } | JobState::Parsing { .. }))
+                .count();
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(open),
+            }
+        }
+    }
+
+    /// What the account's report jobs did, added up, and how many ended in each state.
+    pub async fn job_summary(&self, account: &str) -> Result<(ImportSummary, BTreeMap<&'static str, u64>)> {
+        let mut total = ImportSummary::default();
+        let mut states = BTreeMap::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.import.jobs.list_jobs(account, after.as_deref(), 100).await?;
+            for job in &page.items {
+                *states.entry(job.state.name()).or_insert(0) += 1;
+                if let JobState::Imported { summary, .. } = &job.state {
+                    total.add(summary);
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok((total, states)),
+            }
+        }
+    }
+
+    async fn tick(&mut self, tick: &Tick) {
+        self.activity.ticks += 1;
+        match self.import.tick(tick).await {
+            Ok(TickOutcome::Requested { .. }) => self.activity.ticks_requested += 1,
+            Ok(TickOutcome::Skipped { .. }) => {}
+            Ok(TickOutcome::Failed { error }) => {
+                self.activity.ticks_failed += 1;
+                tracing::warn!(account = %tick.account_id, %error, "tick failed");
+            }
+            Err(error) => {
+                self.activity.ticks_failed += 1;
+                tracing::warn!(account = %tick.account_id, %error, "tick failed; the next one retries");
+            }
+        }
+    }
+
+    async fn invoke_scheduled(&mut self, handler: Handler) -> Result<()> {
+        match handler {
+            Handler::Poller => {
+                self.activity.poll_runs += 1;
+                match self.import.poll_reports().await {
+                    Ok(summary) => self.activity.polls.add(summary),
+                    Err(error) => tracing::warn!(%error, "poll run failed; the next one retries"),
+                }
+            }
+            Handler::Requester | Handler::Parser => {
+                bail!("{handler:?} is not invoked by a schedule of the template")
+            }
+        }
+        Ok(())
+    }
+
+    async fn drain(&mut self, i: usize) -> Result<()> {
+        loop {
+            let queue = &self.queues[i];
+            let (import, dead_letters) = (&self.import, self.parse_dead_letters.as_ref());
+            let stats = match queue.handler {
+                Handler::Parser => {
+                    queue
+                        .source
+                        .poll_once(Duration::ZERO, |event| async move {
+                            import.parse_batch(event, dead_letters).await
+                        })
+                        .await
+                }
+                handler => bail!("{handler:?} is not invoked by a queue of the template"),
+            }
+            .with_context(|| format!("polling {}", queue.name))?;
+            self.activity.messages += stats.received as u64;
+            self.activity.messages_failed += stats.failed as u64;
+            if stats.received == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The enabled account schedules in the group that target the report requester: name, expression, tick.
+    async fn account_schedules(&self) -> Result<Vec<(String, String, Tick)>> {
+        let group = Config::require(&self.config.schedule_group, "SCHEDULE_GROUP")?;
+        let requester = Config::require(&self.config.requester_arn, "REQUESTER_ARN")?;
+        let mut schedules = Vec::new();
+        let mut pages = self
+            .stack
+            .scheduler
+            .list_schedules()
+            .group_name(group)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(summary) = pages.next().await {
+            let summary = summary.context("listing schedules")?;
+            let Some(name) = summary.name else { continue };
+            let schedule = self
+                .stack
+                .scheduler
+                .get_schedule()
+                .group_name(group)
+                .name(&name)
+                .send()
+                .await
+                .with_context(|| format!("reading schedule {name}"))?;
+            let Some(target) = schedule.target else { continue };
+            if schedule.state != Some(ScheduleState::Enabled) || target.arn != requester {
+                continue;
+            }
+            let input = target.input.unwrap_or_default();
+            let tick: Tick = serde_json::from_str(&input)
+                .with_context(|| format!("schedule {name} sends {input:?}, not a tick"))?;
+            let expression = schedule.schedule_expression.unwrap_or_default();
+            schedules.push((name, expression, tick));
+        }
+        Ok(schedules)
+    }
+}
+
+/// The `Globals.Function.Environment.Variables` of the template, resolved against the local resources.
+fn function_environment(template: &Template, resources: &Resources) -> Result<BTreeMap<String, String>> {
+    let variables = template
+        .document
+        .get("Globals")
+        .and_then(|g| g.get("Function"))
+        .and_then(|f| f.get("Environment"))
+        .and_then(|e| e.get("Variables"))
+        .and_then(Value::as_mapping);
+    let mut env = BTreeMap::new();
+    for (name, value) in variables.into_iter().flatten() {
+        let name = name
+            .as_str()
+            .ok_or_else(|| anyhow!("environment variable names are strings"))?;
+        // Parameters are the operator's to set (the runner sets the ones it needs itself), and the local stack
+        // has no KMS: local data is not encrypted with the stack's key.
+        if let Some(reference) = ref_target(value) {
+            let is_parameter = template
+                .document
+                .get("Parameters")
+                .and_then(|p| p.get(reference))
+                .is_some();
+            let is_key = template
+                .resources_of("AWS::KMS::Key")
+                .any(|(id, _)| id == reference);
+            if is_parameter || is_key {
+                continue;
+            }
+        }
+        env.insert(name.to_owned(), resources.resolve(value)?);
+    }
+    Ok(env)
+}
+
+fn ref_target(value: &Value) -> Option<&str> {
+    let Value::Tagged(tagged) = value else { return None };
+    (tagged.tag.to_string().trim_start_matches('!') == "Ref")
+        .then(|| tagged.value.as_str())
+        .flatten()
+}
+
+/// The functions' `ScheduleV2` and `SQS` events, each bound to the crate the function is built from.
+fn function_events(
+    template: &Template,
+    resources: &Resources,
+    stack: &LocalStack,
+    redelivery: Duration,
+) -> Result<(Vec<Scheduled>, Vec<QueueSource>)> {
+    let mut scheduled = Vec::new();
+    let mut queues = Vec::new();
+    for (id, properties) in template.resources_of("AWS::Serverless::Function") {
+        let crate_name = properties
+            .get("CodeUri")
+            .and_then(Value::as_str)
+            .and_then(|uri| uri.trim_end_matches('/').rsplit('/').next())
+            .ok_or_else(|| anyhow!("function {id} has no CodeUri naming its crate"))?;
+        let events = properties.get("Events").and_then(Value::as_mapping);
+        for (event_name, event) in events.into_iter().flatten() {
+            let event_name = event_name.as_str().unwrap_or("?");
+            let kind = event.get("Type").and_then(Value::as_str).unwrap_or("");
+            let props = event.get("Properties");
+            let handler = || {
+                Handler::of_crate(crate_name)
+                    .ok_or_else(|| anyhow!("the local runner has no handler for functions/{crate_name}"))
+            };
+            match kind {
+                "ScheduleV2" | "Schedule" => {
+                    let expression = props
+                        .and_then(|p| p.get("ScheduleExpression"))
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| anyhow!("{id}.{event_name} has no ScheduleExpression"))?;
+                    scheduled.push(Scheduled {
+                        name: format!("{id}.{event_name}"),
+                        expression: expression.to_owned(),
+                        handler: handler()?,
+                    });
+                }
+                "SQS" => {
+                    let queue_arn = resources.resolve(
+                        props
+                            .and_then(|p| p.get("Queue"))
+                            .ok_or_else(|| anyhow!("{id}.{event_name} has no Queue"))?,
+                    )?;
+                    let (queue_id, _) = resources
+                        .arns
+                        .iter()
+                        .find(|(_, arn)| **arn == queue_arn)
+                        .ok_or_else(|| anyhow!("{id}.{event_name}: no local queue {queue_arn}"))?;
+                    let batch_size = props
+                        .and_then(|p| p.get("BatchSize"))
+                        .and_then(Value::as_i64)
+                        .unwrap_or(10);
+                    queues.push(QueueSource {
+                        name: format!("{id}.{event_name}"),
+                        source: SqsSource::new(
+                            stack.sqs.clone(),
+                            resources.get(queue_id)?,
+                            queue_arn.clone(),
+                            batch_size as i32,
+                            redelivery,
+                        ),
+                        handler: handler()?,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok((scheduled, queues))
+}

@@ -1,0 +1,423 @@
+//! A whole import, end to end: the sandbox generates a seller, the local runner connects its account and runs
+//! the import through the schedule, the poller and the parse queue, and the result is compared with the
+//! sandbox's truth. The local-runner binary prints it; the integration tests assert on it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, TimeDelta, Utc};
+use shared::app::accounts::{NewAccount, RefreshToken};
+use shared::clock::{Clock, ScaledClock};
+use shared::domain::{ImportInterval, ImportOptions, ImportSummary, Order, Region};
+
+use super::local::{LocalRunner, RunnerSettings};
+use crate::sandbox::{
+    CLIENT_ID, CLIENT_SECRET, Channel, OrderState, Sandbox, SandboxOptions, SandboxOrder, SellerCredentials,
+    SellerSpec, SellerStats,
+};
+use crate::stack::{LocalStack, unique_prefix};
+
+/// What to import and how fast.
+#[derive(Debug, Clone)]
+pub struct ScenarioSettings {
+    /// The generated seller's seed.
+    pub seed: u64,
+    /// Orders generated.
+    pub orders: usize,
+    /// The seller's marketplaces (one region).
+    pub marketplaces: Vec<String>,
+    /// The region of the marketplaces.
+    pub region: Region,
+    /// How far before the run's start the first order was placed.
+    pub history: TimeDelta,
+    /// How long after the run's start orders keep arriving.
+    pub arrivals: TimeDelta,
+    /// How often the account imports.
+    pub interval: ImportInterval,
+    /// How many times faster than the wall clock the run's time goes.
+    pub clock_scale: f64,
+    /// Multiplies the sandbox's SP-API rates (1: Amazon's).
+    pub rate_scale: f64,
+}
+
+impl Default for ScenarioSettings {
+    fn default() -> Self {
+        ScenarioSettings {
+            seed: 7,
+            orders: 600,
+            marketplaces: vec![
+                "ATVPDKIKX0DER".into(),
+                "A2EUQ1WTGCTBG2".into(),
+                "A1AM78C64UM0Y8".into(),
+            ],
+            region: Region::Na,
+            history: TimeDelta::days(5),
+            arrivals: TimeDelta::hours(12),
+            interval: ImportInterval::Minutes(30),
+            clock_scale: 3600.0,
+            rate_scale: 1.0,
+        }
+    }
+}
+
+/// Orders go on changing for at most this long after they are placed (MFN orders ship up to 3 days and 40
+/// minutes after they are placed) and changes reach reports up to a day later; after that, reports hold the
+/// final truth.
+const SETTLING: TimeDelta = TimeDelta::hours(4 * 24 + 2);
+
+/// A sandbox seller imported by the local runner.
+#[derive(Debug)]
+pub struct Scenario {
+    /// The stand-in for Amazon.
+    pub sandbox: Sandbox,
+    /// The functions.
+    pub runner: LocalRunner,
+    /// The generated seller.
+    pub seller: SellerCredentials,
+    /// The seller's account id in sellersync.
+    pub account_id: String,
+    /// What was asked for.
+    pub settings: ScenarioSettings,
+    started: Instant,
+    origin: DateTime<Utc>,
+}
+
+impl Scenario {
+    /// Starts the sandbox and the runner on one scaled clock, generates the seller and connects its account.
+    pub async fn start(stack: LocalStack, settings: ScenarioSettings) -> Result<Scenario> {
+        // A scaled clock reads its origin at the wall-clock instant of its origin: a rounded origin would start
+        // the clock hours ahead at this speed.
+        let origin = Utc::now();
+        let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(origin, settings.clock_scale));
+        let sandbox = Sandbox::start(SandboxOptions {
+            rate_scale: settings.rate_scale,
+            ..SandboxOptions::with_clock(clock)
+        })
+        .await
+        .context("starting the SP-API sandbox")?;
+        let marketplaces: Vec<&str> = settings.marketplaces.iter().map(String::as_str).collect();
+        let spec = SellerSpec::new(
+            settings.seed,
+            origin - settings.history,
+            origin + settings.arrivals,
+        )
+        .in_marketplaces(&marketplaces)
+        .with_orders(settings.orders);
+        let seller = sandbox.add_seller(spec)?;
+        let runner = LocalRunner::start(
+            stack,
+            &RunnerSettings {
+                prefix: unique_prefix("run"),
+                spapi_url: sandbox.base_url().to_owned(),
+                lwa_url: sandbox.lwa_url(),
+                lwa_client: (CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned()),
+                clock_origin: origin,
+                clock_scale: settings.clock_scale,
+                redelivery: Duration::from_secs(1),
+            },
+        )
+        .await?;
+        let record = runner
+            .accounts
+            .create(NewAccount {
+                seller_id: seller.seller_id.clone(),
+                region: settings.region,
+                marketplaces: settings.marketplaces.clone(),
+                refresh_token: RefreshToken::parse("refreshToken", &seller.refresh_token)?,
+                import_interval: settings.interval,
+                options: ImportOptions {
+                    import_fba: true,
+                    import_shipped: true,
+                    ..ImportOptions::default()
+                },
+            })
+            .await?;
+        Ok(Scenario {
+            account_id: record.account.id,
+            sandbox,
+            runner,
+            seller,
+            settings,
+            started: Instant::now(),
+            origin,
+        })
+    }
+
+    /// When the last order can still change in reports.
+    pub fn settled_at(&self) -> DateTime<Utc> {
+        self.origin + self.settings.arrivals + SETTLING
+    }
+
+    /// Runs the import until every order has settled and the last reports are imported.
+    pub async fn run_to_the_end(&mut self) -> Result<()> {
+        let end = self.settled_at()
+            + self
+                .settings
+                .interval
+                .duration()
+                .map_or(TimeDelta::hours(1), |d| {
+                    TimeDelta::from_std(d).unwrap_or(TimeDelta::hours(1))
+                });
+        self.runner.run_until(end, Duration::from_millis(20)).await?;
+        self.runner
+            .settle(TimeDelta::hours(6), Duration::from_millis(20))
+            .await
+    }
+
+    /// Every order stored for the account.
+    pub async fn stored_orders(&self) -> Result<Vec<Order>> {
+        let mut orders = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .runner
+                .import
+                .orders
+                .list_orders(&self.account_id, after.as_deref(), 1000)
+                .await?;
+            orders.extend(page.items);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(orders),
+            }
+        }
+    }
+
+    /// What sellersync stored against what the sandbox's reports show now.
+    pub async fn compare(&self) -> Result<Comparison> {
+        let truth = self
+            .sandbox
+            .visible_orders(&self.seller.seller_id, self.sandbox.now())?;
+        let stored: HashMap<String, Order> = self
+            .stored_orders()
+            .await?
+            .into_iter()
+            .map(|order| (order.amazon_order_id.clone(), order))
+            .collect();
+        let mut comparison = Comparison {
+            truth: truth.len(),
+            stored: stored.len(),
+            ..Comparison::default()
+        };
+        for expected in &truth {
+            match stored.get(&expected.amazon_order_id) {
+                None => comparison.missing.push(format!(
+                    "{}: {} {:?} {}, placed {}, last updated {}, not stored",
+                    expected.amazon_order_id,
+                    expected.marketplace_id,
+                    expected.fulfillment_channel,
+                    expected.status.as_str(),
+                    expected.purchase_date,
+                    expected.last_updated_date
+                )),
+                Some(order) => {
+                    if let Some(difference) = difference(expected, order) {
+                        comparison
+                            .different
+                            .push(format!("{}: {difference}", expected.amazon_order_id));
+                    }
+                }
+            }
+        }
+        let known: std::collections::HashSet<&str> =
+            truth.iter().map(|o| o.amazon_order_id.as_str()).collect();
+        comparison.unexpected = stored
+            .keys()
+            .filter(|id| !known.contains(id.as_str()))
+            .cloned()
+            .collect();
+        Ok(comparison)
+    }
+
+    /// What the run did, for people.
+    pub async fn report(&self) -> Result<RunReport> {
+        let stored = self.stored_orders().await?;
+        let mut by_status_and_channel = BTreeMap::new();
+        for order in &stored {
+            *by_status_and_channel
+                .entry((
+                    order.status.as_str().to_owned(),
+                    order.fulfillment_channel.as_str(),
+                ))
+                .or_insert(0) += 1;
+        }
+        let (imports, jobs) = self.runner.job_summary(&self.account_id).await?;
+        Ok(RunReport {
+            seller_id: self.seller.seller_id.clone(),
+            marketplaces: self.settings.marketplaces.clone(),
+            generated: self.settings.orders,
+            simulated: self.sandbox.now() - self.origin,
+            wall: self.started.elapsed(),
+            clock_scale: self.settings.clock_scale,
+            by_status_and_channel,
+            jobs: jobs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            imports,
+            ticks: self.runner.activity.ticks,
+            messages_failed: self.runner.activity.messages_failed,
+            calls: self.sandbox.stats(&self.seller.seller_id)?,
+            comparison: self.compare().await?,
+        })
+    }
+}
+
+fn difference(expected: &SandboxOrder, order: &Order) -> Option<String> {
+    let channel = match expected.fulfillment_channel {
+        Channel::Afn => "AFN",
+        Channel::Mfn => "MFN",
+    };
+    if order.status.as_str() != expected.status.as_str() {
+        return Some(format!(
+            "status {} but Amazon says {}",
+            order.status,
+            expected.status.as_str()
+        ));
+    }
+    if order.fulfillment_channel.as_str() != channel {
+        return Some(format!(
+            "channel {} but Amazon says {channel}",
+            order.fulfillment_channel
+        ));
+    }
+    // Reports give whole seconds.
+    if order.last_updated.timestamp() != expected.last_updated_date.timestamp() {
+        return Some(format!(
+            "last updated {} but Amazon says {}",
+            order.last_updated, expected.last_updated_date
+        ));
+    }
+    let quantity: u32 = order.items.iter().map(|item| item.quantity).sum();
+    // Amazon's reports show cancelled lines with quantity 0.
+    let expected_quantity: u32 = match expected.status {
+        OrderState::Cancelled => 0,
+        _ => expected.items.iter().map(|item| item.quantity).sum(),
+    };
+    if quantity != expected_quantity {
+        return Some(format!("{quantity} units but Amazon says {expected_quantity}"));
+    }
+    None
+}
+
+/// Stored orders against the sandbox's truth.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Orders the sandbox's reports show.
+    pub truth: usize,
+    /// Orders stored.
+    pub stored: usize,
+    /// In the sandbox, not stored.
+    pub missing: Vec<String>,
+    /// Stored, unknown to the sandbox.
+    pub unexpected: Vec<String>,
+    /// Stored with another status, channel, update time or quantity, and how.
+    pub different: Vec<String>,
+}
+
+impl Comparison {
+    /// Whether sellersync holds exactly the sandbox's orders.
+    pub fn is_exact(&self) -> bool {
+        self.missing.is_empty() && self.unexpected.is_empty() && self.different.is_empty()
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The sandbox seller.
+    pub seller_id: String,
+    /// Its marketplaces.
+    pub marketplaces: Vec<String>,
+    /// Orders the sandbox generated.
+    pub generated: usize,
+    /// Clock time the run covered.
+    pub simulated: TimeDelta,
+    /// Wall-clock time it took.
+    pub wall: Duration,
+    /// The clock's speed.
+    pub clock_scale: f64,
+    /// Stored orders by status and fulfilment channel.
+    pub by_status_and_channel: BTreeMap<(String, &'static str), u64>,
+    /// Report jobs by final state.
+    pub jobs: BTreeMap<String, u64>,
+    /// What the parsers did over every report.
+    pub imports: ImportSummary,
+    /// Schedule ticks.
+    pub ticks: u64,
+    /// Parse messages that failed and came back.
+    pub messages_failed: u64,
+    /// SP-API calls per operation, as the sandbox counted them.
+    pub calls: SellerStats,
+    /// Stored against true.
+    pub comparison: Comparison,
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "sellersync local run: seller {} in {} ({} orders generated)",
+            self.seller_id,
+            self.marketplaces.join(", "),
+            self.generated
+        )?;
+        writeln!(
+            f,
+            "  {} h of clock time in {:.1} s (clock x{}), {} schedule ticks",
+            self.simulated.num_hours(),
+            self.wall.as_secs_f64(),
+            self.clock_scale,
+            self.ticks
+        )?;
+        let jobs: Vec<String> = self
+            .jobs
+            .iter()
+            .map(|(state, n)| format!("{n} {state}"))
+            .collect();
+        writeln!(f, "report jobs: {}", jobs.join(", "))?;
+        writeln!(f, "orders stored: {}", self.comparison.stored)?;
+        for ((status, channel), n) in &self.by_status_and_channel {
+            writeln!(f, "  {status:<18} {channel}  {n:>6}")?;
+        }
+        let i = &self.imports;
+        writeln!(
+            f,
+            "report rows read {}, records {}: written {}, re-reads skipped {}, filtered {}, quarantined rows {}",
+            i.rows, i.records, i.written, i.unchanged, i.filtered, i.quarantined
+        )?;
+        writeln!(
+            f,
+            "parse messages redelivered after a failure: {}",
+            self.messages_failed
+        )?;
+        writeln!(f, "SP-API calls (as Amazon counted them):")?;
+        let (mut calls, mut throttled) = (0, 0);
+        for (operation, stats) in &self.calls {
+            calls += stats.calls;
+            throttled += stats.all_throttled();
+            writeln!(
+                f,
+                "  {:<28} {:>5} calls, {:>3} x 429",
+                format!("{operation:?}"),
+                stats.calls,
+                stats.all_throttled()
+            )?;
+        }
+        writeln!(f, "  {:<28} {calls:>5} calls, {throttled:>3} x 429", "total")?;
+        let c = &self.comparison;
+        writeln!(
+            f,
+            "check against Amazon's truth: {} orders in reports, {} stored, {} missing, {} unexpected, {} different",
+            c.truth,
+            c.stored,
+            c.missing.len(),
+            c.unexpected.len(),
+            c.different.len()
+        )?;
+        for line in c.missing.iter().chain(&c.unexpected).chain(&c.different).take(10) {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,242 @@
+//! The whole import through the local runner (schedule ticks, the report poller, the parse queue, the real
+//! handlers) against the SP-API sandbox on a fast clock: a generated seller's orders reach DynamoDB exactly once
+//! and current, through overlapping windows, late arrivals and status changes, with and without faults.
+
+use chrono::TimeDelta;
+use shared::app::accounts::{AccountChanges, RefreshToken};
+use shared::app::import::ParseMessage;
+use shared::domain::{Connection, JobPurpose, JobState, ProblemKind};
+use tests::runner::scenario::{Scenario, ScenarioSettings};
+use tests::sandbox::{Fault, FaultKind, Operation, SellerStats};
+use tests::stack::LocalStack;
+
+async fn scenario(settings: ScenarioSettings) -> Scenario {
+    let stack = LocalStack::from_env().await.unwrap();
+    Scenario::start(stack, settings).await.unwrap()
+}
+
+fn throttled_by_buckets(stats: &SellerStats) -> u64 {
+    stats.values().map(|s| s.throttled).sum()
+}
+
+/// Parses every imported report's document again, as a redelivery or a re-run would.
+async fn reimport_everything(scenario: &Scenario) -> (u64, u64) {
+    let jobs = scenario
+        .runner
+        .import
+        .jobs
+        .list_jobs(&scenario.account_id, None, 1000)
+        .await
+        .unwrap();
+    assert!(jobs.next.is_none(), "one page holds every job of this run");
+    let (mut reports, mut written) = (0, 0);
+    for job in jobs.items {
+        let JobState::Imported { document_id, .. } = &job.state else {
+            continue;
+        };
+        let message = ParseMessage {
+            account_id: job.account_id.clone(),
+            job_key: job.key(),
+            report_id: job.report_id.clone(),
+            report_type: job.report_type.clone(),
+            report_document_id: document_id.clone(),
+        };
+        // As redeliveries would: a document URL can expire before a loaded machine fetches it.
+        let mut attempts = 0;
+        let summary = loop {
+            attempts += 1;
+            match scenario.runner.import.parse_report(&message).await {
+                Ok(summary) => break summary,
+                Err(err) if err.is_retryable() && attempts < 5 => continue,
+                Err(err) => panic!("report {} cannot be imported again: {err}", job.report_id),
+            }
+        };
+        reports += 1;
+        written += summary.written;
+    }
+    (reports, written)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_thousand_orders_in_three_marketplaces_arrive_exactly_once_and_current_and_a_rerun_writes_nothing()
+ {
+    let mut scenario = scenario(ScenarioSettings {
+        orders: 2000,
+        ..ScenarioSettings::default()
+    })
+    .await;
+    scenario.run_to_the_end().await.unwrap();
+
+    let report = scenario.report().await.unwrap();
+    let comparison = &report.comparison;
+    assert_eq!(comparison.truth, 2000, "{report}");
+    assert!(comparison.is_exact(), "{report}");
+    let marketplaces: std::collections::BTreeSet<_> = scenario
+        .stored_orders()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|order| order.marketplace_id)
+        .collect();
+    assert_eq!(marketplaces.len(), 3, "{marketplaces:?}");
+    assert!(
+        report.imports.unchanged > 0,
+        "overlapping windows re-read orders: {report}"
+    );
+    assert_eq!(
+        throttled_by_buckets(&report.calls),
+        0,
+        "our own pacing caused 429s: {report}"
+    );
+
+    let (reports, written) = reimport_everything(&scenario).await;
+    assert!(reports > 10, "{reports} reports");
+    assert_eq!(
+        written, 0,
+        "importing {reports} reports again wrote {written} records"
+    );
+    let after = scenario.compare().await.unwrap();
+    assert!(after.is_exact(), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_throttling_server_errors_and_truncated_documents_the_import_ends_in_the_same_state() {
+    let mut scenario = scenario(ScenarioSettings {
+        seed: 11,
+        orders: 800,
+        ..ScenarioSettings::default()
+    })
+    .await;
+    let seller = scenario.seller.seller_id.clone();
+    let faults = [
+        Fault::new(FaultKind::Throttle)
+            .on(Operation::CreateReport)
+            .times(3),
+        Fault::new(FaultKind::Throttle).on(Operation::GetReport).times(5),
+        Fault::new(FaultKind::ServerError { status: 500 })
+            .on(Operation::GetReport)
+            .times(3),
+        Fault::new(FaultKind::ServerError { status: 503 })
+            .on(Operation::GetReportDocument)
+            .times(2),
+        Fault::new(FaultKind::ServerError { status: 500 })
+            .on(Operation::LwaToken)
+            .times(2),
+        // A document cut short: the parser stores what it read, fails, and the redelivery completes it.
+        Fault::new(FaultKind::TruncateDocument)
+            .on(Operation::DownloadDocument)
+            .times(3),
+        Fault::new(FaultKind::ServerError { status: 503 })
+            .on(Operation::DownloadDocument)
+            .times(2),
+    ];
+    for fault in faults {
+        scenario.sandbox.inject(fault.for_seller(&seller));
+    }
+    scenario.run_to_the_end().await.unwrap();
+
+    assert!(
+        scenario.sandbox.faults().is_empty(),
+        "every fault was hit: {:?}",
+        scenario.sandbox.faults()
+    );
+    let report = scenario.report().await.unwrap();
+    assert!(report.comparison.is_exact(), "{report}");
+    assert!(
+        report.messages_failed >= 3,
+        "truncated documents failed their parse: {report}"
+    );
+    let stats = &report.calls;
+    assert!(stats[&Operation::DownloadDocument].truncated >= 3, "{report}");
+    let (_, written) = reimport_everything(&scenario).await;
+    assert_eq!(written, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_refresh_token_disconnects_the_account_and_a_new_one_resumes_with_no_gap() {
+    let mut scenario = scenario(ScenarioSettings {
+        seed: 23,
+        orders: 400,
+        arrivals: TimeDelta::days(2),
+        ..ScenarioSettings::default()
+    })
+    .await;
+    let clock = scenario.runner.clock();
+    let seller = scenario.seller.seller_id.clone();
+    scenario
+        .runner
+        .run_until(
+            clock.now() + TimeDelta::hours(12),
+            std::time::Duration::from_millis(20),
+        )
+        .await
+        .unwrap();
+    scenario.sandbox.revoke_refresh_token(&seller).unwrap();
+    // Issued access tokens live an hour; after that every exchange answers invalid_grant.
+    scenario
+        .runner
+        .run_until(
+            clock.now() + TimeDelta::hours(18),
+            std::time::Duration::from_millis(20),
+        )
+        .await
+        .unwrap();
+    let record = scenario
+        .runner
+        .import
+        .accounts
+        .get_account(&scenario.account_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status.connection, Connection::Disconnected);
+    let problem = record.status.problem.expect("a classified problem");
+    assert_eq!(problem.kind, ProblemKind::RefreshTokenRevoked, "{problem:?}");
+    assert!(
+        !problem.detail.contains(&scenario.seller.refresh_token),
+        "the token never appears in the problem"
+    );
+
+    let token = scenario.sandbox.issue_refresh_token(&seller).unwrap();
+    scenario
+        .runner
+        .accounts
+        .update(
+            &scenario.account_id,
+            AccountChanges {
+                refresh_token: Some(RefreshToken::parse("refreshToken", &token).unwrap()),
+                ..AccountChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    scenario.run_to_the_end().await.unwrap();
+
+    let record = scenario
+        .runner
+        .import
+        .accounts
+        .get_account(&scenario.account_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status.connection, Connection::Connected);
+    assert!(record.status.problem.is_none(), "{:?}", record.status.problem);
+    let report = scenario.report().await.unwrap();
+    assert!(
+        report.comparison.is_exact(),
+        "no gap after reconnecting: {report}"
+    );
+    let scheduled = scenario
+        .runner
+        .import
+        .jobs
+        .list_jobs(&scenario.account_id, None, 1000)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|job| job.purpose == JobPurpose::Scheduled)
+        .count();
+    assert!(scheduled > 0);
+}

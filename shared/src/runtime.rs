@@ -3,13 +3,16 @@
 //! code against different endpoints.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 
 use crate::adapters::dynamo::{DynamoOrderStore, DynamoRateLimiter, DynamoStateStore};
+use crate::adapters::scheduler::{EventBridgeSchedules, ScheduleTarget};
 use crate::adapters::secrets::SecretsManagerStore;
 use crate::adapters::sqs::SqsQueue;
 use crate::amazon::{AmazonClient, Endpoints, LwaCredentials, RetryPolicy};
+use crate::api::{ApiParts, ApiState};
 use crate::app::accounts::AccountNaming;
 use crate::app::batch::DeadLetters;
 use crate::app::import::{Import, ImportSettings};
@@ -92,6 +95,66 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
         },
     })
 }
+
+/// The HTTP API's use cases over DynamoDB, Secrets Manager, EventBridge Scheduler and Amazon. Its Amazon
+/// client retries little: a person waits on the answer, and the import's functions retry for themselves.
+pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupError> {
+    let clock = config.clock();
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
+    let secrets = Arc::new(SecretsManagerStore::new(
+        aws_sdk_secretsmanager::Client::new(sdk),
+        config.data_key_id.clone(),
+    ));
+    let credentials_json = secrets
+        .get(&config.lwa_credentials_secret)
+        .await?
+        .ok_or_else(|| StartupError::NoCredentials(config.lwa_credentials_secret.clone()))?;
+    let credentials = LwaCredentials::from_secret_json(&credentials_json)?;
+    let limiter = Arc::new(DynamoRateLimiter::new(
+        dynamodb.clone(),
+        &config.state_table,
+        clock.clone(),
+    ));
+    let amazon = AmazonClient::new(
+        AmazonClient::http_client()?,
+        Endpoints::from_config(config),
+        credentials,
+        clock.clone(),
+        limiter,
+        API_RETRY,
+    );
+    let schedules = Arc::new(EventBridgeSchedules::new(
+        aws_sdk_scheduler::Client::new(sdk),
+        ScheduleTarget {
+            group: Config::require(&config.schedule_group, "SCHEDULE_GROUP")?.to_owned(),
+            function_arn: Config::require(&config.requester_arn, "REQUESTER_ARN")?.to_owned(),
+            role_arn: Config::require(&config.scheduler_role_arn, "SCHEDULER_ROLE_ARN")?.to_owned(),
+            dead_letter_arn: Config::require(&config.schedule_dlq_arn, "SCHEDULE_DLQ_ARN")?.to_owned(),
+        },
+    ));
+    Ok(ApiState::new(ApiParts {
+        accounts: state.clone(),
+        jobs: state.clone(),
+        orders: Arc::new(DynamoOrderStore::new(dynamodb, &config.orders_table)),
+        secrets,
+        schedules,
+        idempotency: state,
+        amazon,
+        clock,
+        naming: AccountNaming {
+            secret_prefix: config.account_secret_prefix.clone(),
+        },
+    }))
+}
+
+/// The API's retry policy: two attempts, short waits, so an answer comes well within API Gateway's 30 s.
+pub const API_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 2,
+    base_delay: Duration::from_millis(500),
+    max_delay: Duration::from_secs(2),
+    attempt_timeout: Duration::from_secs(10),
+};
 
 /// The parse queue's dead letters, when the configuration names the dead-letter queue.
 pub fn parse_dead_letters(config: &Config, sdk: &SdkConfig) -> Option<DeadLetters> {

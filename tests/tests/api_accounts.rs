@@ -295,6 +295,13 @@ async fn bad_bodies_get_400_naming_the_field_and_the_problem() {
         (update.status, update.field()),
         (StatusCode::BAD_REQUEST, Some("marketplaceIds[0]"))
     );
+    let null = api
+        .put(&format!("/accounts/{id}"), json!({"refreshToken": null}))
+        .await;
+    assert_eq!(
+        (null.status, null.field()),
+        (StatusCode::BAD_REQUEST, Some("refreshToken"))
+    );
     let again = api.post("/accounts", base).await;
     assert_eq!(
         (again.status, again.code()),

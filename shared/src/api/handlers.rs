@@ -24,6 +24,14 @@ const MAX_PAGE: u32 = 100;
 
 type Answer = Result<Response, ApiError>;
 
+/// An optional body field: left out is `None`, but an explicit `null` is refused like any other wrong type, as
+/// the OpenAPI document says.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
 fn created(location: String, body: impl serde::Serialize, status: StatusCode) -> Response {
     let mut response = (status, Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -36,9 +44,13 @@ fn created(location: String, body: impl serde::Serialize, status: StatusCode) ->
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct OptionsBody {
+    #[serde(default, deserialize_with = "present")]
     import_fba: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     import_shipped: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     country_filter: Option<CountryFilter>,
+    #[serde(default, deserialize_with = "present")]
     import_addresses: Option<bool>,
 }
 
@@ -99,9 +111,13 @@ pub(crate) async fn get_account(State(state): State<ApiState>, Path(id): Path<St
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct UpdateAccountBody {
+    #[serde(default, deserialize_with = "present")]
     marketplace_ids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
     refresh_token: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     import_interval: Option<ImportInterval>,
+    #[serde(default, deserialize_with = "present")]
     options: Option<OptionsBody>,
 }
 
@@ -145,8 +161,11 @@ pub(crate) async fn account_health(State(state): State<ApiState>, Path(id): Path
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ReportBody {
     report_type: String,
+    #[serde(default, deserialize_with = "present")]
     data_start_time: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "present")]
     data_end_time: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "present")]
     marketplace_ids: Option<Vec<String>>,
 }
 
@@ -183,7 +202,9 @@ pub(crate) async fn list_reports(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct BackfillBody {
     start_date: DateTime<Utc>,
+    #[serde(default, deserialize_with = "present")]
     end_date: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "present")]
     report_types: Option<Vec<String>>,
 }
 

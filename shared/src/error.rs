@@ -215,6 +215,10 @@ impl AmazonError {
     /// The cause it shows in the account's health, if it says something about the account's connection.
     pub fn problem(&self) -> Option<ProblemKind> {
         match self {
+            // Amazon answers an ineligible account with the same 403 `Unauthorized`, saying so in its details.
+            AmazonError::AccessDenied { message, .. } if message.contains("not eligible") => {
+                Some(ProblemKind::Ineligible)
+            }
             AmazonError::AccessDenied { .. } => Some(ProblemKind::AccessDenied),
             AmazonError::RefreshTokenRevoked { .. } => Some(ProblemKind::RefreshTokenRevoked),
             AmazonError::InvalidClient { .. } => Some(ProblemKind::InvalidCredentials),
@@ -292,6 +296,13 @@ mod tests {
         };
         assert!(!denied.is_retryable());
         assert_eq!(denied.problem(), Some(ProblemKind::AccessDenied));
+        let ineligible = AmazonError::AccessDenied {
+            operation: "getReports",
+            code: "Unauthorized".to_owned(),
+            message: "Access to requested resource is denied. (The seller account is not eligible to use this API.)"
+                .to_owned(),
+        };
+        assert_eq!(ineligible.problem(), Some(ProblemKind::Ineligible));
         let bad = AmazonError::BadRequest {
             operation: "createReport",
             status: 400,

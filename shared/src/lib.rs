@@ -8,6 +8,7 @@
 //! - [`error`]: the typed errors shared across modules.
 //! - [`ports`]: the traits use cases reach the outside world through.
 //! - [`app`]: the use cases, one module per function or API area.
+//! - [`api`]: the HTTP API's axum router over the use cases.
 //! - [`runtime`]: cold-start wiring of adapters and use cases, shared by the functions and the local runner.
 //! - `testing` (feature `testing`): in-memory fakes of the ports.
 //! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
@@ -16,6 +17,7 @@
 
 pub mod adapters;
 pub mod amazon;
+pub mod api;
 pub mod app;
 pub mod clock;
 pub mod config;

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    BuyerPii, FbaShipmentItem, ImportStatus, Order, Problem, ReportJob, SellerAccount, UnshippedOrder,
+    Backfill, BuyerPii, FbaShipmentItem, FulfillmentChannel, ImportStatus, Order, OrderStatus, Problem,
+    ReportJob, SellerAccount, UnshippedOrder,
 };
 use crate::error::StoreError;
 
@@ -43,13 +44,8 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
     /// One order, if stored.
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError>;
 
-    /// An account's orders in order-id order, `limit` at a time, starting after the order id `after`.
-    async fn list_orders(
-        &self,
-        account: &str,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<Order>, StoreError>;
+    /// An account's orders matching `query`, oldest update first, at most `query.limit` a page.
+    async fn list_orders(&self, account: &str, query: &OrderQuery) -> Result<Page<Order>, StoreError>;
 
     /// Writes `order` over a stored copy of the same version, with `order`'s items merged in by the caller: the
     /// second part of an order whose rows a report split apart. `NotNewer` when the stored copy changed.
@@ -95,6 +91,23 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
 
     /// Keeps rows a parser could not read, so the seller sees what was left out and why.
     async fn quarantine(&self, account: &str, rows: &[QuarantinedRow]) -> Result<(), StoreError>;
+}
+
+/// Which orders a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// Only orders in this status.
+    pub status: Option<OrderStatus>,
+    /// Only orders of this fulfillment channel.
+    pub channel: Option<FulfillmentChannel>,
+    /// Only orders of this marketplace.
+    pub marketplace_id: Option<String>,
+    /// Only orders updated at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// The most orders on a page.
+    pub limit: u32,
+    /// The cursor of the page to return, from the previous page's `next`.
+    pub after: Option<String>,
 }
 
 /// A report row left out of the import.
@@ -249,4 +262,56 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Page<ReportJob>, StoreError>;
+    /// Stores a backfill if the stored copy is at version `expected` (`None`: if there is none); `false` when
+    /// another writer got there first. A running backfill is listed by [`JobStore::running_backfills`].
+    async fn save_backfill(&self, backfill: &Backfill, expected: Option<u64>) -> Result<bool, StoreError>;
+    /// One backfill.
+    async fn get_backfill(&self, account: &str, id: &str) -> Result<Option<Backfill>, StoreError>;
+    /// Backfills of every account that are still running, oldest first.
+    async fn running_backfills(&self, limit: u32) -> Result<Vec<Backfill>, StoreError>;
+}
+
+/// A response kept under its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body.
+    pub body: String,
+    /// The `Location` header, if the response had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// What is stored under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Digest of the request that used the key first.
+    pub fingerprint: String,
+    /// Its response; `None` while that request is still being handled.
+    pub response: Option<StoredResponse>,
+}
+
+/// Idempotency keys of API requests and the responses they got, each kept until it expires.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync + std::fmt::Debug {
+    /// Claims `key` for a request with `fingerprint` until `expires_at`; `None` when claimed, else what the
+    /// key holds (an expired record counts as absent).
+    async fn claim(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Stores the response of the request that claimed `key`, kept until `expires_at`.
+    async fn complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &StoredResponse,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Frees a claimed key whose request failed in a way worth retrying.
+    async fn release(&self, key: &str) -> Result<(), StoreError>;
 }

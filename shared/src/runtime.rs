@@ -3,6 +3,7 @@
 //! code against different endpoints.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 
@@ -11,6 +12,7 @@ use crate::adapters::scheduler::{EventBridgeSchedules, ScheduleTarget};
 use crate::adapters::secrets::SecretsManagerStore;
 use crate::adapters::sqs::SqsQueue;
 use crate::amazon::{AmazonClient, Endpoints, LwaCredentials, RetryPolicy};
+use crate::api::{ApiParts, ApiState};
 use crate::app::accounts::{AccountNaming, Accounts};
 use crate::app::batch::DeadLetters;
 use crate::app::import::{Import, ImportSettings};
@@ -53,66 +55,104 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
     let secrets = Arc::new(secrets_store(config, sdk));
-    let credentials_json = secrets
-        .get(&config.lwa_credentials_secret)
-        .await?
-        .ok_or_else(|| StartupError::NoCredentials(config.lwa_credentials_secret.clone()))?;
-    let credentials = LwaCredentials::from_secret_json(&credentials_json)?;
-    let limiter = Arc::new(DynamoRateLimiter::new(
-        dynamodb.clone(),
-        &config.state_table,
-        clock.clone(),
-    ));
-    let amazon = AmazonClient::new(
-        AmazonClient::http_client()?,
-        Endpoints::from_config(config),
-        credentials,
-        clock.clone(),
-        limiter,
-        RetryPolicy::default(),
-    );
-    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let amazon = amazon_client(config, &dynamodb, secrets.as_ref(), RetryPolicy::default()).await?;
     let parse_queue = Config::require(&config.parse_queue_url, "PARSE_QUEUE_URL")?;
     Ok(Import {
         accounts: state.clone(),
         jobs: state,
         orders: Arc::new(DynamoOrderStore::new(dynamodb, &config.orders_table)),
         secrets,
-        parse_queue: Arc::new(SqsQueue::new(sqs, parse_queue)),
+        parse_queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), parse_queue)),
         amazon,
         clock,
         settings: ImportSettings {
             overlap: config.report_overlap,
             initial_lookback: config.initial_lookback,
-            naming: AccountNaming {
-                secret_prefix: config.account_secret_prefix.clone(),
-            },
+            naming: naming(config),
         },
     })
 }
 
+/// The HTTP API's use cases over DynamoDB, Secrets Manager, EventBridge Scheduler and Amazon. Its Amazon
+/// client retries little: a person waits on the answer, and the import's functions retry for themselves.
+pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupError> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
+    let secrets = Arc::new(secrets_store(config, sdk));
+    let amazon = amazon_client(config, &dynamodb, secrets.as_ref(), API_RETRY).await?;
+    Ok(ApiState::new(ApiParts {
+        accounts: state.clone(),
+        jobs: state.clone(),
+        orders: Arc::new(DynamoOrderStore::new(dynamodb, &config.orders_table)),
+        secrets,
+        schedules: Arc::new(schedules(config, sdk)?),
+        idempotency: state,
+        amazon,
+        clock: config.clock(),
+        naming: naming(config),
+    }))
+}
+
+/// The API's retry policy: two attempts, short waits, so an answer comes well within API Gateway's 30 s.
+pub const API_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 2,
+    base_delay: Duration::from_millis(500),
+    max_delay: Duration::from_secs(2),
+    attempt_timeout: Duration::from_secs(10),
+};
+
 /// The account use cases over DynamoDB, Secrets Manager and EventBridge Scheduler.
 pub fn accounts(config: &Config, sdk: &SdkConfig) -> Result<Accounts, StartupError> {
-    let target = ScheduleTarget {
-        group: Config::require(&config.schedule_group, "SCHEDULE_GROUP")?.to_owned(),
-        function_arn: Config::require(&config.requester_arn, "REQUESTER_ARN")?.to_owned(),
-        role_arn: Config::require(&config.scheduler_role_arn, "SCHEDULER_ROLE_ARN")?.to_owned(),
-        dead_letter_arn: Config::require(&config.schedule_dlq_arn, "SCHEDULE_DLQ_ARN")?.to_owned(),
-    };
     Ok(Accounts::new(
         Arc::new(DynamoStateStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
             &config.state_table,
         )),
         Arc::new(secrets_store(config, sdk)),
-        Arc::new(EventBridgeSchedules::new(
-            aws_sdk_scheduler::Client::new(sdk),
-            target,
-        )),
+        Arc::new(schedules(config, sdk)?),
         config.clock(),
-        AccountNaming {
-            secret_prefix: config.account_secret_prefix.clone(),
-        },
+        naming(config),
+    ))
+}
+
+/// The SP-API client with the application's LWA credentials and the shared DynamoDB rate buckets.
+async fn amazon_client(
+    config: &Config,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    secrets: &dyn SecretStore,
+    retry: RetryPolicy,
+) -> Result<AmazonClient, StartupError> {
+    let credentials_json = secrets
+        .get(&config.lwa_credentials_secret)
+        .await?
+        .ok_or_else(|| StartupError::NoCredentials(config.lwa_credentials_secret.clone()))?;
+    let credentials = LwaCredentials::from_secret_json(&credentials_json)?;
+    let clock = config.clock();
+    let limiter = Arc::new(DynamoRateLimiter::new(
+        dynamodb.clone(),
+        &config.state_table,
+        clock.clone(),
+    ));
+    Ok(AmazonClient::new(
+        AmazonClient::http_client()?,
+        Endpoints::from_config(config),
+        credentials,
+        clock,
+        limiter,
+        retry,
+    ))
+}
+
+fn schedules(config: &Config, sdk: &SdkConfig) -> Result<EventBridgeSchedules, StartupError> {
+    let target = ScheduleTarget {
+        group: Config::require(&config.schedule_group, "SCHEDULE_GROUP")?.to_owned(),
+        function_arn: Config::require(&config.requester_arn, "REQUESTER_ARN")?.to_owned(),
+        role_arn: Config::require(&config.scheduler_role_arn, "SCHEDULER_ROLE_ARN")?.to_owned(),
+        dead_letter_arn: Config::require(&config.schedule_dlq_arn, "SCHEDULE_DLQ_ARN")?.to_owned(),
+    };
+    Ok(EventBridgeSchedules::new(
+        aws_sdk_scheduler::Client::new(sdk),
+        target,
     ))
 }
 
@@ -121,6 +161,12 @@ fn secrets_store(config: &Config, sdk: &SdkConfig) -> SecretsManagerStore {
         aws_sdk_secretsmanager::Client::new(sdk),
         config.data_key_id.clone(),
     )
+}
+
+fn naming(config: &Config) -> AccountNaming {
+    AccountNaming {
+        secret_prefix: config.account_secret_prefix.clone(),
+    }
 }
 
 /// The parse queue's dead letters, when the configuration names the dead-letter queue.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
 use crate::error::StoreError;
-use crate::ports::{OrderStore, Page, PutOutcome, QuarantinedRow};
+use crate::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow};
 
 /// Orders in a map, with the same conditional-write rules as the DynamoDB store, counting writes.
 #[derive(Debug, Default)]
@@ -99,23 +99,40 @@ impl OrderStore for MemoryOrderStore {
             .cloned())
     }
 
-    async fn list_orders(
-        &self,
-        account: &str,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<Order>, StoreError> {
-        let mut orders: Vec<Order> = self
+    async fn list_orders(&self, account: &str, query: &OrderQuery) -> Result<Page<Order>, StoreError> {
+        // The same order and cursor as the DynamoDB store's `by-updated` index.
+        let cursor =
+            |o: &Order| crate::adapters::dynamo::keys::order_updated_sk(o.last_updated, &o.amazon_order_id);
+        let since = query.updated_since.map(crate::adapters::dynamo::keys::timestamp);
+        let mut matching: Vec<(String, Order)> = self
             .lock()
             .iter()
-            .filter(|((a, id), _)| a == account && after.is_none_or(|after| id.as_str() > after))
-            .map(|(_, order)| order.clone())
+            .filter(|((owner, _), _)| owner == account)
+            .map(|(_, order)| (cursor(order), order.clone()))
+            .filter(|(key, order)| {
+                since.as_ref().is_none_or(|since| key >= since)
+                    && query.after.as_ref().is_none_or(|after| key > after)
+                    && query.status.as_ref().is_none_or(|s| &order.status == s)
+                    && query.channel.is_none_or(|c| order.fulfillment_channel == c)
+                    && query
+                        .marketplace_id
+                        .as_ref()
+                        .is_none_or(|m| order.marketplace_id.as_ref() == Some(m))
+            })
             .collect();
-        orders.sort_by(|a, b| a.amazon_order_id.cmp(&b.amazon_order_id));
-        let limit = limit.clamp(1, 1000) as usize;
-        let next = (orders.len() > limit).then(|| orders[limit - 1].amazon_order_id.clone());
-        orders.truncate(limit);
-        Ok(Page { items: orders, next })
+        matching.sort_by(|a, b| a.0.cmp(&b.0));
+        let limit = query.limit.clamp(1, 1000) as usize;
+        let more = matching.len() > limit;
+        matching.truncate(limit);
+        let next = if more {
+            matching.last().map(|(key, _)| key.clone())
+        } else {
+            None
+        };
+        Ok(Page {
+            items: matching.into_iter().map(|(_, order)| order).collect(),
+            next,
+        })
     }
 
     async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError> {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoOrderStore;
 use shared::domain::{FulfillmentChannel, Order, OrderStatus, ShipTo};
-use shared::ports::{OrderStore, PutOutcome};
+use shared::ports::{OrderQuery, OrderStore, PutOutcome};
 use tests::stack::{LocalStack, Template, unique_prefix};
 
 async fn store() -> DynamoOrderStore {
@@ -208,7 +208,12 @@ async fn listing_pages_through_an_accounts_orders_and_skips_their_parts_and_othe
     let mut after: Option<String> = None;
     let mut pages = 0;
     loop {
-        let page = store.list_orders("acct", after.as_deref(), 3).await.unwrap();
+        let query = OrderQuery {
+            limit: 3,
+            after: after.take(),
+            ..OrderQuery::default()
+        };
+        let page = store.list_orders("acct", &query).await.unwrap();
         pages += 1;
         listed.extend(page.items.into_iter().map(|o| o.amazon_order_id));
         match page.next {

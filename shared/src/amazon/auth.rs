@@ -253,6 +253,13 @@ impl AmazonClient {
         self.access_token(seller).await.map(drop)
     }
 
+    /// Proves that the seller's refresh token works now: drops any cached access token and exchanges the
+    /// refresh token anew, since a cached token keeps working for up to an hour after a revocation.
+    pub async fn check_authorization(&self, seller: &SellerAuth) -> Result<(), AmazonError> {
+        self.inner().tokens.forget(&seller.account_id);
+        self.access_token(seller).await.map(drop)
+    }
+
     /// LWA's refresh-token grant, retried on 429, server errors and transport failures.
     async fn exchange_refresh_token(&self, seller: &SellerAuth) -> Result<LwaTokenResponse, AmazonError> {
         let span = tracing::info_span!("lwa", account = %seller.account_id);

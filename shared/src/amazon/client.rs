@@ -224,6 +224,20 @@ impl AmazonClient {
             .map_err(|err| AmazonError::Misconfigured(format!("cannot build the HTTP client: {err}")))
     }
 
+    /// The tokens the account's bucket for `operation` holds now, without taking one (`None` when the limiter
+    /// cannot tell): optional calls go only when they would not wait.
+    pub async fn available_tokens(
+        &self,
+        account_id: &str,
+        operation: Operation,
+    ) -> Result<Option<f64>, AmazonError> {
+        self.inner
+            .limiter
+            .available(account_id, operation)
+            .await
+            .map_err(AmazonError::RateLimiter)
+    }
+
     /// What the client did so far.
     pub fn stats(&self) -> CallStats {
         let s = &self.inner.stats;

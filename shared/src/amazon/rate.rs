@@ -194,6 +194,13 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     /// Records the rate Amazon reported in `x-amzn-RateLimit-Limit` for `key` and `operation`; later draws
     /// refill at that rate.
     async fn observe_limit(&self, key: &str, operation: Operation, rate: f64) -> Result<(), StoreError>;
+
+    /// The tokens `key`'s bucket for `operation` holds now, without taking any; `None` when the limiter
+    /// cannot tell. Lets optional work (a backfill, a health check) go only when it would not wait.
+    async fn available(&self, key: &str, operation: Operation) -> Result<Option<f64>, StoreError> {
+        let _ = (key, operation);
+        Ok(None)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -257,6 +264,19 @@ impl RateLimiter for MemoryRateLimiter {
             );
             self.clock.sleep(wait).await;
         }
+    }
+
+    async fn available(&self, key: &str, operation: Operation) -> Result<Option<f64>, StoreError> {
+        let now = self.clock.now();
+        let slots = self.lock();
+        Ok(Some(match slots.get(&(key.to_owned(), operation)) {
+            Some(slot) => {
+                let mut bucket = slot.bucket;
+                bucket.refill(slot.quota, now);
+                bucket.tokens
+            }
+            None => f64::from(operation.default_quota().burst),
+        }))
     }
 
     async fn observe_limit(&self, key: &str, operation: Operation, rate: f64) -> Result<(), StoreError> {
@@ -416,6 +436,15 @@ mod tests {
         limiter.acquire("acct-1", Operation::GetReport).await.unwrap();
         assert_eq!(clock.now(), at(0.5));
         assert_eq!(clock.sleeps(), [Duration::from_millis(500)]);
+        assert_eq!(
+            limiter.available("acct-1", Operation::GetReport).await.unwrap(),
+            Some(0.0),
+            "looking takes no token"
+        );
+        assert_eq!(
+            limiter.available("acct-9", Operation::GetReport).await.unwrap(),
+            Some(15.0)
+        );
         // Another seller and another operation have buckets of their own.
         limiter.acquire("acct-2", Operation::GetReport).await.unwrap();
         limiter.acquire("acct-1", Operation::GetFeed).await.unwrap();

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::clock::Clock;
 use crate::domain::{ImportInterval, ImportOptions, Marketplace, Region, SellerAccount};
 use crate::error::{DomainError, StoreError};
-use crate::ports::{AccountRecord, AccountStore, ScheduleSpec, Schedules, SecretStore};
+use crate::ports::{AccountRecord, AccountStore, Page, ScheduleSpec, Schedules, SecretStore};
 
 /// What it takes to connect a seller account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,8 +76,8 @@ pub enum AccountError {
     /// The request does not fit the domain; names the field.
     #[error(transparent)]
     Invalid(#[from] DomainError),
-    /// No account with that id.
-    #[error("no account {0}")]
+    /// Nothing by that id: what was looked for, e.g. `account A2X-na`, `order 1 of account A2X-na`.
+    #[error("no {0}")]
     NotFound(String),
     /// An account for this seller and region exists already.
     #[error("account {0} exists already")]
@@ -177,7 +177,17 @@ impl Accounts {
         self.store
             .get_account(id)
             .await?
-            .ok_or_else(|| AccountError::NotFound(id.to_owned()))
+            .ok_or_else(|| AccountError::NotFound(format!("account {id}")))
+    }
+
+    /// Accounts in id order, `limit` at a time, starting after the account `after`.
+    pub async fn list(&self, after: Option<&str>, limit: u32) -> Result<Page<AccountRecord>, AccountError> {
+        Ok(self.store.list_accounts(after, limit).await?)
+    }
+
+    /// The account's schedule as EventBridge Scheduler holds it, if it exists.
+    pub async fn schedule(&self, id: &str) -> Result<Option<ScheduleSpec>, AccountError> {
+        Ok(self.schedules.get(&AccountNaming::schedule_name(id)).await?)
     }
 
     /// Applies changes; a new refresh token clears a "store a new token" problem at the next import.
@@ -199,7 +209,7 @@ impl Accounts {
                 .await?;
         }
         if !self.store.save_settings(&account).await? {
-            return Err(AccountError::NotFound(id.to_owned()));
+            return Err(AccountError::NotFound(format!("account {id}")));
         }
         self.schedules.put(&schedule_for(&account)).await?;
         tracing::info!(account = %id, interval = %account.import_interval, "account updated");

@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
 use super::accounts::AccountNaming;
+use super::reports::Reports;
 use crate::amazon::{AmazonClient, SellerAuth};
 use crate::clock::Clock;
 use crate::domain::{Problem, ProblemKind, SellerAccount};
@@ -98,6 +99,18 @@ pub struct ParseMessage {
 }
 
 impl Import {
+    /// The report use cases over the same ports: the poller advances backfills through them.
+    pub fn reports(&self) -> Reports {
+        Reports::new(
+            self.accounts.clone(),
+            self.jobs.clone(),
+            self.secrets.clone(),
+            self.amazon.clone(),
+            self.clock.clone(),
+            self.settings.naming.clone(),
+        )
+    }
+
     /// The seller's credentials for Amazon, from the secret store.
     pub async fn seller_auth(&self, account: &SellerAccount) -> Result<SellerAuth, ImportError> {
         let name = self.settings.naming.secret_name(&account.id);

@@ -2,8 +2,12 @@
 
 pub mod accounts;
 pub mod batch;
+pub mod health;
+pub mod idempotency;
 pub mod import;
+pub mod orders;
 pub mod parse_reports;
 pub mod poll_reports;
+pub mod reports;
 pub mod request_reports;
 pub mod store_orders;

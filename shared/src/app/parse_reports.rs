@@ -116,6 +116,7 @@ impl Import {
         if let Some(mut job) = self.jobs.get_job(&message.account_id, &message.job_key).await? {
             job.state = JobState::Abandoned {
                 reason: format!("import failed: {err}"),
+                replaced_by: None,
             };
             job.updated_at = self.clock.now();
             self.jobs.put_job(&job, None).await?;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::import::{Import, ImportError, ParseMessage};
 use crate::amazon::{CreateReportSpecification, DocumentAccess, ProcessingStatus, Report, SellerAuth};
-use crate::domain::{JobPurpose, JobState, Problem, ProblemKind, ReportJob};
+use crate::domain::{JobPurpose, JobState, Problem, ProblemKind, ReportJob, ReportKind};
 use crate::ports::OutgoingMessage;
 
 /// Jobs one invocation polls at most; the rest wait for the next minute.
@@ -79,6 +79,10 @@ impl Import {
             total.add(summary);
         }
         tracing::info!(?total, "poll run done");
+        // Backfills go on after the polls, with whatever createReport quota the scheduled imports leave.
+        if let Err(err) = self.reports().advance_backfills().await {
+            tracing::error!(error = %err, "backfills could not be advanced");
+        }
         Ok(total)
     }
 
@@ -127,6 +131,7 @@ impl Import {
         if matches!(err, ImportError::BadInput(_)) {
             job.state = JobState::Abandoned {
                 reason: err.to_string(),
+                replaced_by: None,
             };
             self.jobs.put_job(&job, None).await?;
         } else {
@@ -179,6 +184,13 @@ impl Import {
                         job.report_id
                     )));
                 };
+                if !ReportKind::of(&job.report_type).is_parsed() {
+                    // Nothing to parse: the document stays at Amazon, listed with its id.
+                    job.state = JobState::RawDocument { document_id };
+                    self.jobs.put_job(&job, None).await?;
+                    outcome.done += 1;
+                    return Ok(outcome);
+                }
                 let message = ParseMessage {
                     account_id: job.account_id.clone(),
                     job_key: job.key(),
@@ -284,6 +296,7 @@ impl Import {
                 STUCK_AFTER.num_hours(),
                 replacement.report_id
             ),
+            replaced_by: Some(replacement.key()),
         };
         self.jobs.put_job(&job, None).await?;
         tracing::warn!(old = %job.report_id, new = %replacement.report_id, "stuck report requested again");

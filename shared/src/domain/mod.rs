@@ -1,6 +1,7 @@
 //! Plain data types of the domain: no I/O.
 
 pub mod account;
+pub mod backfill;
 pub mod health;
 pub mod marketplace;
 pub mod money;
@@ -10,10 +11,11 @@ pub mod report;
 pub mod shipment;
 
 pub use account::{CountryFilter, ImportInterval, ImportOptions, SellerAccount};
+pub use backfill::{Backfill, BackfillStatus, BackfillWindow};
 pub use health::{Connection, ImportStatus, Problem, ProblemKind};
 pub use marketplace::{MARKETPLACES, Marketplace, Region};
 pub use money::{Currency, Money};
 pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
 pub use pii::{BuyerPii, PostalAddress};
-pub use report::{ImportSummary, JobPurpose, JobState, ReportJob, ReportKind, Window};
+pub use report::{ImportSummary, JobPurpose, JobState, ReportJob, ReportKind, ReportTypeSpec, Window};
 pub use shipment::{FbaShipmentItem, UnshippedItem, UnshippedOrder};

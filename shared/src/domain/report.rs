@@ -19,6 +19,101 @@ pub const FBA_SHIPMENTS: &str = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL";
 /// The longest window Amazon accepts for an order report request.
 pub const MAX_ORDER_REPORT_WINDOW: TimeDelta = TimeDelta::days(30);
 
+/// FBA customer returns.
+pub const FBA_RETURNS: &str = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA";
+/// FBA inventory: active listings with their fulfillable quantities.
+pub const FBA_INVENTORY: &str = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA";
+/// FBA inventory per fulfillment network.
+pub const AFN_INVENTORY: &str = "GET_AFN_INVENTORY_DATA";
+/// VAT Calculation Service (VCS) report: the VAT of each shipment, return and refund, for invoicing.
+pub const VCS_TAX: &str = "SC_VAT_TAX_REPORT";
+/// Amazon VAT transactions.
+pub const VAT_TRANSACTIONS: &str = "GET_VAT_TRANSACTION_DATA";
+
+/// A report type sellersync requests on a seller's behalf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportTypeSpec {
+    /// Amazon's report type.
+    pub report_type: &'static str,
+    /// What it holds, for the API's listing and errors.
+    pub description: &'static str,
+    /// The longest data window Amazon accepts for it, when it takes one.
+    pub max_window: Option<TimeDelta>,
+    /// Whether a backfill may walk it window by window (order reports by date).
+    pub backfillable: bool,
+}
+
+/// Every report type the API requests: order reports (MFN and FBA), FBA returns and inventory, VCS invoices.
+pub const REQUESTABLE_REPORT_TYPES: &[ReportTypeSpec] = &[
+    spec(
+        ALL_ORDERS_FLAT,
+        "MFN and FBA orders by last update (flat file)",
+        Some(30),
+        true,
+    ),
+    spec(
+        ALL_ORDERS_FLAT_BY_ORDER_DATE,
+        "MFN and FBA orders by order date (flat file)",
+        Some(30),
+        true,
+    ),
+    spec(
+        ALL_ORDERS_XML,
+        "MFN and FBA orders by last update (XML)",
+        Some(30),
+        true,
+    ),
+    spec(
+        ALL_ORDERS_XML_BY_ORDER_DATE,
+        "MFN and FBA orders by order date (XML)",
+        Some(30),
+        true,
+    ),
+    spec(
+        ACTIONABLE_ORDERS,
+        "unshipped MFN orders with shipping addresses",
+        None,
+        false,
+    ),
+    spec(FBA_SHIPMENTS, "FBA orders: shipped items", Some(30), true),
+    spec(FBA_RETURNS, "FBA customer returns", Some(60), false),
+    spec(FBA_INVENTORY, "FBA inventory", None, false),
+    spec(AFN_INVENTORY, "FBA inventory by fulfillment network", None, false),
+    spec(
+        VCS_TAX,
+        "VCS (VAT Calculation Service) invoice data",
+        Some(31),
+        false,
+    ),
+    spec(VAT_TRANSACTIONS, "VAT transactions", Some(31), false),
+];
+
+const fn spec(
+    report_type: &'static str,
+    description: &'static str,
+    max_window_days: Option<i64>,
+    backfillable: bool,
+) -> ReportTypeSpec {
+    ReportTypeSpec {
+        report_type,
+        description,
+        max_window: match max_window_days {
+            Some(days) => Some(TimeDelta::days(days)),
+            None => None,
+        },
+        backfillable,
+    }
+}
+
+impl ReportTypeSpec {
+    /// The spec of a report type the API requests, if it is one.
+    pub fn of(report_type: &str) -> Option<&'static ReportTypeSpec> {
+        REQUESTABLE_REPORT_TYPES
+            .iter()
+            .find(|spec| spec.report_type == report_type)
+    }
+}
+
 /// How sellersync reads a report type's documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,10 +224,18 @@ pub enum JobState {
         /// The reason from the error document, or what is known.
         reason: String,
     },
+    /// `DONE`, of a type sellersync does not parse yet: the document is kept as it is, at Amazon, under its id.
+    RawDocument {
+        /// The report document.
+        document_id: String,
+    },
     /// Given up on (stuck too long, or replaced by a new request for the same window).
     Abandoned {
         /// Why.
         reason: String,
+        /// The key of the job that requested the same window again, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaced_by: Option<String>,
     },
 }
 
@@ -150,8 +253,14 @@ impl JobState {
             JobState::Imported { .. } => "imported",
             JobState::NoData => "no_data",
             JobState::Fatal { .. } => "fatal",
+            JobState::RawDocument { .. } => "raw_document",
             JobState::Abandoned { .. } => "abandoned",
         }
+    }
+
+    /// Whether nothing more will happen to the job: its data is stored, or there is none to store.
+    pub fn is_settled(&self) -> bool {
+        !matches!(self, JobState::Pending { .. } | JobState::Parsing { .. })
     }
 }
 

@@ -184,6 +184,22 @@ impl LocalRunner {
         })
     }
 
+    /// Serves the API function's routes on `127.0.0.1:port` (0 picks a free port), as API Gateway would in
+    /// front of it (without IAM authorization), until the returned task is aborted.
+    pub async fn serve_api(&self, port: u16) -> Result<(String, tokio::task::JoinHandle<()>)> {
+        let api = shared::runtime::api(&self.config, &self.stack.sdk).await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .context("binding the API's port")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, shared::api::router(api)).await {
+                tracing::error!(%error, "the local API stopped");
+            }
+        });
+        Ok((url, task))
+    }
+
     /// The runner's clock (the functions' clock).
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()

@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use shared::app::accounts::{NewAccount, RefreshToken};
 use shared::clock::{Clock, ScaledClock};
 use shared::domain::{ImportInterval, ImportOptions, ImportSummary, Order, Region};
+use shared::ports::OrderQuery;
 
 use super::local::{LocalRunner, RunnerSettings};
 use crate::sandbox::{
@@ -176,7 +177,14 @@ impl Scenario {
                 .runner
                 .import
                 .orders
-                .list_orders(&self.account_id, after.as_deref(), 1000)
+                .list_orders(
+                    &self.account_id,
+                    &OrderQuery {
+                        limit: 1000,
+                        after: after.take(),
+                        ..OrderQuery::default()
+                    },
+                )
                 .await?;
             orders.extend(page.items);
             match page.next {

@@ -46,6 +46,27 @@ pub fn job_due_sk(due: DateTime<Utc>, account: &str, job_key: &str) -> String {
     format!("{}#{account}#{job_key}", timestamp(due))
 }
 
+/// Sort key of a backfill.
+pub fn backfill_sk(id: &str) -> String {
+    format!("BACKFILL#{id}")
+}
+
+/// `by-kind` partition of backfills still running.
+pub const BACKFILLS_RUNNING_KIND: &str = "BACKFILL-RUNNING";
+
+/// `by-kind` sort key of a running backfill: when it started, then whose it is.
+pub fn backfill_running_sk(created_at: DateTime<Utc>, account: &str, id: &str) -> String {
+    format!("{}#{account}#{id}", timestamp(created_at))
+}
+
+/// Partition key of an API idempotency key.
+pub fn idempotency_pk(key: &str) -> String {
+    format!("IDEMPOTENCY#{key}")
+}
+
+/// Sort key of an API idempotency key.
+pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+
 /// Sort key of an SP-API rate bucket.
 pub const BUCKET_SK: &str = "BUCKET";
 

@@ -14,10 +14,14 @@ use super::{Item, batch_get, get_i64, n, s};
 use crate::adapters::unavailable;
 use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
 use crate::error::StoreError;
-use crate::ports::{OrderStore, Page, PutOutcome, QuarantinedRow};
+use crate::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow};
 
 /// BatchWriteItem's limit of items per request.
 const BATCH_WRITE_MAX: usize = 25;
+
+/// Queries one listing page may take: filters can leave most of a query's items out, so a page keeps reading
+/// until it is full, but never for long; a short page still carries the cursor to go on.
+const LIST_QUERIES_PER_PAGE: usize = 8;
 
 /// Orders in DynamoDB. One item per order (`pk` = account, `sk` = `ORDER#<id>`) holding the whole order in
 /// `order`, with `version` (last update, epoch milliseconds) deciding which copy is newer.
@@ -315,50 +319,90 @@ impl OrderStore for DynamoOrderStore {
         Ok(())
     }
 
-    async fn list_orders(
-        &self,
-        account: &str,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Page<Order>, StoreError> {
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :orders)")
-            // An order's parts (unshipped copy, PII, shipment lines) share its prefix.
-            .filter_expression("kind = :order")
-            .expression_attribute_values(":pk", s(account_pk(account)))
-            .expression_attribute_values(":orders", s("ORDER#"))
-            .expression_attribute_values(":order", s("order"))
-            .consistent_read(true);
-        if let Some(after) = after {
-            request = request
-                .exclusive_start_key("pk", s(account_pk(account)))
-                .exclusive_start_key("sk", s(order_sk(after)));
+    async fn list_orders(&self, account: &str, query: &OrderQuery) -> Result<Page<Order>, StoreError> {
+        let limit = query.limit.clamp(1, 1000) as usize;
+        let pk = account_pk(account);
+        let mut filters = Vec::new();
+        let mut names = HashMap::new();
+        let mut values = HashMap::from([(":pk".to_owned(), s(&pk))]);
+        if let Some(status) = &query.status {
+            filters.push("#st = :st");
+            names.insert("#st".to_owned(), "status".to_owned());
+            values.insert(":st".to_owned(), s(status.as_str()));
         }
-        let limit = limit.clamp(1, 1000) as usize;
-        let mut items = Vec::with_capacity(limit);
-        // A filtered query page can come back short; read on until the page is full or the orders end.
-        let mut pages = request.into_paginator().page_size(limit as i32).items().send();
-        while let Some(item) = pages.next().await {
-            let mut item = item.map_err(|e| unavailable("Query", e))?;
-            let key = super::get_s(&item, "sk").unwrap_or("?").to_owned();
-            let body = item.remove("order").ok_or_else(|| StoreError::Corrupt {
-                key: key.clone(),
-                reason: "no `order` attribute".into(),
-            })?;
-            let order: Order = serde_dynamo::from_attribute_value(body).map_err(|e| StoreError::Corrupt {
-                key,
-                reason: e.to_string(),
-            })?;
-            items.push(order);
-            if items.len() == limit {
+        if let Some(channel) = query.channel {
+            filters.push("fulfillment_channel = :ch");
+            values.insert(":ch".to_owned(), s(channel.as_str()));
+        }
+        if let Some(marketplace) = &query.marketplace_id {
+            filters.push("marketplace_id = :mp");
+            values.insert(":mp".to_owned(), s(marketplace));
+        }
+        let key_condition = match query.updated_since {
+            Some(since) => {
+                values.insert(":since".to_owned(), s(timestamp(since)));
+                "gsi1pk = :pk AND gsi1sk >= :since"
+            }
+            None => "gsi1pk = :pk",
+        };
+        let filter = (!filters.is_empty()).then(|| filters.join(" AND "));
+
+        let mut start = query.after.as_deref().and_then(|cursor| {
+            let (_, order_id) = cursor.split_once('#')?;
+            Some(Item::from([
+                ("pk".into(), s(&pk)),
+                ("sk".into(), s(order_sk(order_id))),
+                ("gsi1pk".into(), s(&pk)),
+                ("gsi1sk".into(), s(cursor)),
+            ]))
+        });
+        let mut orders = Vec::new();
+        let mut next = None;
+        for _ in 0..LIST_QUERIES_PER_PAGE {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by-updated")
+                .key_condition_expression(key_condition)
+                .set_filter_expression(filter.clone())
+                .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start.take())
+                .limit((limit - orders.len()) as i32)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            for mut item in output.items.unwrap_or_default() {
+                let cursor = super::get_s(&item, "gsi1sk").map(str::to_owned);
+                let key = cursor.clone().unwrap_or_default();
+                let body = item.remove("order").ok_or_else(|| StoreError::Corrupt {
+                    key: key.clone(),
+                    reason: "no `order` attribute".into(),
+                })?;
+                let order: Order =
+                    serde_dynamo::from_attribute_value(body).map_err(|e| StoreError::Corrupt {
+                        key,
+                        reason: e.to_string(),
+                    })?;
+                orders.push(order);
+                next = cursor;
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                // The last page: nothing after the last order.
+                next = None;
                 break;
             }
+            if orders.len() >= limit {
+                break;
+            }
+            next = start
+                .as_ref()
+                .and_then(|key| super::get_s(key, "gsi1sk"))
+                .map(str::to_owned);
         }
-        let next = (items.len() == limit).then(|| items[limit - 1].amazon_order_id.clone());
-        Ok(Page { items, next })
+        Ok(Page { items: orders, next })
     }
 
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError> {

@@ -159,6 +159,15 @@ impl RateLimiter for DynamoRateLimiter {
         }
     }
 
+    async fn available(&self, key: &str, operation: Operation) -> Result<Option<f64>, StoreError> {
+        let stored = self.load(key, operation).await?;
+        let quota = quota_of(operation, stored);
+        let now = self.clock.now();
+        let mut bucket = stored.map_or_else(|| TokenBucket::full(quota, now), |s| s.bucket);
+        bucket.refill(quota, now);
+        Ok(Some(bucket.tokens))
+    }
+
     async fn observe_limit(&self, key: &str, operation: Operation, rate: f64) -> Result<(), StoreError> {
         if Quota::new(rate, 1).is_none() {
             return Ok(());

@@ -1,6 +1,7 @@
 //! `DynamoStateStore`: seller accounts and report jobs in the state table.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -8,19 +9,26 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::keys::{ACCOUNT_SK, ACCOUNTS_KIND, REPORTS_DUE_KIND, account_pk, job_due_sk, job_sk, timestamp};
-use super::{Item, get_s, s};
+use super::keys::{
+    ACCOUNT_SK, ACCOUNTS_KIND, BACKFILLS_RUNNING_KIND, IDEMPOTENCY_SK, REPORTS_DUE_KIND, account_pk,
+    backfill_running_sk, backfill_sk, idempotency_pk, job_due_sk, job_sk, timestamp,
+};
+use super::{Item, get_s, n, s};
 use crate::adapters::unavailable;
-use crate::domain::{Connection, ImportStatus, Problem, ReportJob, SellerAccount};
+use crate::domain::{Backfill, BackfillStatus, Connection, ImportStatus, Problem, ReportJob, SellerAccount};
 use crate::error::StoreError;
-use crate::ports::{AccountRecord, AccountStore, JobStore, Page};
+use crate::ports::{
+    AccountRecord, AccountStore, IdempotencyRecord, IdempotencyStore, JobStore, Page, StoredResponse,
+};
 
-/// Accounts and report jobs in DynamoDB.
+/// Accounts, report jobs, backfills and API idempotency keys in DynamoDB.
 ///
 /// An account is one item (`ACCOUNT#<id>`, `ACCOUNT`) with its settings in `settings` and its import status in
 /// separate attributes, so that the API's settings writes and the functions' status writes never overwrite
 /// each other. A report job is `ACCOUNT#<id>`, `REPORT#<key>`; while pending it is also listed in the `by-kind`
-/// index under the time of its next poll.
+/// index under the time of its next poll. A backfill is `ACCOUNT#<id>`, `BACKFILL#<backfill id>`, listed in
+/// `by-kind` while it runs. An idempotency key is `IDEMPOTENCY#<key>`, `IDEMPOTENCY`, removed by the table's
+/// TTL (`expires_at`) and ignored once expired, since TTL deletes lazily.
 #[derive(Debug, Clone)]
 pub struct DynamoStateStore {
     client: aws_sdk_dynamodb::Client,
@@ -410,5 +418,185 @@ impl JobStore for DynamoStateStore {
             items,
             next: cursor(last, "sk"),
         })
+    }
+
+    async fn save_backfill(&self, backfill: &Backfill, expected: Option<u64>) -> Result<bool, StoreError> {
+        let key = format!("{}/{}", backfill.account_id, backfill.id);
+        let mut item = Item::from([
+            ("pk".into(), s(account_pk(&backfill.account_id))),
+            ("sk".into(), s(backfill_sk(&backfill.id))),
+            ("kind".into(), s("backfill")),
+            ("backfill".into(), encode(&key, backfill)?),
+            ("version".into(), n(backfill.version)),
+        ]);
+        if backfill.status() == BackfillStatus::Running {
+            item.insert("gsi1pk".into(), s(BACKFILLS_RUNNING_KIND));
+            item.insert(
+                "gsi1sk".into(),
+                s(backfill_running_sk(
+                    backfill.created_at,
+                    &backfill.account_id,
+                    &backfill.id,
+                )),
+            );
+        }
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = match expected {
+            Some(version) => request
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(version)),
+            None => request.condition_expression("attribute_not_exists(pk)"),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(unavailable("PutItem", err)),
+            },
+        }
+    }
+
+    async fn get_backfill(&self, account: &str, id: &str) -> Result<Option<Backfill>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(account)))
+            .key("sk", s(backfill_sk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        output
+            .item
+            .map(|mut item| decode(&mut item, "backfill"))
+            .transpose()
+    }
+
+    async fn running_backfills(&self, limit: u32) -> Result<Vec<Backfill>, StoreError> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-kind")
+            .key_condition_expression("gsi1pk = :k")
+            .expression_attribute_values(":k", s(BACKFILLS_RUNNING_KIND))
+            .limit(limit.clamp(1, 1000) as i32);
+        let (items, _) = self.query_page(request).await?;
+        items
+            .into_iter()
+            .map(|mut item| decode(&mut item, "backfill"))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoStateStore {
+    async fn claim(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        // A key released between our put and our read is free again: claim it anew, a few times at most.
+        for _ in 0..3 {
+            let item = Item::from([
+                ("pk".into(), s(idempotency_pk(key))),
+                ("sk".into(), s(IDEMPOTENCY_SK)),
+                ("kind".into(), s("idempotency_key")),
+                ("fingerprint".into(), s(fingerprint)),
+                ("expires_at".into(), n(expires_at.timestamp())),
+            ]);
+            let claimed = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .send()
+                .await;
+            match claimed {
+                Ok(_) => return Ok(None),
+                Err(err) => match err.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(_)) => {}
+                    _ => return Err(unavailable("PutItem", err)),
+                },
+            }
+            let output = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", s(idempotency_pk(key)))
+                .key("sk", s(IDEMPOTENCY_SK))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| unavailable("GetItem", e))?;
+            let Some(mut item) = output.item else { continue };
+            let response: Option<StoredResponse> = if item.contains_key("response") {
+                Some(decode(&mut item, "response")?)
+            } else {
+                None
+            };
+            return Ok(Some(IdempotencyRecord {
+                fingerprint: get_s(&item, "fingerprint").unwrap_or_default().to_owned(),
+                response,
+            }));
+        }
+        Err(StoreError::Unavailable {
+            operation: "PutItem",
+            message: "idempotency key contended three times in a row".into(),
+        })
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &StoredResponse,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let item = Item::from([
+            ("pk".into(), s(idempotency_pk(key))),
+            ("sk".into(), s(IDEMPOTENCY_SK)),
+            ("kind".into(), s("idempotency_key")),
+            ("fingerprint".into(), s(fingerprint)),
+            ("response".into(), encode(key, response)?),
+            ("expires_at".into(), n(expires_at.timestamp())),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(idempotency_pk(key)))
+            .key("sk", s(IDEMPOTENCY_SK))
+            .condition_expression("attribute_not_exists(#r)")
+            .expression_attribute_names("#r", "response")
+            .send()
+            .await
+            .map_or_else(
+                |err| match err.as_service_error() {
+                    // Completed meanwhile: the response stays.
+                    Some(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(()),
+                    _ => Err(unavailable("DeleteItem", err)),
+                },
+                |_| Ok(()),
+            )
     }
 }

@@ -1,0 +1,225 @@
+//! The HTTP API: an axum [`Router`] over the use cases, served by the API function through `lambda_http` and
+//! by the local runner and tests with `axum::serve` on a loopback port. `infra/openapi.yaml` documents every
+//! route in [`ROUTES`]; a test checks both ways.
+//!
+//! - Accounts: `POST /accounts`, `GET /accounts`, `GET|PUT|DELETE /accounts/{accountId}`.
+//! - Health: `GET /accounts/{accountId}/health`.
+//! - Reports: `POST|GET /accounts/{accountId}/reports`; backfills: `POST /accounts/{accountId}/backfill`,
+//!   `GET /accounts/{accountId}/backfills/{backfillId}`.
+//! - Orders: `GET /accounts/{accountId}/orders`, `GET /accounts/{accountId}/orders/{orderId}`.
+//!
+//! JSON in and out; errors are `{"error": {"code", "message", "field"}}` ([`ApiError`]). POSTs take an
+//! `Idempotency-Key` header ([`idempotency`]). Authorization is IAM at API Gateway, before a request gets here.
+
+pub mod error;
+mod extract;
+mod handlers;
+pub mod idempotency;
+mod views;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{MethodRouter, delete, get, post, put};
+
+pub use error::ApiError;
+
+use crate::amazon::AmazonClient;
+use crate::app::accounts::{AccountNaming, Accounts};
+use crate::app::health::HealthCheck;
+use crate::app::idempotency::Idempotency;
+use crate::app::orders::Orders;
+use crate::app::reports::Reports;
+use crate::clock::Clock;
+use crate::ports::{AccountStore, IdempotencyStore, JobStore, OrderStore, Schedules, SecretStore};
+
+/// The use cases the API serves.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// Accounts, their secrets and schedules.
+    pub accounts: Accounts,
+    /// Account health.
+    pub health: HealthCheck,
+    /// Report requests and backfills.
+    pub reports: Reports,
+    /// Imported orders.
+    pub orders: Orders,
+    /// Idempotency keys of POSTs.
+    pub idempotency: Idempotency,
+}
+
+/// The ports and clients the API's use cases are built from: what `shared::runtime::api` builds over AWS,
+/// and what tests and the local runner build over the local stack and the sandbox.
+#[derive(Debug, Clone)]
+pub struct ApiParts {
+    /// Seller accounts and their status.
+    pub accounts: Arc<dyn AccountStore>,
+    /// Report jobs and backfills.
+    pub jobs: Arc<dyn JobStore>,
+    /// Orders.
+    pub orders: Arc<dyn OrderStore>,
+    /// Refresh tokens.
+    pub secrets: Arc<dyn SecretStore>,
+    /// Per-account schedules.
+    pub schedules: Arc<dyn Schedules>,
+    /// Idempotency keys.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Amazon, for health checks and report requests; give it few retries, a person is waiting.
+    pub amazon: AmazonClient,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Where refresh tokens are kept.
+    pub naming: AccountNaming,
+}
+
+impl ApiState {
+    /// The use cases over `parts`.
+    pub fn new(parts: ApiParts) -> ApiState {
+        let ApiParts {
+            accounts,
+            jobs,
+            orders,
+            secrets,
+            schedules,
+            idempotency,
+            amazon,
+            clock,
+            naming,
+        } = parts;
+        ApiState {
+            accounts: Accounts::new(
+                accounts.clone(),
+                secrets.clone(),
+                schedules.clone(),
+                clock.clone(),
+                naming.clone(),
+            ),
+            health: HealthCheck::new(
+                accounts.clone(),
+                jobs.clone(),
+                secrets.clone(),
+                schedules,
+                amazon.clone(),
+                clock.clone(),
+                naming.clone(),
+            ),
+            reports: Reports::new(accounts.clone(), jobs, secrets, amazon, clock.clone(), naming),
+            orders: Orders::new(accounts, orders),
+            idempotency: Idempotency::new(idempotency, clock),
+        }
+    }
+}
+
+/// Every route: method and path template, as `infra/openapi.yaml` documents them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/accounts"),
+    ("POST", "/accounts"),
+    ("GET", "/accounts/{accountId}"),
+    ("PUT", "/accounts/{accountId}"),
+    ("DELETE", "/accounts/{accountId}"),
+    ("GET", "/accounts/{accountId}/health"),
+    ("POST", "/accounts/{accountId}/backfill"),
+    ("GET", "/accounts/{accountId}/backfills/{backfillId}"),
+    ("GET", "/accounts/{accountId}/reports"),
+    ("POST", "/accounts/{accountId}/reports"),
+    ("GET", "/accounts/{accountId}/orders"),
+    ("GET", "/accounts/{accountId}/orders/{orderId}"),
+];
+
+/// The routes with their handlers, in [`ROUTES`] order.
+fn handlers() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
+    use handlers as h;
+    vec![
+        (Method::GET, "/accounts", get(h::list_accounts)),
+        (Method::POST, "/accounts", post(h::create_account)),
+        (Method::GET, "/accounts/{accountId}", get(h::get_account)),
+        (Method::PUT, "/accounts/{accountId}", put(h::update_account)),
+        (Method::DELETE, "/accounts/{accountId}", delete(h::delete_account)),
+        (
+            Method::GET,
+            "/accounts/{accountId}/health",
+            get(h::account_health),
+        ),
+        (
+            Method::POST,
+            "/accounts/{accountId}/backfill",
+            post(h::start_backfill),
+        ),
+        (
+            Method::GET,
+            "/accounts/{accountId}/backfills/{backfillId}",
+            get(h::get_backfill),
+        ),
+        (Method::GET, "/accounts/{accountId}/reports", get(h::list_reports)),
+        (
+            Method::POST,
+            "/accounts/{accountId}/reports",
+            post(h::request_report),
+        ),
+        (Method::GET, "/accounts/{accountId}/orders", get(h::list_orders)),
+        (
+            Method::GET,
+            "/accounts/{accountId}/orders/{orderId}",
+            get(h::get_order),
+        ),
+    ]
+}
+
+/// The API over `state`: every route of [`ROUTES`], JSON errors for unknown routes and methods, idempotency
+/// keys on POSTs, one log line per request.
+pub fn router(state: ApiState) -> Router {
+    let mut router = Router::new();
+    for (_, path, handler) in handlers() {
+        // Routes of one path with different methods merge into one.
+        router = router.route(path, handler);
+    }
+    router
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .fallback(handlers::no_route)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent,
+        ))
+        .layer(middleware::from_fn(access_log))
+        .with_state(state)
+}
+
+/// One line per request: method, route template (never the ids or query, which may name orders), status,
+/// time taken.
+async fn access_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(no route)".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        millis = started.elapsed().as_millis() as u64,
+        "api request"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_route_list_is_the_router_table() {
+        let table: Vec<(String, &str)> = handlers()
+            .into_iter()
+            .map(|(method, path, _)| (method.to_string(), path))
+            .collect();
+        let listed: Vec<(String, &str)> = ROUTES.iter().map(|(m, p)| (m.to_string(), *p)).collect();
+        assert_eq!(table, listed);
+    }
+}

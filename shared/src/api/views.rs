@@ -1,0 +1,504 @@
+//! What the API answers: the domain's types as the OpenAPI document (`infra/openapi.yaml`) describes them,
+//! in camelCase, absent optional fields left out. Nothing here holds a token.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::extract::encode_token;
+use crate::app::health::{AccountHealth, HealthStatus, LiveCheck};
+use crate::domain::{
+    Backfill, BackfillStatus, Connection, ImportOptions, ImportSummary, ItemAmounts, JobPurpose, JobState,
+    Money, Order, OrderItem, Problem, ProblemKind, ReportJob, ShipTo,
+};
+use crate::ports::{AccountRecord, Page};
+
+/// A page of a listing.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PageView<T> {
+    pub(crate) items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next_token: Option<String>,
+}
+
+impl<T> PageView<T> {
+    pub(crate) fn of<U>(page: Page<U>, view: impl Fn(U) -> T) -> PageView<T> {
+        PageView {
+            items: page.items.into_iter().map(view).collect(),
+            next_token: page.next.as_deref().map(encode_token),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProblemView {
+    kind: ProblemKind,
+    detail: String,
+    at: DateTime<Utc>,
+    advice: &'static str,
+    needs_action: bool,
+}
+
+impl From<Problem> for ProblemView {
+    fn from(problem: Problem) -> Self {
+        ProblemView {
+            kind: problem.kind,
+            advice: problem.kind.advice(),
+            needs_action: problem.kind.needs_action(),
+            detail: problem.detail,
+            at: problem.at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OptionsView {
+    import_fba: bool,
+    import_shipped: bool,
+    country_filter: String,
+    import_addresses: bool,
+}
+
+impl From<ImportOptions> for OptionsView {
+    fn from(options: ImportOptions) -> Self {
+        OptionsView {
+            import_fba: options.import_fba,
+            import_shipped: options.import_shipped,
+            country_filter: options.country_filter.to_string(),
+            import_addresses: options.import_addresses,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AccountStatusView {
+    connection: Connection,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<ProblemView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_successful_import: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_throttled_at: Option<DateTime<Utc>>,
+}
+
+/// An account as the API shows it: never its refresh token.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AccountView {
+    id: String,
+    seller_id: String,
+    region: String,
+    marketplace_ids: Vec<String>,
+    import_interval: String,
+    options: OptionsView,
+    created_at: DateTime<Utc>,
+    status: AccountStatusView,
+}
+
+impl From<AccountRecord> for AccountView {
+    fn from(record: AccountRecord) -> Self {
+        let AccountRecord { account, status } = record;
+        AccountView {
+            id: account.id,
+            seller_id: account.seller_id,
+            region: account.region.code().to_owned(),
+            marketplace_ids: account.marketplaces,
+            import_interval: account.import_interval.to_string(),
+            options: account.options.into(),
+            created_at: account.created_at,
+            status: AccountStatusView {
+                connection: status.connection,
+                problem: status.problem.map(ProblemView::from),
+                last_successful_import: status.last_successful_import,
+                last_throttled_at: status.last_throttled_at,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SummaryView {
+    rows: u64,
+    records: u64,
+    written: u64,
+    unchanged: u64,
+    filtered: u64,
+    quarantined: u64,
+}
+
+impl From<ImportSummary> for SummaryView {
+    fn from(s: ImportSummary) -> Self {
+        SummaryView {
+            rows: s.rows,
+            records: s.records,
+            written: s.written,
+            unchanged: s.unchanged,
+            filtered: s.filtered,
+            quarantined: s.quarantined,
+        }
+    }
+}
+
+/// A report job: what was asked, where it stands, what came of it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReportJobView {
+    report_id: String,
+    report_type: String,
+    marketplace_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_start_time: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_end_time: Option<DateTime<Utc>>,
+    purpose: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backfill_id: Option<String>,
+    requested_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// sellersync's state: `pending`, `parsing`, `imported`, `no_data`, `fatal`, `raw_document`, `abandoned`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amazon_processing_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report_document_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<SummaryView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl From<ReportJob> for ReportJobView {
+    fn from(job: ReportJob) -> Self {
+        let status = job.state.name();
+        let (purpose, backfill_id) = match job.purpose {
+            JobPurpose::Scheduled => ("scheduled", None),
+            JobPurpose::Requested => ("requested", None),
+            JobPurpose::Backfill { backfill_id } => ("backfill", Some(backfill_id)),
+        };
+        let (amazon_status, document, summary, reason) = match job.state {
+            JobState::Pending { amazon_status } => (Some(amazon_status), None, None, None),
+            JobState::Parsing { document_id } | JobState::RawDocument { document_id } => {
+                (None, Some(document_id), None, None)
+            }
+            JobState::Imported { document_id, summary } => {
+                (None, Some(document_id), Some(summary.into()), None)
+            }
+            JobState::NoData => (None, None, None, None),
+            JobState::Fatal { reason } | JobState::Abandoned { reason, .. } => {
+                (None, None, None, Some(reason))
+            }
+        };
+        ReportJobView {
+            report_id: job.report_id,
+            report_type: job.report_type,
+            marketplace_ids: job.marketplace_ids,
+            data_start_time: job.window.map(|w| w.start),
+            data_end_time: job.window.map(|w| w.end),
+            purpose,
+            backfill_id,
+            requested_at: job.requested_at,
+            updated_at: job.updated_at,
+            status,
+            amazon_processing_status: amazon_status,
+            report_document_id: document,
+            summary,
+            reason,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BackfillProgressView {
+    windows: usize,
+    requested: usize,
+    in_flight: usize,
+    settled: usize,
+    failed: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BackfillWindowView {
+    report_type: String,
+    data_start_time: DateTime<Utc>,
+    data_end_time: DateTime<Utc>,
+    /// `waiting` (not requested yet), `requested`, or the report's final status.
+    status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report_id: Option<String>,
+}
+
+/// A backfill with its progress and every window.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BackfillView {
+    id: String,
+    account_id: String,
+    status: BackfillStatus,
+    start_date: DateTime<Utc>,
+    end_date: DateTime<Utc>,
+    report_types: Vec<String>,
+    marketplace_ids: Vec<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_error: Option<String>,
+    progress: BackfillProgressView,
+    windows: Vec<BackfillWindowView>,
+}
+
+impl From<Backfill> for BackfillView {
+    fn from(backfill: Backfill) -> Self {
+        let progress = BackfillProgressView {
+            windows: backfill.windows.len(),
+            requested: backfill.windows.iter().filter(|w| w.job_key.is_some()).count(),
+            in_flight: backfill.in_flight(),
+            settled: backfill.windows.iter().filter(|w| w.outcome.is_some()).count(),
+            failed: backfill.windows.iter().filter(|w| w.failed()).count(),
+        };
+        let status = backfill.status();
+        BackfillView {
+            id: backfill.id,
+            account_id: backfill.account_id,
+            status,
+            start_date: backfill.start,
+            end_date: backfill.end,
+            report_types: backfill.report_types,
+            marketplace_ids: backfill.marketplace_ids,
+            created_at: backfill.created_at,
+            updated_at: backfill.updated_at,
+            last_error: backfill.last_error,
+            progress,
+            windows: backfill
+                .windows
+                .into_iter()
+                .map(|w| BackfillWindowView {
+                    status: match (&w.outcome, &w.job_key) {
+                        (Some(outcome), _) => outcome.clone(),
+                        (None, Some(_)) => "requested".to_owned(),
+                        (None, None) => "waiting".to_owned(),
+                    },
+                    // A job key is `<requested at>#<report id>`.
+                    report_id: w
+                        .job_key
+                        .as_deref()
+                        .and_then(|key| key.rsplit_once('#'))
+                        .map(|(_, id)| id.to_owned()),
+                    report_type: w.report_type,
+                    data_start_time: w.window.start,
+                    data_end_time: w.window.end,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ConnectionView {
+    /// `connected`, `failed` or `skipped`.
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ThrottlingView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_throttled_at: Option<DateTime<Utc>>,
+    recent: bool,
+}
+
+/// An account's health.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct HealthView {
+    account_id: String,
+    checked_at: DateTime<Utc>,
+    status: HealthStatus,
+    connection: ConnectionView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<ProblemView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_error: Option<ProblemView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_successful_import: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_scheduled_run: Option<DateTime<Utc>>,
+    schedule_enabled: bool,
+    reports_in_flight: u32,
+    throttling: ThrottlingView,
+}
+
+impl From<AccountHealth> for HealthView {
+    fn from(health: AccountHealth) -> Self {
+        let connection = match health.connection {
+            LiveCheck::Connected => ConnectionView {
+                state: "connected",
+                detail: None,
+            },
+            LiveCheck::Failed { kind, detail } => ConnectionView {
+                state: "failed",
+                detail: Some(format!("{kind}: {detail}")),
+            },
+            LiveCheck::Skipped { reason } => ConnectionView {
+                state: "skipped",
+                detail: Some(reason),
+            },
+        };
+        HealthView {
+            account_id: health.account_id,
+            checked_at: health.checked_at,
+            status: health.status,
+            connection,
+            cause: health.cause.map(ProblemView::from),
+            last_error: health.last_error.map(ProblemView::from),
+            last_successful_import: health.last_successful_import,
+            next_scheduled_run: health.next_scheduled_run,
+            schedule_enabled: health.schedule_enabled,
+            reports_in_flight: health.reports_in_flight,
+            throttling: ThrottlingView {
+                last_throttled_at: health.last_throttled_at,
+                recent: health.throttled_recently,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ShipToView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<String>,
+}
+
+impl From<ShipTo> for ShipToView {
+    fn from(s: ShipTo) -> Self {
+        ShipToView {
+            city: s.city,
+            state: s.state,
+            postal_code: s.postal_code,
+            country: s.country,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AmountsView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item_price: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item_tax: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipping_price: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipping_tax: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gift_wrap_price: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gift_wrap_tax: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item_promotion_discount: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ship_promotion_discount: Option<Money>,
+}
+
+impl From<ItemAmounts> for AmountsView {
+    fn from(a: ItemAmounts) -> Self {
+        AmountsView {
+            item_price: a.item_price,
+            item_tax: a.item_tax,
+            shipping_price: a.shipping_price,
+            shipping_tax: a.shipping_tax,
+            gift_wrap_price: a.gift_wrap_price,
+            gift_wrap_tax: a.gift_wrap_tax,
+            item_promotion_discount: a.item_promotion_discount,
+            ship_promotion_discount: a.ship_promotion_discount,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderItemView {
+    sku: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    asin: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    product_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item_status: Option<String>,
+    quantity: u32,
+    amounts: AmountsView,
+    promotion_ids: Vec<String>,
+}
+
+impl From<OrderItem> for OrderItemView {
+    fn from(item: OrderItem) -> Self {
+        OrderItemView {
+            sku: item.sku,
+            asin: item.asin,
+            product_name: item.product_name,
+            item_status: item.item_status,
+            quantity: item.quantity,
+            amounts: item.amounts.into(),
+            promotion_ids: item.promotion_ids,
+        }
+    }
+}
+
+/// An order with its items.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderView {
+    amazon_order_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merchant_order_id: Option<String>,
+    purchase_date: DateTime<Utc>,
+    last_updated: DateTime<Utc>,
+    status: String,
+    fulfillment_channel: String,
+    sales_channel: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    marketplace_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ship_service_level: Option<String>,
+    ship_to: ShipToView,
+    is_business_order: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purchase_order_number: Option<String>,
+    items: Vec<OrderItemView>,
+}
+
+impl From<Order> for OrderView {
+    fn from(order: Order) -> Self {
+        OrderView {
+            amazon_order_id: order.amazon_order_id,
+            merchant_order_id: order.merchant_order_id,
+            purchase_date: order.purchase_date,
+            last_updated: order.last_updated,
+            status: order.status.as_str().to_owned(),
+            fulfillment_channel: order.fulfillment_channel.as_str().to_owned(),
+            sales_channel: order.sales_channel,
+            marketplace_id: order.marketplace_id,
+            ship_service_level: order.ship_service_level,
+            ship_to: order.ship_to.into(),
+            is_business_order: order.is_business_order,
+            purchase_order_number: order.purchase_order_number,
+            items: order.items.into_iter().map(OrderItemView::from).collect(),
+        }
+    }
+}

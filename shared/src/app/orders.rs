@@ -1,0 +1,64 @@
+//! Reading an account's imported orders: filtered listings by last update, and single orders with their items.
+
+use std::sync::Arc;
+
+use super::accounts::AccountError;
+use crate::domain::Order;
+use crate::error::DomainError;
+use crate::ports::{AccountStore, OrderQuery, OrderStore, Page};
+
+/// The most orders on one page.
+pub const MAX_PAGE: u32 = 100;
+
+/// The order use cases.
+#[derive(Debug, Clone)]
+pub struct Orders {
+    accounts: Arc<dyn AccountStore>,
+    orders: Arc<dyn OrderStore>,
+}
+
+impl Orders {
+    /// The use cases over their stores.
+    pub fn new(accounts: Arc<dyn AccountStore>, orders: Arc<dyn OrderStore>) -> Self {
+        Orders { accounts, orders }
+    }
+
+    /// A page of the account's orders matching `query`, oldest update first. The cursor in `query.after` is a
+    /// previous page's `next`: the last order's `<last update>#<order id>`.
+    pub async fn list(&self, account_id: &str, query: OrderQuery) -> Result<Page<Order>, AccountError> {
+        if !(1..=MAX_PAGE).contains(&query.limit) {
+            return Err(DomainError::invalid(
+                "limit",
+                &query.limit.to_string(),
+                format!("expected 1 to {MAX_PAGE}"),
+            )
+            .into());
+        }
+        if let Some(after) = &query.after {
+            let well_formed = after.split_once('#').is_some_and(|(at, id)| {
+                !id.is_empty() && at.parse::<chrono::DateTime<chrono::Utc>>().is_ok()
+            });
+            if !well_formed {
+                return Err(DomainError::invalid("nextToken", after, "not a token this API returned").into());
+            }
+        }
+        self.require_account(account_id).await?;
+        Ok(self.orders.list_orders(account_id, &query).await?)
+    }
+
+    /// One order with its items.
+    pub async fn get(&self, account_id: &str, order_id: &str) -> Result<Order, AccountError> {
+        self.require_account(account_id).await?;
+        self.orders
+            .get_order(account_id, order_id)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("order {order_id} of account {account_id}")))
+    }
+
+    async fn require_account(&self, account_id: &str) -> Result<(), AccountError> {
+        match self.accounts.get_account(account_id).await? {
+            Some(_) => Ok(()),
+            None => Err(AccountError::NotFound(format!("account {account_id}"))),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! `GET /accounts/{id}/health` against the SP-API sandbox: the right cause, in words a seller acts on, for each
+//! fault the sandbox injects, and healthy when there is none.
+
+mod api_support;
+
+use api_support::{Api, US, epoch, seller_spec, start};
+use chrono::{DateTime, TimeDelta, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::sandbox::{Fault, FaultKind, Operation};
+
+async fn health(api: &Api, id: &str) -> Value {
+    let answer = api.get(&format!("/accounts/{id}/health")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    answer.body
+}
+
+fn time(value: &Value) -> DateTime<Utc> {
+    value.as_str().expect("a timestamp").parse().expect("RFC 3339")
+}
+
+#[tokio::test]
+async fn a_working_account_is_healthy_with_its_next_run_and_nothing_in_flight() {
+    let api = start().await;
+    let (_, id) = api.connect(seller_spec(1, &[US], 5), "15m").await;
+    api.advance(TimeDelta::minutes(20));
+
+    let health = health(&api, &id).await;
+    assert_eq!(health["status"], "healthy", "{health}");
+    assert_eq!(health["connection"]["state"], "connected");
+    assert_eq!(health.get("cause"), None);
+    assert_eq!(health["scheduleEnabled"], true);
+    assert_eq!(health["reportsInFlight"], 0);
+    assert_eq!(health["throttling"]["recent"], false);
+    // Connected at the epoch, every 15 minutes: the tick after now (epoch + 20 min) is at epoch + 30 min.
+    assert_eq!(
+        time(&health["nextScheduledRun"]),
+        epoch() + TimeDelta::minutes(30)
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_is_named_with_what_to_do() {
+    let api = start().await;
+    let (seller, id) = api.connect(seller_spec(2, &[US], 5), "15m").await;
+    assert_eq!(health(&api, &id).await["status"], "healthy");
+    api.sandbox.revoke_refresh_token(&seller.seller_id).unwrap();
+
+    // The access token from the first check would still work for an hour; the check exchanges anew.
+    let health = health(&api, &id).await;
+    assert_eq!(health["status"], "failing", "{health}");
+    assert_eq!(health["connection"]["state"], "failed");
+    assert_eq!(health["cause"]["kind"], "refresh_token_revoked");
+    assert_eq!(health["cause"]["needsAction"], true);
+    assert!(
+        health["cause"]["advice"]
+            .as_str()
+            .unwrap()
+            .contains("authorize the app again")
+    );
+}
+
+#[tokio::test]
+async fn a_withdrawn_authorization_is_access_denied() {
+    let api = start().await;
+    let (seller, id) = api.connect(seller_spec(3, &[US], 5), "15m").await;
+    api.sandbox.deauthorize(&seller.seller_id).unwrap();
+
+    let health = health(&api, &id).await;
+    assert_eq!(health["status"], "failing", "{health}");
+    assert_eq!(health["cause"]["kind"], "access_denied");
+    assert!(
+        health["cause"]["advice"]
+            .as_str()
+            .unwrap()
+            .contains("Seller Central")
+    );
+
+    api.sandbox.reauthorize(&seller.seller_id).unwrap();
+    assert_eq!(self::health(&api, &id).await["status"], "healthy");
+}
+
+#[tokio::test]
+async fn an_ineligible_account_is_told_apart_from_a_withdrawn_authorization() {
+    let api = start().await;
+    let (seller, id) = api.connect(seller_spec(4, &[US], 5), "15m").await;
+    api.sandbox.set_ineligible(&seller.seller_id, true).unwrap();
+
+    let health = health(&api, &id).await;
+    assert_eq!(health["cause"]["kind"], "ineligible", "{health}");
+    assert!(
+        health["cause"]["advice"]
+            .as_str()
+            .unwrap()
+            .contains("Professional")
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_a_passing_cause_that_needs_nothing_done() {
+    let api = start().await;
+    let (seller, id) = api.connect(seller_spec(5, &[US], 5), "15m").await;
+    api.sandbox.inject(
+        Fault::new(FaultKind::Throttle)
+            .on(Operation::GetReports)
+            .for_seller(&seller.seller_id)
+            .times(2),
+    );
+
+    let health = health(&api, &id).await;
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["cause"]["kind"], "throttled");
+    assert_eq!(health["cause"]["needsAction"], false);
+    assert!(health["cause"]["advice"].as_str().unwrap().contains("catches up"));
+}
+
+#[tokio::test]
+async fn a_fatal_report_is_named_with_amazons_reason() {
+    let api = start().await;
+    let (seller, id) = api.connect(seller_spec(6, &[US], 5), "15m").await;
+    api.sandbox.inject(
+        Fault::new(FaultKind::Fatal)
+            .on(Operation::CreateReport)
+            .for_seller(&seller.seller_id),
+    );
+    let requested = api
+        .post(
+            &format!("/accounts/{id}/reports"),
+            json!({
+                "reportType": "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
+                "dataStartTime": "2026-03-05T00:00:00Z",
+                "dataEndTime": "2026-03-06T00:00:00Z",
+            }),
+        )
+        .await;
+    assert_eq!(requested.status, StatusCode::ACCEPTED, "{:?}", requested.body);
+    assert_eq!(health(&api, &id).await["reportsInFlight"], 1);
+
+    api.advance(TimeDelta::minutes(2));
+    api.poll_and_parse().await;
+
+    let health = health(&api, &id).await;
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["cause"]["kind"], "report_fatal");
+    assert!(
+        health["cause"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(requested.body["reportId"].as_str().unwrap())
+    );
+    assert_eq!(
+        health["lastError"]["kind"], "report_fatal",
+        "the poller recorded it too"
+    );
+    assert_eq!(health["reportsInFlight"], 0);
+}
+
+#[tokio::test]
+async fn an_import_interval_of_never_is_no_schedule() {
+    let api = start().await;
+    let (_, id) = api.connect(seller_spec(7, &[US], 5), "never").await;
+
+    let health = health(&api, &id).await;
+    assert_eq!(health["status"], "failing", "{health}");
+    assert_eq!(health["cause"]["kind"], "no_schedule");
+    assert_eq!(health["scheduleEnabled"], false);
+    assert_eq!(health.get("nextScheduledRun"), None);
+}

@@ -1180,3 +1180,90 @@ async fn processing_reports_are_valid_against_amazons_schemas() {
     assert!(errors.is_empty(), "{errors:?}\n{report}");
     assert!(!validator.is_valid(&json!({"header": {}, "issues": [], "summary": {}})));
 }
+
+#[tokio::test]
+async fn feeds_built_by_sellersync_are_applied_and_their_reports_read_back_per_message() {
+    use shared::feeds::{
+        Carrier, FeedLimits, InventoryUpdate, MessageOutcome, ShipmentConfirmation, ShippedItems,
+        inventory_feeds, order_fulfillment_feeds, parse_listings_processing_report,
+        parse_xml_processing_report,
+    };
+
+    let h = harness().await;
+    let seller = awaiting_seller(&h, 20);
+    let token = h.token(&seller).await;
+    let target = unshipped(&h, &seller, 1, 1);
+    let confirmation = |order: &str| ShipmentConfirmation {
+        amazon_order_id: order.to_owned(),
+        carrier: Carrier::from_name("usps"),
+        shipping_method: Some("Priority".to_owned()),
+        tracking_number: Some("9400111899223344556677".to_owned()),
+        ship_date: h.now(),
+        items: ShippedItems::All,
+    };
+    let confirmations = [
+        confirmation("114-0000000-0000000"),
+        confirmation(&target.amazon_order_id),
+    ];
+    let docs =
+        order_fulfillment_feeds(&seller.seller_id, &confirmations, &FeedLimits::default()).expect("builds");
+    let doc = &docs[0];
+    let body = String::from_utf8(doc.body.clone()).expect("UTF-8");
+    let (_, text) = run_feed(&h, &token, doc.feed_type.as_str(), doc.content_type(), &body).await;
+    let report = parse_xml_processing_report(text.as_bytes()).expect("sellersync reads the report");
+    let outcomes: Vec<(Vec<usize>, MessageOutcome)> = doc
+        .messages
+        .iter()
+        .map(|m| (m.inputs.clone(), report.outcome(m.message_id)))
+        .collect();
+    match &outcomes[0] {
+        (inputs, MessageOutcome::Rejected { errors }) => {
+            assert_eq!(inputs, &[0]);
+            assert_eq!(errors[0].code, "18028");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(outcomes[1].1.is_accepted(), "{outcomes:?}");
+    let shipped = order(&h, &seller, &target.amazon_order_id);
+    assert_eq!(shipped.status, OrderState::Shipped);
+    assert_eq!(shipped.shipments[0].carrier_code, "USPS");
+
+    let sku = h.sandbox.listings(&seller.seller_id).expect("listings")[0]
+        .sku
+        .clone();
+    let updates = [
+        InventoryUpdate {
+            sku: sku.clone(),
+            quantity: 4,
+            handling_time_days: None,
+        },
+        InventoryUpdate {
+            sku: sku.clone(),
+            quantity: 6,
+            handling_time_days: Some(2),
+        },
+    ];
+    let docs = inventory_feeds(&seller.seller_id, "en_US", &updates, &FeedLimits::default()).expect("builds");
+    let body = String::from_utf8(docs[0].body.clone()).expect("UTF-8");
+    let (_, text) = run_feed(
+        &h,
+        &token,
+        docs[0].feed_type.as_str(),
+        docs[0].content_type(),
+        &body,
+    )
+    .await;
+    let report = parse_listings_processing_report(text.as_bytes()).expect("sellersync reads the report");
+    assert!(report.outcome(docs[0].messages[0].message_id).is_accepted());
+    let listing = h
+        .sandbox
+        .listings(&seller.seller_id)
+        .expect("listings")
+        .into_iter()
+        .find(|l| l.sku == sku)
+        .expect("the SKU");
+    assert_eq!(
+        (listing.quantity, listing.lead_time_to_ship_max_days),
+        (Some(6), Some(2))
+    );
+}

@@ -1064,6 +1064,13 @@ async fn a_listings_feed_rejects_bad_messages_with_amazons_codes() {
             .iter()
             .all(|l| l.sku != "E")
     );
+
+    let headless = json!({"messages": [listing_patch(1, "F", json!({"fulfillment_channel_code": "DEFAULT", "quantity": 1}))]});
+    let (_, text) = run_feed(&h, &token, LISTINGS, JSON, &headless.to_string()).await;
+    let report: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(report["issues"][0]["code"], "4002005");
+    let listings = h.sandbox.listings(&seller.seller_id).expect("listings");
+    assert!(listings.iter().all(|l| l.sku != "F"));
 }
 
 /// `SELLERSYNC_REFERENCE_DIR`, else `shared/reference` beside the repository's checkout; `None` (with a notice)

@@ -283,6 +283,65 @@ impl ParseError {
     }
 }
 
+/// A feed that cannot be built from the actions given; names the action (by its index) and its field.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FeedError {
+    /// An action does not fit what Amazon accepts.
+    #[error("feed message {index} is invalid: {source}")]
+    InvalidMessage {
+        /// The action's index in the slice given to the builder.
+        index: usize,
+        /// What is wrong with it.
+        #[source]
+        source: DomainError,
+    },
+    /// The seller id or locale of the document's header is unusable.
+    #[error("feed header is invalid: {0}")]
+    InvalidHeader(DomainError),
+    /// One message is larger than a whole document may be.
+    #[error("feed message {index} takes {bytes} bytes, more than the {limit} a document leaves for messages")]
+    MessageTooLarge {
+        /// The action's index.
+        index: usize,
+        /// The message's size.
+        bytes: usize,
+        /// The room a document has for messages.
+        limit: usize,
+    },
+    /// Writing the document failed (a bug: the builders write into memory).
+    #[error("writing the feed document failed: {0}")]
+    Write(String),
+}
+
+/// A feed processing report that cannot be read. Messages name lines and elements, never values.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ProcessingReportError {
+    /// The XML is not well-formed, ends early, or holds a value of the wrong kind.
+    #[error("malformed processing report XML at line {line}: {reason}")]
+    Xml {
+        /// The line reading stopped at.
+        line: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The JSON is not a listings processing report.
+    #[error("malformed listings processing report: {0}")]
+    Json(String),
+    /// The document is well-formed but not a processing report.
+    #[error("not a feed processing report: {0}")]
+    WrongDocument(String),
+}
+
+impl ProcessingReportError {
+    /// Worth downloading the report again: a cut-short download reads as malformed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ProcessingReportError::Xml { .. } | ProcessingReportError::Json(_)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

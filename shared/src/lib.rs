@@ -14,6 +14,7 @@
 //! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
 //! - [`amazon`]: the Selling Partner API client: LWA, rate limiting, retries, reports, feeds, documents.
 //! - [`parse`]: streaming parsers for Amazon's order reports (flat files and XML), any charset.
+//! - [`feeds`]: the seller's actions as feed documents (XML order feeds, JSON listings), and processing reports.
 
 pub mod adapters;
 pub mod amazon;
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod feeds;
 pub mod parse;
 pub mod ports;
 pub mod runtime;

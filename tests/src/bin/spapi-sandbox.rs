@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! spapi-sandbox [--port N] [--seed S] [--clock-scale X] [--clock-origin RFC3339] [--rate-scale R]
-//!               [--report-processing-secs N] [--gzip-min-bytes N]
+//!               [--report-processing-secs N] [--feed-processing-secs N] [--gzip-min-bytes N]
 //! ```
 //!
 //! Prints its base URL on stdout once it accepts connections, logs to stderr, and stops on Ctrl-C or SIGTERM.
@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use shared::clock::ScaledClock;
 
 const USAGE: &str = "usage: spapi-sandbox [--port N] [--seed S] [--clock-scale X] [--clock-origin RFC3339] \
-                     [--rate-scale R] [--report-processing-secs N] [--gzip-min-bytes N]";
+                     [--rate-scale R] [--report-processing-secs N] [--feed-processing-secs N] [--gzip-min-bytes N]";
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<SandboxOptions, String> {
     let mut options = SandboxOptions::default();
@@ -53,6 +53,9 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<SandboxOptions, Stri
             }
             "--report-processing-secs" => {
                 options.report_processing = Duration::from_secs(value.parse().map_err(|_| bad("seconds"))?);
+            }
+            "--feed-processing-secs" => {
+                options.feed_processing = Duration::from_secs(value.parse().map_err(|_| bad("seconds"))?);
             }
             "--gzip-min-bytes" => options.gzip_min_bytes = value.parse().map_err(|_| bad("a byte count"))?,
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
@@ -130,9 +133,12 @@ mod tests {
             "60",
             "--clock-scale",
             "100",
+            "--feed-processing-secs",
+            "30",
         ])
         .expect("valid flags");
         assert_eq!(options.port, 8123);
+        assert_eq!(options.feed_processing, Duration::from_secs(30));
         assert_eq!(options.seed, 9);
         assert_eq!(options.rate_scale, 60.0);
     }

@@ -1,5 +1,6 @@
 //! Document hosting as S3 does it for SP-API: presigned URLs that expire, gzip signalled only by the API's
-//! `compressionAlgorithm`, `Content-Type` with the charset, and S3's XML errors.
+//! `compressionAlgorithm`, `Content-Type` with the charset, and S3's XML errors. Feed documents are uploaded
+//! the same way: a presigned `PUT` URL whose signature covers the `Content-Type` given to `createFeedDocument`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -170,6 +171,48 @@ impl Documents {
         url
     }
 
+    /// A presigned upload URL for a feed document; its signature covers `content_type`, so the `PUT` must carry
+    /// exactly that `Content-Type` (S3 answers `SignatureDoesNotMatch` otherwise).
+    pub(crate) fn presign_upload(
+        &self,
+        base_url: &str,
+        id: &str,
+        now: DateTime<Utc>,
+        ttl: TimeDelta,
+        content_type: &str,
+    ) -> String {
+        let date = now.format("%Y%m%dT%H%M%SZ").to_string();
+        let expires = ttl.num_seconds().to_string();
+        let signature = self.upload_signature(id, &date, &expires, content_type);
+        format!(
+            "{base_url}/_documents/{id}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIASANDBOX%2F{}%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={date}&X-Amz-Expires={expires}&X-Amz-SignedHeaders=content-type%3Bhost&X-Amz-Signature={signature}",
+            now.format("%Y%m%d")
+        )
+    }
+
+    /// Checks an upload's URL and `Content-Type` as S3 checks a presigned `PUT`.
+    pub(crate) fn check_upload(
+        &self,
+        id: &str,
+        query: &DownloadQuery,
+        content_type: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), S3Error> {
+        let (Some(date), Some(expires), Some(signature)) = (&query.date, &query.expires, &query.signature)
+        else {
+            return Err(S3Error::MissingSignature);
+        };
+        if &self.upload_signature(id, date, expires, content_type) != signature {
+            return Err(S3Error::SignatureMismatch);
+        }
+        check_expiry(date, expires, now)
+    }
+
+    fn upload_signature(&self, id: &str, date: &str, expires: &str, content_type: &str) -> String {
+        // S3 signs header values trimmed; the value itself is compared byte for byte.
+        self.signature(id, date, expires, Some(&format!("PUT\n{}", content_type.trim())))
+    }
+
     /// Checks a download's URL and returns the document, or S3's reason to refuse.
     pub(crate) fn download(
         &self,
@@ -185,18 +228,7 @@ impl Documents {
         if &expected != signature {
             return Err(S3Error::SignatureMismatch);
         }
-        let signed_at = NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
-            .map_err(|_| S3Error::SignatureMismatch)?
-            .and_utc();
-        let expires_secs: i64 = expires.parse().map_err(|_| S3Error::SignatureMismatch)?;
-        let expires_at = signed_at + TimeDelta::seconds(expires_secs);
-        if now > expires_at {
-            return Err(S3Error::Expired {
-                expires: expires_at,
-                server_time: now,
-                expires_secs,
-            });
-        }
+        check_expiry(date, expires, now)?;
         self.docs.get(id).ok_or(S3Error::NoSuchKey)
     }
 
@@ -212,6 +244,23 @@ impl Documents {
             })
             .collect()
     }
+}
+
+/// `AccessDenied` "Request has expired" once `X-Amz-Expires` seconds have passed since `X-Amz-Date`.
+fn check_expiry(date: &str, expires: &str, now: DateTime<Utc>) -> Result<(), S3Error> {
+    let signed_at = NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
+        .map_err(|_| S3Error::SignatureMismatch)?
+        .and_utc();
+    let expires_secs: i64 = expires.parse().map_err(|_| S3Error::SignatureMismatch)?;
+    let expires_at = signed_at + TimeDelta::seconds(expires_secs);
+    if now > expires_at {
+        return Err(S3Error::Expired {
+            expires: expires_at,
+            server_time: now,
+            expires_secs,
+        });
+    }
+    Ok(())
 }
 
 fn fnv1a(seed: u64, text: &str) -> u64 {
@@ -307,6 +356,48 @@ mod tests {
         assert_eq!(
             docs.download("doc1", &DownloadQuery::default(), now).err(),
             Some(S3Error::MissingSignature)
+        );
+    }
+
+    #[test]
+    fn an_upload_url_accepts_only_the_content_type_it_was_signed_for() {
+        let docs = Documents::new(7);
+        let now = Utc::now();
+        let url = docs.presign_upload(
+            "http://x",
+            "feed1",
+            now,
+            TimeDelta::minutes(5),
+            "text/xml; charset=UTF-8",
+        );
+        assert!(url.contains("X-Amz-SignedHeaders=content-type%3Bhost"), "{url}");
+        let query = query_of(&url);
+        assert_eq!(
+            docs.check_upload("feed1", &query, "text/xml; charset=UTF-8", now),
+            Ok(())
+        );
+        assert_eq!(
+            docs.check_upload("feed1", &query, "text/xml; charset=utf-8", now),
+            Err(S3Error::SignatureMismatch)
+        );
+        assert_eq!(
+            docs.check_upload("feed2", &query, "text/xml; charset=UTF-8", now),
+            Err(S3Error::SignatureMismatch)
+        );
+        assert!(matches!(
+            docs.check_upload(
+                "feed1",
+                &query,
+                "text/xml; charset=UTF-8",
+                now + TimeDelta::minutes(6)
+            ),
+            Err(S3Error::Expired { .. })
+        ));
+        // A download URL is no upload URL.
+        let download = query_of(&docs.presign("http://x", "feed1", now, TimeDelta::minutes(5), false));
+        assert_eq!(
+            docs.check_upload("feed1", &download, "text/xml; charset=UTF-8", now),
+            Err(S3Error::SignatureMismatch)
         );
     }
 

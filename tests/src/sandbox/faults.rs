@@ -1,4 +1,5 @@
-//! Fault injection: the next matching calls are throttled, fail, stall, get a truncated document or a FATAL report.
+//! Fault injection: the next matching calls are throttled, fail, stall, get a truncated document, or create a
+//! report or feed that ends FATAL.
 
 use std::time::Duration;
 
@@ -79,7 +80,8 @@ pub enum FaultKind {
     },
     /// Serve the next document download cut short: mid-row for plain text, mid-stream for gzip.
     TruncateDocument,
-    /// Make the next created report end `FATAL`, with an error document saying so.
+    /// Make the next created report end `FATAL`, with an error document saying so, or the next created feed
+    /// end `FATAL` without a processing report.
     Fatal,
 }
 
@@ -97,7 +99,7 @@ impl FaultKind {
             FaultKind::Throttle | FaultKind::ServerError { .. } => op.is_sp_api(),
             FaultKind::Slow { .. } => true,
             FaultKind::TruncateDocument => op == Operation::DownloadDocument,
-            FaultKind::Fatal => op == Operation::CreateReport,
+            FaultKind::Fatal => matches!(op, Operation::CreateReport | Operation::CreateFeed),
         }
     }
 }

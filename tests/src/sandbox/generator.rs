@@ -212,6 +212,38 @@ pub(crate) struct Shipment {
     pub(crate) estimated_arrival: DateTime<Utc>,
 }
 
+/// A shipment the seller confirmed through a `POST_ORDER_FULFILLMENT_DATA` feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FeedShipment {
+    /// The feed that confirmed it.
+    pub(crate) feed_id: String,
+    /// When the feed applied it (its processing end).
+    pub(crate) at: DateTime<Utc>,
+    /// `CarrierCode` as sent.
+    pub(crate) carrier_code: String,
+    /// `CarrierName`, sent with `CarrierCode` `Other`.
+    pub(crate) carrier_name: Option<String>,
+    /// `ShippingMethod`.
+    pub(crate) shipping_method: Option<String>,
+    /// `ShipperTrackingNumber`.
+    pub(crate) tracking_number: Option<String>,
+    /// `FulfillmentDate`.
+    pub(crate) ship_date: DateTime<Utc>,
+    /// Order item ids and the units shipped of each.
+    pub(crate) items: Vec<(String, u32)>,
+}
+
+/// Units of an order the seller cancelled through a `POST_ORDER_ACKNOWLEDGEMENT_DATA` feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FeedCancellation {
+    /// The feed that cancelled them.
+    pub(crate) feed_id: String,
+    /// When the feed applied it.
+    pub(crate) at: DateTime<Utc>,
+    /// Order item ids, the units cancelled of each and the `CancelReason` given (if any).
+    pub(crate) items: Vec<(String, u32, Option<String>)>,
+}
+
 /// A generated order with its whole timeline, including events still in the clock's future.
 #[derive(Debug, Clone)]
 pub(crate) struct GenOrder {
@@ -236,6 +268,10 @@ pub(crate) struct GenOrder {
     pub(crate) events: Vec<Event>,
     /// Set for orders that ship (AFN always carries one; MFN when shipped outside feeds).
     pub(crate) shipment: Option<Shipment>,
+    /// Shipments the seller confirmed through feeds, in the order they were applied.
+    pub(crate) feed_shipments: Vec<FeedShipment>,
+    /// Cancellations the seller sent through feeds, in the order they were applied.
+    pub(crate) feed_cancellations: Vec<FeedCancellation>,
 }
 
 impl GenOrder {
@@ -260,6 +296,28 @@ impl GenOrder {
     /// The currency's number of decimals.
     pub(crate) fn decimals(&self) -> u32 {
         currency_decimals(self.marketplace.currency)
+    }
+
+    /// Units of an order item shipped through feeds applied by `at`.
+    pub(crate) fn shipped_units(&self, order_item_id: &str, at: DateTime<Utc>) -> u32 {
+        self.feed_shipments
+            .iter()
+            .filter(|s| s.at <= at)
+            .flat_map(|s| &s.items)
+            .filter(|(id, _)| id == order_item_id)
+            .map(|(_, units)| units)
+            .sum()
+    }
+
+    /// Units of an order item cancelled through feeds applied by `at`.
+    pub(crate) fn cancelled_units(&self, order_item_id: &str, at: DateTime<Utc>) -> u32 {
+        self.feed_cancellations
+            .iter()
+            .filter(|c| c.at <= at)
+            .flat_map(|c| &c.items)
+            .filter(|(id, ..)| id == order_item_id)
+            .map(|(_, units, _)| units)
+            .sum()
     }
 }
 
@@ -895,6 +953,8 @@ fn generate_order(
         items,
         events,
         shipment,
+        feed_shipments: Vec::new(),
+        feed_cancellations: Vec::new(),
     }
 }
 

@@ -1,4 +1,5 @@
-//! What tests may know that a client of Amazon cannot: the truth about every order, the reports produced, and
+//! What tests may know that a client of Amazon cannot: the truth about every order (with the shipments and
+//! cancellations feeds made), the reports and feeds produced, the quantities listings feeds set, and
 //! per-operation statistics; plus the controls (sellers, tokens, authorization, faults). Each is reachable from
 //! Rust through [`super::Sandbox`] and over HTTP under `/_sandbox/…` (routes in the module doc of `sandbox`).
 
@@ -18,6 +19,7 @@ use serde_json::json;
 
 use super::auth::{self, CLIENT_ID, CLIENT_SECRET};
 use super::faults::Fault;
+use super::feeds;
 use super::generator::{self, Channel, GenOrder, OrderState, SellerSpec};
 use super::operations::Operation;
 use super::reports::{self, ProcessingStatus};
@@ -127,6 +129,123 @@ pub struct SandboxItem {
     pub ship_promotion_discount: Decimal,
     /// Promotions applied.
     pub promotion_ids: Vec<String>,
+    /// Units shipped through shipment-confirmation feeds by the instant asked for.
+    pub quantity_shipped: u32,
+    /// Units cancelled through order-acknowledgement feeds by the instant asked for.
+    pub quantity_cancelled: u32,
+}
+
+/// A shipment the seller confirmed through a `POST_ORDER_FULFILLMENT_DATA` feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxShipment {
+    /// The feed that confirmed it.
+    pub feed_id: String,
+    /// When the feed applied it.
+    pub applied_at: DateTime<Utc>,
+    /// `CarrierCode` as sent (`Other` for a carrier by name).
+    pub carrier_code: String,
+    /// `CarrierName`, for `CarrierCode` `Other`.
+    pub carrier_name: Option<String>,
+    /// `ShippingMethod`.
+    pub shipping_method: Option<String>,
+    /// `ShipperTrackingNumber`.
+    pub tracking_number: Option<String>,
+    /// `FulfillmentDate`.
+    pub ship_date: DateTime<Utc>,
+    /// The order items shipped and the units of each.
+    pub items: Vec<SandboxItemUnits>,
+}
+
+/// Units of one order item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxItemUnits {
+    /// The order item id.
+    pub order_item_id: String,
+    /// Units.
+    pub quantity: u32,
+    /// The `CancelReason` given, for cancelled units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+}
+
+/// Units the seller cancelled through a `POST_ORDER_ACKNOWLEDGEMENT_DATA` feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxCancellation {
+    /// The feed that cancelled them.
+    pub feed_id: String,
+    /// When the feed applied it.
+    pub applied_at: DateTime<Utc>,
+    /// The order items cancelled, the units of each and the reason given.
+    pub items: Vec<SandboxItemUnits>,
+}
+
+/// A feed as the sandbox processed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxFeed {
+    /// The feed id.
+    pub feed_id: String,
+    /// The feed type.
+    pub feed_type: String,
+    /// Its marketplaces.
+    pub marketplace_ids: Vec<String>,
+    /// Its status now.
+    pub processing_status: ProcessingStatus,
+    /// When it was created.
+    pub created_time: DateTime<Utc>,
+    /// The document it was created from.
+    pub input_feed_document_id: String,
+    /// The document's `contentType`.
+    pub content_type: String,
+    /// The document's text as uploaded (`None` when nothing was uploaded).
+    pub content: Option<String>,
+    /// The processing report, once done.
+    pub result_feed_document_id: Option<String>,
+    /// Messages in the document.
+    pub messages: u64,
+    /// Messages rejected.
+    pub messages_rejected: u64,
+    /// The report's errors and warnings.
+    pub results: Vec<SandboxFeedResult>,
+}
+
+/// An error or warning of a feed's processing report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxFeedResult {
+    /// The message it is about; 0 for the whole document.
+    pub message_id: u32,
+    /// `Error` or `Warning`.
+    pub severity: String,
+    /// Amazon's code, e.g. `18028`; empty when none.
+    pub code: String,
+    /// Amazon's text.
+    pub description: String,
+    /// The order it names, if any.
+    pub amazon_order_id: Option<String>,
+    /// The SKU it names, if any.
+    pub sku: Option<String>,
+}
+
+/// A SKU's merchant-fulfilled offer as listings feeds left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxListing {
+    /// The SKU.
+    pub sku: String,
+    /// Whether the seller's generated catalog has it (Amazon accepts updates of unknown SKUs too).
+    pub in_catalog: bool,
+    /// Units available; `None` when no feed set one (or a feed deleted it).
+    pub quantity: Option<u32>,
+    /// Handling time a feed set.
+    pub lead_time_to_ship_max_days: Option<u32>,
+    /// When a feed last changed it.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The feed that last changed it.
+    pub feed_id: Option<String>,
 }
 
 /// An order as it stands at some instant: the truth tests compare sellersync's store with.
@@ -169,6 +288,10 @@ pub struct SandboxOrder {
     pub items: Vec<SandboxItem>,
     /// The events that happened by the instant asked for (or, for a view of reports, that were visible).
     pub events: Vec<SandboxEvent>,
+    /// Shipments confirmed through feeds by the instant asked for.
+    pub shipments: Vec<SandboxShipment>,
+    /// Cancellations sent through feeds by the instant asked for.
+    pub cancellations: Vec<SandboxCancellation>,
 }
 
 /// An order as one report showed it.
@@ -262,10 +385,53 @@ fn order_view(order: &GenOrder, at: DateTime<Utc>, visible: bool) -> Option<Sand
                     item_promotion_discount: amount(a.item_promotion_discount, decimals),
                     ship_promotion_discount: amount(a.ship_promotion_discount, decimals),
                     promotion_ids: item.promotion_ids.clone(),
+                    quantity_shipped: order.shipped_units(&item.order_item_id, at),
+                    quantity_cancelled: order.cancelled_units(&item.order_item_id, at),
                 }
             })
             .collect(),
         events,
+        shipments: order
+            .feed_shipments
+            .iter()
+            .filter(|s| s.at <= at)
+            .map(|s| SandboxShipment {
+                feed_id: s.feed_id.clone(),
+                applied_at: s.at,
+                carrier_code: s.carrier_code.clone(),
+                carrier_name: s.carrier_name.clone(),
+                shipping_method: s.shipping_method.clone(),
+                tracking_number: s.tracking_number.clone(),
+                ship_date: s.ship_date,
+                items: s
+                    .items
+                    .iter()
+                    .map(|(id, quantity)| SandboxItemUnits {
+                        order_item_id: id.clone(),
+                        quantity: *quantity,
+                        cancel_reason: None,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        cancellations: order
+            .feed_cancellations
+            .iter()
+            .filter(|c| c.at <= at)
+            .map(|c| SandboxCancellation {
+                feed_id: c.feed_id.clone(),
+                applied_at: c.at,
+                items: c
+                    .items
+                    .iter()
+                    .map(|(id, quantity, reason)| SandboxItemUnits {
+                        order_item_id: id.clone(),
+                        quantity: *quantity,
+                        cancel_reason: reason.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
     })
 }
 
@@ -317,6 +483,7 @@ pub(crate) fn add_seller(world: &mut World, prepared: PreparedSeller) -> SellerC
             generated,
             authorized: true,
             eligible: true,
+            listings: BTreeMap::new(),
         },
     );
     let refresh_token = auth::issue_refresh_token(world, &seller_id);
@@ -427,6 +594,55 @@ pub(crate) fn seller_reports(
     Ok(views)
 }
 
+/// The seller's feeds, oldest first, as of `now` (feeds due by then applied first).
+pub(crate) fn feeds_of(
+    world: &mut World,
+    seller_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<SandboxFeed>, SandboxError> {
+    seller(world, seller_id)?;
+    feeds::settle_due(world, now);
+    Ok(feeds::seller_feeds(world, seller_id, now))
+}
+
+/// Every SKU of the seller's catalog, and every other SKU a listings feed set, with what feeds set.
+pub(crate) fn listings(world: &World, seller_id: &str) -> Result<Vec<SandboxListing>, SandboxError> {
+    let state = seller(world, seller_id)?;
+    let mut listings: BTreeMap<String, SandboxListing> = state
+        .generated
+        .catalog
+        .iter()
+        .map(|product| {
+            (
+                product.sku.clone(),
+                SandboxListing {
+                    sku: product.sku.clone(),
+                    in_catalog: true,
+                    quantity: None,
+                    lead_time_to_ship_max_days: None,
+                    updated_at: None,
+                    feed_id: None,
+                },
+            )
+        })
+        .collect();
+    for (sku, set) in &state.listings {
+        let listing = listings.entry(sku.clone()).or_insert_with(|| SandboxListing {
+            sku: sku.clone(),
+            in_catalog: false,
+            quantity: None,
+            lead_time_to_ship_max_days: None,
+            updated_at: None,
+            feed_id: None,
+        });
+        listing.quantity = set.quantity;
+        listing.lead_time_to_ship_max_days = set.lead_time_to_ship_max_days;
+        listing.updated_at = Some(set.updated_at);
+        listing.feed_id = Some(set.feed_id.clone());
+    }
+    Ok(listings.into_values().collect())
+}
+
 /// A seller spec as the HTTP control route takes it: every field optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -497,6 +713,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_sandbox/sellers/{seller_id}/orders", get(seller_orders))
         .route("/_sandbox/sellers/{seller_id}/reports", get(list_reports))
         .route("/_sandbox/sellers/{seller_id}/stats", get(seller_stats))
+        .route("/_sandbox/sellers/{seller_id}/feeds", get(list_feeds))
+        .route("/_sandbox/sellers/{seller_id}/listings", get(list_listings))
         .route(
             "/_sandbox/faults",
             get(list_faults).post(inject_fault).delete(clear_faults),
@@ -607,13 +825,30 @@ async fn seller_orders(
     let Ok(Query(query)) = query else {
         return control_error(400, "expected ?at=<RFC 3339>&visible=<bool>");
     };
-    let at = query.at.unwrap_or_else(|| shared.clock.now());
-    control_result(200, orders(&shared.world(), &seller_id, at, query.visible))
+    let now = shared.clock.now();
+    let at = query.at.unwrap_or(now);
+    let mut world = shared.world();
+    feeds::settle_due(&mut world, now);
+    control_result(200, orders(&world, &seller_id, at, query.visible))
 }
 
 async fn list_reports(State(shared): State<Arc<Shared>>, Path(seller_id): Path<String>) -> Response {
     let now = shared.clock.now();
-    control_result(200, seller_reports(&mut shared.world(), &seller_id, now))
+    let mut world = shared.world();
+    feeds::settle_due(&mut world, now);
+    control_result(200, seller_reports(&mut world, &seller_id, now))
+}
+
+async fn list_feeds(State(shared): State<Arc<Shared>>, Path(seller_id): Path<String>) -> Response {
+    let now = shared.clock.now();
+    control_result(200, feeds_of(&mut shared.world(), &seller_id, now))
+}
+
+async fn list_listings(State(shared): State<Arc<Shared>>, Path(seller_id): Path<String>) -> Response {
+    let now = shared.clock.now();
+    let mut world = shared.world();
+    feeds::settle_due(&mut world, now);
+    control_result(200, listings(&world, &seller_id))
 }
 
 async fn seller_stats(State(shared): State<Arc<Shared>>, Path(seller_id): Path<String>) -> Response {

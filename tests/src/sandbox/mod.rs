@@ -1,5 +1,6 @@
 //! The SP-API sandbox: a stateful stand-in for Amazon that tests and the local runner talk to over loopback
-//! HTTP exactly as they talk to Amazon (Login with Amazon, Tokens API, Reports API 2021-06-30, document hosting).
+//! HTTP exactly as they talk to Amazon (Login with Amazon, Tokens API, Reports API 2021-06-30, Feeds API
+//! 2021-06-30, document hosting and upload).
 //!
 //! It is the oracle sellersync is tested against, so it follows Amazon's models and real recordings (paths,
 //! field names, status codes, error bodies, headers) and is deterministic: a seller generated from a seed is
@@ -39,7 +40,14 @@
 //! | `GET /reports/2021-06-30/reports/{reportId}` | `getReport` |
 //! | `DELETE /reports/2021-06-30/reports/{reportId}` | `cancelReport` |
 //! | `GET /reports/2021-06-30/documents/{reportDocumentId}` | `getReportDocument` |
+//! | `POST /feeds/2021-06-30/documents` | `createFeedDocument` (201; the URL takes a `PUT` with the same `Content-Type`) |
+//! | `GET /feeds/2021-06-30/documents/{feedDocumentId}` | `getFeedDocument` (processing reports) |
+//! | `GET /feeds/2021-06-30/feeds` | `getFeeds` |
+//! | `POST /feeds/2021-06-30/feeds` | `createFeed` (202) |
+//! | `GET /feeds/2021-06-30/feeds/{feedId}` | `getFeed` |
+//! | `DELETE /feeds/2021-06-30/feeds/{feedId}` | `cancelFeed` |
 //! | `GET /_documents/{id}?X-Amz-…` | the document's presigned URL (S3 in production) |
+//! | `PUT /_documents/{id}?X-Amz-…` | a feed document's upload URL (S3 in production) |
 //!
 //! Every SP-API call needs `x-amz-access-token` (SigV4 headers are accepted and ignored); every operation has
 //! Amazon's default token bucket per seller (`operations::USAGE_PLANS`, refill rates times `rate_scale`).
@@ -58,6 +66,8 @@
 //! | `POST /_sandbox/sellers/{id}/ineligible`, `/eligible` | SP-API calls answer 403 naming ineligibility / work again | [`Sandbox::set_ineligible`] |
 //! | `GET /_sandbox/sellers/{id}/orders?at=RFC3339&visible=bool` | [`SandboxOrder`]s: the truth at `at` (default now), or with `visible=true` as reports show them at `at` | [`Sandbox::orders`], [`Sandbox::orders_at`], [`Sandbox::visible_orders`] |
 //! | `GET /_sandbox/sellers/{id}/reports` | [`SandboxReport`]s: every report with status and the orders it holds | [`Sandbox::reports`] |
+//! | `GET /_sandbox/sellers/{id}/feeds` | [`SandboxFeed`]s: every feed with status, document and report results | [`Sandbox::feeds`] |
+//! | `GET /_sandbox/sellers/{id}/listings` | [`SandboxListing`]s: catalog SKUs and what listings feeds set | [`Sandbox::listings`] |
 //! | `GET /_sandbox/sellers/{id}/stats` | [`SellerStats`]: per operation calls, 2xx, 4xx, 403, 429 (bucket vs injected), … | [`Sandbox::stats`] |
 //! | `POST /_sandbox/faults` | arm a [`Fault`] → 201 `{"faultId"}` | [`Sandbox::inject`] |
 //! | `GET /_sandbox/faults`, `DELETE /_sandbox/faults` | list / disarm faults | [`Sandbox::faults`], [`Sandbox::clear_faults`] |
@@ -76,11 +86,21 @@
 //!   download keeps `Content-Type: text/plain; charset=…` and `Content-Encoding: identity`, as S3 answers.
 //! - Statistics count a call under the seller its token (or document) belongs to; calls with unknown tokens are
 //!   answered but not counted.
+//! - Feeds are `IN_QUEUE` for the first third of `feed_processing`, then `IN_PROGRESS`, then `DONE` (or `FATAL`:
+//!   an unreadable document, nothing uploaded, a feed type the sandbox does not process, an injected `Fatal`).
+//!   A feed takes effect when its processing ends: `POST_ORDER_FULFILLMENT_DATA` ships merchant-fulfilled
+//!   orders (in part, by item), `POST_ORDER_ACKNOWLEDGEMENT_DATA` with `StatusCode` `Failure` cancels orders or
+//!   items, `JSON_LISTINGS_FEED` sets quantities; reports and [`SandboxOrder`] show the result. Orders stay
+//!   `Unshipped` while units are left; their generated future (a later shipment or cancellation) is dropped once
+//!   the seller acts. Processing reports reject bad messages one by one with Amazon's codes (table in the
+//!   `feed_apply` module); JSON reports are served gzip'd.
 
 mod auth;
 mod buckets;
 mod documents;
 mod faults;
+mod feed_apply;
+mod feeds;
 mod generator;
 mod inspect;
 mod locales;
@@ -106,8 +126,9 @@ pub use auth::{CLIENT_ID, CLIENT_SECRET};
 pub use faults::{ArmedFault, Fault, FaultKind};
 pub use generator::{Channel, OrderState, SellerSpec};
 pub use inspect::{
-    OperationStats, ReportedOrder, SandboxError, SandboxEvent, SandboxItem, SandboxOrder, SandboxReport,
-    SellerCredentials, SellerStats,
+    OperationStats, ReportedOrder, SandboxCancellation, SandboxError, SandboxEvent, SandboxFeed,
+    SandboxFeedResult, SandboxItem, SandboxItemUnits, SandboxListing, SandboxOrder, SandboxReport,
+    SandboxShipment, SellerCredentials, SellerStats,
 };
 pub use operations::{Operation, USAGE_PLANS, UsagePlan};
 pub use report_types::{
@@ -128,6 +149,8 @@ pub struct SandboxOptions {
     pub rate_scale: f64,
     /// Clock time a report spends `IN_QUEUE` and `IN_PROGRESS` (default 45 s).
     pub report_processing: Duration,
+    /// Clock time a feed spends `IN_QUEUE` and `IN_PROGRESS` before it takes effect (default 90 s).
+    pub feed_processing: Duration,
     /// Clock time a document URL stays valid (default 5 minutes, `X-Amz-Expires=300`).
     pub document_url_ttl: Duration,
     /// Documents at least this large are served gzip'd (default 32 KiB; 0 gzips all, `usize::MAX` none).
@@ -144,6 +167,7 @@ impl Default for SandboxOptions {
             clock: Arc::new(SystemClock),
             rate_scale: 1.0,
             report_processing: Duration::from_secs(45),
+            feed_processing: Duration::from_secs(90),
             document_url_ttl: Duration::from_secs(300),
             gzip_min_bytes: 32 * 1024,
             seed: 0,
@@ -180,6 +204,7 @@ impl Sandbox {
             report_processing: state::delta(options.report_processing),
             document_url_ttl: state::delta(options.document_url_ttl),
             gzip_min_bytes: options.gzip_min_bytes,
+            feed_processing: state::delta(options.feed_processing),
         };
         let shared = Arc::new(Shared {
             clock: options.clock.clone(),
@@ -280,9 +305,29 @@ impl Sandbox {
         self.orders_at(seller_id, self.now())
     }
 
-    /// The truth at `at`.
+    /// The truth at `at` (with every feed processed by now applied).
     pub fn orders_at(&self, seller_id: &str, at: DateTime<Utc>) -> Result<Vec<SandboxOrder>, SandboxError> {
-        inspect::orders(&self.shared.world(), seller_id, at, false)
+        inspect::orders(&self.settled_world(), seller_id, at, false)
+    }
+
+    /// One order as it stands now, with the shipments and cancellations feeds made.
+    pub fn order(
+        &self,
+        seller_id: &str,
+        amazon_order_id: &str,
+    ) -> Result<Option<SandboxOrder>, SandboxError> {
+        Ok(self
+            .orders(seller_id)?
+            .into_iter()
+            .find(|order| order.amazon_order_id == amazon_order_id))
+    }
+
+    /// The state after applying every feed whose processing has ended.
+    fn settled_world(&self) -> std::sync::MutexGuard<'_, state::World> {
+        let now = self.now();
+        let mut world = self.shared.world();
+        feeds::settle_due(&mut world, now);
+        world
     }
 
     /// The orders as reports produced at `at` see them: each order's latest event visible by then.
@@ -291,13 +336,24 @@ impl Sandbox {
         seller_id: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<SandboxOrder>, SandboxError> {
-        inspect::orders(&self.shared.world(), seller_id, at, true)
+        inspect::orders(&self.settled_world(), seller_id, at, true)
     }
 
     /// The seller's reports with their status now and the orders each holds.
     pub fn reports(&self, seller_id: &str) -> Result<Vec<SandboxReport>, SandboxError> {
         let now = self.now();
-        inspect::seller_reports(&mut self.shared.world(), seller_id, now)
+        inspect::seller_reports(&mut self.settled_world(), seller_id, now)
+    }
+
+    /// The seller's feeds with their status now, document and processing results.
+    pub fn feeds(&self, seller_id: &str) -> Result<Vec<SandboxFeed>, SandboxError> {
+        let now = self.now();
+        inspect::feeds_of(&mut self.shared.world(), seller_id, now)
+    }
+
+    /// The seller's SKUs (catalog and any a listings feed named) with the quantities feeds set.
+    pub fn listings(&self, seller_id: &str) -> Result<Vec<SandboxListing>, SandboxError> {
+        inspect::listings(&self.settled_world(), seller_id)
     }
 
     /// Per-operation statistics of the seller.

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 /// An operation the sandbox meters, injects faults into and counts in its statistics.
 ///
 /// Serialized with Amazon's operation ids (`createReport`), plus `lwaToken` for the Login with Amazon token
-/// exchange and `downloadDocument` for fetching a document from its presigned URL.
+/// exchange, `downloadDocument` for fetching a document from its presigned URL and `uploadDocument` for putting
+/// a feed document to its presigned URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Operation {
@@ -28,11 +29,25 @@ pub enum Operation {
     GetReportDocument,
     /// `GET` of a document's presigned URL (S3 in production; not rate-limited).
     DownloadDocument,
+    /// Feeds API `createFeedDocument`.
+    CreateFeedDocument,
+    /// Feeds API `createFeed`.
+    CreateFeed,
+    /// Feeds API `getFeed`.
+    GetFeed,
+    /// Feeds API `getFeeds`.
+    GetFeeds,
+    /// Feeds API `cancelFeed`.
+    CancelFeed,
+    /// Feeds API `getFeedDocument`.
+    GetFeedDocument,
+    /// `PUT` of a feed document to its presigned URL (S3 in production; not rate-limited).
+    UploadDocument,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 8] = [
+    pub const ALL: [Operation; 15] = [
         Operation::LwaToken,
         Operation::CreateRestrictedDataToken,
         Operation::GetReports,
@@ -41,6 +56,13 @@ impl Operation {
         Operation::CancelReport,
         Operation::GetReportDocument,
         Operation::DownloadDocument,
+        Operation::CreateFeedDocument,
+        Operation::CreateFeed,
+        Operation::GetFeed,
+        Operation::GetFeeds,
+        Operation::CancelFeed,
+        Operation::GetFeedDocument,
+        Operation::UploadDocument,
     ];
 
     /// The operation id as Amazon's models spell it (`createReport`), or the sandbox's own name.
@@ -54,12 +76,22 @@ impl Operation {
             Operation::CancelReport => "cancelReport",
             Operation::GetReportDocument => "getReportDocument",
             Operation::DownloadDocument => "downloadDocument",
+            Operation::CreateFeedDocument => "createFeedDocument",
+            Operation::CreateFeed => "createFeed",
+            Operation::GetFeed => "getFeed",
+            Operation::GetFeeds => "getFeeds",
+            Operation::CancelFeed => "cancelFeed",
+            Operation::GetFeedDocument => "getFeedDocument",
+            Operation::UploadDocument => "uploadDocument",
         }
     }
 
     /// Whether this is an SP-API operation (JSON error bodies, access token, usage plan).
     pub fn is_sp_api(self) -> bool {
-        !matches!(self, Operation::LwaToken | Operation::DownloadDocument)
+        !matches!(
+            self,
+            Operation::LwaToken | Operation::DownloadDocument | Operation::UploadDocument
+        )
     }
 
     /// The operation's default usage plan, if it has one.
@@ -128,7 +160,7 @@ const fn plan(
 }
 
 /// Amazon's default usage plans (reference: `spapi-models/sandbox-examples/usage-plans.tsv`), kept as code so
-/// the sandbox needs no file at run time. Feeds, Orders and Notifications rows are here for the APIs to come.
+/// the sandbox needs no file at run time. Orders and Notifications rows are here for the APIs to come.
 pub static USAGE_PLANS: &[UsagePlan] = &[
     plan(
         "reports_2021-06-30",
@@ -435,6 +467,9 @@ mod tests {
             serde_json::to_string(&Operation::GetReportDocument).expect("serializes"),
             "\"getReportDocument\""
         );
-        assert!("createFeed".parse::<Operation>().is_err());
+        assert_eq!("createFeed".parse::<Operation>(), Ok(Operation::CreateFeed));
+        assert!("getOrders".parse::<Operation>().is_err());
+        let create_feed = Operation::CreateFeed.usage_plan().expect("createFeed has a plan");
+        assert_eq!((create_feed.rate, create_feed.burst), (0.0083, 15));
     }
 }

@@ -108,10 +108,16 @@ pub(crate) fn render(seller: &GeneratedSeller, query: &ReportQuery<'_>) -> Optio
                 return None;
             }
             let columns = &style.actionable;
+            // Lines the seller has shipped or cancelled in full through feeds are no longer actionable.
             let rows = selected.iter().flat_map(|order| {
                 order
                     .items
                     .iter()
+                    .filter(|item| {
+                        let done = order.shipped_units(&item.order_item_id, query.at)
+                            + order.cancelled_units(&item.order_item_id, query.at);
+                        done < item.quantity
+                    })
                     .map(|item| actionable_row(columns, order, item, query.at))
             });
             let text = flat_file(style, charset, columns, rows);
@@ -320,6 +326,7 @@ fn actionable_row(columns: &[&str], order: &GenOrder, item: &GenItem, at: DateTi
         .map_or(order.purchase_date, |e| e.at);
     let promise = order.purchase_date + TimeDelta::days(2);
     let days_past_promise = (at - promise).num_days();
+    let shipped = order.shipped_units(&item.order_item_id, at);
     columns
         .iter()
         .map(|column| match *column {
@@ -335,8 +342,12 @@ fn actionable_row(columns: &[&str], order: &GenOrder, item: &GenItem, at: DateTi
             "buyer-phone-number" => order.address.phone.clone(),
             "sku" => item.sku.clone(),
             "product-name" => item.product_name.clone(),
-            "quantity-purchased" | "quantity-to-ship" => item.quantity.to_string(),
-            "quantity-shipped" => "0".to_owned(),
+            "quantity-purchased" => item.quantity.to_string(),
+            "quantity-shipped" => shipped.to_string(),
+            "quantity-to-ship" => item
+                .quantity
+                .saturating_sub(shipped + order.cancelled_units(&item.order_item_id, at))
+                .to_string(),
             "ship-service-level" => order.ship_service_level.to_owned(),
             "recipient-name" => order.address.name.clone(),
             "ship-address-1" => order.address.line1.clone(),

@@ -40,7 +40,7 @@ pub enum ProcessingStatus {
 }
 
 impl ProcessingStatus {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ProcessingStatus::InQueue => "IN_QUEUE",
             ProcessingStatus::InProgress => "IN_PROGRESS",
@@ -50,7 +50,7 @@ impl ProcessingStatus {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         [
             ProcessingStatus::InQueue,
             ProcessingStatus::InProgress,
@@ -113,7 +113,7 @@ struct Filter {
     page_size: usize,
 }
 
-fn invalid_input(message: impl Into<String>) -> ApiError {
+pub(crate) fn invalid_input(message: impl Into<String>) -> ApiError {
     ApiError::new(400, "InvalidInput", message).details("")
 }
 
@@ -121,7 +121,7 @@ fn format_time(at: DateTime<Utc>) -> String {
     render::utc_date(at)
 }
 
-fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+pub(crate) fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| invalid_input(format!("Invalid {field}: {text}")))
@@ -289,7 +289,7 @@ pub(crate) fn settle(world: &mut World, id: &str, now: DateTime<Utc>) {
     }
 }
 
-fn region_code(world: &World, seller: &str) -> String {
+pub(crate) fn region_code(world: &World, seller: &str) -> String {
     let region = world.sellers[seller].generated.marketplaces[0].region;
     region.code().to_ascii_lowercase()
 }
@@ -492,7 +492,7 @@ pub(crate) fn cancel_report(
     }
 }
 
-fn split_list(value: &str) -> Vec<String> {
+pub(crate) fn split_list(value: &str) -> Vec<String> {
     value
         .split(',')
         .map(str::trim)

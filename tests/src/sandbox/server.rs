@@ -18,6 +18,7 @@ use super::auth::{self, Caller};
 use super::buckets::format_rate;
 use super::documents::{self, DownloadQuery, S3Error};
 use super::faults::FaultKind;
+use super::feeds;
 use super::inspect::{self, OperationStats};
 use super::operations::Operation;
 use super::reports;
@@ -257,7 +258,11 @@ async fn sp_api(
         _ if !world.buckets.try_take(&caller.seller, op, now) => {
             Err((quota_exceeded(), Some(Refusal::Throttled)))
         }
-        _ => run(&mut world, &caller, now).map_err(|e| (e, None)),
+        _ => {
+            // Feeds take effect when their processing ends; whatever the call reads must see that.
+            feeds::settle_due(&mut world, now);
+            run(&mut world, &caller, now).map_err(|e| (e, None))
+        }
     };
     let stats = world.stats_mut(&caller.seller, op);
     stats.calls += 1;
@@ -309,7 +314,20 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/reports/2021-06-30/documents/{document_id}",
             get(get_report_document),
         )
-        .route("/_documents/{document_id}", get(download_document))
+        .route("/feeds/2021-06-30/documents", post(create_feed_document))
+        .route(
+            "/feeds/2021-06-30/documents/{document_id}",
+            get(get_feed_document),
+        )
+        .route("/feeds/2021-06-30/feeds", get(get_feeds).post(create_feed))
+        .route(
+            "/feeds/2021-06-30/feeds/{feed_id}",
+            get(get_feed).delete(cancel_feed),
+        )
+        .route(
+            "/_documents/{document_id}",
+            get(download_document).put(upload_document),
+        )
         .merge(inspect::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
@@ -432,6 +450,134 @@ async fn get_report_document(
                 .iter()
                 .any(|(k, v)| k == "enableContentEncodingUrlHeader" && v.eq_ignore_ascii_case("true"));
             reports::get_report_document(world, caller, &document_id, encoding, &base_url, now)
+                .map(|v| Reply::json(200, v))
+        },
+    )
+    .await
+}
+
+async fn create_feed_document(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let base_url = shared.base_url.clone();
+    sp_api(
+        &shared,
+        Operation::CreateFeedDocument,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, now| {
+            feeds::create_feed_document(world, caller, &body, &base_url, now).map(|v| Reply::json(201, v))
+        },
+    )
+    .await
+}
+
+async fn create_feed(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    sp_api(
+        &shared,
+        Operation::CreateFeed,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, now| feeds::create_feed(world, caller, &body, now).map(|v| Reply::json(202, v)),
+    )
+    .await
+}
+
+async fn get_feeds(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    sp_api(
+        &shared,
+        Operation::GetFeeds,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, now| {
+            let pairs = query_pairs(query.as_deref())?;
+            feeds::get_feeds(world, caller, &pairs, now).map(|v| Reply::json(200, v))
+        },
+    )
+    .await
+}
+
+async fn get_feed(
+    State(shared): State<Arc<Shared>>,
+    Path(feed_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    sp_api(
+        &shared,
+        Operation::GetFeed,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, now| feeds::get_feed(world, caller, &feed_id, now).map(|v| Reply::json(200, v)),
+    )
+    .await
+}
+
+async fn cancel_feed(
+    State(shared): State<Arc<Shared>>,
+    Path(feed_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    sp_api(
+        &shared,
+        Operation::CancelFeed,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, now| {
+            feeds::cancel_feed(world, caller, &feed_id, now).map(|()| Reply {
+                status: 200,
+                body: None,
+            })
+        },
+    )
+    .await
+}
+
+async fn get_feed_document(
+    State(shared): State<Arc<Shared>>,
+    Path(document_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let base_url = shared.base_url.clone();
+    sp_api(
+        &shared,
+        Operation::GetFeedDocument,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, now| {
+            let pairs = query_pairs(query.as_deref())?;
+            let encoding = pairs
+                .iter()
+                .any(|(k, v)| k == "enableContentEncodingUrlHeader" && v.eq_ignore_ascii_case("true"));
+            feeds::get_feed_document(world, caller, &document_id, encoding, &base_url, now)
                 .map(|v| Reply::json(200, v))
         },
     )
@@ -651,6 +797,90 @@ async fn download_document(
         header("server", "AmazonS3"),
     ];
     build(200, headers, body)
+}
+
+/// `PUT /_documents/{id}?X-Amz-…`: a feed document's upload, as S3 takes a presigned `PUT` (the signature
+/// covers the `Content-Type` given to `createFeedDocument`), or S3's XML error.
+async fn upload_document(
+    State(shared): State<Arc<Shared>>,
+    Path(document_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
+    let query = DownloadQuery::from_pairs(&pairs);
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let now = shared.clock.now();
+    let (request_id, result, fault) = {
+        let mut world = shared.world();
+        let request_id = world.random_string(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        let owner = feeds::upload_owner(&world, &document_id);
+        let fault = owner.as_deref().and_then(|owner| {
+            world.faults.take(Operation::UploadDocument, Some(owner), |k| {
+                matches!(
+                    k,
+                    FaultKind::Slow { .. } | FaultKind::Throttle | FaultKind::ServerError { .. }
+                )
+            })
+        });
+        let result = match fault {
+            Some(FaultKind::Throttle | FaultKind::ServerError { status: 503 }) => Err(S3Error::SlowDown),
+            Some(FaultKind::ServerError { .. }) => Err(S3Error::Internal),
+            _ => feeds::upload(
+                &mut world,
+                &document_id,
+                &query,
+                &content_type,
+                body.to_vec(),
+                now,
+            ),
+        };
+        if let Some(owner) = &owner {
+            let stats = world.stats_mut(owner, Operation::UploadDocument);
+            stats.calls += 1;
+            if matches!(fault, Some(FaultKind::Slow { .. })) {
+                stats.slowed += 1;
+            }
+            match (&result, &fault) {
+                (Ok(_), _) => stats.succeeded += 1,
+                (Err(_), Some(FaultKind::Throttle)) => stats.injected_throttles += 1,
+                (Err(_), Some(FaultKind::ServerError { .. })) => stats.injected_server_errors += 1,
+                (Err(error), _) => count(stats, error.response(&request_id).0),
+            }
+        }
+        (request_id, result, fault)
+    };
+    if let Some(FaultKind::Slow { millis }) = fault {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+    }
+    match result {
+        Ok(_) => {
+            let etag = format!("\"{:016x}\"", fnv(&body));
+            let headers = vec![
+                header("x-amz-request-id", &request_id),
+                header("x-amz-id-2", &format!("{request_id}/{request_id}")),
+                header("x-amz-server-side-encryption", "aws:kms"),
+                header("etag", &etag),
+                header("server", "AmazonS3"),
+            ];
+            build(200, headers, Body::empty())
+        }
+        Err(error) => {
+            let (status, body) = error.response(&request_id);
+            let headers = vec![
+                header("content-type", "application/xml"),
+                header("x-amz-request-id", &request_id),
+                header("server", "AmazonS3"),
+            ];
+            build(status, headers, body)
+        }
+    }
 }
 
 fn fnv(bytes: &[u8]) -> u64 {

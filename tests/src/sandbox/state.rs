@@ -1,5 +1,5 @@
-//! The sandbox's whole mutable state, behind one lock: sellers, tokens, reports, documents, buckets, faults
-//! and statistics.
+//! The sandbox's whole mutable state, behind one lock: sellers, tokens, reports, feeds, documents, buckets,
+//! faults and statistics.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use super::auth::Tokens;
 use super::buckets::Buckets;
 use super::documents::Documents;
 use super::faults::Faults;
+use super::feeds::Feeds;
 use super::generator::{GeneratedSeller, SellerSpec};
 use super::inspect::{OperationStats, SellerStats};
 use super::operations::Operation;
@@ -23,6 +24,7 @@ pub(crate) struct Settings {
     pub(crate) report_processing: TimeDelta,
     pub(crate) document_url_ttl: TimeDelta,
     pub(crate) gzip_min_bytes: usize,
+    pub(crate) feed_processing: TimeDelta,
 }
 
 /// One seller as the sandbox holds it.
@@ -34,6 +36,21 @@ pub(crate) struct SellerState {
     pub(crate) authorized: bool,
     /// The account can use the APIs; `false` answers SP-API calls 403 with a reason.
     pub(crate) eligible: bool,
+    /// Merchant-fulfilled quantities set through listings feeds, by SKU.
+    pub(crate) listings: BTreeMap<String, ListingState>,
+}
+
+/// What listings feeds set for one SKU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListingState {
+    /// Units available (`fulfillment_availability` with channel `DEFAULT`); `None` once deleted.
+    pub(crate) quantity: Option<u32>,
+    /// `lead_time_to_ship_max_days`, when a feed set one.
+    pub(crate) lead_time_to_ship_max_days: Option<u32>,
+    /// When the last feed changed it.
+    pub(crate) updated_at: chrono::DateTime<chrono::Utc>,
+    /// The feed that last changed it.
+    pub(crate) feed_id: String,
 }
 
 /// Everything that changes, behind the sandbox's one mutex.
@@ -45,6 +62,7 @@ pub(crate) struct World {
     pub(crate) sellers: BTreeMap<String, SellerState>,
     pub(crate) tokens: Tokens,
     pub(crate) reports: Reports,
+    pub(crate) feeds: Feeds,
     pub(crate) documents: Documents,
     pub(crate) buckets: Buckets,
     pub(crate) faults: Faults,
@@ -62,6 +80,7 @@ impl World {
             sellers: BTreeMap::new(),
             tokens: Tokens::default(),
             reports: Reports::default(),
+            feeds: Feeds::default(),
             documents: Documents::new(signing_key),
             buckets: Buckets::new(rate_scale),
             faults: Faults::default(),
@@ -99,6 +118,13 @@ impl World {
 /// `Duration` to `TimeDelta`, saturating.
 pub(crate) fn delta(duration: Duration) -> TimeDelta {
     TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+/// A feed document's id, as Amazon's look: `amzn1.tortuga.3.<uuid>.T<13 characters>`.
+pub(crate) fn feed_document_id(world: &mut World) -> String {
+    let uuid = world.uuid();
+    let suffix = world.random_string(13, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+    format!("amzn1.tortuga.3.{uuid}.T{suffix}")
 }
 
 /// The ids of the world's documents and reports look like Amazon's: `amzn1.spdoc.1.4.na.<uuid>.T<…>.<n>`.

@@ -1,0 +1,1099 @@
+//! What a feed does when it is processed: order feeds ship or cancel the seller's orders, the listings feed
+//! sets SKUs' quantities, and each answers with a processing report that rejects bad messages one by one, with
+//! Amazon's result codes:
+//!
+//! | Code | When |
+//! |---|---|
+//! | XML `6001` (feed `FATAL`) | the document is not well-formed XML, or not an `AmazonEnvelope` with messages |
+//! | XML `5000` | a message breaks the schema: no `MessageID`, missing or malformed element, unknown `CancelReason` |
+//! | XML `25` | a `MessageType` other than the feed type's; `CarrierCode` missing, not Amazon's, or `Other` without `CarrierName` |
+//! | XML `18028` | no such merchant-fulfilled order (or order item), or an order in a state that cannot take the message |
+//! | XML `18021` | more units than are left to ship or cancel (after earlier shipments and cancellations) |
+//! | JSON `4002005` / `4002006` | the header is missing / has another `version` (no message applied) |
+//! | JSON `4002008` | a message breaks the listings feed schema |
+//! | JSON `99022` / `4000001` | `fulfillment_availability` without `fulfillment_channel_code` / with a bad quantity or lead time |
+//!
+//! A message is applied whole or not at all. An XML document that cannot be read ends the feed `FATAL` with a
+//! report; a JSON document that is not JSON ends it `FATAL` with a report whose issue has no code. As on
+//! Amazon, a listings update for a SKU the catalog lacks is accepted (it creates an offer-only listing).
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use quick_xml::XmlVersion;
+use quick_xml::escape::{escape, resolve_predefined_entity};
+use quick_xml::events::Event as XmlEvent;
+use serde_json::{Value, json};
+use shared::feeds::CARRIER_CODES;
+
+use super::feeds::FeedJob;
+use super::generator::{Channel, Event, FeedCancellation, FeedShipment, GenOrder, OrderState};
+use super::inspect::SandboxFeedResult;
+use super::reports::ProcessingStatus;
+use super::state::{ListingState, World};
+
+const FULFILLMENT: &str = "POST_ORDER_FULFILLMENT_DATA";
+const ACKNOWLEDGEMENT: &str = "POST_ORDER_ACKNOWLEDGEMENT_DATA";
+const LISTINGS: &str = "JSON_LISTINGS_FEED";
+
+/// One error or warning of a processing report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MessageResult {
+    /// The message; 0 for the document as a whole.
+    pub(crate) message_id: u32,
+    pub(crate) error: bool,
+    pub(crate) code: String,
+    pub(crate) description: String,
+    pub(crate) amazon_order_id: Option<String>,
+    pub(crate) order_item_id: Option<String>,
+    pub(crate) sku: Option<String>,
+    pub(crate) attribute: Option<String>,
+}
+
+/// A message's rejection, boxed: results are large and rejections travel through `Result`s.
+type Rejection = Box<MessageResult>;
+
+impl MessageResult {
+    fn error(message_id: u32, code: &str, description: impl Into<String>) -> Rejection {
+        Box::new(MessageResult {
+            message_id,
+            error: true,
+            code: code.to_owned(),
+            description: description.into(),
+            amazon_order_id: None,
+            order_item_id: None,
+            sku: None,
+            attribute: None,
+        })
+    }
+
+    fn order(mut self: Box<Self>, id: &str) -> Rejection {
+        self.amazon_order_id = Some(id.to_owned());
+        self
+    }
+
+    fn item(mut self: Box<Self>, id: &str) -> Rejection {
+        self.order_item_id = Some(id.to_owned());
+        self
+    }
+
+    /// As inspection shows it.
+    pub(crate) fn to_public(&self) -> SandboxFeedResult {
+        SandboxFeedResult {
+            message_id: self.message_id,
+            severity: if self.error { "Error" } else { "Warning" }.to_owned(),
+            code: self.code.clone(),
+            description: self.description.clone(),
+            amazon_order_id: self.amazon_order_id.clone(),
+            sku: self.sku.clone(),
+        }
+    }
+}
+
+/// A processing report to store.
+#[derive(Debug)]
+pub(crate) struct ReportDocument {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) content_type: &'static str,
+    /// JSON reports are always served gzip'd (recorded), XML ones only when large.
+    pub(crate) always_gzip: bool,
+}
+
+/// What processing a feed came to.
+#[derive(Debug)]
+pub(crate) struct Processed {
+    pub(crate) status: ProcessingStatus,
+    pub(crate) report: Option<ReportDocument>,
+    pub(crate) messages: u64,
+    pub(crate) rejected: u64,
+    pub(crate) results: Vec<MessageResult>,
+}
+
+/// Processes a feed's document at `at`; `None` for feed types the sandbox does not process.
+pub(crate) fn process(
+    world: &mut World,
+    job: &FeedJob,
+    content: &[u8],
+    at: DateTime<Utc>,
+) -> Option<Processed> {
+    let text = decode(content, &job.content_type);
+    match job.feed_type.as_str() {
+        FULFILLMENT | ACKNOWLEDGEMENT => Some(xml_feed(world, job, &text, at)),
+        LISTINGS => Some(listings_feed(world, job, &text, at)),
+        _ => None,
+    }
+}
+
+/// The document's text in the charset its `Content-Type` names (UTF-8 when it names none).
+fn decode(bytes: &[u8], content_type: &str) -> String {
+    let label = content_type
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("charset="))
+        .map(|c| c.trim_matches('"'));
+    let encoding = label
+        .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    let (text, _, _) = encoding.decode(bytes);
+    text.trim_start_matches('\u{feff}').to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// XML order feeds
+
+/// An element with its text and children; order feeds are small enough to hold whole.
+#[derive(Debug, Default)]
+struct Node {
+    name: String,
+    text: String,
+    children: Vec<Node>,
+    line: usize,
+    column: usize,
+}
+
+impl Node {
+    fn child(&self, name: &str) -> Option<&Node> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    fn text_of(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|c| c.text.trim())
+    }
+}
+
+/// Where byte `offset` lies: 1-based line and column.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+fn parse_xml(text: &str) -> Result<Node, (usize, usize, String)> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut stack: Vec<Node> = vec![Node::default()];
+    loop {
+        let offset = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let event = reader.read_event().map_err(|e| {
+            let (line, column) = position(text, offset);
+            (line, column, e.to_string())
+        })?;
+        let (line, column) = position(text, offset);
+        match event {
+            XmlEvent::Start(element) => stack.push(Node {
+                name: element.local_name().as_ref().to_owned(),
+                line,
+                column,
+                ..Node::default()
+            }),
+            XmlEvent::Empty(element) => {
+                let node = Node {
+                    name: element.local_name().as_ref().to_owned(),
+                    line,
+                    column,
+                    ..Node::default()
+                };
+                if let Some(parent) = stack.last_mut() {
+                    parent.children.push(node);
+                }
+            }
+            XmlEvent::End(_) => {
+                let node = stack.pop().filter(|_| !stack.is_empty());
+                match (node, stack.last_mut()) {
+                    (Some(node), Some(parent)) => parent.children.push(node),
+                    _ => return Err((line, column, "closing tag without an opening one".to_owned())),
+                }
+            }
+            XmlEvent::Text(t) => {
+                if let Some(node) = stack.last_mut() {
+                    node.text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
+                }
+            }
+            XmlEvent::CData(t) => {
+                if let Some(node) = stack.last_mut() {
+                    node.text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
+                }
+            }
+            XmlEvent::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(ch)) => ch.to_string(),
+                    _ => resolve_predefined_entity(&r).map(str::to_owned).ok_or((
+                        line,
+                        column,
+                        "unknown entity reference".to_owned(),
+                    ))?,
+                };
+                if let Some(node) = stack.last_mut() {
+                    node.text.push_str(&resolved);
+                }
+            }
+            XmlEvent::Eof => break,
+            _ => {}
+        }
+    }
+    if stack.len() != 1 {
+        let (line, column) = position(text, text.len());
+        return Err((line, column, "the document ends inside an element".to_owned()));
+    }
+    stack
+        .pop()
+        .and_then(|document| document.children.into_iter().next())
+        .ok_or((1, 1, "Premature end of file.".to_owned()))
+}
+
+/// `xsd:dateTime`: with an offset, or without one (then UTC).
+fn parse_date_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+fn schema_error(message_id: u32, node: &Node, reason: &str) -> Rejection {
+    MessageResult::error(
+        message_id,
+        "5000",
+        format!(
+            "XML Parsing Error at Line {}, Column {}: {reason}",
+            node.line, node.column
+        ),
+    )
+}
+
+const INVALID_ITEMS: &str =
+    "We are unable to process the XML feed because one or more items are invalid. Please re-submit the feed.";
+
+fn not_found(message_id: u32, seller: &str, order_id: &str) -> Rejection {
+    MessageResult::error(
+        message_id,
+        "18028",
+        format!(
+            "Your order cannot be found using Merchant ID {seller} and Amazon Order {order_id}. Enter the \
+             correct order ID and then resubmit your feed."
+        ),
+    )
+    .order(order_id)
+}
+
+fn invalid_data(message_id: u32, order_id: &str, why: &str) -> Rejection {
+    MessageResult::error(
+        message_id,
+        "18028",
+        format!("The data you submitted is incomplete or invalid. {why}"),
+    )
+    .order(order_id)
+}
+
+fn too_many(message_id: u32, order_id: &str) -> Rejection {
+    MessageResult::error(
+        message_id,
+        "18021",
+        format!(
+            "The quantities you provided for order id ({order_id}) were larger than the quantities that could \
+             be fulfilled. Please review the quantity from the order report and take into account any items \
+             that have been cancelled or already fulfilled."
+        ),
+    )
+    .order(order_id)
+}
+
+/// A message's request for one order item: units given, or `None` for all that are left.
+#[derive(Debug)]
+struct ItemRequest {
+    order_item_id: String,
+    quantity: Option<u32>,
+    reason: Option<String>,
+}
+
+/// Reads the `Item` elements common to both order feeds.
+fn items(message_id: u32, body: &Node, with_reason: bool) -> Result<Vec<ItemRequest>, Rejection> {
+    body.children_named("Item")
+        .map(|item| {
+            let Some(code) = item.text_of("AmazonOrderItemCode") else {
+                let reason = if item.child("MerchantOrderItemID").is_some() {
+                    "the sandbox knows order items only by AmazonOrderItemCode"
+                } else {
+                    "cvc-complex-type.2.4.a: Invalid content was found in element 'Item'. One of \
+                     '{AmazonOrderItemCode}' is expected."
+                };
+                return Err(schema_error(message_id, item, reason));
+            };
+            if code.len() != 14 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(schema_error(
+                    message_id,
+                    item,
+                    &format!("cvc-pattern-valid: Value '{code}' is not facet-valid with respect to pattern '\\d{{14}}'."),
+                ));
+            }
+            let quantity = match item.text_of("Quantity") {
+                None => None,
+                Some(text) => match text.parse::<u32>() {
+                    Ok(n) if n > 0 => Some(n),
+                    _ => {
+                        return Err(schema_error(
+                            message_id,
+                            item,
+                            &format!("cvc-datatype-valid.1.2.1: '{text}' is not a valid value for 'positiveInteger'."),
+                        ));
+                    }
+                },
+            };
+            let reason = match item.text_of("CancelReason").filter(|_| with_reason) {
+                None => None,
+                Some(reason) if CANCEL_REASONS.contains(&reason) => Some(reason.to_owned()),
+                Some(reason) => {
+                    return Err(schema_error(
+                        message_id,
+                        item,
+                        &format!("cvc-enumeration-valid: Value '{reason}' is not facet-valid with respect to the CancelReason enumeration."),
+                    ));
+                }
+            };
+            Ok(ItemRequest {
+                order_item_id: code.to_owned(),
+                quantity,
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// `CancelReason` of `OrderAcknowledgement.xsd`.
+const CANCEL_REASONS: &[&str] = &[
+    "NoInventory",
+    "ShippingAddressUndeliverable",
+    "CustomerExchange",
+    "BuyerCanceled",
+    "GeneralAdjustment",
+    "CarrierCreditDecision",
+    "RiskAssessmentInformationNotValid",
+    "CarrierCoverageFailure",
+    "CustomerReturn",
+    "MerchandiseNotReceived",
+    "CannotVerifyInformation",
+    "PricingError",
+    "RejectOrder",
+    "WeatherDelay",
+];
+
+/// The units of each of the order's lines still to ship or cancel at `at`.
+fn remaining(order: &GenOrder, at: DateTime<Utc>) -> Vec<(String, u32)> {
+    order
+        .items
+        .iter()
+        .map(|item| {
+            let done =
+                order.shipped_units(&item.order_item_id, at) + order.cancelled_units(&item.order_item_id, at);
+            (item.order_item_id.clone(), item.quantity.saturating_sub(done))
+        })
+        .collect()
+}
+
+/// The units a message asks for, checked against what is left: every line left when it names none.
+fn units(
+    message_id: u32,
+    order: &GenOrder,
+    requests: &[ItemRequest],
+    at: DateTime<Utc>,
+) -> Result<Vec<(String, u32, Option<String>)>, Rejection> {
+    let left = remaining(order, at);
+    if requests.is_empty() {
+        let all: Vec<_> = left
+            .into_iter()
+            .filter(|(_, units)| *units > 0)
+            .map(|(id, units)| (id, units, None))
+            .collect();
+        if all.is_empty() {
+            return Err(too_many(message_id, &order.amazon_order_id));
+        }
+        return Ok(all);
+    }
+    let mut out: Vec<(String, u32, Option<String>)> = Vec::new();
+    for request in requests {
+        let Some((_, available)) = left.iter().find(|(id, _)| *id == request.order_item_id) else {
+            return Err(invalid_data(
+                message_id,
+                &order.amazon_order_id,
+                &format!(
+                    "Order item {} is not part of order {}.",
+                    request.order_item_id, order.amazon_order_id
+                ),
+            )
+            .item(&request.order_item_id));
+        };
+        let already: u32 = out
+            .iter()
+            .filter(|(id, ..)| *id == request.order_item_id)
+            .map(|(_, n, _)| n)
+            .sum();
+        let available = available.saturating_sub(already);
+        let wanted = request.quantity.unwrap_or(available);
+        if wanted == 0 || wanted > available {
+            return Err(too_many(message_id, &order.amazon_order_id).item(&request.order_item_id));
+        }
+        out.push((request.order_item_id.clone(), wanted, request.reason.clone()));
+    }
+    Ok(out)
+}
+
+/// After a shipment or cancellation at `at`: drops the generated events the seller's action overtakes and
+/// records the order's new status (still `Unshipped` while units are left).
+fn record_change(order: &mut GenOrder, at: DateTime<Utc>, visible_after: TimeDelta) {
+    let overtaken = order
+        .events
+        .iter()
+        .any(|e| e.at >= at && e.state == OrderState::Shipped);
+    order.events.retain(|e| e.at < at);
+    if overtaken && order.channel == Channel::Mfn {
+        order.shipment = None;
+    }
+    let left: u32 = remaining(order, at).iter().map(|(_, n)| n).sum();
+    let shipped_any = order.feed_shipments.iter().any(|s| s.at <= at);
+    let state = match (left, shipped_any) {
+        (0, true) => OrderState::Shipped,
+        (0, false) => OrderState::Cancelled,
+        _ => OrderState::Unshipped,
+    };
+    order.events.push(Event {
+        state,
+        at,
+        visible_at: at + visible_after,
+    });
+}
+
+fn find_order<'w>(
+    world: &'w mut World,
+    seller: &str,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Option<&'w mut GenOrder> {
+    world
+        .sellers
+        .get_mut(seller)?
+        .generated
+        .orders
+        .iter_mut()
+        .find(|o| o.amazon_order_id == id && o.purchase_date <= at && o.channel == Channel::Mfn)
+}
+
+fn fulfillment(
+    world: &mut World,
+    job: &FeedJob,
+    message_id: u32,
+    body: &Node,
+    at: DateTime<Utc>,
+) -> Result<(), Rejection> {
+    let Some(order_id) = body.text_of("AmazonOrderID") else {
+        let reason = if body.child("MerchantOrderID").is_some() {
+            "the sandbox knows orders only by AmazonOrderID"
+        } else {
+            "cvc-complex-type.2.4.a: Invalid content was found starting with element 'OrderFulfillment'. One of \
+             '{AmazonOrderID, MerchantOrderID}' is expected."
+        };
+        return Err(schema_error(message_id, body, reason));
+    };
+    let Some(date) = body.child("FulfillmentDate") else {
+        return Err(schema_error(
+            message_id,
+            body,
+            "cvc-complex-type.2.4.a: One of '{FulfillmentDate}' is expected.",
+        ));
+    };
+    let Some(ship_date) = parse_date_time(date.text.trim()) else {
+        return Err(schema_error(
+            message_id,
+            date,
+            &format!(
+                "cvc-datatype-valid.1.2.1: '{}' is not a valid value for 'dateTime'.",
+                date.text.trim()
+            ),
+        ));
+    };
+    let requests = items(message_id, body, false)?;
+    let data = body.child("FulfillmentData");
+    let text = |name: &str| data.and_then(|d| d.text_of(name)).filter(|t| !t.is_empty());
+    let carrier_code = text("CarrierCode");
+    let carrier_name = text("CarrierName");
+    let carrier_ok = match carrier_code {
+        Some("Other") => carrier_name.is_some(),
+        Some(code) => CARRIER_CODES.contains(&code),
+        None => false,
+    };
+    if !carrier_ok {
+        return Err(MessageResult::error(message_id, "25", INVALID_ITEMS).order(order_id));
+    }
+    let seller = job.seller.clone();
+    let delay = TimeDelta::seconds(i64::try_from(world.random_u64(30 * 60..60 * 60)).unwrap_or(1800));
+    let Some(order) = find_order(world, &seller, order_id, at) else {
+        return Err(not_found(message_id, &seller, order_id));
+    };
+    if order.event_at(at).map(|e| e.state) == Some(OrderState::Pending) {
+        return Err(invalid_data(
+            message_id,
+            order_id,
+            &format!("Order {order_id} is Pending: it cannot ship before payment is authorised."),
+        ));
+    }
+    let shipped = units(message_id, order, &requests, at)?;
+    order.feed_shipments.push(FeedShipment {
+        feed_id: job.id.clone(),
+        at,
+        carrier_code: carrier_code.unwrap_or_default().to_owned(),
+        carrier_name: carrier_name.map(str::to_owned),
+        shipping_method: text("ShippingMethod").map(str::to_owned),
+        tracking_number: text("ShipperTrackingNumber").map(str::to_owned),
+        ship_date,
+        items: shipped.into_iter().map(|(id, n, _)| (id, n)).collect(),
+    });
+    record_change(order, at, delay);
+    Ok(())
+}
+
+fn acknowledgement(
+    world: &mut World,
+    job: &FeedJob,
+    message_id: u32,
+    body: &Node,
+    at: DateTime<Utc>,
+) -> Result<(), Rejection> {
+    let Some(order_id) = body.text_of("AmazonOrderID") else {
+        return Err(schema_error(
+            message_id,
+            body,
+            "cvc-complex-type.2.4.a: Invalid content was found starting with element 'OrderAcknowledgement'. \
+             One of '{AmazonOrderID}' is expected.",
+        ));
+    };
+    let failure = match body.text_of("StatusCode") {
+        Some("Failure") => true,
+        Some("Success") => false,
+        other => {
+            return Err(schema_error(
+                message_id,
+                body,
+                &format!(
+                    "cvc-enumeration-valid: Value '{}' is not facet-valid with respect to enumeration \
+                     '[Success, Failure]'.",
+                    other.unwrap_or_default()
+                ),
+            ));
+        }
+    };
+    let requests = items(message_id, body, true)?;
+    let seller = job.seller.clone();
+    let delay = TimeDelta::seconds(i64::try_from(world.random_u64(30 * 60..60 * 60)).unwrap_or(1800));
+    let Some(order) = find_order(world, &seller, order_id, at) else {
+        return Err(not_found(message_id, &seller, order_id));
+    };
+    let state = order.event_at(at).map(|e| e.state);
+    if !failure || (state == Some(OrderState::Cancelled) && requests.is_empty()) {
+        // An acknowledgement, or the cancellation of an order already cancelled: nothing to change.
+        return Ok(());
+    }
+    if state == Some(OrderState::Shipped) {
+        return Err(invalid_data(
+            message_id,
+            order_id,
+            &format!("Order {order_id} has shipped and can no longer be cancelled."),
+        ));
+    }
+    let cancelled = units(message_id, order, &requests, at)?;
+    order.feed_cancellations.push(FeedCancellation {
+        feed_id: job.id.clone(),
+        at,
+        items: cancelled,
+    });
+    record_change(order, at, delay);
+    Ok(())
+}
+
+fn xml_escape(text: &str) -> String {
+    escape(text).into_owned()
+}
+
+/// The XML `ProcessingReport` of a feed.
+fn xml_report(job: &FeedJob, messages: u64, rejected: u64, results: &[MessageResult]) -> ReportDocument {
+    let warned = {
+        let mut ids: Vec<u32> = results
+            .iter()
+            .filter(|r| !r.error)
+            .map(|r| r.message_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
+    let mut text = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AmazonEnvelope \
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:noNamespaceSchemaLocation=\"amzn-envelope.xsd\">\n\
+         \t<Header>\n\t\t<DocumentVersion>1.02</DocumentVersion>\n\t\t<MerchantIdentifier>{}</MerchantIdentifier>\n\t</Header>\n\
+         \t<MessageType>ProcessingReport</MessageType>\n\t<Message>\n\t\t<MessageID>1</MessageID>\n\t\t<ProcessingReport>\n\
+         \t\t\t<DocumentTransactionID>{}</DocumentTransactionID>\n\t\t\t<StatusCode>Complete</StatusCode>\n\
+         \t\t\t<ProcessingSummary>\n\t\t\t\t<MessagesProcessed>{messages}</MessagesProcessed>\n\
+         \t\t\t\t<MessagesSuccessful>{}</MessagesSuccessful>\n\t\t\t\t<MessagesWithError>{rejected}</MessagesWithError>\n\
+         \t\t\t\t<MessagesWithWarning>{warned}</MessagesWithWarning>\n\t\t\t</ProcessingSummary>\n",
+        xml_escape(&job.seller),
+        job.id,
+        messages.saturating_sub(rejected),
+    );
+    for result in results {
+        text.push_str(&format!(
+            "\t\t\t<Result>\n\t\t\t\t<MessageID>{}</MessageID>\n\t\t\t\t<ResultCode>{}</ResultCode>\n\
+             \t\t\t\t<ResultMessageCode>{}</ResultMessageCode>\n\t\t\t\t<ResultDescription>{}</ResultDescription>\n",
+            result.message_id,
+            if result.error { "Error" } else { "Warning" },
+            xml_escape(&result.code),
+            xml_escape(&result.description),
+        ));
+        if result.amazon_order_id.is_some() || result.order_item_id.is_some() || result.sku.is_some() {
+            text.push_str("\t\t\t\t<AdditionalInfo>\n");
+            if let Some(sku) = &result.sku {
+                text.push_str(&format!("\t\t\t\t\t<SKU>{}</SKU>\n", xml_escape(sku)));
+            }
+            if let Some(order) = &result.amazon_order_id {
+                text.push_str(&format!(
+                    "\t\t\t\t\t<AmazonOrderID>{}</AmazonOrderID>\n",
+                    xml_escape(order)
+                ));
+            }
+            if let Some(item) = &result.order_item_id {
+                text.push_str(&format!(
+                    "\t\t\t\t\t<AmazonOrderItemCode>{}</AmazonOrderItemCode>\n",
+                    xml_escape(item)
+                ));
+            }
+            text.push_str("\t\t\t\t</AdditionalInfo>\n");
+        }
+        text.push_str("\t\t\t</Result>\n");
+    }
+    text.push_str("\t\t</ProcessingReport>\n\t</Message>\n</AmazonEnvelope>\n");
+    ReportDocument {
+        bytes: text.into_bytes(),
+        content_type: "text/xml; charset=UTF-8",
+        always_gzip: false,
+    }
+}
+
+fn xml_fatal(job: &FeedJob, line: usize, column: usize, reason: &str) -> Processed {
+    let results = vec![*MessageResult::error(
+        0,
+        "6001",
+        format!("XML parsing fatal error at line {line}, column {column}: {reason}"),
+    )];
+    Processed {
+        status: ProcessingStatus::Fatal,
+        report: Some(xml_report(job, 0, 1, &results)),
+        messages: 0,
+        rejected: 0,
+        results,
+    }
+}
+
+fn xml_feed(world: &mut World, job: &FeedJob, text: &str, at: DateTime<Utc>) -> Processed {
+    let root = match parse_xml(text) {
+        Ok(root) => root,
+        Err((line, column, reason)) => return xml_fatal(job, line, column, &reason),
+    };
+    let structure_ok = root.name == "AmazonEnvelope"
+        && root.child("Header").is_some()
+        && root.child("MessageType").is_some()
+        && root.child("Message").is_some();
+    if !structure_ok {
+        return xml_fatal(job, root.line, root.column, "Invalid document structure");
+    }
+    let expected = if job.feed_type == FULFILLMENT {
+        "OrderFulfillment"
+    } else {
+        "OrderAcknowledgement"
+    };
+    let type_matches = root.text_of("MessageType") == Some(expected);
+    let mut results = Vec::new();
+    let mut messages = 0;
+    let mut rejected = 0;
+    for message in root.children_named("Message") {
+        messages += 1;
+        let id = message
+            .text_of("MessageID")
+            .and_then(|t| t.parse::<u32>().ok())
+            .filter(|id| *id > 0);
+        let outcome = match (id, message.child(expected)) {
+            (None, _) => Err(schema_error(
+                0,
+                message,
+                "cvc-complex-type.2.4.a: Invalid content was found in element 'Message'. A positive \
+                 'MessageID' is expected.",
+            )),
+            (Some(id), _) if !type_matches => Err(MessageResult::error(id, "25", INVALID_ITEMS)),
+            (Some(id), None) => Err(schema_error(
+                id,
+                message,
+                &format!(
+                    "cvc-complex-type.2.4.b: The content of element 'Message' is not complete. One of '{{{expected}}}' is expected."
+                ),
+            )),
+            (Some(id), Some(body)) if job.feed_type == FULFILLMENT => fulfillment(world, job, id, body, at),
+            (Some(id), Some(body)) => acknowledgement(world, job, id, body, at),
+        };
+        if let Err(result) = outcome {
+            rejected += 1;
+            results.push(*result);
+        }
+    }
+    Processed {
+        status: ProcessingStatus::Done,
+        report: Some(xml_report(job, messages, rejected, &results)),
+        messages,
+        rejected,
+        results,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// JSON_LISTINGS_FEED
+
+fn issue(message_id: Option<u32>, sku: Option<&str>, code: &str, message: &str) -> Rejection {
+    let mut result = MessageResult::error(message_id.unwrap_or(0), code, message);
+    result.sku = sku.map(str::to_owned);
+    result
+}
+
+const SCHEMA_INVALID: &str =
+    "The provided message did not meet the schema validation requirements for a feed message.";
+
+fn json_report(job: &FeedJob, messages: u64, rejected: u64, results: &[MessageResult]) -> ReportDocument {
+    let issues: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            let mut issue = serde_json::Map::new();
+            if r.message_id > 0 {
+                issue.insert("messageId".into(), json!(r.message_id));
+            }
+            if let Some(sku) = &r.sku {
+                issue.insert("sku".into(), json!(sku));
+            }
+            if !r.code.is_empty() {
+                issue.insert("code".into(), json!(r.code));
+            }
+            issue.insert(
+                "severity".into(),
+                json!(if r.error { "ERROR" } else { "WARNING" }),
+            );
+            issue.insert("message".into(), json!(r.description));
+            if let Some(attribute) = &r.attribute {
+                issue.insert("attributeName".into(), json!(attribute));
+            }
+            Value::Object(issue)
+        })
+        .collect();
+    let body = json!({
+        "header": {"sellerId": job.seller, "version": "2.0", "feedId": job.id},
+        "issues": issues,
+        "summary": {
+            "errors": results.iter().filter(|r| r.error).count(),
+            "warnings": results.iter().filter(|r| !r.error).count(),
+            "messagesProcessed": messages,
+            "messagesAccepted": messages.saturating_sub(rejected),
+            "messagesInvalid": rejected,
+        }
+    });
+    ReportDocument {
+        bytes: body.to_string().into_bytes(),
+        content_type: "application/json",
+        always_gzip: true,
+    }
+}
+
+/// The quantity and lead time a `fulfillment_availability` value sets for channel `DEFAULT`, or the issue.
+fn availability(id: u32, sku: &str, value: &Value) -> Result<Option<(u32, Option<u32>)>, Rejection> {
+    let Some(entries) = value.as_array() else {
+        return Err(issue(Some(id), Some(sku), "4002008", SCHEMA_INVALID));
+    };
+    let attribute = |code: &str, message: &str| {
+        let mut result = issue(Some(id), Some(sku), code, message);
+        result.attribute = Some("fulfillment_availability".to_owned());
+        result
+    };
+    let mut set = None;
+    for entry in entries {
+        let Some(entry) = entry.as_object() else {
+            return Err(issue(Some(id), Some(sku), "4002008", SCHEMA_INVALID));
+        };
+        let Some(channel) = entry.get("fulfillment_channel_code").and_then(Value::as_str) else {
+            return Err(attribute(
+                "99022",
+                "The field 'fulfillment_channel_code' for the attribute 'fulfillment_availability' does not have \
+                 enough values. The required minimum is '1' value(s).",
+            ));
+        };
+        let quantity = match entry.get("quantity") {
+            None => None,
+            Some(q) => match q.as_u64().and_then(|q| u32::try_from(q).ok()) {
+                Some(q) => Some(q),
+                None => {
+                    return Err(attribute(
+                        "4000001",
+                        "The provided value for 'fulfillment_availability' is invalid.",
+                    ));
+                }
+            },
+        };
+        let lead_time = match entry.get("lead_time_to_ship_max_days") {
+            None => None,
+            Some(d) => match d.as_u64().filter(|d| (1..=30).contains(d)) {
+                Some(d) => u32::try_from(d).ok(),
+                None => {
+                    return Err(attribute(
+                        "4000001",
+                        "The provided value for 'fulfillment_availability' is invalid.",
+                    ));
+                }
+            },
+        };
+        if channel == "DEFAULT" {
+            set = quantity.map(|q| (q, lead_time));
+        }
+    }
+    Ok(set)
+}
+
+/// What one listings message changes: a quantity (and lead time) to set, `Some(None)` to delete, or nothing.
+type ListingChange = Option<Option<(u32, Option<u32>)>>;
+
+fn listings_message(message: &Value) -> (Option<u32>, Option<String>, Result<ListingChange, Rejection>) {
+    let id = message
+        .get("messageId")
+        .and_then(Value::as_u64)
+        .filter(|id| (1..=2_147_483_647).contains(id))
+        .and_then(|id| u32::try_from(id).ok());
+    let sku = message
+        .get("sku")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let operation = message.get("operationType").and_then(Value::as_str);
+    let (Some(id), Some(sku_text), Some(operation)) = (id, sku.clone(), operation) else {
+        let result = issue(id, sku.as_deref(), "4002008", SCHEMA_INVALID);
+        return (id, sku, Err(result));
+    };
+    let sku_text = sku_text.as_str();
+    let invalid = || issue(Some(id), Some(sku_text), "4002008", SCHEMA_INVALID);
+    let has = |field: &str| message.get(field).is_some();
+    let product_type_ok = message
+        .get("productType")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty());
+    let change = match operation {
+        "DELETE" => {
+            if has("attributes") || has("patches") || has("productType") || has("requirements") {
+                Err(invalid())
+            } else {
+                Ok(Some(None))
+            }
+        }
+        "PATCH" => {
+            let patches = message
+                .get("patches")
+                .and_then(Value::as_array)
+                .filter(|p| !p.is_empty());
+            match patches {
+                Some(patches) if product_type_ok && !has("attributes") && !has("requirements") => {
+                    let mut change = None;
+                    for patch in patches {
+                        let op = patch.get("op").and_then(Value::as_str);
+                        let path = patch.get("path").and_then(Value::as_str);
+                        let (Some(op), Some(path)) = (op, path) else {
+                            return (Some(id), sku, Err(invalid()));
+                        };
+                        if !["add", "replace", "merge", "delete"].contains(&op) {
+                            return (Some(id), sku, Err(invalid()));
+                        }
+                        if path != "/attributes/fulfillment_availability" {
+                            continue;
+                        }
+                        if op == "delete" {
+                            change = Some(None);
+                            continue;
+                        }
+                        match availability(id, sku_text, patch.get("value").unwrap_or(&Value::Null)) {
+                            Ok(Some(set)) => change = Some(Some(set)),
+                            Ok(None) => {}
+                            Err(result) => return (Some(id), sku, Err(result)),
+                        }
+                    }
+                    Ok(change)
+                }
+                _ => Err(invalid()),
+            }
+        }
+        "UPDATE" | "PARTIAL_UPDATE" => {
+            let attributes = message
+                .get("attributes")
+                .and_then(Value::as_object)
+                .filter(|a| !a.is_empty());
+            match attributes {
+                Some(attributes)
+                    if product_type_ok
+                        && !has("patches")
+                        && !(operation == "PARTIAL_UPDATE" && has("requirements")) =>
+                {
+                    match attributes.get("fulfillment_availability") {
+                        None => Ok(None),
+                        Some(value) => availability(id, sku_text, value).map(|set| set.map(Some)),
+                    }
+                }
+                _ => Err(invalid()),
+            }
+        }
+        _ => Err(invalid()),
+    };
+    (Some(id), sku, change)
+}
+
+fn listings_feed(world: &mut World, job: &FeedJob, text: &str, at: DateTime<Utc>) -> Processed {
+    let document: Value = match serde_json::from_str(text) {
+        Ok(document) => document,
+        Err(error) => {
+            let results = vec![*issue(
+                None,
+                None,
+                "",
+                &format!("The feed document is not valid JSON: {error}"),
+            )];
+            return Processed {
+                status: ProcessingStatus::Fatal,
+                report: Some(json_report(job, 0, 0, &results)),
+                messages: 0,
+                rejected: 0,
+                results,
+            };
+        }
+    };
+    let header = document.get("header").and_then(Value::as_object);
+    let header_issue = match header {
+        None => Some(issue(
+            None,
+            None,
+            "4002005",
+            "Attribute 'header' is required, but not present.",
+        )),
+        Some(h) if h.get("sellerId").and_then(Value::as_str).is_none() => Some(issue(
+            None,
+            None,
+            "4002005",
+            "Attribute 'sellerId' is required, but not present.",
+        )),
+        Some(h) if h.get("version").and_then(Value::as_str) != Some("2.0") => Some(issue(
+            None,
+            None,
+            "4002006",
+            "The 'version' attribute does not match the required value.",
+        )),
+        Some(_) => None,
+    };
+    let messages = document
+        .get("messages")
+        .and_then(Value::as_array)
+        .filter(|m| !m.is_empty());
+    let header_issue = header_issue.or_else(|| {
+        messages.is_none().then(|| {
+            issue(
+                None,
+                None,
+                "4002005",
+                "Attribute 'messages' is required, but not present.",
+            )
+        })
+    });
+    if let Some(header_issue) = header_issue {
+        let results = vec![*header_issue];
+        return Processed {
+            status: ProcessingStatus::Done,
+            report: Some(json_report(job, 0, 0, &results)),
+            messages: 0,
+            rejected: 0,
+            results,
+        };
+    }
+    let messages = messages.map(Vec::as_slice).unwrap_or_default();
+    let mut results = Vec::new();
+    let mut rejected = 0;
+    for message in messages {
+        let (_, sku, change) = listings_message(message);
+        match change {
+            Err(result) => {
+                rejected += 1;
+                results.push(*result);
+            }
+            Ok(None) => {}
+            Ok(Some(set)) => {
+                let (Some(seller), Some(sku)) = (world.sellers.get_mut(&job.seller), sku) else {
+                    continue;
+                };
+                let previous = seller
+                    .listings
+                    .get(&sku)
+                    .and_then(|l| l.lead_time_to_ship_max_days);
+                seller.listings.insert(
+                    sku,
+                    ListingState {
+                        quantity: set.map(|(q, _)| q),
+                        lead_time_to_ship_max_days: set.and_then(|(_, d)| d).or(previous),
+                        updated_at: at,
+                        feed_id: job.id.clone(),
+                    },
+                );
+            }
+        }
+    }
+    let count = messages.len() as u64;
+    Processed {
+        status: ProcessingStatus::Done,
+        report: Some(json_report(job, count, rejected, &results)),
+        messages: count,
+        rejected,
+        results,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_lines_and_columns() {
+        let text = "<a>\n  <b>";
+        assert_eq!(position(text, 0), (1, 1));
+        assert_eq!(position(text, 6), (2, 3));
+    }
+
+    #[test]
+    fn a_small_document_reads_into_a_tree_with_entities_resolved() {
+        let root =
+            parse_xml("<?xml version=\"1.0\"?>\n<A><B>x &amp; y</B><C/><B>2</B></A>").expect("well-formed");
+        assert_eq!(root.name, "A");
+        assert_eq!(root.text_of("B"), Some("x & y"));
+        assert_eq!(root.children_named("B").count(), 2);
+        assert!(root.child("C").is_some());
+        let (line, _, _) = parse_xml("<A>\n<B></A>").expect_err("mismatched");
+        assert_eq!(line, 2);
+        assert!(parse_xml("<A><B>").is_err());
+    }
+
+    #[test]
+    fn xml_dates_may_lack_an_offset() {
+        assert!(parse_date_time("2025-03-10T12:00:00-08:00").is_some());
+        assert!(parse_date_time("2025-03-10T12:00:00").is_some());
+        assert!(parse_date_time("10/03/2025").is_none());
+    }
+
+    #[test]
+    fn the_document_charset_comes_from_the_content_type() {
+        assert_eq!(decode(b"caf\xe9", "text/xml; charset=iso-8859-1"), "café");
+        assert_eq!(decode("café".as_bytes(), "text/xml"), "café");
+    }
+}

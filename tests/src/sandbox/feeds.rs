@@ -1,0 +1,692 @@
+//! The Feeds API 2021-06-30: feed documents created and uploaded to presigned URLs, feeds that move IN_QUEUE →
+//! IN_PROGRESS → DONE/FATAL over the configured processing time (or are cancelled while queued), their
+//! processing reports, and the model's validation and error bodies.
+//!
+//! A feed takes effect at the instant its processing ends: [`settle_due`] applies every feed due by then, in
+//! the order they end, before any other call looks at the world, so reports and inspection always see the
+//! orders and listings as the feeds left them. What a feed does is [`super::feed_apply`]'s.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::domain::marketplace::Marketplace;
+
+use super::auth::Caller;
+use super::documents::{DownloadQuery, S3Error, StoredDocument};
+use super::faults::FaultKind;
+use super::feed_apply::{self, MessageResult};
+use super::inspect::{SandboxFeed, SandboxFeedResult};
+use super::operations::Operation;
+use super::reports::{ProcessingStatus, invalid_input, parse_time, split_list};
+use super::server::ApiError;
+use super::state::{self, World};
+
+/// How long a `feedDocumentId` may be given to `createFeed` (the use-case guide: two days).
+const INPUT_DOCUMENT_TTL: TimeDelta = TimeDelta::days(2);
+
+/// Every feed type of Amazon's `feedType` values list (`createFeed` refuses others). The sandbox processes
+/// the three sellersync sends; any other ends `FATAL`.
+const FEED_TYPES: &[&str] = &[
+    "JSON_LISTINGS_FEED",
+    "POST_EASYSHIP_DOCUMENTS",
+    "POST_EXPECTED_SHIP_DATE_SOD",
+    "POST_EXPECTED_SHIP_DATE_SOD_FLAT_FILE",
+    "POST_FBA_INBOUND_CARTON_CONTENTS",
+    "POST_FLAT_FILE_BOOKLOADER_DATA",
+    "POST_FLAT_FILE_CONVERGENCE_LISTINGS_DATA",
+    "POST_FLAT_FILE_FBA_CREATE_INBOUND_PLAN",
+    "POST_FLAT_FILE_FBA_CREATE_REMOVAL",
+    "POST_FLAT_FILE_FBA_UPDATE_INBOUND_PLAN",
+    "POST_FLAT_FILE_FULFILLMENT_DATA",
+    "POST_FLAT_FILE_FULFILLMENT_ORDER_CANCELLATION_REQUEST_DATA",
+    "POST_FLAT_FILE_FULFILLMENT_ORDER_REQUEST_DATA",
+    "POST_FLAT_FILE_INVLOADER_DATA",
+    "POST_FLAT_FILE_LISTINGS_DATA",
+    "POST_FLAT_FILE_ORDER_ACKNOWLEDGEMENT_DATA",
+    "POST_FLAT_FILE_PAYMENT_ADJUSTMENT_DATA",
+    "POST_FLAT_FILE_PRICEANDQUANTITYONLY_UPDATE_DATA",
+    "POST_FULFILLMENT_ORDER_CANCELLATION_REQUEST_DATA",
+    "POST_FULFILLMENT_ORDER_REQUEST_DATA",
+    "POST_INVENTORY_AVAILABILITY_DATA",
+    "POST_INVOICE_CONFIRMATION_DATA",
+    "POST_ORDER_ACKNOWLEDGEMENT_DATA",
+    "POST_ORDER_FULFILLMENT_DATA",
+    "POST_PAYMENT_ADJUSTMENT_DATA",
+    "POST_PRODUCT_DATA",
+    "POST_PRODUCT_IMAGE_DATA",
+    "POST_PRODUCT_OVERRIDES_DATA",
+    "POST_PRODUCT_PRICING_DATA",
+    "POST_PRODUCT_RELATIONSHIP_DATA",
+    "POST_STD_ACES_DATA",
+    "POST_UIEE_BOOKLOADER_DATA",
+    "RFQ_UPLOAD_FEED",
+];
+
+/// A document created by `createFeedDocument`, waiting for its upload and its feed.
+#[derive(Debug, Clone)]
+pub(crate) struct InputDocument {
+    pub(crate) seller: String,
+    /// The `contentType` it was created with; the upload must carry exactly this.
+    pub(crate) content_type: String,
+    pub(crate) created: DateTime<Utc>,
+    /// The bytes of the last upload.
+    pub(crate) bytes: Option<Vec<u8>>,
+}
+
+/// One feed.
+#[derive(Debug, Clone)]
+pub(crate) struct FeedJob {
+    pub(crate) id: String,
+    pub(crate) seller: String,
+    pub(crate) feed_type: String,
+    pub(crate) marketplace_ids: Vec<String>,
+    pub(crate) input_document_id: String,
+    /// The document as it was when the feed was created (`None`: nothing had been uploaded).
+    pub(crate) content: Option<Vec<u8>>,
+    pub(crate) content_type: String,
+    pub(crate) created: DateTime<Utc>,
+    fatal_injected: bool,
+    cancelled_at: Option<DateTime<Utc>>,
+    pub(crate) finished: Option<Finished>,
+}
+
+/// How a feed ended.
+#[derive(Debug, Clone)]
+pub(crate) struct Finished {
+    pub(crate) status: ProcessingStatus,
+    pub(crate) result_document_id: Option<String>,
+    /// Messages in the document, how many were rejected, and the errors and warnings the report gives.
+    pub(crate) messages: u64,
+    pub(crate) rejected: u64,
+    pub(crate) results: Vec<MessageResult>,
+}
+
+/// Every feed and feed document, and the cursors of `getFeeds` pages.
+#[derive(Debug, Default)]
+pub(crate) struct Feeds {
+    pub(crate) inputs: HashMap<String, InputDocument>,
+    pub(crate) jobs: BTreeMap<String, FeedJob>,
+    last_id: u64,
+    pages: HashMap<String, Page>,
+}
+
+#[derive(Debug, Clone)]
+struct Page {
+    seller: String,
+    filter: Filter,
+    offset: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Filter {
+    feed_types: Option<Vec<String>>,
+    statuses: Option<Vec<ProcessingStatus>>,
+    marketplace_ids: Option<Vec<String>>,
+    created_since: DateTime<Utc>,
+    created_until: DateTime<Utc>,
+    page_size: usize,
+}
+
+/// `2024-03-11T13:16:24.630Z`, as the Feeds API writes times.
+fn format_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn missing(fields: &[(&str, bool)]) -> Result<(), ApiError> {
+    let missing: String = fields
+        .iter()
+        .filter(|(_, missing)| *missing)
+        .map(|(name, _)| format!("{name};"))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::new(400, "InvalidInput", "One or more required parameters missing").details(missing))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateFeedDocumentSpecification {
+    content_type: Option<String>,
+}
+
+/// `createFeedDocument`: a document id and a presigned upload URL for content of `contentType` (201).
+pub(crate) fn create_feed_document(
+    world: &mut World,
+    caller: &Caller,
+    body: &[u8],
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
+    let spec: CreateFeedDocumentSpecification =
+        serde_json::from_slice(body).map_err(|_| invalid_input("Could not match input arguments"))?;
+    missing(&[(
+        "contentType",
+        spec.content_type.as_deref().is_none_or(|t| t.trim().is_empty()),
+    )])?;
+    let content_type = spec.content_type.unwrap_or_default();
+    let id = state::feed_document_id(world);
+    world.feeds.inputs.insert(
+        id.clone(),
+        InputDocument {
+            seller: caller.seller.clone(),
+            content_type: content_type.clone(),
+            created: now,
+            bytes: None,
+        },
+    );
+    let ttl = world.settings.document_url_ttl;
+    let url = world
+        .documents
+        .presign_upload(base_url, &id, now, ttl, &content_type);
+    Ok(json!({ "feedDocumentId": id, "url": url }))
+}
+
+/// A `PUT` to an upload URL: checked as S3 checks a presigned `PUT`, then stored. Returns the owner.
+pub(crate) fn upload(
+    world: &mut World,
+    id: &str,
+    query: &DownloadQuery,
+    content_type: &str,
+    bytes: Vec<u8>,
+    now: DateTime<Utc>,
+) -> Result<String, S3Error> {
+    world.documents.check_upload(id, query, content_type, now)?;
+    let input = world.feeds.inputs.get_mut(id).ok_or(S3Error::SignatureMismatch)?;
+    input.bytes = Some(bytes);
+    Ok(input.seller.clone())
+}
+
+/// The seller who owns an upload URL's document, for statistics and faults.
+pub(crate) fn upload_owner(world: &World, id: &str) -> Option<String> {
+    world.feeds.inputs.get(id).map(|input| input.seller.clone())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateFeedSpecification {
+    feed_type: Option<String>,
+    marketplace_ids: Option<Vec<String>>,
+    input_feed_document_id: Option<String>,
+    /// Parsed only to refuse options that are not string pairs, as the model's `FeedOptions` requires.
+    #[serde(default, rename = "feedOptions")]
+    _feed_options: Option<BTreeMap<String, String>>,
+}
+
+/// `createFeed`: validates the specification as Amazon does and queues the feed (202 `{feedId}`).
+pub(crate) fn create_feed(
+    world: &mut World,
+    caller: &Caller,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
+    let spec: CreateFeedSpecification =
+        serde_json::from_slice(body).map_err(|_| invalid_input("Could not match input arguments"))?;
+    missing(&[
+        ("feedType", spec.feed_type.is_none()),
+        ("inputFeedDocumentId", spec.input_feed_document_id.is_none()),
+        ("marketplaceIds", spec.marketplace_ids.is_none()),
+    ])?;
+    let (Some(feed_type), Some(marketplace_ids), Some(input_id)) =
+        (spec.feed_type, spec.marketplace_ids, spec.input_feed_document_id)
+    else {
+        return Err(invalid_input("One or more required parameters missing"));
+    };
+    if !FEED_TYPES.contains(&feed_type.as_str()) {
+        return Err(invalid_input(format!("Invalid feed type {feed_type}")));
+    }
+    if marketplace_ids.is_empty() || marketplace_ids.len() > 25 {
+        return Err(invalid_input(
+            "marketplaceIds must hold between 1 and 25 marketplace ids",
+        ));
+    }
+    if let Some(unknown) = marketplace_ids.iter().find(|id| Marketplace::by_id(id).is_none()) {
+        return Err(invalid_input(format!("Invalid marketplaceId: {unknown}")));
+    }
+    let seller_marketplaces = &world.sellers[&caller.seller].spec.marketplace_ids;
+    if let Some(foreign) = marketplace_ids
+        .iter()
+        .find(|id| !seller_marketplaces.contains(id))
+    {
+        return Err(invalid_input(format!(
+            "Invalid marketplaceIds: the seller does not participate in marketplace {foreign}"
+        )));
+    }
+    let input = world
+        .feeds
+        .inputs
+        .get(&input_id)
+        .filter(|input| input.seller == caller.seller && now - input.created <= INPUT_DOCUMENT_TTL)
+        .ok_or_else(|| invalid_input(format!("Invalid inputFeedDocumentId: {input_id}")))?;
+    let (content, content_type) = (input.bytes.clone(), input.content_type.clone());
+
+    let fatal_injected = world
+        .faults
+        .take(Operation::CreateFeed, Some(&caller.seller), |k| {
+            matches!(k, FaultKind::Fatal)
+        })
+        .is_some();
+    let gap = world.random_u64(1..2_000);
+    let feeds = &mut world.feeds;
+    feeds.last_id = if feeds.last_id == 0 {
+        230_000_019_000
+    } else {
+        feeds.last_id + gap
+    };
+    let id = feeds.last_id.to_string();
+    feeds.jobs.insert(
+        id.clone(),
+        FeedJob {
+            id: id.clone(),
+            seller: caller.seller.clone(),
+            feed_type,
+            marketplace_ids,
+            input_document_id: input_id,
+            content,
+            content_type,
+            created: now,
+            fatal_injected,
+            cancelled_at: None,
+            finished: None,
+        },
+    );
+    Ok(json!({ "feedId": id }))
+}
+
+/// When the feed leaves the queue and when it ends.
+fn schedule(world: &World, job: &FeedJob) -> (DateTime<Utc>, DateTime<Utc>) {
+    let processing = world.settings.feed_processing;
+    (job.created + processing / 3, job.created + processing)
+}
+
+/// Applies every feed whose processing ended by `now`, in the order they ended.
+pub(crate) fn settle_due(world: &mut World, now: DateTime<Utc>) {
+    let mut due: Vec<(DateTime<Utc>, String)> = world
+        .feeds
+        .jobs
+        .values()
+        .filter(|job| job.finished.is_none() && job.cancelled_at.is_none())
+        .map(|job| (schedule(world, job).1, job.id.clone()))
+        .filter(|(ends, _)| *ends <= now)
+        .collect();
+    due.sort();
+    for (ends, id) in due {
+        let Some(job) = world.feeds.jobs.get(&id).cloned() else {
+            continue;
+        };
+        let finished = finish(world, &job, ends);
+        if let Some(job) = world.feeds.jobs.get_mut(&id) {
+            job.finished = Some(finished);
+        }
+    }
+}
+
+fn finish(world: &mut World, job: &FeedJob, at: DateTime<Utc>) -> Finished {
+    let fatal = Finished {
+        status: ProcessingStatus::Fatal,
+        result_document_id: None,
+        messages: 0,
+        rejected: 0,
+        results: Vec::new(),
+    };
+    if job.fatal_injected {
+        return fatal;
+    }
+    let Some(content) = &job.content else {
+        return fatal;
+    };
+    let Some(processed) = feed_apply::process(world, job, content, at) else {
+        tracing::warn!(feed_type = %job.feed_type, "the sandbox does not process this feed type");
+        return fatal;
+    };
+    let result_document_id = processed.report.map(|report| {
+        let id = state::feed_document_id(world);
+        world.documents.store(
+            &id,
+            StoredDocument {
+                seller: job.seller.clone(),
+                compressed: report.always_gzip || report.bytes.len() >= world.settings.gzip_min_bytes,
+                bytes: report.bytes,
+                content_type: report.content_type.to_owned(),
+                restricted: false,
+                stored_at: at,
+            },
+        );
+        id
+    });
+    Finished {
+        status: processed.status,
+        result_document_id,
+        messages: processed.messages,
+        rejected: processed.rejected,
+        results: processed.results,
+    }
+}
+
+/// The feed's status at `now` (call [`settle_due`] first).
+fn status(world: &World, job: &FeedJob, now: DateTime<Utc>) -> ProcessingStatus {
+    if job.cancelled_at.is_some() {
+        return ProcessingStatus::Cancelled;
+    }
+    let (started, ends) = schedule(world, job);
+    if now < started {
+        ProcessingStatus::InQueue
+    } else if now < ends {
+        ProcessingStatus::InProgress
+    } else {
+        job.finished
+            .as_ref()
+            .map_or(ProcessingStatus::InProgress, |f| f.status)
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FeedView {
+    feed_id: String,
+    feed_type: String,
+    marketplace_ids: Vec<String>,
+    created_time: String,
+    processing_status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    processing_start_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    processing_end_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result_feed_document_id: Option<String>,
+    #[serde(skip)]
+    created: DateTime<Utc>,
+}
+
+fn view(world: &World, job: &FeedJob, now: DateTime<Utc>) -> FeedView {
+    let status = status(world, job, now);
+    let (started, ends) = schedule(world, job);
+    let processing_start_time = match status {
+        ProcessingStatus::InQueue | ProcessingStatus::Cancelled => None,
+        _ => Some(format_time(started)),
+    };
+    let processing_end_time = match status {
+        ProcessingStatus::Done | ProcessingStatus::Fatal => Some(format_time(ends)),
+        ProcessingStatus::Cancelled => Some(format_time(job.cancelled_at.unwrap_or(ends))),
+        _ => None,
+    };
+    let result_feed_document_id = match status {
+        ProcessingStatus::Done | ProcessingStatus::Fatal => {
+            job.finished.as_ref().and_then(|f| f.result_document_id.clone())
+        }
+        _ => None,
+    };
+    FeedView {
+        feed_id: job.id.clone(),
+        feed_type: job.feed_type.clone(),
+        marketplace_ids: job.marketplace_ids.clone(),
+        created_time: format_time(job.created),
+        processing_status: status.as_str(),
+        processing_start_time,
+        processing_end_time,
+        result_feed_document_id,
+        created: job.created,
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(404, "NotFound", "The requested feed was not found.").details("")
+}
+
+/// A seller's feed; ids that cannot be Amazon's are a 400, unknown ones a 404.
+fn find_job<'w>(world: &'w World, caller: &Caller, id: &str) -> Result<&'w FeedJob, ApiError> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid_input(format!("Invalid feedId: {id}")));
+    }
+    world
+        .feeds
+        .jobs
+        .get(id)
+        .filter(|job| job.seller == caller.seller)
+        .ok_or_else(not_found)
+}
+
+/// `getFeed`.
+pub(crate) fn get_feed(
+    world: &mut World,
+    caller: &Caller,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
+    let job = find_job(world, caller, id)?;
+    serde_json::to_value(view(world, job, now)).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// `cancelFeed`: only a feed still in the queue can be cancelled.
+pub(crate) fn cancel_feed(
+    world: &mut World,
+    caller: &Caller,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let job = find_job(world, caller, id)?;
+    match status(world, job, now) {
+        ProcessingStatus::InQueue => {
+            if let Some(job) = world.feeds.jobs.get_mut(id) {
+                job.cancelled_at = Some(now);
+            }
+            Ok(())
+        }
+        other => Err(invalid_input(format!(
+            "The feed cannot be cancelled because its processingStatus is {}",
+            other.as_str()
+        ))),
+    }
+}
+
+/// `getFeeds`: filters as the model describes, newest first, paged with an opaque `nextToken`.
+pub(crate) fn get_feeds(
+    world: &mut World,
+    caller: &Caller,
+    query: &[(String, String)],
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
+    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let page = if let Some(token) = get("nextToken") {
+        if query.iter().any(|(k, _)| k != "nextToken") {
+            return Err(invalid_input(
+                "nextToken cannot be combined with other parameters",
+            ));
+        }
+        world
+            .feeds
+            .pages
+            .get(token)
+            .filter(|page| page.seller == caller.seller)
+            .cloned()
+            .ok_or_else(|| invalid_input(format!("Invalid nextToken: {token}")))?
+    } else {
+        Page {
+            seller: caller.seller.clone(),
+            filter: parse_filter(&get, now)?,
+            offset: 0,
+        }
+    };
+    let filter = &page.filter;
+    let mut views: Vec<FeedView> = world
+        .feeds
+        .jobs
+        .values()
+        .filter(|job| job.seller == caller.seller)
+        .filter(|job| filter.created_since <= job.created && job.created <= filter.created_until)
+        .filter(|job| job.created >= now - TimeDelta::days(90))
+        .filter(|job| {
+            filter
+                .feed_types
+                .as_ref()
+                .is_none_or(|t| t.contains(&job.feed_type))
+        })
+        .filter(|job| {
+            filter
+                .marketplace_ids
+                .as_ref()
+                .is_none_or(|ids| job.marketplace_ids.iter().any(|m| ids.contains(m)))
+        })
+        .map(|job| view(world, job, now))
+        .filter(|view| {
+            filter
+                .statuses
+                .as_ref()
+                .is_none_or(|statuses| statuses.iter().any(|s| s.as_str() == view.processing_status))
+        })
+        .collect();
+    views.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.feed_id.cmp(&a.feed_id)));
+    let end = (page.offset + filter.page_size).min(views.len());
+    let feeds: Vec<&FeedView> = views.get(page.offset..end).unwrap_or_default().iter().collect();
+    let mut body = json!({ "feeds": feeds });
+    if end < views.len() {
+        let token = world.random_string(
+            64,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        );
+        world
+            .feeds
+            .pages
+            .insert(token.clone(), Page { offset: end, ..page });
+        body["nextToken"] = Value::String(token);
+    }
+    Ok(body)
+}
+
+fn parse_filter<'q>(get: &impl Fn(&str) -> Option<&'q str>, now: DateTime<Utc>) -> Result<Filter, ApiError> {
+    let feed_types = match get("feedTypes").map(split_list) {
+        None => None,
+        Some(list) if list.is_empty() || list.len() > 10 => {
+            return Err(invalid_input("feedTypes must hold between 1 and 10 feed types"));
+        }
+        Some(list) => {
+            if let Some(bad) = list.iter().find(|t| !FEED_TYPES.contains(&t.as_str())) {
+                return Err(invalid_input(format!("Invalid feed type {bad}")));
+            }
+            Some(list)
+        }
+    };
+    let statuses = match get("processingStatuses").map(split_list) {
+        None => None,
+        Some(list) if list.is_empty() => return Err(invalid_input("processingStatuses must not be empty")),
+        Some(list) => Some(
+            list.iter()
+                .map(|s| {
+                    ProcessingStatus::parse(s)
+                        .ok_or_else(|| invalid_input(format!("Invalid processingStatuses: {s}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    let marketplace_ids = match get("marketplaceIds").map(split_list) {
+        None => None,
+        Some(list) if list.is_empty() || list.len() > 10 => {
+            return Err(invalid_input(
+                "marketplaceIds must hold between 1 and 10 marketplace ids",
+            ));
+        }
+        Some(list) => {
+            if let Some(bad) = list.iter().find(|id| Marketplace::by_id(id).is_none()) {
+                return Err(invalid_input(format!("Invalid marketplaceId: {bad}")));
+            }
+            Some(list)
+        }
+    };
+    let page_size = match get("pageSize") {
+        None => 10,
+        Some(text) => match text.parse::<usize>() {
+            Ok(size @ 1..=100) => size,
+            _ => {
+                return Err(invalid_input(format!(
+                    "Invalid pageSize: {text}; must be between 1 and 100"
+                )));
+            }
+        },
+    };
+    let created_since = get("createdSince")
+        .map(|t| parse_time("createdSince", t))
+        .transpose()?
+        .unwrap_or(now - TimeDelta::days(90));
+    let created_until = get("createdUntil")
+        .map(|t| parse_time("createdUntil", t))
+        .transpose()?
+        .unwrap_or(now);
+    Ok(Filter {
+        feed_types,
+        statuses,
+        marketplace_ids,
+        created_since,
+        created_until,
+        page_size,
+    })
+}
+
+/// `getFeedDocument`: a fresh presigned URL for a processing report.
+pub(crate) fn get_feed_document(
+    world: &mut World,
+    caller: &Caller,
+    id: &str,
+    content_encoding_header: bool,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
+    let document = world
+        .documents
+        .get(id)
+        .filter(|doc| doc.seller == caller.seller)
+        .ok_or_else(|| {
+            ApiError::new(404, "NotFound", "The requested feed document was not found.").details("")
+        })?;
+    let compressed = document.compressed;
+    let ttl = world.settings.document_url_ttl;
+    let url = world
+        .documents
+        .presign(base_url, id, now, ttl, content_encoding_header && compressed);
+    let mut body = json!({ "feedDocumentId": id, "url": url });
+    if compressed {
+        body["compressionAlgorithm"] = Value::String("GZIP".to_owned());
+    }
+    Ok(body)
+}
+
+/// The seller's feeds, oldest first, as of `now` (call [`settle_due`] first).
+pub(crate) fn seller_feeds(world: &World, seller: &str, now: DateTime<Utc>) -> Vec<SandboxFeed> {
+    let mut feeds: Vec<SandboxFeed> = world
+        .feeds
+        .jobs
+        .values()
+        .filter(|job| job.seller == seller)
+        .map(|job| {
+            let status = status(world, job, now);
+            let finished = job
+                .finished
+                .as_ref()
+                .filter(|_| matches!(status, ProcessingStatus::Done | ProcessingStatus::Fatal));
+            let results: Vec<SandboxFeedResult> = finished
+                .map(|f| f.results.iter().map(MessageResult::to_public).collect())
+                .unwrap_or_default();
+            SandboxFeed {
+                feed_id: job.id.clone(),
+                feed_type: job.feed_type.clone(),
+                marketplace_ids: job.marketplace_ids.clone(),
+                processing_status: status,
+                created_time: job.created,
+                input_feed_document_id: job.input_document_id.clone(),
+                content_type: job.content_type.clone(),
+                content: job
+                    .content
+                    .as_ref()
+                    .map(|bytes| String::from_utf8_lossy(bytes).into_owned()),
+                result_feed_document_id: finished.and_then(|f| f.result_document_id.clone()),
+                messages: finished.map_or(0, |f| f.messages),
+                messages_rejected: finished.map_or(0, |f| f.rejected),
+                results,
+            }
+        })
+        .collect();
+    feeds.sort_by_key(|f| (f.created_time, f.feed_id.clone()));
+    feeds
+}

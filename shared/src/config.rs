@@ -56,6 +56,8 @@ pub struct Config {
     pub report_overlap: TimeDelta,
     /// How far back the first import of a new account reaches (`INITIAL_LOOKBACK_DAYS`, default 7).
     pub initial_lookback: TimeDelta,
+    /// The deployment's name, the `Stack` dimension of every metric (`STACK_NAME`, default `sellersync`).
+    pub stack_name: String,
     /// Clock speed-up for local runs (`CLOCK_SCALE`, default 1 = wall clock).
     pub clock_scale: f64,
     /// Origin of the scaled clock (`CLOCK_ORIGIN`, RFC 3339); ignored at scale 1.
@@ -130,6 +132,7 @@ impl Config {
             schedule_dlq_arn: var("SCHEDULE_DLQ_ARN"),
             report_overlap: TimeDelta::hours(whole_number(&var, "REPORT_OVERLAP_HOURS", 24, 0..=24 * 7)?),
             initial_lookback: TimeDelta::days(whole_number(&var, "INITIAL_LOOKBACK_DAYS", 7, 0..=730)?),
+            stack_name: var("STACK_NAME").unwrap_or_else(|| "sellersync".into()),
             clock_scale,
             clock_origin,
         })
@@ -232,6 +235,7 @@ mod tests {
         assert_eq!(config.clock_scale, 1.0);
         assert_eq!(config.report_overlap, TimeDelta::hours(24));
         assert_eq!(config.initial_lookback, TimeDelta::days(7));
+        assert_eq!(config.stack_name, "sellersync");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`error`]: the typed errors shared across modules.
 //! - [`ports`]: the traits use cases reach the outside world through.
 //! - [`app`]: the use cases, one module per function or API area.
+//! - [`metrics`]: CloudWatch metrics in Embedded Metric Format, the ones the alarms watch.
 //! - [`runtime`]: cold-start wiring of adapters and use cases, shared by the functions and the local runner.
 //! - `testing` (feature `testing`): in-memory fakes of the ports.
 //! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
@@ -21,6 +22,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod parse;
 pub mod ports;
 pub mod runtime;

@@ -128,7 +128,7 @@ init() {
   trap 'tests/local-stack.sh stop' EXIT
   # shellcheck disable=SC1091
   source "$SELLERSYNC_STACK_DIR/env"
-  "$target/debug/init-bench" --runs "${INIT_RUNS:-9}" \
+  "$target/debug/init-bench" --runs "${INIT_RUNS:-15}" \
     $(for crate in "${crates[@]}"; do printf '%s=%s ' "$crate" "$target/release/$crate"; done)
 }
 

@@ -97,6 +97,7 @@ EOF
 sizes() {
   cd "$root"
   local id
+  [ -f .aws-sam/build/template.yaml ] || { log "no sam build output; run $0 build first"; return 1; }
   for id in $(functions); do
     python3 - ".aws-sam/build/$id" "$id" <<'EOF'
 import io, os, sys, zipfile
@@ -110,6 +111,9 @@ with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
             z.write(path, os.path.relpath(path, folder))
 raw = sum(os.path.getsize(os.path.join(b, f)) for b, _, fs in os.walk(folder) for f in fs)
 print(f"{name}: {buffer.tell() / 1e6:.2f} MB zipped ({raw / 1e6:.2f} MB unzipped)")
+# The target, enforced: past it cold starts grow and the package nears Lambda's 50 MB zip limit.
+if buffer.tell() > 8e6:
+    sys.exit(f"{name}: {buffer.tell() / 1e6:.2f} MB zipped is over the 8 MB target")
 EOF
   done
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::clock::{Clock, ScaledClock, SystemClock};
 use crate::domain::marketplace::Region;
 use crate::error::ConfigError;
+use crate::metrics::Metrics;
 
 /// Login with Amazon's token endpoint.
 pub const DEFAULT_LWA_ENDPOINT: &str = "https://api.amazon.com/auth/o2/token";
@@ -56,6 +57,11 @@ pub struct Config {
     pub report_overlap: TimeDelta,
     /// How far back the first import of a new account reaches (`INITIAL_LOOKBACK_DAYS`, default 7).
     pub initial_lookback: TimeDelta,
+    /// The deployment's name, the `Stack` dimension of every metric (`STACK_NAME`, default `sellersync`).
+    pub stack_name: String,
+    /// Whether this runs in AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME`, which Lambda sets): metrics go to stdout
+    /// for CloudWatch there, and stay in memory elsewhere (the local runner counts them).
+    pub in_lambda: bool,
     /// Clock speed-up for local runs (`CLOCK_SCALE`, default 1 = wall clock).
     pub clock_scale: f64,
     /// Origin of the scaled clock (`CLOCK_ORIGIN`, RFC 3339); ignored at scale 1.
@@ -130,6 +136,8 @@ impl Config {
             schedule_dlq_arn: var("SCHEDULE_DLQ_ARN"),
             report_overlap: TimeDelta::hours(whole_number(&var, "REPORT_OVERLAP_HOURS", 24, 0..=24 * 7)?),
             initial_lookback: TimeDelta::days(whole_number(&var, "INITIAL_LOOKBACK_DAYS", 7, 0..=730)?),
+            stack_name: var("STACK_NAME").unwrap_or_else(|| "sellersync".into()),
+            in_lambda: var("AWS_LAMBDA_FUNCTION_NAME").is_some(),
             clock_scale,
             clock_origin,
         })
@@ -146,6 +154,15 @@ impl Config {
     /// An optional setting that the calling function needs, or the error naming its variable.
     pub fn require<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, ConfigError> {
         value.as_deref().ok_or(ConfigError::Missing(name))
+    }
+
+    /// Where metrics go: CloudWatch (EMF lines on stdout) in Lambda, memory anywhere else.
+    pub fn metrics(&self) -> Metrics {
+        if self.in_lambda {
+            Metrics::stdout(&self.stack_name)
+        } else {
+            Metrics::recording(&self.stack_name)
+        }
     }
 
     /// The clock the configuration asks for: the wall clock, or a scaled one for local runs.
@@ -232,6 +249,7 @@ mod tests {
         assert_eq!(config.clock_scale, 1.0);
         assert_eq!(config.report_overlap, TimeDelta::hours(24));
         assert_eq!(config.initial_lookback, TimeDelta::days(7));
+        assert_eq!(config.stack_name, "sellersync");
     }
 
     #[test]

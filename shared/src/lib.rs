@@ -9,6 +9,7 @@
 //! - [`ports`]: the traits use cases reach the outside world through.
 //! - [`app`]: the use cases, one module per function or API area.
 //! - [`api`]: the HTTP API's axum router over the use cases.
+//! - [`metrics`]: CloudWatch metrics in Embedded Metric Format, the ones the alarms watch.
 //! - [`runtime`]: cold-start wiring of adapters and use cases, shared by the functions and the local runner.
 //! - `testing` (feature `testing`): in-memory fakes of the ports.
 //! - [`adapters`]: those ports over AWS (DynamoDB, SQS, Scheduler, Secrets Manager).
@@ -25,6 +26,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod feeds;
+pub mod metrics;
 pub mod parse;
 pub mod ports;
 pub mod runtime;

@@ -18,6 +18,7 @@ use crate::app::batch::DeadLetters;
 use crate::app::import::{Import, ImportSettings};
 use crate::config::Config;
 use crate::error::{AmazonError, ConfigError, StoreError};
+use crate::metrics::Metrics;
 use crate::ports::SecretStore;
 
 /// Deliveries of a parse message before it is dead-lettered; matches `maxReceiveCount` in the template.
@@ -55,7 +56,15 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
     let secrets = Arc::new(secrets_store(config, sdk));
-    let amazon = amazon_client(config, &dynamodb, secrets.as_ref(), RetryPolicy::default()).await?;
+    let metrics = config.metrics();
+    let amazon = amazon_client(
+        config,
+        &dynamodb,
+        secrets.as_ref(),
+        RetryPolicy::default(),
+        metrics.clone(),
+    )
+    .await?;
     let parse_queue = Config::require(&config.parse_queue_url, "PARSE_QUEUE_URL")?;
     Ok(Import {
         accounts: state.clone(),
@@ -65,6 +74,7 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
         parse_queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), parse_queue)),
         amazon,
         clock,
+        metrics,
         settings: ImportSettings {
             overlap: config.report_overlap,
             initial_lookback: config.initial_lookback,
@@ -79,7 +89,7 @@ pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupEr
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
     let secrets = Arc::new(secrets_store(config, sdk));
-    let amazon = amazon_client(config, &dynamodb, secrets.as_ref(), API_RETRY).await?;
+    let amazon = amazon_client(config, &dynamodb, secrets.as_ref(), API_RETRY, config.metrics()).await?;
     Ok(ApiState::new(ApiParts {
         accounts: state.clone(),
         jobs: state.clone(),
@@ -121,6 +131,7 @@ async fn amazon_client(
     dynamodb: &aws_sdk_dynamodb::Client,
     secrets: &dyn SecretStore,
     retry: RetryPolicy,
+    metrics: Metrics,
 ) -> Result<AmazonClient, StartupError> {
     let credentials_json = secrets
         .get(&config.lwa_credentials_secret)
@@ -140,6 +151,7 @@ async fn amazon_client(
         clock,
         limiter,
         retry,
+        metrics,
     ))
 }
 

@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 use shared::app::accounts::{AccountChanges, RefreshToken};
 use shared::app::import::ParseMessage;
 use shared::domain::{Connection, JobPurpose, JobState, ProblemKind};
+use shared::metrics::{ACCOUNT_DISCONNECTED, IMPORT_OVERDUE, IMPORT_SUCCEEDED, SP_API_THROTTLED};
 use tests::runner::scenario::{Scenario, ScenarioSettings};
 use tests::sandbox::{Fault, FaultKind, Operation, SellerStats};
 use tests::stack::LocalStack;
@@ -88,6 +89,18 @@ async fn two_thousand_orders_in_three_marketplaces_arrive_exactly_once_and_curre
         0,
         "our own pacing caused 429s: {report}"
     );
+    let metrics = &scenario.runner.import.metrics;
+    assert_eq!(metrics.recorded_sum(SP_API_THROTTLED), 0.0);
+    assert_eq!(
+        metrics.recorded_sum(IMPORT_SUCCEEDED),
+        report.jobs["imported"] as f64,
+        "one ImportSucceeded per imported report: {report}"
+    );
+    let account = scenario.account_id.as_str();
+    assert_eq!(
+        metrics.recorded_latest(IMPORT_OVERDUE, "AccountId", account),
+        Some(0.0)
+    );
 
     let (reports, written) = reimport_everything(&scenario).await;
     assert!(reports > 10, "{reports} reports");
@@ -148,6 +161,17 @@ async fn with_throttling_server_errors_and_truncated_documents_the_import_ends_i
     );
     let stats = &report.calls;
     assert!(stats[&Operation::DownloadDocument].truncated >= 3, "{report}");
+    let sp_api_429s: u64 = stats
+        .iter()
+        .filter(|(operation, _)| **operation != Operation::LwaToken)
+        .map(|(_, s)| s.all_throttled())
+        .sum();
+    assert_eq!(sp_api_429s, 8, "{report}");
+    assert_eq!(
+        scenario.runner.import.metrics.recorded_sum(SP_API_THROTTLED),
+        sp_api_429s as f64,
+        "every 429 is counted for the throttling alarm"
+    );
     let (_, written) = reimport_everything(&scenario).await;
     assert_eq!(written, 0);
 }
@@ -190,6 +214,11 @@ async fn a_revoked_refresh_token_disconnects_the_account_and_a_new_one_resumes_w
         .unwrap()
         .unwrap();
     assert_eq!(record.status.connection, Connection::Disconnected);
+    let metrics = scenario.runner.import.metrics.clone();
+    let account = scenario.account_id.clone();
+    let gauge = |name| metrics.recorded_latest(name, "AccountId", &account);
+    assert_eq!(gauge(ACCOUNT_DISCONNECTED), Some(1.0), "the alarm's gauge");
+    assert_eq!(gauge(IMPORT_OVERDUE), Some(1.0), "hours without an import");
     let problem = record.status.problem.expect("a classified problem");
     assert_eq!(problem.kind, ProblemKind::RefreshTokenRevoked, "{problem:?}");
     assert!(
@@ -222,6 +251,8 @@ async fn a_revoked_refresh_token_disconnects_the_account_and_a_new_one_resumes_w
         .unwrap();
     assert_eq!(record.status.connection, Connection::Connected);
     assert!(record.status.problem.is_none(), "{:?}", record.status.problem);
+    assert_eq!(gauge(ACCOUNT_DISCONNECTED), Some(0.0), "the alarm clears");
+    assert_eq!(gauge(IMPORT_OVERDUE), Some(0.0));
     let report = scenario.report().await.unwrap();
     assert!(
         report.comparison.is_exact(),

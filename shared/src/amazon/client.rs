@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::Region;
 use crate::error::AmazonError;
+use crate::metrics::{self, Metrics};
 
 /// Sent with every request, as Amazon asks of SP-API applications.
 pub(crate) const USER_AGENT_VALUE: &str =
@@ -156,7 +157,7 @@ pub(crate) enum Stat {
 
 /// The Selling Partner API client every function uses: LWA tokens (cached per account), Restricted Data
 /// Tokens, a draw from the shared rate limiter before every request, bounded retries with backoff through
-/// the clock, and typed errors. Cheap to clone; clones share the token cache and the statistics.
+/// the clock, typed errors, and the `SpApiThrottled` metric for every 429. Cheap to clone; clones share the token cache and the statistics.
 #[derive(Clone)]
 pub struct AmazonClient {
     inner: Arc<Inner>,
@@ -171,6 +172,7 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     pub(crate) tokens: TokenCache,
     stats: StatCounters,
+    metrics: Metrics,
 }
 
 impl fmt::Debug for AmazonClient {
@@ -193,6 +195,7 @@ impl AmazonClient {
         clock: Arc<dyn Clock>,
         limiter: Arc<dyn RateLimiter>,
         retry: RetryPolicy,
+        metrics: Metrics,
     ) -> AmazonClient {
         let retry = RetryPolicy {
             max_attempts: retry.max_attempts.max(1),
@@ -208,6 +211,7 @@ impl AmazonClient {
                 retry,
                 tokens: TokenCache::default(),
                 stats: StatCounters::default(),
+                metrics,
             }),
         }
     }
@@ -389,6 +393,8 @@ impl AmazonClient {
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.count(Stat::Throttled);
+            let throttled = metrics::sp_api_throttled(name, &seller.account_id);
+            self.inner.metrics.emit(&throttled, self.inner.clock.now());
         }
         if status == StatusCode::FORBIDDEN || status == StatusCode::UNAUTHORIZED {
             // A token Amazon refuses is no use to the next call either (revoked authorization, skewed clock).

@@ -16,6 +16,7 @@ use super::testing::ManualClock;
 use super::*;
 use crate::domain::{ProblemKind, Region};
 use crate::error::{AmazonError, StoreError};
+use crate::metrics::Metrics;
 
 const LWA_PATH: &str = "/auth/o2/token";
 const CLIENT_ID: &str = "amzn1.application-oa2-client.test";
@@ -127,6 +128,7 @@ async fn amazon_with(retry: RetryPolicy) -> Amazon {
         clock.clone(),
         limiter.clone(),
         retry,
+        Metrics::recording("test"),
     );
     Amazon {
         server,

@@ -12,6 +12,7 @@ use crate::amazon::{AmazonClient, SellerAuth};
 use crate::clock::Clock;
 use crate::domain::{Problem, ProblemKind, SellerAccount};
 use crate::error::{AmazonError, ParseError, StoreError};
+use crate::metrics::Metrics;
 use crate::ports::{AccountStore, JobStore, MessageQueue, OrderStore, SecretStore};
 
 /// How the import windows are laid out.
@@ -42,6 +43,8 @@ pub struct Import {
     pub amazon: AmazonClient,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Where the alarms' metrics go (account health, imports).
+    pub metrics: Metrics,
     /// Window layout.
     pub settings: ImportSettings,
 }

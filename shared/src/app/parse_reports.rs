@@ -19,6 +19,7 @@ use crate::domain::{
     BuyerPii, FbaShipmentItem, ImportOptions, ImportSummary, JobPurpose, JobState, Order, ReportKind,
     SellerAccount, UnshippedOrder,
 };
+use crate::metrics;
 use crate::parse::{
     AllOrdersFlat, AllOrdersXml, Charset, FbaShipmentsFlat, ParseSummary, Parsed, Quarantined, Record,
     UnshippedOrdersFlat, WithBuyer, decode_xml,
@@ -107,6 +108,10 @@ impl Import {
             self.jobs.put_job(&job, None).await?;
         }
         tracing::info!(?summary, "report imported");
+        self.metrics.emit(
+            &metrics::import_succeeded(&message.account_id, &message.report_type),
+            now,
+        );
         Ok(summary)
     }
 

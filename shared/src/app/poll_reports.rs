@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::import::{Import, ImportError, ParseMessage};
 use crate::amazon::{CreateReportSpecification, DocumentAccess, ProcessingStatus, Report, SellerAuth};
 use crate::domain::{JobPurpose, JobState, Problem, ProblemKind, ReportJob, ReportKind};
+use crate::metrics;
 use crate::ports::OutgoingMessage;
 
 /// Jobs one invocation polls at most; the rest wait for the next minute.
@@ -79,11 +80,30 @@ impl Import {
             total.add(summary);
         }
         tracing::info!(?total, "poll run done");
+        // Every run gauges every account, so the alarms on the gauges clear as soon as no account is affected.
+        if let Err(err) = self.emit_account_health().await {
+            tracing::error!(error = %err, "accounts' health metrics could not be emitted");
+        }
         // Backfills go on after the polls, with whatever createReport quota the scheduled imports leave.
         if let Err(err) = self.reports().advance_backfills().await {
             tracing::error!(error = %err, "backfills could not be advanced");
         }
         Ok(total)
+    }
+
+    async fn emit_account_health(&self) -> Result<(), ImportError> {
+        let mut after = None;
+        loop {
+            let page = self.accounts.list_accounts(after.as_deref(), 100).await?;
+            let now = self.clock.now();
+            for record in &page.items {
+                self.metrics.emit(&metrics::account_health(record, now), now);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(()),
+            }
+        }
     }
 
     async fn poll_account(&self, account_id: String, jobs: Vec<ReportJob>) -> PollSummary {

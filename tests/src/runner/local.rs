@@ -149,13 +149,12 @@ impl LocalRunner {
             ("LWA_ENDPOINT".to_owned(), settings.lwa_url.clone()),
             ("CLOCK_SCALE".to_owned(), settings.clock_scale.to_string()),
             ("CLOCK_ORIGIN".to_owned(), settings.clock_origin.to_rfc3339()),
-            ("REQUESTER_ARN".to_owned(), function_arn("RequestReportsFunction")),
-            (
-                "SCHEDULER_ROLE_ARN".to_owned(),
-                "arn:aws:iam::000000000000:role/local-scheduler".to_owned(),
-            ),
         ]);
-        // Settings the template leaves to the runner when it does not set them (the group and DLQ by id).
+        // Settings the template leaves to the runner when it does not set them.
+        env.entry("REQUESTER_ARN".to_owned())
+            .or_insert(function_arn("request-reports"));
+        env.entry("SCHEDULER_ROLE_ARN".to_owned())
+            .or_insert("arn:aws:iam::000000000000:role/local-scheduler".to_owned());
         env.entry("SCHEDULE_GROUP".to_owned())
             .or_insert(resources.get("AccountScheduleGroup")?.to_owned());
         let schedule_dlq = resources
@@ -456,18 +455,18 @@ fn function_environment(template: &Template, resources: &Resources) -> Result<BT
         let name = name
             .as_str()
             .ok_or_else(|| anyhow!("environment variable names are strings"))?;
-        // Parameters are the operator's to set (the runner sets the ones it needs itself), and the local stack
-        // has no KMS: local data is not encrypted with the stack's key.
-        if let Some(reference) = ref_target(value) {
+        // Parameters are the operator's to set (the runner sets the ones it needs itself), the local stack has no
+        // KMS (local data is not encrypted with the stack's key) and no IAM (the runner names the roles).
+        if let Some(target) = reference_target(value) {
             let is_parameter = template
                 .document
                 .get("Parameters")
-                .and_then(|p| p.get(reference))
+                .and_then(|p| p.get(target))
                 .is_some();
-            let is_key = template
-                .resources_of("AWS::KMS::Key")
-                .any(|(id, _)| id == reference);
-            if is_parameter || is_key {
+            let is_key_or_role = ["AWS::KMS::Key", "AWS::IAM::Role"]
+                .iter()
+                .any(|kind| template.resources_of(kind).any(|(id, _)| id == target));
+            if is_parameter || is_key_or_role {
                 continue;
             }
         }
@@ -476,11 +475,15 @@ fn function_environment(template: &Template, resources: &Resources) -> Result<BT
     Ok(env)
 }
 
-fn ref_target(value: &Value) -> Option<&str> {
+/// The logical id a `!Ref X` or `!GetAtt X.Attribute` names.
+fn reference_target(value: &Value) -> Option<&str> {
     let Value::Tagged(tagged) = value else { return None };
-    (tagged.tag.to_string().trim_start_matches('!') == "Ref")
-        .then(|| tagged.value.as_str())
-        .flatten()
+    let argument = tagged.value.as_str()?;
+    match tagged.tag.to_string().trim_start_matches('!') {
+        "Ref" => Some(argument),
+        "GetAtt" => argument.split('.').next(),
+        _ => None,
+    }
 }
 
 /// The functions' `ScheduleV2` and `SQS` events, each bound to the crate the function is built from.

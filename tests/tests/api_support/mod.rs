@@ -19,6 +19,7 @@ use shared::api::{ApiParts, ApiState};
 use shared::app::accounts::AccountNaming;
 use shared::app::import::{Import, ImportSettings, ParseMessage};
 use shared::clock::ManualClock;
+use shared::metrics::Metrics;
 use shared::runtime::API_RETRY;
 use tests::sandbox::{CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxOptions, SellerCredentials, SellerSpec};
 use tests::stack::{LocalStack, Resources, Template, unique_prefix};
@@ -132,6 +133,7 @@ pub async fn start() -> Api {
             clock.clone(),
             limiter.clone(),
             retry,
+            Metrics::recording("api-tests"),
         )
     };
     let api_state = ApiState::new(ApiParts {
@@ -156,6 +158,7 @@ pub async fn start() -> Api {
         )),
         amazon: amazon(RetryPolicy::default()),
         clock: clock.clone(),
+        metrics: Metrics::recording("api-tests"),
         settings: ImportSettings {
             overlap: TimeDelta::hours(24),
             initial_lookback: TimeDelta::days(7),

@@ -4,6 +4,7 @@
 
 pub mod keys;
 mod orders;
+mod outbox;
 mod rate;
 mod state;
 

@@ -31,8 +31,8 @@ use crate::ports::{
 /// TTL (`expires_at`) and ignored once expired, since TTL deletes lazily.
 #[derive(Debug, Clone)]
 pub struct DynamoStateStore {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(super) client: aws_sdk_dynamodb::Client,
+    pub(super) table: String,
 }
 
 impl DynamoStateStore {
@@ -81,7 +81,7 @@ impl DynamoStateStore {
         }
     }
 
-    async fn query_page(
+    pub(super) async fn query_page(
         &self,
         request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
@@ -90,14 +90,14 @@ impl DynamoStateStore {
     }
 }
 
-fn encode<T: Serialize>(key: &str, value: &T) -> Result<AttributeValue, StoreError> {
+pub(super) fn encode<T: Serialize>(key: &str, value: &T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt {
         key: key.to_owned(),
         reason: format!("cannot be encoded: {e}"),
     })
 }
 
-fn decode<T: DeserializeOwned>(item: &mut Item, attribute: &str) -> Result<T, StoreError> {
+pub(super) fn decode<T: DeserializeOwned>(item: &mut Item, attribute: &str) -> Result<T, StoreError> {
     let key = format!(
         "{}/{}",
         get_s(item, "pk").unwrap_or("?"),

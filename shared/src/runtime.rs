@@ -15,6 +15,7 @@ use crate::amazon::{AmazonClient, Endpoints, LwaCredentials, RetryPolicy};
 use crate::api::{ApiParts, ApiState};
 use crate::app::accounts::{AccountNaming, Accounts};
 use crate::app::batch::DeadLetters;
+use crate::app::feeds::{FeedProcessor, FeedSettings};
 use crate::app::import::{Import, ImportSettings};
 use crate::config::Config;
 use crate::error::{AmazonError, ConfigError, StoreError};
@@ -96,11 +97,42 @@ pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupEr
         orders: Arc::new(DynamoOrderStore::new(dynamodb, &config.orders_table)),
         secrets,
         schedules: Arc::new(schedules(config, sdk)?),
-        idempotency: state,
+        idempotency: state.clone(),
+        outbox: state,
+        feed_queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            Config::require(&config.feed_queue_url, "FEED_QUEUE_URL")?,
+        )),
         amazon,
         clock: config.clock(),
         naming: naming(config),
     }))
+}
+
+/// The feed submitter's and poller's use cases over DynamoDB, Secrets Manager and Amazon.
+pub async fn feeds(config: &Config, sdk: &SdkConfig) -> Result<FeedProcessor, StartupError> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
+    let secrets = Arc::new(secrets_store(config, sdk));
+    let metrics = config.metrics();
+    let amazon = amazon_client(
+        config,
+        &dynamodb,
+        secrets.as_ref(),
+        RetryPolicy::default(),
+        metrics.clone(),
+    )
+    .await?;
+    Ok(FeedProcessor {
+        accounts: state.clone(),
+        secrets,
+        outbox: state,
+        amazon,
+        clock: config.clock(),
+        metrics,
+        naming: naming(config),
+        settings: FeedSettings::new(config.feed_window, config.cancel_window),
+    })
 }
 
 /// The API's retry policy: two attempts, short waits, so an answer comes well within API Gateway's 30 s.

@@ -72,6 +72,19 @@ impl FeedProcessor {
         response
     }
 
+    /// The submitter's invocation, whichever source invoked it: a feed queue batch (`Records`) answers with
+    /// its batch item failures; the minute's flush tick (any other event) answers with the run's summary.
+    pub async fn handle_event(&self, event: serde_json::Value) -> Result<serde_json::Value, FeedRunError> {
+        let json = if event.get("Records").is_some() {
+            let batch: SqsEvent = serde_json::from_value(event)
+                .map_err(|e| FeedRunError::Document(format!("not an SQS event: {e}")))?;
+            serde_json::to_value(self.handle_nudges(batch).await)
+        } else {
+            serde_json::to_value(self.submit_due().await?)
+        };
+        json.map_err(|e| FeedRunError::Document(e.to_string()))
+    }
+
     /// One run: settle crashed submissions, then submit every due group that has a `createFeed` token.
     #[tracing::instrument(skip(self))]
     pub async fn submit_due(&self) -> Result<SubmitSummary, FeedRunError> {

@@ -51,9 +51,16 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
-/// The import functions' use cases over DynamoDB, SQS, Secrets Manager and Amazon.
-pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupError> {
-    let clock = config.clock();
+/// What the scheduled and queue-driven functions share: the state table, secrets, metrics and Amazon.
+struct Backend {
+    dynamodb: aws_sdk_dynamodb::Client,
+    state: Arc<DynamoStateStore>,
+    secrets: Arc<SecretsManagerStore>,
+    metrics: Metrics,
+    amazon: AmazonClient,
+}
+
+async fn backend(config: &Config, sdk: &SdkConfig) -> Result<Backend, StartupError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
     let secrets = Arc::new(secrets_store(config, sdk));
@@ -66,6 +73,25 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
         metrics.clone(),
     )
     .await?;
+    Ok(Backend {
+        dynamodb,
+        state,
+        secrets,
+        metrics,
+        amazon,
+    })
+}
+
+/// The import functions' use cases over DynamoDB, SQS, Secrets Manager and Amazon.
+pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupError> {
+    let clock = config.clock();
+    let Backend {
+        dynamodb,
+        state,
+        secrets,
+        metrics,
+        amazon,
+    } = backend(config, sdk).await?;
     let parse_queue = Config::require(&config.parse_queue_url, "PARSE_QUEUE_URL")?;
     Ok(Import {
         accounts: state.clone(),
@@ -111,18 +137,13 @@ pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupEr
 
 /// The feed submitter's and poller's use cases over DynamoDB, Secrets Manager and Amazon.
 pub async fn feeds(config: &Config, sdk: &SdkConfig) -> Result<FeedProcessor, StartupError> {
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-    let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
-    let secrets = Arc::new(secrets_store(config, sdk));
-    let metrics = config.metrics();
-    let amazon = amazon_client(
-        config,
-        &dynamodb,
-        secrets.as_ref(),
-        RetryPolicy::default(),
-        metrics.clone(),
-    )
-    .await?;
+    let Backend {
+        state,
+        secrets,
+        metrics,
+        amazon,
+        ..
+    } = backend(config, sdk).await?;
     Ok(FeedProcessor {
         accounts: state.clone(),
         secrets,

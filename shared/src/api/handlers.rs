@@ -18,7 +18,8 @@ use crate::app::accounts::{AccountChanges, NewAccount, RefreshToken};
 use crate::app::orders::MAX_PAGE as MAX_ORDERS_PAGE;
 use crate::app::reports::{BackfillRequest, ReportRequest};
 use crate::domain::{
-    CountryFilter, FulfillmentChannel, ImportInterval, ImportOptions, Marketplace, OrderStatus, Region,
+    CountryFilter, FeedAction, FulfillmentChannel, ImportInterval, ImportOptions, Marketplace, OrderStatus,
+    Region,
 };
 use crate::feeds::{
     CancelReason, Cancellation, CancelledItem, Carrier, CarrierCode, InventoryUpdate, ItemQuantity,
@@ -363,8 +364,13 @@ pub(crate) async fn confirm_shipment(
         .feeds
         .confirm_shipment(&id, confirmation, request_key(&headers))
         .await?;
+    Ok(queued(&id, &order_id, action))
+}
+
+/// 202 with the queued order action, located at its order (which shows the action's state).
+fn queued(id: &str, order_id: &str, action: FeedAction) -> Response {
     let location = format!("/accounts/{id}/orders/{order_id}");
-    Ok(created(location, ActionView::from(action), StatusCode::ACCEPTED))
+    created(location, ActionView::from(action), StatusCode::ACCEPTED)
 }
 
 #[derive(Debug, Deserialize)]
@@ -392,8 +398,7 @@ pub(crate) async fn cancel_order(
         .feeds
         .cancel(&id, cancellation, request_key(&headers))
         .await?;
-    let location = format!("/accounts/{id}/orders/{order_id}");
-    Ok(created(location, ActionView::from(action), StatusCode::ACCEPTED))
+    Ok(queued(&id, &order_id, action))
 }
 
 #[derive(Debug, Deserialize)]

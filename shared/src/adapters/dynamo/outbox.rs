@@ -6,25 +6,20 @@
 //! `FEED#<submission id>`, listed under `FEED-OPEN` while it needs the submitter or the poller.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 
 use super::keys::{
     FEEDS_OPEN_KIND, FEEDS_QUEUED_KIND, account_pk, feed_action_sk, feed_open_sk, feed_queued_sk, feed_sk,
 };
 use super::state::{decode, encode};
-use super::{DynamoStateStore, Item, batch_get, get_s, s};
+use super::{DynamoStateStore, Item, batch_get, batch_put, get_s, s};
 use crate::adapters::unavailable;
 use crate::domain::{ActionState, FeedAction, FeedSubmission, QueuedGroup};
 use crate::error::StoreError;
 use crate::feeds::FeedType;
 use crate::ports::{FeedStore, Page};
-
-/// BatchWriteItem's limit of items per request.
-const BATCH_WRITE_MAX: usize = 25;
 
 fn action_item(action: &FeedAction) -> Result<Item, StoreError> {
     let key = action.key();
@@ -51,52 +46,6 @@ fn action_item(action: &FeedAction) -> Result<Item, StoreError> {
 }
 
 impl DynamoStateStore {
-    async fn batch_write(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in items.chunks(BATCH_WRITE_MAX) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map(|put| WriteRequest::builder().put_request(put).build())
-                        .map_err(|e| StoreError::Unavailable {
-                            operation: "BatchWriteItem",
-                            message: e.to_string(),
-                        })
-                })
-                .collect::<Result<_, _>>()?;
-            let mut attempt = 0u32;
-            while !pending.is_empty() {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("BatchWriteItem", e))?;
-                pending = output
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    attempt += 1;
-                    if attempt > 8 {
-                        return Err(StoreError::Unavailable {
-                            operation: "BatchWriteItem",
-                            message: format!(
-                                "{} items still unprocessed after {attempt} tries",
-                                pending.len()
-                            ),
-                        });
-                    }
-                    tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
-                }
-            }
-        }
-        Ok(())
-    }
-
     async fn query_all(
         &self,
         mut request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
@@ -138,7 +87,7 @@ impl FeedStore for DynamoStateStore {
 
     async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError> {
         let items = actions.iter().map(action_item).collect::<Result<Vec<_>, _>>()?;
-        self.batch_write(items).await
+        batch_put(&self.client, &self.table, items).await
     }
 
     async fn get_actions(&self, account: &str, keys: &[String]) -> Result<Vec<FeedAction>, StoreError> {
@@ -277,20 +226,8 @@ impl FeedStore for DynamoStateStore {
     }
 
     async fn get_submission(&self, account: &str, id: &str) -> Result<Option<FeedSubmission>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(account_pk(account)))
-            .key("sk", s(feed_sk(id)))
-            .consistent_read(true)
-            .send()
+        self.get_decoded(account_pk(account), feed_sk(id), "submission")
             .await
-            .map_err(|e| unavailable("GetItem", e))?;
-        output
-            .item
-            .map(|mut item| decode(&mut item, "submission"))
-            .transpose()
     }
 
     async fn open_submissions(&self, limit: u32) -> Result<Vec<FeedSubmission>, StoreError> {
@@ -327,30 +264,7 @@ impl FeedStore for DynamoStateStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Page<FeedSubmission>, StoreError> {
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .expression_attribute_values(":pk", s(account_pk(account)))
-            .expression_attribute_values(":p", s("FEED#"))
-            .scan_index_forward(false)
-            .limit(limit.clamp(1, 1000) as i32);
-        if let Some(after) = after {
-            request = request
-                .exclusive_start_key("pk", s(account_pk(account)))
-                .exclusive_start_key("sk", s(feed_sk(after)));
-        }
-        let (items, last) = self.query_page(request).await?;
-        let items = items
-            .into_iter()
-            .map(|mut item| decode(&mut item, "submission"))
-            .collect::<Result<_, _>>()?;
-        let next = last
-            .as_ref()
-            .and_then(|key| get_s(key, "sk"))
-            .and_then(|sk| sk.strip_prefix("FEED#"))
-            .map(str::to_owned);
-        Ok(Page { items, next })
+        self.newest_first(account, &feed_sk(""), "submission", after, limit)
+            .await
     }
 }

@@ -3,8 +3,8 @@
 # every answer: no 5xx, status codes, content types, headers and bodies as documented, bad input refused.
 #
 #   tests/api-fuzz.sh URL [schemathesis options...]   fuzz the API served at URL (a local runner's, loopback)
-#   tests/api-fuzz.sh [schemathesis options...]       serve one with tests/src/bin/api-serve.rs first (needs the
-#                                                      local stack: tests/local-stack.sh start; source its env)
+#   tests/api-fuzz.sh [schemathesis options...]       serve one with tests/src/bin/api-serve.rs first, over the
+#                                                      local stack in the environment or one of its own
 #
 # schemathesis goes into its own venv under .local/tools (installed once, idempotently). FUZZ_MAX_TIME (seconds,
 # default 120) bounds the run; extra options go to `schemathesis run`, e.g. --max-failures 1.
@@ -32,9 +32,21 @@ case "$url" in
 esac
 
 server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null || true; }
+own_stack=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  [ -n "$own_stack" ] && "$root/tests/local-stack.sh" stop || true
+}
 trap cleanup EXIT
 if [ -z "$url" ]; then
+  if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
+    # No local stack in the environment: start one of its own, and stop it again at the end.
+    export SELLERSYNC_STACK_DIR="$root/.local/fuzz-stack"
+    "$root/tests/local-stack.sh" start
+    own_stack=1
+    # shellcheck disable=SC1091
+    source "$SELLERSYNC_STACK_DIR/env"
+  fi
   log "no URL given: serving the API with api-serve"
   (cd "$root" && cargo build -q -p tests --bin api-serve)
   target="$(cd "$root" && cargo metadata --format-version 1 --no-deps \

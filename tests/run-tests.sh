@@ -22,7 +22,8 @@ source "$SELLERSYNC_STACK_DIR/env"
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
-  cargo test --workspace --doc --quiet "$@"
+  # nextest does not run doctests; a filtered run (extra arguments) leaves them out.
+  if [ $# -eq 0 ]; then cargo test --workspace --doc --quiet; fi
 else
   cargo test --workspace --no-fail-fast "$@"
 fi

@@ -65,6 +65,8 @@ pub struct Config {
     pub initial_lookback: TimeDelta,
     /// The deployment's name, the `Stack` dimension of every metric (`STACK_NAME`, default `sellersync`).
     pub stack_name: String,
+    /// The bucket for report documents sellersync keeps unparsed (`RAW_DOCUMENTS_BUCKET`).
+    pub raw_documents_bucket: Option<String>,
     /// Whether this runs in AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME`, which Lambda sets): metrics go to stdout
     /// for CloudWatch there, and stay in memory elsewhere (the local runner counts them).
     pub in_lambda: bool,
@@ -146,6 +148,7 @@ impl Config {
             initial_lookback: TimeDelta::days(whole_number(&var, "INITIAL_LOOKBACK_DAYS", 7, 0..=730)?),
             stack_name: var("STACK_NAME").unwrap_or_else(|| "sellersync".into()),
             in_lambda: var("AWS_LAMBDA_FUNCTION_NAME").is_some(),
+            raw_documents_bucket: var("RAW_DOCUMENTS_BUCKET"),
             clock_scale,
             clock_origin,
         })

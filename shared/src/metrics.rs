@@ -270,7 +270,8 @@ impl Metrics {
         self.recorded()
             .iter()
             .filter_map(|document| document.get(name).and_then(Value::as_f64))
-            .sum()
+            // `sum` of no floats is -0.0, which prints as "-0".
+            .fold(0.0, |total, value| total + value)
     }
 }
 

@@ -162,6 +162,27 @@ pub trait MessageQueue: Send + Sync + std::fmt::Debug {
     async fn send(&self, message: OutgoingMessage) -> Result<(), StoreError>;
 }
 
+/// How an archived document was stored at Amazon, so that a reader gets it back the same way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArchivedDocument {
+    /// Amazon's Content-Type, with its charset (`text/plain; charset=Cp1252`).
+    pub content_type: Option<String>,
+    /// `gzip` when Amazon compressed it.
+    pub content_encoding: Option<String>,
+}
+
+/// Report documents sellersync keeps as Amazon sent them (types it does not parse yet).
+#[async_trait]
+pub trait DocumentArchive: Send + Sync + std::fmt::Debug {
+    /// Stores the file's bytes under `key`; answers where they are (`s3://bucket/key`).
+    async fn put_file(
+        &self,
+        key: &str,
+        file: &std::path::Path,
+        document: &ArchivedDocument,
+    ) -> Result<String, StoreError>;
+}
+
 /// Named secrets: sellers' LWA refresh tokens and the application's LWA credentials.
 #[async_trait]
 pub trait SecretStore: Send + Sync + std::fmt::Debug {

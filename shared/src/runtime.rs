@@ -8,6 +8,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 
 use crate::adapters::dynamo::{DynamoOrderStore, DynamoRateLimiter, DynamoStateStore};
+use crate::adapters::s3::S3Archive;
 use crate::adapters::scheduler::{EventBridgeSchedules, ScheduleTarget};
 use crate::adapters::secrets::SecretsManagerStore;
 use crate::adapters::sqs::SqsQueue;
@@ -99,6 +100,11 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
         orders: Arc::new(DynamoOrderStore::new(dynamodb, &config.orders_table)),
         secrets,
         parse_queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), parse_queue)),
+        archive: Arc::new(S3Archive::new(
+            s3_client(sdk),
+            Config::require(&config.raw_documents_bucket, "RAW_DOCUMENTS_BUCKET")?,
+            config.data_key_id.clone(),
+        )),
         amazon,
         clock,
         metrics,
@@ -219,6 +225,15 @@ fn schedules(config: &Config, sdk: &SdkConfig) -> Result<EventBridgeSchedules, S
         aws_sdk_scheduler::Client::new(sdk),
         target,
     ))
+}
+
+/// An S3 client; path-style addressing when an endpoint is configured (a local stack on 127.0.0.1 has no
+/// bucket subdomains).
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 fn secrets_store(config: &Config, sdk: &SdkConfig) -> SecretsManagerStore {

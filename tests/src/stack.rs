@@ -46,6 +46,8 @@ pub struct LocalStack {
     pub scheduler: aws_sdk_scheduler::Client,
     /// moto's Secrets Manager.
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// moto's S3 (path-style, as the functions address it locally).
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl LocalStack {
@@ -72,11 +74,13 @@ impl LocalStack {
             sqs: aws_sdk_sqs::Client::new(&sdk),
             scheduler: aws_sdk_scheduler::Client::new(&sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            s3: shared::runtime::s3_client(&sdk),
             sdk,
         })
     }
 
-    /// Creates every table and queue of `template` under names starting with `prefix`, dead-letter queues first.
+    /// Creates every table, queue, bucket and schedule group of `template` under names starting with `prefix`,
+    /// dead-letter queues first.
     pub async fn provision(&self, template: &Template, prefix: &str) -> Result<Resources> {
         let mut resources = Resources {
             prefix: prefix.to_owned(),
@@ -101,6 +105,20 @@ impl LocalStack {
             self.create_queue(id, properties, &mut resources)
                 .await
                 .with_context(|| format!("creating queue {id}"))?;
+        }
+        for (id, _) in template.resources_of("AWS::S3::Bucket") {
+            // Bucket names are lower case; CloudFormation names the stack's buckets itself.
+            let name = format!("{prefix}-{id}").to_lowercase();
+            self.s3
+                .create_bucket()
+                .bucket(&name)
+                .send()
+                .await
+                .with_context(|| format!("creating bucket {id}"))?;
+            resources
+                .arns
+                .insert(id.to_owned(), format!("arn:aws:s3:::{name}"));
+            resources.refs.insert(id.to_owned(), name);
         }
         for (id, properties) in template.resources_of("AWS::Scheduler::ScheduleGroup") {
             // The stack name is the prefix locally, so `!Sub ${AWS::StackName}-accounts` names it as in the cloud.

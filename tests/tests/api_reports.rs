@@ -56,6 +56,37 @@ async fn a_requested_report_is_tracked_to_its_outcome_and_unparsed_types_are_kep
     let raw = by_type(INVENTORY);
     assert_eq!(raw["status"], "raw_document", "{raw}");
     assert!(raw["reportDocumentId"].as_str().is_some());
+    // A copy as Amazon sent it, in the raw documents bucket.
+    let location = raw["documentLocation"].as_str().expect("a location");
+    let bucket = api.resources.get("RawDocumentsBucket").unwrap();
+    let key = location
+        .strip_prefix(&format!("s3://{bucket}/"))
+        .unwrap_or_else(|| panic!("{location} is not in {bucket}"));
+    assert!(key.starts_with(&format!("{id}/{INVENTORY}/")), "{key}");
+    let object = api
+        .stack
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let content_type = object.content_type().unwrap_or_default().to_owned();
+    let gzip = object.content_encoding() == Some("gzip");
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    let text = if gzip {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out).unwrap();
+        out
+    } else {
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    assert!(content_type.starts_with("text/"), "{content_type}");
+    assert!(
+        text.lines().count() >= 1 && text.contains('\t'),
+        "a tab-separated report: {text:?}"
+    );
 
     let stored = api.get(&format!("/accounts/{id}/orders?limit=100")).await;
     assert!(

@@ -24,7 +24,7 @@ mod tests;
 
 pub use auth::{LwaCredentials, RestrictedDataToken, RestrictedResource, SellerAuth};
 pub use client::{AmazonClient, CallStats, Endpoints, RetryPolicy};
-pub use document::{CompressionAlgorithm, Document, DocumentReader, PresignedUrl};
+pub use document::{CompressionAlgorithm, Document, DocumentReader, PresignedUrl, read_error};
 pub use feeds::{
     CreateFeedDocumentResponse, CreateFeedDocumentSpecification, CreateFeedResponse, CreateFeedSpecification,
     Feed, FeedDocument, GetFeedsQuery, GetFeedsResponse,

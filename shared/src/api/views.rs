@@ -167,6 +167,8 @@ pub(crate) struct ReportJobView {
     #[serde(skip_serializing_if = "Option::is_none")]
     report_document_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    document_location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<SummaryView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
@@ -180,9 +182,13 @@ impl From<ReportJob> for ReportJobView {
             JobPurpose::Requested => ("requested", None),
             JobPurpose::Backfill { backfill_id } => ("backfill", Some(backfill_id)),
         };
+        let document_location = match &job.state {
+            JobState::RawDocument { location, .. } => location.clone(),
+            _ => None,
+        };
         let (amazon_status, document, summary, reason) = match job.state {
             JobState::Pending { amazon_status } => (Some(amazon_status), None, None, None),
-            JobState::Parsing { document_id } | JobState::RawDocument { document_id } => {
+            JobState::Parsing { document_id } | JobState::RawDocument { document_id, .. } => {
                 (None, Some(document_id), None, None)
             }
             JobState::Imported { document_id, summary } => {
@@ -206,6 +212,7 @@ impl From<ReportJob> for ReportJobView {
             status,
             amazon_processing_status: amazon_status,
             report_document_id: document,
+            document_location,
             summary,
             reason,
         }

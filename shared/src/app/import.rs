@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::domain::{Problem, ProblemKind, SellerAccount};
 use crate::error::{AmazonError, ParseError, StoreError};
 use crate::metrics::Metrics;
-use crate::ports::{AccountStore, JobStore, MessageQueue, OrderStore, SecretStore};
+use crate::ports::{AccountStore, DocumentArchive, JobStore, MessageQueue, OrderStore, SecretStore};
 
 /// How the import windows are laid out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub struct Import {
     pub secrets: Arc<dyn SecretStore>,
     /// Where the poller sends documents to parse.
     pub parse_queue: Arc<dyn MessageQueue>,
+    /// Where documents of types sellersync does not parse are kept.
+    pub archive: Arc<dyn DocumentArchive>,
     /// Amazon.
     pub amazon: AmazonClient,
     /// Time.

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::batch::{DeadLetters, HandlerError, each_message};
 use super::import::{Import, ImportError, ParseMessage};
 use super::store_orders::store_orders;
-use crate::amazon::DocumentAccess;
+use crate::amazon::{Document, DocumentAccess, read_error};
 use crate::domain::{
     BuyerPii, FbaShipmentItem, ImportOptions, ImportSummary, JobPurpose, JobState, Order, ReportKind,
     SellerAccount, UnshippedOrder,
@@ -24,7 +24,7 @@ use crate::parse::{
     AllOrdersFlat, AllOrdersXml, Charset, FbaShipmentsFlat, ParseSummary, Parsed, Quarantined, Record,
     UnshippedOrdersFlat, WithBuyer, decode_xml,
 };
-use crate::ports::{PutOutcome, QuarantinedRow};
+use crate::ports::{ArchivedDocument, PutOutcome, QuarantinedRow};
 
 /// Records per batch handed from the parser thread to the store.
 const BATCH: usize = 200;
@@ -70,13 +70,11 @@ impl Import {
             return Ok(ImportSummary::default());
         };
         let kind = ReportKind::of(&message.report_type);
-        if !kind.is_parsed() {
-            return Err(ImportError::BadInput(format!(
-                "{} is not a report sellersync parses",
-                message.report_type
-            )));
-        }
-        let result = self.import_document(message, kind, &record.account).await;
+        let result = if kind.is_parsed() {
+            self.import_document(message, kind, &record.account).await
+        } else {
+            self.archive_document(message, &record.account).await
+        };
         let summary = match result {
             Ok(summary) => summary,
             Err(err) => {
@@ -87,6 +85,10 @@ impl Import {
                 return Err(err);
             }
         };
+        if !kind.is_parsed() {
+            // Archived, not imported: the account's import status is the order reports'.
+            return Ok(summary);
+        }
 
         let now = self.clock.now();
         let job = self.jobs.get_job(&message.account_id, &message.job_key).await?;
@@ -129,6 +131,73 @@ impl Import {
         Ok(())
     }
 
+    /// Starts the download of the message's document: a fresh URL from Amazon (with a Restricted Data Token
+    /// for documents with buyer data), then its body as a stream.
+    async fn download(
+        &self,
+        message: &ParseMessage,
+        account: &SellerAccount,
+    ) -> Result<Document, ImportError> {
+        let auth = self.seller_auth(account).await?;
+        let access = DocumentAccess::for_report_type(&message.report_type);
+        let document = self
+            .amazon
+            .get_report_document(&auth, &message.report_document_id, access)
+            .await?;
+        Ok(self
+            .amazon
+            .download_document(&document.url, document.compression_algorithm)
+            .await?)
+    }
+
+    /// Copies a document sellersync does not parse, as Amazon stored it (compressed or not, in its charset), to
+    /// the archive, and records where it is on the job.
+    async fn archive_document(
+        &self,
+        message: &ParseMessage,
+        account: &SellerAccount,
+    ) -> Result<ImportSummary, ImportError> {
+        let body = self.download(message, account).await?;
+        let stored = ArchivedDocument {
+            content_type: body.content_type().map(str::to_owned),
+            content_encoding: body.compression().map(|_| "gzip".to_owned()),
+        };
+        // Spooled to a file first: S3 wants the length up front, and documents may not fit in memory.
+        let spool = std::env::temp_dir().join(format!("sellersync-{}", message.report_document_id));
+        let copied = async {
+            let mut file = tokio::fs::File::create(&spool).await?;
+            tokio::io::copy(&mut body.into_async_read(), &mut file).await?;
+            file.sync_all().await
+        }
+        .await;
+        let key = format!(
+            "{}/{}/{}",
+            message.account_id, message.report_type, message.report_id
+        );
+        let archived = match copied {
+            Ok(()) => self
+                .archive
+                .put_file(&key, &spool, &stored)
+                .await
+                .map_err(ImportError::from),
+            Err(err) => Err(ImportError::Amazon(read_error(err))),
+        };
+        if let Err(err) = tokio::fs::remove_file(&spool).await {
+            tracing::warn!(error = %err, "could not remove a spooled document");
+        }
+        let location = archived?;
+        if let Some(mut job) = self.jobs.get_job(&message.account_id, &message.job_key).await? {
+            job.state = JobState::RawDocument {
+                document_id: message.report_document_id.clone(),
+                location: Some(location),
+            };
+            job.updated_at = self.clock.now();
+            self.jobs.put_job(&job, None).await?;
+        }
+        tracing::info!(report_type = %message.report_type, "raw report document archived");
+        Ok(ImportSummary::default())
+    }
+
     async fn import_document(
         &self,
         message: &ParseMessage,
@@ -136,16 +205,7 @@ impl Import {
         account: &SellerAccount,
     ) -> Result<ImportSummary, ImportError> {
         let options = &account.options;
-        let auth = self.seller_auth(account).await?;
-        let access = DocumentAccess::for_report_type(&message.report_type);
-        let document = self
-            .amazon
-            .get_report_document(&auth, &message.report_document_id, access)
-            .await?;
-        let body = self
-            .amazon
-            .download_document(&document.url, document.compression_algorithm)
-            .await?;
+        let body = self.download(message, account).await?;
         let reader = body.into_blocking_reader()?;
         let content_type = reader.content_type().map(str::to_owned);
 

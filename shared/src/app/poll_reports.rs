@@ -204,13 +204,8 @@ impl Import {
                         job.report_id
                     )));
                 };
-                if !ReportKind::of(&job.report_type).is_parsed() {
-                    // Nothing to parse: the document stays at Amazon, listed with its id.
-                    job.state = JobState::RawDocument { document_id };
-                    self.jobs.put_job(&job, None).await?;
-                    outcome.done += 1;
-                    return Ok(outcome);
-                }
+                // Every document goes to the parsers; those of types sellersync does not parse are copied as
+                // they are into the raw documents bucket there, off the poller's minute.
                 let message = ParseMessage {
                     account_id: job.account_id.clone(),
                     job_key: job.key(),
@@ -222,7 +217,14 @@ impl Import {
                     serde_json::to_string(&message).map_err(|e| ImportError::Internal(e.to_string()))?;
                 // Sent before the job is updated: a crash in between sends it again, which parsing tolerates.
                 self.parse_queue.send(OutgoingMessage::standard(body)).await?;
-                job.state = JobState::Parsing { document_id };
+                job.state = if ReportKind::of(&job.report_type).is_parsed() {
+                    JobState::Parsing { document_id }
+                } else {
+                    JobState::RawDocument {
+                        document_id,
+                        location: None,
+                    }
+                };
                 self.jobs.put_job(&job, None).await?;
                 outcome.done += 1;
             }

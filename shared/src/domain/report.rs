@@ -224,10 +224,13 @@ pub enum JobState {
         /// The reason from the error document, or what is known.
         reason: String,
     },
-    /// `DONE`, of a type sellersync does not parse yet: the document is kept as it is, at Amazon, under its id.
+    /// `DONE`, of a type sellersync does not parse yet: the document is kept as Amazon sent it.
     RawDocument {
         /// The report document.
         document_id: String,
+        /// Where sellersync keeps a copy (`s3://bucket/key`); none while it is being copied.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<String>,
     },
     /// Given up on (stuck too long, or replaced by a new request for the same window).
     Abandoned {

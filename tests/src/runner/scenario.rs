@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use shared::app::accounts::{NewAccount, RefreshToken};
 use shared::clock::{Clock, ScaledClock};
 use shared::domain::{ImportInterval, ImportOptions, ImportSummary, Order, Region};
+use shared::metrics::{ACCOUNT_DISCONNECTED, IMPORT_OVERDUE, IMPORT_SUCCEEDED, Metrics, SP_API_THROTTLED};
 use shared::ports::OrderQuery;
 
 use super::local::{LocalRunner, RunnerSettings};
@@ -266,6 +267,7 @@ impl Scenario {
             ticks: self.runner.activity.ticks,
             messages_failed: self.runner.activity.messages_failed,
             calls: self.sandbox.stats(&self.seller.seller_id)?,
+            alarms: AlarmMetrics::of(&self.runner.import.metrics, &self.account_id),
             comparison: self.compare().await?,
         })
     }
@@ -330,6 +332,31 @@ impl Comparison {
     }
 }
 
+/// The alarms' metrics over a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlarmMetrics {
+    /// `ImportSucceeded`, summed.
+    pub imports_succeeded: f64,
+    /// `SpApiThrottled`, summed.
+    pub throttled: f64,
+    /// The account's last `AccountDisconnected` gauge.
+    pub disconnected: Option<f64>,
+    /// The account's last `ImportOverdue` gauge.
+    pub overdue: Option<f64>,
+}
+
+impl AlarmMetrics {
+    fn of(metrics: &Metrics, account_id: &str) -> AlarmMetrics {
+        let gauge = |name| metrics.recorded_latest(name, "AccountId", account_id);
+        AlarmMetrics {
+            imports_succeeded: metrics.recorded_sum(IMPORT_SUCCEEDED),
+            throttled: metrics.recorded_sum(SP_API_THROTTLED),
+            disconnected: gauge(ACCOUNT_DISCONNECTED),
+            overdue: gauge(IMPORT_OVERDUE),
+        }
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -357,6 +384,8 @@ pub struct RunReport {
     pub messages_failed: u64,
     /// SP-API calls per operation, as the sandbox counted them.
     pub calls: SellerStats,
+    /// What the alarms would have seen: the metrics the functions emitted.
+    pub alarms: AlarmMetrics,
     /// Stored against true.
     pub comparison: Comparison,
 }
@@ -426,6 +455,16 @@ impl fmt::Display for RunReport {
         for line in c.missing.iter().chain(&c.unexpected).chain(&c.different).take(10) {
             writeln!(f, "  {line}")?;
         }
+        let a = &self.alarms;
+        let gauge = |value: Option<f64>| value.map_or("none".to_owned(), |v| v.to_string());
+        writeln!(
+            f,
+            "alarm metrics: ImportSucceeded {}, SpApiThrottled {}, AccountDisconnected now {}, ImportOverdue now {}",
+            a.imports_succeeded,
+            a.throttled,
+            gauge(a.disconnected),
+            gauge(a.overdue)
+        )?;
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::adapters::dynamo::{DynamoOrderStore, DynamoRateLimiter, DynamoStateStore};
+use shared::adapters::s3::S3Archive;
 use shared::adapters::scheduler::{EventBridgeSchedules, ScheduleTarget};
 use shared::adapters::secrets::SecretsManagerStore;
 use shared::adapters::sqs::SqsQueue;
@@ -160,6 +161,11 @@ pub async fn start() -> Api {
         parse_queue: Arc::new(SqsQueue::new(
             stack.sqs.clone(),
             resources.get("ParseQueue").expect("parse queue"),
+        )),
+        archive: Arc::new(S3Archive::new(
+            stack.s3.clone(),
+            resources.get("RawDocumentsBucket").expect("raw documents bucket"),
+            None,
         )),
         amazon: amazon(RetryPolicy::default()),
         clock: clock.clone(),

@@ -245,6 +245,8 @@ pub struct MemoryFeedStore {
 struct FeedMaps {
     actions: HashMap<(String, String), FeedAction>,
     queued: BTreeSet<(String, FeedType, DateTime<Utc>, String)>,
+    /// Action keys by (account, order id), as the DynamoDB store's order items are found by key prefix.
+    by_order: HashMap<(String, String), BTreeSet<String>>,
     submissions: BTreeMap<(String, String), FeedSubmission>,
 }
 
@@ -256,6 +258,12 @@ impl FeedMaps {
         }
         if action.state == ActionState::Queued {
             self.queued.insert(queued_entry(action));
+        }
+        if let Some(order_id) = action.payload.order_id() {
+            self.by_order
+                .entry((action.account_id.clone(), order_id.to_owned()))
+                .or_default()
+                .insert(action.key());
         }
         self.actions.insert(key, action.clone());
     }
@@ -327,10 +335,11 @@ impl FeedStore for MemoryFeedStore {
     async fn order_actions(&self, account: &str, order_id: &str) -> Result<Vec<FeedAction>, StoreError> {
         let maps = self.lock();
         let mut found: Vec<FeedAction> = maps
-            .actions
-            .values()
-            .filter(|a| a.account_id == account && a.payload.order_id() == Some(order_id))
-            .cloned()
+            .by_order
+            .get(&(account.to_owned(), order_id.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|key| maps.actions.get(&(account.to_owned(), key.clone())).cloned())
             .collect();
         found.sort_by_key(|a| a.created_at);
         Ok(found)

@@ -14,7 +14,7 @@ use serde_json::json;
 use shared::adapters::sqs::SqsQueue;
 use shared::app::feeds::{FeedProcessor, FeedSettings};
 use shared::clock::Clock;
-use shared::domain::{FulfillmentChannel, Order, OrderItem, OrderStatus, ShipTo};
+use shared::domain::Order;
 use shared::metrics::Metrics;
 use shared::ports::{FeedStore, OrderStore};
 use shared::testing::MemoryFeedStore;
@@ -52,30 +52,7 @@ async fn seller(api: &Api, seed: u64) -> (SellerCredentials, String, Vec<Sandbox
 }
 
 fn stored(id: &str, units: u32) -> Order {
-    let at = api_support::epoch() - TimeDelta::hours(2);
-    Order {
-        amazon_order_id: id.into(),
-        merchant_order_id: None,
-        purchase_date: at,
-        last_updated: at,
-        status: OrderStatus::Unshipped,
-        fulfillment_channel: FulfillmentChannel::Mfn,
-        sales_channel: "Amazon.com".into(),
-        marketplace_id: Some(US.into()),
-        ship_service_level: None,
-        ship_to: ShipTo::default(),
-        is_business_order: false,
-        purchase_order_number: None,
-        items: vec![OrderItem {
-            sku: "SKU-1".into(),
-            asin: String::new(),
-            product_name: String::new(),
-            item_status: None,
-            quantity: units,
-            amounts: Default::default(),
-            promotion_ids: vec![],
-        }],
-    }
+    tests::orders::unshipped(id, US, units, api_support::epoch() - TimeDelta::hours(2))
 }
 
 fn processor(api: &Api, outbox: Arc<dyn FeedStore>) -> FeedProcessor {

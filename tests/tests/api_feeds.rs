@@ -1,7 +1,7 @@
 //! Seller actions through the API to the sandbox's Feeds API: a shipment confirmation ships the order with its
-//! tracking number, a cancellation cancels it, an order Amazon does not know is rejected with Amazon's code in
-//! the feed log, a repeated request with one idempotency key is one feed message, and a submitter that dies
-//! right after `createFeed` recovers without submitting twice.
+//! tracking number, a cancellation cancels it, an order Amazon does not know and a carrier code Amazon has
+//! retired are rejected with Amazon's codes in the feed log, a repeated request with one idempotency key is one
+//! feed message, and a submitter that dies right after `createFeed` recovers without submitting twice.
 
 mod api_support;
 
@@ -82,7 +82,7 @@ async fn submit_and_settle(api: &Api, feeds: &FeedProcessor) {
 async fn shipments_and_cancellations_reach_the_sandbox_and_rejections_show_in_the_feed_log() {
     let api = start().await;
     let (seller, account, orders) = seller(&api, 501).await;
-    let (shipped, cancelled) = (&orders[0], &orders[1]);
+    let (shipped, cancelled, retired) = (&orders[0], &orders[1], &orders[2]);
     let unknown = "114-0000000-0000001";
     api.orders
         .put_order(&account, &stored(unknown, 1), false)
@@ -120,6 +120,15 @@ async fn shipments_and_cancellations_reach_the_sandbox_and_rejections_show_in_th
         .post(&path(unknown, "shipments"), json!({"carrierName": "Bob's Vans"}))
         .await;
     assert_eq!(ghost.status, StatusCode::ACCEPTED, "{:?}", ghost.body);
+    // A code on our list that Amazon no longer takes: only Amazon's processing report can say so.
+    let usps = api
+        .post(
+            &path(&retired.amazon_order_id, "shipments"),
+            json!({"carrierCode": "USPS", "trackingNumber": "9400111899223344556677"}),
+        )
+        .await;
+    assert_eq!(usps.status, StatusCode::ACCEPTED, "{:?}", usps.body);
+    api.sandbox.retire_carrier("USPS");
 
     // Bad input names its field; state conflicts are 409.
     let bad = api
@@ -179,8 +188,8 @@ async fn shipments_and_cancellations_reach_the_sandbox_and_rejections_show_in_th
         .iter()
         .filter(|f| f.feed_type == "POST_ORDER_FULFILLMENT_DATA")
         .collect();
-    assert_eq!(fulfillment.len(), 1, "one feed for both shipments");
-    assert_eq!(fulfillment[0].messages, 2, "the repeated request is one message");
+    assert_eq!(fulfillment.len(), 1, "one feed for every shipment");
+    assert_eq!(fulfillment[0].messages, 3, "the repeated request is one message");
 
     let order = api
         .get(&format!("/accounts/{account}/orders/{}", shipped.amazon_order_id))
@@ -207,8 +216,24 @@ async fn shipments_and_cancellations_reach_the_sandbox_and_rejections_show_in_th
         .iter()
         .filter(|a| a["state"] == "rejected")
         .collect();
-    assert_eq!(rejected.len(), 1, "{:?}", feed.body);
-    assert_eq!(rejected[0]["code"], "18028");
+    let mut codes: Vec<&str> = rejected.iter().filter_map(|a| a["code"].as_str()).collect();
+    codes.sort_unstable();
+    assert_eq!(
+        codes,
+        ["18028", "25"],
+        "unknown order, retired carrier: {:?}",
+        feed.body
+    );
+    let truth = api
+        .sandbox
+        .order(&seller.seller_id, &retired.amazon_order_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        truth.status,
+        OrderState::Unshipped,
+        "a rejected confirmation ships nothing"
+    );
 }
 
 #[tokio::test]

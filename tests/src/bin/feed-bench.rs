@@ -235,6 +235,13 @@ async fn main() -> Result<()> {
         if second % 60 == 0 {
             feeds.poll_feeds().await?;
         }
+        if second % 600 == 0 && second > 0 {
+            println!(
+                "  {:>3} simulated min: {queued} queued ({:.0} s real)",
+                second / 60,
+                started.elapsed().as_secs_f64()
+            );
+        }
         second += 1;
         clock.advance(std::time::Duration::from_secs(1));
         if second >= load_seconds && second % 60 == 0 {

@@ -44,6 +44,12 @@ pub struct Config {
     pub feed_queue_url: Option<String>,
     /// The feed queue's dead-letter queue (`FEED_DLQ_URL`).
     pub feed_dlq_url: Option<String>,
+    /// How long the first queued shipment confirmation or inventory update waits for others to join its feed
+    /// (`FEED_WINDOW_SECONDS`, default 180): about 20 feeds an hour per account and type at most, within
+    /// Amazon's createFeed quota of about 30 an hour.
+    pub feed_window: TimeDelta,
+    /// The same for cancellations (`CANCEL_WINDOW_SECONDS`, default 300).
+    pub cancel_window: TimeDelta,
     /// The accounts' schedule group (`SCHEDULE_GROUP`).
     pub schedule_group: Option<String>,
     /// The report requester's ARN, every account schedule's target (`REQUESTER_ARN`).
@@ -132,6 +138,8 @@ impl Config {
             parse_dlq_url: var("PARSE_DLQ_URL"),
             feed_dlq_url: var("FEED_DLQ_URL"),
             feed_queue_url: var("FEED_QUEUE_URL"),
+            feed_window: TimeDelta::seconds(whole_number(&var, "FEED_WINDOW_SECONDS", 180, 0..=86_400)?),
+            cancel_window: TimeDelta::seconds(whole_number(&var, "CANCEL_WINDOW_SECONDS", 300, 0..=86_400)?),
             schedule_group: var("SCHEDULE_GROUP"),
             requester_arn: var("REQUESTER_ARN"),
             scheduler_role_arn: var("SCHEDULER_ROLE_ARN"),

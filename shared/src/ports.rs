@@ -8,10 +8,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Backfill, BuyerPii, FbaShipmentItem, FulfillmentChannel, ImportStatus, Order, OrderStatus, Problem,
-    ReportJob, SellerAccount, UnshippedOrder,
+    Backfill, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, FulfillmentChannel, ImportStatus, Order,
+    OrderStatus, Problem, QueuedGroup, ReportJob, SellerAccount, UnshippedOrder,
 };
 use crate::error::StoreError;
+use crate::feeds::FeedType;
 
 /// What a conditional order write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,4 +336,39 @@ pub trait IdempotencyStore: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StoreError>;
     /// Frees a claimed key whose request failed in a way worth retrying.
     async fn release(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// The feed outbox: seller actions and the feed submissions that carry them.
+#[async_trait]
+pub trait FeedStore: Send + Sync + std::fmt::Debug {
+    /// Stores a new action; `false` (and nothing written) when one with its key exists: a repeated request.
+    async fn add_action(&self, action: &FeedAction) -> Result<bool, StoreError>;
+    /// Stores actions in their current state, over the stored copies.
+    async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError>;
+    /// Actions by key ([`FeedAction::key`]); missing ones are left out.
+    async fn get_actions(&self, account: &str, keys: &[String]) -> Result<Vec<FeedAction>, StoreError>;
+    /// Every action about one order, oldest first.
+    async fn order_actions(&self, account: &str, order_id: &str) -> Result<Vec<FeedAction>, StoreError>;
+    /// Queued actions of one account and feed type, oldest first, at most `limit`.
+    async fn queued_actions(
+        &self,
+        account: &str,
+        feed_type: FeedType,
+        limit: usize,
+    ) -> Result<Vec<FeedAction>, StoreError>;
+    /// Every (account, feed type) with queued actions, with its oldest action's time.
+    async fn queued_groups(&self) -> Result<Vec<QueuedGroup>, StoreError>;
+    /// Stores a submission in its current state.
+    async fn save_submission(&self, submission: &FeedSubmission) -> Result<(), StoreError>;
+    /// One submission.
+    async fn get_submission(&self, account: &str, id: &str) -> Result<Option<FeedSubmission>, StoreError>;
+    /// Submissions of every account still open (submitting, or waiting for Amazon), oldest first.
+    async fn open_submissions(&self, limit: u32) -> Result<Vec<FeedSubmission>, StoreError>;
+    /// An account's submissions, newest first.
+    async fn list_submissions(
+        &self,
+        account: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<FeedSubmission>, StoreError>;
 }

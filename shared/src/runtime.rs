@@ -16,6 +16,7 @@ use crate::amazon::{AmazonClient, Endpoints, LwaCredentials, RetryPolicy};
 use crate::api::{ApiParts, ApiState};
 use crate::app::accounts::{AccountNaming, Accounts};
 use crate::app::batch::DeadLetters;
+use crate::app::feeds::{FeedProcessor, FeedSettings};
 use crate::app::import::{Import, ImportSettings};
 use crate::config::Config;
 use crate::error::{AmazonError, ConfigError, StoreError};
@@ -51,9 +52,16 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
-/// The import functions' use cases over DynamoDB, SQS, Secrets Manager and Amazon.
-pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupError> {
-    let clock = config.clock();
+/// What the scheduled and queue-driven functions share: the state table, secrets, metrics and Amazon.
+struct Backend {
+    dynamodb: aws_sdk_dynamodb::Client,
+    state: Arc<DynamoStateStore>,
+    secrets: Arc<SecretsManagerStore>,
+    metrics: Metrics,
+    amazon: AmazonClient,
+}
+
+async fn backend(config: &Config, sdk: &SdkConfig) -> Result<Backend, StartupError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
     let secrets = Arc::new(secrets_store(config, sdk));
@@ -66,6 +74,25 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
         metrics.clone(),
     )
     .await?;
+    Ok(Backend {
+        dynamodb,
+        state,
+        secrets,
+        metrics,
+        amazon,
+    })
+}
+
+/// The import functions' use cases over DynamoDB, SQS, Secrets Manager and Amazon.
+pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupError> {
+    let clock = config.clock();
+    let Backend {
+        dynamodb,
+        state,
+        secrets,
+        metrics,
+        amazon,
+    } = backend(config, sdk).await?;
     let parse_queue = Config::require(&config.parse_queue_url, "PARSE_QUEUE_URL")?;
     Ok(Import {
         accounts: state.clone(),
@@ -102,11 +129,37 @@ pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupEr
         orders: Arc::new(DynamoOrderStore::new(dynamodb, &config.orders_table)),
         secrets,
         schedules: Arc::new(schedules(config, sdk)?),
-        idempotency: state,
+        idempotency: state.clone(),
+        outbox: state,
+        feed_queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            Config::require(&config.feed_queue_url, "FEED_QUEUE_URL")?,
+        )),
         amazon,
         clock: config.clock(),
         naming: naming(config),
     }))
+}
+
+/// The feed submitter's and poller's use cases over DynamoDB, Secrets Manager and Amazon.
+pub async fn feeds(config: &Config, sdk: &SdkConfig) -> Result<FeedProcessor, StartupError> {
+    let Backend {
+        state,
+        secrets,
+        metrics,
+        amazon,
+        ..
+    } = backend(config, sdk).await?;
+    Ok(FeedProcessor {
+        accounts: state.clone(),
+        secrets,
+        outbox: state,
+        amazon,
+        clock: config.clock(),
+        metrics,
+        naming: naming(config),
+        settings: FeedSettings::new(config.feed_window, config.cancel_window),
+    })
 }
 
 /// The API's retry policy: two attempts, short waits, so an answer comes well within API Gateway's 30 s.

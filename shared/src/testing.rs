@@ -1,15 +1,18 @@
 //! In-memory fakes of the ports, for unit tests of use cases and for runs with no AWS at all.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
+use crate::domain::{
+    ActionState, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, Order, QueuedGroup, UnshippedOrder,
+};
 use crate::error::StoreError;
-use crate::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow};
+use crate::feeds::FeedType;
+use crate::ports::{FeedStore, OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow};
 
 /// Orders in a map, with the same conditional-write rules as the DynamoDB store, counting writes.
 #[derive(Debug, Default)]
@@ -228,5 +231,219 @@ impl OrderStore for MemoryOrderStore {
             .quarantined
             .extend(rows.iter().map(|row| (account.to_owned(), row.clone())));
         Ok(())
+    }
+}
+
+/// The feed outbox in maps, indexed like the DynamoDB store (queued actions by account, feed type and age).
+#[derive(Debug, Default)]
+pub struct MemoryFeedStore {
+    inner: Mutex<FeedMaps>,
+    fail_feed_id_write: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct FeedMaps {
+    actions: HashMap<(String, String), FeedAction>,
+    queued: BTreeSet<(String, FeedType, DateTime<Utc>, String)>,
+    /// Action keys by (account, order id), as the DynamoDB store's order items are found by key prefix.
+    by_order: HashMap<(String, String), BTreeSet<String>>,
+    submissions: BTreeMap<(String, String), FeedSubmission>,
+}
+
+impl FeedMaps {
+    fn store(&mut self, action: &FeedAction) {
+        let key = (action.account_id.clone(), action.key());
+        if let Some(old) = self.actions.get(&key) {
+            self.queued.remove(&queued_entry(old));
+        }
+        if action.state == ActionState::Queued {
+            self.queued.insert(queued_entry(action));
+        }
+        if let Some(order_id) = action.payload.order_id() {
+            self.by_order
+                .entry((action.account_id.clone(), order_id.to_owned()))
+                .or_default()
+                .insert(action.key());
+        }
+        self.actions.insert(key, action.clone());
+    }
+}
+
+fn queued_entry(action: &FeedAction) -> (String, FeedType, DateTime<Utc>, String) {
+    (
+        action.account_id.clone(),
+        action.feed_type(),
+        action.created_at,
+        action.key(),
+    )
+}
+
+impl MemoryFeedStore {
+    /// Makes the next write of a submission that carries a feed id fail, as a submitter that dies right
+    /// after `createFeed` would leave it.
+    pub fn fail_next_feed_id_write(&self) {
+        self.fail_feed_id_write.store(true, Ordering::SeqCst);
+    }
+
+    /// Every stored action.
+    pub fn all_actions(&self) -> Vec<FeedAction> {
+        self.lock().actions.values().cloned().collect()
+    }
+
+    /// Every stored submission.
+    pub fn all_submissions(&self) -> Vec<FeedSubmission> {
+        self.lock().submissions.values().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FeedMaps> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl FeedStore for MemoryFeedStore {
+    async fn add_action(&self, action: &FeedAction) -> Result<bool, StoreError> {
+        let mut maps = self.lock();
+        if maps
+            .actions
+            .contains_key(&(action.account_id.clone(), action.key()))
+        {
+            return Ok(false);
+        }
+        maps.store(action);
+        Ok(true)
+    }
+
+    async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError> {
+        let mut maps = self.lock();
+        for action in actions {
+            maps.store(action);
+        }
+        Ok(())
+    }
+
+    async fn get_actions(&self, account: &str, keys: &[String]) -> Result<Vec<FeedAction>, StoreError> {
+        let maps = self.lock();
+        Ok(keys
+            .iter()
+            .filter_map(|key| maps.actions.get(&(account.to_owned(), key.clone())).cloned())
+            .collect())
+    }
+
+    async fn order_actions(&self, account: &str, order_id: &str) -> Result<Vec<FeedAction>, StoreError> {
+        let maps = self.lock();
+        let mut found: Vec<FeedAction> = maps
+            .by_order
+            .get(&(account.to_owned(), order_id.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|key| maps.actions.get(&(account.to_owned(), key.clone())).cloned())
+            .collect();
+        found.sort_by_key(|a| a.created_at);
+        Ok(found)
+    }
+
+    async fn queued_actions(
+        &self,
+        account: &str,
+        feed_type: FeedType,
+        limit: usize,
+    ) -> Result<Vec<FeedAction>, StoreError> {
+        let maps = self.lock();
+        Ok(maps
+            .queued
+            .range(
+                (
+                    account.to_owned(),
+                    feed_type,
+                    DateTime::<Utc>::MIN_UTC,
+                    String::new(),
+                )..,
+            )
+            .take_while(|(a, t, ..)| a == account && *t == feed_type)
+            .take(limit)
+            .filter_map(|(a, _, _, key)| maps.actions.get(&(a.clone(), key.clone())).cloned())
+            .collect())
+    }
+
+    async fn queued_groups(&self) -> Result<Vec<QueuedGroup>, StoreError> {
+        let maps = self.lock();
+        let mut groups: Vec<QueuedGroup> = Vec::new();
+        for (account, feed_type, at, _) in &maps.queued {
+            match groups.last() {
+                Some(last) if last.account_id == *account && last.feed_type == *feed_type => {}
+                _ => groups.push(QueuedGroup {
+                    account_id: account.clone(),
+                    feed_type: *feed_type,
+                    oldest: *at,
+                }),
+            }
+        }
+        Ok(groups)
+    }
+
+    async fn save_submission(&self, submission: &FeedSubmission) -> Result<(), StoreError> {
+        if submission.feed_id.is_some() && self.fail_feed_id_write.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable {
+                operation: "PutItem",
+                message: "injected failure after createFeed".to_owned(),
+            });
+        }
+        self.lock().submissions.insert(
+            (submission.account_id.clone(), submission.id.clone()),
+            submission.clone(),
+        );
+        Ok(())
+    }
+
+    async fn get_submission(&self, account: &str, id: &str) -> Result<Option<FeedSubmission>, StoreError> {
+        Ok(self
+            .lock()
+            .submissions
+            .get(&(account.to_owned(), id.to_owned()))
+            .cloned())
+    }
+
+    async fn open_submissions(&self, limit: u32) -> Result<Vec<FeedSubmission>, StoreError> {
+        let maps = self.lock();
+        let mut open: Vec<FeedSubmission> = maps
+            .submissions
+            .values()
+            .filter(|s| s.status.is_open())
+            .cloned()
+            .collect();
+        open.sort_by_key(|s| s.started_at);
+        open.truncate(limit as usize);
+        Ok(open)
+    }
+
+    async fn list_submissions(
+        &self,
+        account: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<FeedSubmission>, StoreError> {
+        let maps = self.lock();
+        let mut mine: Vec<&FeedSubmission> = maps
+            .submissions
+            .values()
+            .filter(|s| s.account_id == account)
+            .collect();
+        mine.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+        let start = after
+            .and_then(|after| mine.iter().position(|s| s.id == after).map(|i| i + 1))
+            .unwrap_or(0);
+        let items: Vec<FeedSubmission> = mine
+            .iter()
+            .skip(start)
+            .take(limit as usize)
+            .map(|s| (*s).clone())
+            .collect();
+        let next = (start + items.len() < mine.len())
+            .then(|| items.last().map(|s| s.id.clone()))
+            .flatten();
+        Ok(Page { items, next })
     }
 }

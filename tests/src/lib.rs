@@ -1,5 +1,6 @@
 //! sellersync's test infrastructure: the local AWS stack harness, the SP-API sandbox and the local runner.
 
+pub mod orders;
 pub mod runner;
 pub mod sandbox;
 pub mod stack;

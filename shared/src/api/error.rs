@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::accounts::AccountError;
+use crate::app::feeds::ActionError;
 use crate::app::reports::ReportError;
 use crate::error::{AmazonError, DomainError, StoreError};
 
@@ -113,6 +114,20 @@ impl From<AccountError> for ApiError {
                 format!("account {id} exists already; change it with PUT /accounts/{id}"),
             ),
             AccountError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<ActionError> for ApiError {
+    fn from(err: ActionError) -> Self {
+        match err {
+            ActionError::Invalid(err) => err.into(),
+            ActionError::NotFound(what) => ApiError::not_found(&what),
+            ActionError::Conflict { field, message } => ApiError {
+                field: Some(field),
+                ..ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            },
+            ActionError::Store(err) => err.into(),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -10,12 +10,20 @@ use serde::Deserialize;
 use super::ApiState;
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, check_id};
-use super::views::{AccountView, BackfillView, HealthView, OrderView, PageView, ReportJobView};
+use super::idempotency::HEADER as IDEMPOTENCY_HEADER;
+use super::views::{
+    AccountView, ActionView, BackfillView, FeedView, HealthView, OrderView, PageView, ReportJobView,
+};
 use crate::app::accounts::{AccountChanges, NewAccount, RefreshToken};
 use crate::app::orders::MAX_PAGE as MAX_ORDERS_PAGE;
 use crate::app::reports::{BackfillRequest, ReportRequest};
 use crate::domain::{
-    CountryFilter, FulfillmentChannel, ImportInterval, ImportOptions, Marketplace, OrderStatus, Region,
+    CountryFilter, FeedAction, FulfillmentChannel, ImportInterval, ImportOptions, Marketplace, OrderStatus,
+    Region,
+};
+use crate::feeds::{
+    CancelReason, Cancellation, CancelledItem, Carrier, CarrierCode, InventoryUpdate, ItemQuantity,
+    ShipmentConfirmation, ShippedItems,
 };
 use crate::ports::OrderQuery;
 
@@ -292,7 +300,176 @@ pub(crate) async fn get_order(
     check_id("account", &id)?;
     check_id("order", &order_id)?;
     let order = state.orders.get(&id, &order_id).await?;
-    Ok(Json(OrderView::from(order)).into_response())
+    let actions = state.feeds.order_actions(&id, &order_id).await?;
+    Ok(Json(OrderView::with_actions(order, actions)).into_response())
+}
+
+/// The request's idempotency key, which also names the actions it queues (a repeat queues nothing new).
+fn request_key(headers: &HeaderMap) -> Option<&str> {
+    headers.get(IDEMPOTENCY_HEADER).and_then(|v| v.to_str().ok())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ShipmentBody {
+    #[serde(default, deserialize_with = "present")]
+    carrier_code: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    carrier_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    shipping_method: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    tracking_number: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    ship_date: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "present")]
+    items: Option<Vec<ItemQuantity>>,
+}
+
+pub(crate) async fn confirm_shipment(
+    State(state): State<ApiState>,
+    Path((id, order_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ShipmentBody>,
+) -> Answer {
+    check_id("account", &id)?;
+    check_id("order", &order_id)?;
+    let carrier = match (body.carrier_code, body.carrier_name) {
+        (Some(code), None) => match CarrierCode::find(code.trim()) {
+            Some(found) if found.as_str() != "Other" => Carrier::Code(found),
+            _ => {
+                return Err(ApiError::invalid(
+                    "carrierCode",
+                    "not one of Amazon's carrier codes; give carrierName for another carrier",
+                ));
+            }
+        },
+        (None, Some(name)) => Carrier::from_name(&name),
+        _ => {
+            return Err(ApiError::invalid(
+                "carrierCode",
+                "give either carrierCode (one of Amazon's) or carrierName",
+            ));
+        }
+    };
+    let confirmation = ShipmentConfirmation {
+        amazon_order_id: order_id.clone(),
+        carrier,
+        shipping_method: body.shipping_method,
+        tracking_number: body.tracking_number,
+        ship_date: body.ship_date.unwrap_or_else(|| state.clock.now()),
+        items: body.items.map_or(ShippedItems::All, ShippedItems::Some),
+    };
+    let action = state
+        .feeds
+        .confirm_shipment(&id, confirmation, request_key(&headers))
+        .await?;
+    Ok(queued(&id, &order_id, action))
+}
+
+/// 202 with the queued order action, located at its order (which shows the action's state).
+fn queued(id: &str, order_id: &str, action: FeedAction) -> Response {
+    let location = format!("/accounts/{id}/orders/{order_id}");
+    created(location, ActionView::from(action), StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CancelBody {
+    reason: String,
+    #[serde(default)]
+    items: Vec<CancelledItem>,
+}
+
+pub(crate) async fn cancel_order(
+    State(state): State<ApiState>,
+    Path((id, order_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CancelBody>,
+) -> Answer {
+    check_id("account", &id)?;
+    check_id("order", &order_id)?;
+    let cancellation = Cancellation {
+        amazon_order_id: order_id.clone(),
+        reason: body.reason.parse::<CancelReason>()?,
+        items: body.items,
+    };
+    let action = state
+        .feeds
+        .cancel(&id, cancellation, request_key(&headers))
+        .await?;
+    Ok(queued(&id, &order_id, action))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct InventoryItemBody {
+    sku: String,
+    quantity: u32,
+    #[serde(default, deserialize_with = "present")]
+    handling_time_days: Option<u32>,
+    #[serde(default)]
+    skip: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct InventoryBody {
+    items: Vec<InventoryItemBody>,
+}
+
+pub(crate) async fn set_inventory(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<InventoryBody>,
+) -> Answer {
+    check_id("account", &id)?;
+    let updates = body
+        .items
+        .into_iter()
+        .map(|item| {
+            let update = InventoryUpdate {
+                sku: item.sku,
+                quantity: item.quantity,
+                handling_time_days: item.handling_time_days,
+            };
+            (update, item.skip)
+        })
+        .collect();
+    let result = state
+        .feeds
+        .set_inventory(&id, updates, request_key(&headers))
+        .await?;
+    let body = serde_json::json!({
+        "actions": result.actions.into_iter().map(ActionView::from).collect::<Vec<_>>(),
+        "skipped": result.skipped,
+    });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+pub(crate) async fn list_feeds(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    query: QueryParams,
+) -> Answer {
+    check_id("account", &id)?;
+    query.only(&["limit", "nextToken"])?;
+    let page = state
+        .feeds
+        .feed_log(&id, query.next_token()?.as_deref(), query.limit(MAX_PAGE)?)
+        .await?;
+    Ok(Json(PageView::of(page, FeedView::from)).into_response())
+}
+
+pub(crate) async fn get_feed(
+    State(state): State<ApiState>,
+    Path((id, feed_id)): Path<(String, String)>,
+) -> Answer {
+    check_id("account", &id)?;
+    check_id("feed", &feed_id)?;
+    let (submission, actions) = state.feeds.feed(&id, &feed_id).await?;
+    Ok(Json(FeedView::with_actions(submission, actions)).into_response())
 }
 
 pub(crate) async fn no_route() -> ApiError {

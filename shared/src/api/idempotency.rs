@@ -1,4 +1,5 @@
-//! The `Idempotency-Key` header of POSTs: a repeat of a request gets the first response again
+//! The `Idempotency-Key` header of POSTs, and of `PUT /accounts/{accountId}/inventory` (which queues feed
+//! messages): a repeat of a request gets the first response again
 //! (`Idempotent-Replayed: true`), the same key on a different request gets 422, and a key whose first request
 //! is still running gets 409. Responses worth retrying (429, 5xx) free the key instead of being kept.
 
@@ -20,9 +21,12 @@ pub const REPLAYED: &str = "idempotent-replayed";
 /// Largest body read for a fingerprint or kept for a replay.
 const MAX_BODY: usize = 1024 * 1024;
 
-/// The middleware: passes requests without a key (and every non-POST) straight through.
+/// The middleware: passes requests without a key (and every method but POST and the inventory PUT) straight
+/// through.
 pub(crate) async fn idempotent(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST {
+    let keyed = request.method() == Method::POST
+        || (request.method() == Method::PUT && request.uri().path().ends_with("/inventory"));
+    if !keyed {
         return next.run(request).await;
     }
     let Some(key) = request.headers().get(HEADER) else {

@@ -6,10 +6,14 @@
 //! - Health: `GET /accounts/{accountId}/health`.
 //! - Reports: `POST|GET /accounts/{accountId}/reports`; backfills: `POST /accounts/{accountId}/backfill`,
 //!   `GET /accounts/{accountId}/backfills/{backfillId}`.
-//! - Orders: `GET /accounts/{accountId}/orders`, `GET /accounts/{accountId}/orders/{orderId}`.
+//! - Orders: `GET /accounts/{accountId}/orders`, `GET /accounts/{accountId}/orders/{orderId}` (with its
+//!   shipments and cancellations and their feed state).
+//! - Feeds: `POST /accounts/{accountId}/orders/{orderId}/shipments`, `POST .../orders/{orderId}/cancel`,
+//!   `PUT /accounts/{accountId}/inventory`; the feed log: `GET /accounts/{accountId}/feeds`,
+//!   `GET /accounts/{accountId}/feeds/{feedId}`.
 //!
-//! JSON in and out; errors are `{"error": {"code", "message", "field"}}` ([`ApiError`]). POSTs take an
-//! `Idempotency-Key` header ([`idempotency`]). Authorization is IAM at API Gateway, before a request gets here.
+//! JSON in and out; errors are `{"error": {"code", "message", "field"}}` ([`ApiError`]). POSTs and PUTs take
+//! an `Idempotency-Key` header ([`idempotency`]). Authorization is IAM at API Gateway, before a request gets here.
 
 pub mod error;
 mod extract;
@@ -31,12 +35,15 @@ pub use error::ApiError;
 
 use crate::amazon::AmazonClient;
 use crate::app::accounts::{AccountNaming, Accounts};
+use crate::app::feeds::FeedActions;
 use crate::app::health::HealthCheck;
 use crate::app::idempotency::Idempotency;
 use crate::app::orders::Orders;
 use crate::app::reports::Reports;
 use crate::clock::Clock;
-use crate::ports::{AccountStore, IdempotencyStore, JobStore, OrderStore, Schedules, SecretStore};
+use crate::ports::{
+    AccountStore, FeedStore, IdempotencyStore, JobStore, MessageQueue, OrderStore, Schedules, SecretStore,
+};
 
 /// The use cases the API serves.
 #[derive(Debug, Clone)]
@@ -49,8 +56,12 @@ pub struct ApiState {
     pub reports: Reports,
     /// Imported orders.
     pub orders: Orders,
-    /// Idempotency keys of POSTs.
+    /// Idempotency keys of POSTs and PUTs.
     pub idempotency: Idempotency,
+    /// Seller actions for Amazon (feeds) and the feed log.
+    pub feeds: FeedActions,
+    /// Time (a shipment's default ship date).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The ports and clients the API's use cases are built from: what `shared::runtime::api` builds over AWS,
@@ -69,6 +80,10 @@ pub struct ApiParts {
     pub schedules: Arc<dyn Schedules>,
     /// Idempotency keys.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// The feed outbox.
+    pub outbox: Arc<dyn FeedStore>,
+    /// The FIFO feed queue.
+    pub feed_queue: Arc<dyn MessageQueue>,
     /// Amazon, for health checks and report requests; give it few retries, a person is waiting.
     pub amazon: AmazonClient,
     /// Time.
@@ -87,6 +102,8 @@ impl ApiState {
             secrets,
             schedules,
             idempotency,
+            outbox,
+            feed_queue,
             amazon,
             clock,
             naming,
@@ -109,8 +126,16 @@ impl ApiState {
                 naming.clone(),
             ),
             reports: Reports::new(accounts.clone(), jobs, secrets, amazon, clock.clone(), naming),
+            feeds: FeedActions::new(
+                accounts.clone(),
+                orders.clone(),
+                outbox,
+                feed_queue,
+                clock.clone(),
+            ),
             orders: Orders::new(accounts, orders),
-            idempotency: Idempotency::new(idempotency, clock),
+            idempotency: Idempotency::new(idempotency, clock.clone()),
+            clock,
         }
     }
 }
@@ -129,6 +154,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/accounts/{accountId}/reports"),
     ("GET", "/accounts/{accountId}/orders"),
     ("GET", "/accounts/{accountId}/orders/{orderId}"),
+    ("POST", "/accounts/{accountId}/orders/{orderId}/shipments"),
+    ("POST", "/accounts/{accountId}/orders/{orderId}/cancel"),
+    ("PUT", "/accounts/{accountId}/inventory"),
+    ("GET", "/accounts/{accountId}/feeds"),
+    ("GET", "/accounts/{accountId}/feeds/{feedId}"),
 ];
 
 /// The routes with their handlers, in [`ROUTES`] order.
@@ -166,6 +196,27 @@ fn handlers() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
             Method::GET,
             "/accounts/{accountId}/orders/{orderId}",
             get(h::get_order),
+        ),
+        (
+            Method::POST,
+            "/accounts/{accountId}/orders/{orderId}/shipments",
+            post(h::confirm_shipment),
+        ),
+        (
+            Method::POST,
+            "/accounts/{accountId}/orders/{orderId}/cancel",
+            post(h::cancel_order),
+        ),
+        (
+            Method::PUT,
+            "/accounts/{accountId}/inventory",
+            put(h::set_inventory),
+        ),
+        (Method::GET, "/accounts/{accountId}/feeds", get(h::list_feeds)),
+        (
+            Method::GET,
+            "/accounts/{accountId}/feeds/{feedId}",
+            get(h::get_feed),
         ),
     ]
 }

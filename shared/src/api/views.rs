@@ -7,8 +7,9 @@ use serde::Serialize;
 use super::extract::encode_token;
 use crate::app::health::{AccountHealth, HealthStatus, LiveCheck};
 use crate::domain::{
-    Backfill, BackfillStatus, Connection, ImportOptions, ImportSummary, ItemAmounts, JobPurpose, JobState,
-    Money, Order, OrderItem, Problem, ProblemKind, ReportJob, ShipTo,
+    ActionPayload, ActionState, Backfill, BackfillStatus, Connection, FeedAction, FeedSubmission,
+    ImportOptions, ImportSummary, ItemAmounts, JobPurpose, JobState, Money, Order, OrderItem, Problem,
+    ProblemKind, ReportJob, ShipTo, SubmissionStatus,
 };
 use crate::ports::{AccountRecord, Page};
 
@@ -488,6 +489,156 @@ pub(crate) struct OrderView {
     #[serde(skip_serializing_if = "Option::is_none")]
     purchase_order_number: Option<String>,
     items: Vec<OrderItemView>,
+    /// Shipment confirmations sent (or on their way) to Amazon, oldest first.
+    shipments: Vec<ActionView>,
+    /// Cancellations sent (or on their way) to Amazon, oldest first.
+    cancellations: Vec<ActionView>,
+}
+
+impl OrderView {
+    /// The order with its feed actions.
+    pub(crate) fn with_actions(order: Order, actions: Vec<FeedAction>) -> Self {
+        let mut view = OrderView::from(order);
+        for action in actions {
+            match action.payload {
+                ActionPayload::Shipment(_) => view.shipments.push(ActionView::from(action)),
+                ActionPayload::Cancellation(_) => view.cancellations.push(ActionView::from(action)),
+                ActionPayload::Inventory(_) => {}
+            }
+        }
+        view
+    }
+}
+
+/// A seller action and where it stands at Amazon.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ActionView {
+    id: String,
+    /// `queued`, `submitted`, `accepted` or `rejected`.
+    state: &'static str,
+    created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submitted_at: Option<DateTime<Utc>>,
+    /// The feed log entry that carried it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    feed_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<u32>,
+    /// Amazon's result code and text, when rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+    /// What was asked for.
+    request: ActionPayload,
+}
+
+impl From<FeedAction> for ActionView {
+    fn from(action: FeedAction) -> Self {
+        let state = action.state.name();
+        let (feed_id, message_id, code, text, warnings) = match action.state {
+            ActionState::Queued => (None, None, None, None, Vec::new()),
+            ActionState::Submitted {
+                submission_id,
+                message_id,
+            } => (Some(submission_id), Some(message_id), None, None, Vec::new()),
+            ActionState::Accepted {
+                submission_id,
+                message_id,
+                warnings,
+            } => (Some(submission_id), Some(message_id), None, None, warnings),
+            ActionState::Rejected {
+                submission_id,
+                message_id,
+                code,
+                text,
+            } => (
+                Some(submission_id),
+                Some(message_id),
+                Some(code),
+                Some(text),
+                Vec::new(),
+            ),
+        };
+        ActionView {
+            id: action.id,
+            state,
+            created_at: action.created_at,
+            submitted_at: action.submitted_at,
+            feed_id,
+            message_id,
+            code,
+            text,
+            warnings,
+            request: action.payload,
+        }
+    }
+}
+
+/// A feed of the feed log.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FeedView {
+    id: String,
+    feed_type: &'static str,
+    /// Amazon's feed id, once Amazon gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amazon_feed_id: Option<String>,
+    /// `submitting`, `submitted`, `done` or `failed`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amazon_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepted: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    messages: usize,
+    submitted_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// Its actions with their results (single feed only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actions: Option<Vec<ActionView>>,
+}
+
+impl From<FeedSubmission> for FeedView {
+    fn from(submission: FeedSubmission) -> Self {
+        let status = submission.status.name();
+        let (amazon_status, accepted, rejected, reason) = match submission.status {
+            SubmissionStatus::Submitting => (None, None, None, None),
+            SubmissionStatus::Submitted { amazon_status } => (Some(amazon_status), None, None, None),
+            SubmissionStatus::Done { accepted, rejected } => (None, Some(accepted), Some(rejected), None),
+            SubmissionStatus::Failed { reason } => (None, None, None, Some(reason)),
+        };
+        FeedView {
+            id: submission.id,
+            feed_type: submission.feed_type.as_str(),
+            amazon_feed_id: submission.feed_id,
+            status,
+            amazon_status,
+            accepted,
+            rejected,
+            reason,
+            messages: submission.messages.len(),
+            submitted_at: submission.started_at,
+            updated_at: submission.updated_at,
+            actions: None,
+        }
+    }
+}
+
+impl FeedView {
+    /// The feed with its actions.
+    pub(crate) fn with_actions(submission: FeedSubmission, actions: Vec<FeedAction>) -> Self {
+        FeedView {
+            actions: Some(actions.into_iter().map(ActionView::from).collect()),
+            ..FeedView::from(submission)
+        }
+    }
 }
 
 impl From<Order> for OrderView {
@@ -506,6 +657,8 @@ impl From<Order> for OrderView {
             is_business_order: order.is_business_order,
             purchase_order_number: order.purchase_order_number,
             items: order.items.into_iter().map(OrderItemView::from).collect(),
+            shipments: Vec::new(),
+            cancellations: Vec::new(),
         }
     }
 }

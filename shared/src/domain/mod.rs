@@ -6,6 +6,7 @@ pub mod health;
 pub mod marketplace;
 pub mod money;
 pub mod order;
+pub mod outbox;
 pub mod pii;
 pub mod report;
 pub mod shipment;
@@ -16,6 +17,10 @@ pub use health::{Connection, ImportStatus, Problem, ProblemKind};
 pub use marketplace::{MARKETPLACES, Marketplace, Region};
 pub use money::{Currency, Money};
 pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
+pub use outbox::{
+    ActionPayload, ActionState, FeedAction, FeedNudge, FeedSubmission, QueuedGroup, SubmissionStatus,
+    SubmittedMessage, action_id, action_key,
+};
 pub use pii::{BuyerPii, PostalAddress};
 pub use report::{ImportSummary, JobPurpose, JobState, ReportJob, ReportKind, ReportTypeSpec, Window};
 pub use shipment::{FbaShipmentItem, UnshippedItem, UnshippedOrder};

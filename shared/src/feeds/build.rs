@@ -4,7 +4,7 @@
 use crate::error::FeedError;
 
 /// The feed types sellersync submits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FeedType {
     /// `POST_ORDER_FULFILLMENT_DATA`: shipment confirmations (XML `OrderFulfillment`).
     OrderFulfillment,
@@ -32,6 +32,13 @@ impl FeedType {
         }
     }
 
+    /// Every feed type sellersync submits.
+    pub const ALL: [FeedType; 3] = [
+        FeedType::OrderFulfillment,
+        FeedType::OrderAcknowledgement,
+        FeedType::JsonListings,
+    ];
+
     /// The feed type named `text`, if sellersync submits it.
     pub fn parse(text: &str) -> Option<FeedType> {
         [
@@ -41,6 +48,20 @@ impl FeedType {
         ]
         .into_iter()
         .find(|t| t.as_str() == text)
+    }
+}
+
+impl serde::Serialize for FeedType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FeedType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        FeedType::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a feed type sellersync submits: {text:?}")))
     }
 }
 

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_norway::Value;
 use shared::app::accounts::Accounts;
 use shared::app::batch::DeadLetters;
+use shared::app::feeds::FeedProcessor;
 use shared::app::import::Import;
 use shared::app::poll_reports::PollSummary;
 use shared::app::request_reports::{Tick, TickOutcome};
@@ -50,6 +51,8 @@ enum Handler {
     Requester,
     Poller,
     Parser,
+    FeedSubmitter,
+    FeedPoller,
 }
 
 impl Handler {
@@ -58,6 +61,8 @@ impl Handler {
             "request-reports" => Handler::Requester,
             "poll-reports" => Handler::Poller,
             "parse-reports" => Handler::Parser,
+            "submit-feeds" => Handler::FeedSubmitter,
+            "poll-feeds" => Handler::FeedPoller,
             _ => return None,
         })
     }
@@ -109,6 +114,8 @@ pub struct LocalRunner {
     pub import: Import,
     /// The account use cases.
     pub accounts: Accounts,
+    /// The feed submitter's and poller's use cases.
+    pub feeds: FeedProcessor,
     /// What happened so far.
     pub activity: Activity,
     clock: Arc<dyn Clock>,
@@ -166,6 +173,7 @@ impl LocalRunner {
         let config = Config::from_lookup(|name| env.get(name).cloned())?;
         let import = shared::runtime::import(&config, &stack.sdk).await?;
         let accounts = shared::runtime::accounts(&config, &stack.sdk)?;
+        let feeds = shared::runtime::feeds(&config, &stack.sdk).await?;
         let parse_dead_letters = shared::runtime::parse_dead_letters(&config, &stack.sdk);
         let (scheduled, queues) = function_events(&template, &resources, &stack, settings.redelivery)?;
         Ok(LocalRunner {
@@ -175,6 +183,7 @@ impl LocalRunner {
             config,
             import,
             accounts,
+            feeds,
             activity: Activity::default(),
             scheduled,
             queues,
@@ -371,6 +380,16 @@ impl LocalRunner {
                     Err(error) => tracing::warn!(%error, "poll run failed; the next one retries"),
                 }
             }
+            Handler::FeedSubmitter => {
+                if let Err(error) = self.feeds.submit_due().await {
+                    tracing::warn!(%error, "feed submitter run failed; the next one retries");
+                }
+            }
+            Handler::FeedPoller => {
+                if let Err(error) = self.feeds.poll_feeds().await {
+                    tracing::warn!(%error, "feed poll run failed; the next one retries");
+                }
+            }
             Handler::Requester | Handler::Parser => {
                 bail!("{handler:?} is not invoked by a schedule of the template")
             }
@@ -382,6 +401,7 @@ impl LocalRunner {
         loop {
             let queue = &self.queues[i];
             let (import, dead_letters) = (&self.import, self.parse_dead_letters.as_ref());
+            let feeds = &self.feeds;
             let stats = match queue.handler {
                 Handler::Parser => {
                     queue
@@ -389,6 +409,15 @@ impl LocalRunner {
                         .poll_once(Duration::ZERO, |event| async move {
                             import.parse_batch(event, dead_letters).await
                         })
+                        .await
+                }
+                Handler::FeedSubmitter => {
+                    queue
+                        .source
+                        .poll_once(
+                            Duration::ZERO,
+                            |event| async move { feeds.handle_nudges(event).await },
+                        )
                         .await
                 }
                 handler => bail!("{handler:?} is not invoked by a queue of the template"),

@@ -162,24 +162,47 @@ impl Node {
     }
 }
 
-/// Where byte `offset` lies: 1-based line and column.
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line, column)
+/// Lines and columns of byte offsets met in increasing order, counted once over the whole text.
+struct Positions<'t> {
+    text: &'t str,
+    /// Bytes counted so far.
+    offset: usize,
+    /// The 1-based line at `offset`, and the byte where it starts.
+    line: usize,
+    line_start: usize,
+}
+
+impl<'t> Positions<'t> {
+    fn new(text: &'t str) -> Self {
+        Positions {
+            text,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// Where byte `offset` (at or after the previous one) lies: 1-based line and column.
+    fn at(&mut self, offset: usize) -> (usize, usize) {
+        let offset = offset.clamp(self.offset, self.text.len());
+        let counted = &self.text.as_bytes()[self.offset..offset];
+        if let Some(last) = counted.iter().rposition(|&b| b == b'\n') {
+            self.line += counted.iter().filter(|&&b| b == b'\n').count();
+            self.line_start = self.offset + last + 1;
+        }
+        self.offset = offset;
+        (self.line, offset - self.line_start + 1)
+    }
 }
 
 fn parse_xml(text: &str) -> Result<Node, (usize, usize, String)> {
     let mut reader = quick_xml::Reader::from_str(text);
+    let mut positions = Positions::new(text);
     let mut stack: Vec<Node> = vec![Node::default()];
     loop {
         let offset = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        let event = reader.read_event().map_err(|e| {
-            let (line, column) = position(text, offset);
-            (line, column, e.to_string())
-        })?;
-        let (line, column) = position(text, offset);
+        let (line, column) = positions.at(offset);
+        let event = reader.read_event().map_err(|e| (line, column, e.to_string()))?;
         match event {
             XmlEvent::Start(element) => stack.push(Node {
                 name: element.local_name().as_ref().to_owned(),
@@ -233,7 +256,7 @@ fn parse_xml(text: &str) -> Result<Node, (usize, usize, String)> {
         }
     }
     if stack.len() != 1 {
-        let (line, column) = position(text, text.len());
+        let (line, column) = positions.at(text.len());
         return Err((line, column, "the document ends inside an element".to_owned()));
     }
     stack
@@ -472,13 +495,12 @@ fn find_order<'w>(
     id: &str,
     at: DateTime<Utc>,
 ) -> Option<&'w mut GenOrder> {
-    world
-        .sellers
-        .get_mut(seller)?
-        .generated
+    let generated = &mut world.sellers.get_mut(seller)?.generated;
+    let index = *generated.order_index.get(id)?;
+    generated
         .orders
-        .iter_mut()
-        .find(|o| o.amazon_order_id == id && o.purchase_date <= at && o.channel == Channel::Mfn)
+        .get_mut(index)
+        .filter(|o| o.purchase_date <= at && o.channel == Channel::Mfn)
 }
 
 fn fulfillment(
@@ -521,7 +543,7 @@ fn fulfillment(
     let carrier_name = text("CarrierName");
     let carrier_ok = match carrier_code {
         Some("Other") => carrier_name.is_some(),
-        Some(code) => CARRIER_CODES.contains(&code),
+        Some(code) => CARRIER_CODES.contains(&code) && !world.retired_carriers.contains(code),
         None => false,
     };
     if !carrier_ok {
@@ -1066,9 +1088,13 @@ mod tests {
 
     #[test]
     fn positions_are_one_based_lines_and_columns() {
-        let text = "<a>\n  <b>";
-        assert_eq!(position(text, 0), (1, 1));
-        assert_eq!(position(text, 6), (2, 3));
+        let text = "<a>\n  <b>\n\n<c>";
+        let mut positions = Positions::new(text);
+        assert_eq!(positions.at(0), (1, 1));
+        assert_eq!(positions.at(6), (2, 3));
+        assert_eq!(positions.at(6), (2, 3));
+        assert_eq!(positions.at(11), (4, 1));
+        assert_eq!(positions.at(text.len()), (4, 4));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Everything is a pure function of the [`SellerSpec`]: the same seed gives the same orders, ids, amounts,
 //! timelines and report layout, whatever the sandbox's clock or the order in which reports are requested.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::{Rng, SeedableRng};
@@ -379,6 +379,8 @@ pub(crate) struct GeneratedSeller {
     pub(crate) catalog: Vec<Product>,
     /// In purchase-date order.
     pub(crate) orders: Vec<GenOrder>,
+    /// Each order's index in `orders`, by Amazon order id.
+    pub(crate) order_index: HashMap<String, usize>,
     pub(crate) style: ReportStyle,
 }
 
@@ -581,10 +583,16 @@ pub(crate) fn generate(spec: &SellerSpec, marketplaces: Vec<&'static Marketplace
         }
         orders.push(order);
     }
+    let order_index = orders
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.amazon_order_id.clone(), i))
+        .collect();
     GeneratedSeller {
         marketplaces,
         catalog,
         orders,
+        order_index,
         style,
     }
 }

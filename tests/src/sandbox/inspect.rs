@@ -719,6 +719,17 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             "/_sandbox/faults",
             get(list_faults).post(inject_fault).delete(clear_faults),
         )
+        .route("/_sandbox/carriers/{code}/retire", post(retire_carrier_route))
+}
+
+/// Makes order feeds naming carrier code `code` fail with result code 25 from now on.
+pub(crate) fn retire_carrier(world: &mut World, code: &str) {
+    world.retired_carriers.insert(code.to_owned());
+}
+
+async fn retire_carrier_route(State(shared): State<Arc<Shared>>, Path(code): Path<String>) -> Response {
+    retire_carrier(&mut shared.world(), &code);
+    control_result(200, Ok::<_, SandboxError>(json!({})))
 }
 
 async fn index(State(shared): State<Arc<Shared>>) -> Response {

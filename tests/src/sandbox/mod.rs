@@ -71,6 +71,7 @@
 //! | `GET /_sandbox/sellers/{id}/stats` | [`SellerStats`]: per operation calls, 2xx, 4xx, 403, 429 (bucket vs injected), … | [`Sandbox::stats`] |
 //! | `POST /_sandbox/faults` | arm a [`Fault`] → 201 `{"faultId"}` | [`Sandbox::inject`] |
 //! | `GET /_sandbox/faults`, `DELETE /_sandbox/faults` | list / disarm faults | [`Sandbox::faults`], [`Sandbox::clear_faults`] |
+//! | `POST /_sandbox/carriers/{code}/retire` | reject order feeds naming this carrier code (result code 25), as when Amazon retires a code | [`Sandbox::retire_carrier`] |
 //!
 //! Unknown sellers answer 404 and bad input 400, both as `{"error": "..."}`.
 //!
@@ -288,6 +289,12 @@ impl Sandbox {
     /// Arms a fault and returns its id.
     pub fn inject(&self, fault: Fault) -> u64 {
         self.shared.world().faults.inject(fault)
+    }
+
+    /// Rejects order feeds that name carrier code `code` from now on (result code 25), as Amazon does once it
+    /// retires a code that a client's list still holds.
+    pub fn retire_carrier(&self, code: &str) {
+        inspect::retire_carrier(&mut self.shared.world(), code);
     }
 
     /// The faults still armed, with what each has left.

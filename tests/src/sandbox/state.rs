@@ -1,7 +1,7 @@
 //! The sandbox's whole mutable state, behind one lock: sellers, tokens, reports, feeds, documents, buckets,
 //! faults and statistics.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::TimeDelta;
@@ -67,6 +67,9 @@ pub(crate) struct World {
     pub(crate) buckets: Buckets,
     pub(crate) faults: Faults,
     pub(crate) stats: BTreeMap<String, SellerStats>,
+    /// Carrier codes of Amazon's published list that feeds are nevertheless rejected for, as when Amazon
+    /// retires a code before a client's list knows.
+    pub(crate) retired_carriers: BTreeSet<String>,
 }
 
 impl World {
@@ -85,6 +88,7 @@ impl World {
             buckets: Buckets::new(rate_scale),
             faults: Faults::default(),
             stats: BTreeMap::new(),
+            retired_carriers: BTreeSet::new(),
         }
     }
 

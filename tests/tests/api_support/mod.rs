@@ -144,6 +144,11 @@ pub async fn start() -> Api {
         secrets: secrets.clone(),
         schedules: schedules.clone(),
         idempotency: state.clone(),
+        outbox: state.clone(),
+        feed_queue: Arc::new(SqsQueue::new(
+            stack.sqs.clone(),
+            resources.get("FeedQueue").expect("feed queue"),
+        )),
         amazon: amazon(API_RETRY),
         clock: clock.clone(),
         naming: naming.clone(),

@@ -68,6 +68,32 @@ pub fn idempotency_pk(key: &str) -> String {
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 
 /// Sort key of an SP-API rate bucket.
+/// An outbox action: `ACCOUNT#<id>`, `FEEDACTION#<action key>` (order actions sort under their order).
+pub fn feed_action_sk(action_key: &str) -> String {
+    format!("FEEDACTION#{action_key}")
+}
+
+/// `by-kind` partition of queued outbox actions.
+pub const FEEDS_QUEUED_KIND: &str = "FEED-QUEUED";
+
+/// A queued action's `by-kind` sort key: grouped by account and feed type, oldest first within a group.
+pub fn feed_queued_sk(account: &str, feed_type: &str, created_at: DateTime<Utc>, action_key: &str) -> String {
+    format!("{account}#{feed_type}#{}#{action_key}", timestamp(created_at))
+}
+
+/// A feed submission: `ACCOUNT#<id>`, `FEED#<submission id>` (ids start with their time, so newest last).
+pub fn feed_sk(id: &str) -> String {
+    format!("FEED#{id}")
+}
+
+/// `by-kind` partition of open feed submissions.
+pub const FEEDS_OPEN_KIND: &str = "FEED-OPEN";
+
+/// An open submission's `by-kind` sort key, oldest first.
+pub fn feed_open_sk(started_at: DateTime<Utc>, account: &str, id: &str) -> String {
+    format!("{}#{account}#{id}", timestamp(started_at))
+}
+
 pub const BUCKET_SK: &str = "BUCKET";
 
 /// Partition key of the SP-API rate bucket of one account and operation.

@@ -4,13 +4,14 @@
 
 pub mod keys;
 mod orders;
+mod outbox;
 mod rate;
 mod state;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 
 pub use orders::DynamoOrderStore;
 pub use rate::DynamoRateLimiter;
@@ -24,6 +25,56 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// BatchGetItem's limit of keys per request.
 const BATCH_GET_MAX: usize = 100;
+
+/// BatchWriteItem's limit of items per request.
+pub(crate) const BATCH_WRITE_MAX: usize = 25;
+
+/// Writes many items with BatchWriteItem, 25 a request, retrying the unprocessed ones with growing pauses.
+pub(crate) async fn batch_put(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    items: Vec<Item>,
+) -> Result<(), StoreError> {
+    for chunk in items.chunks(BATCH_WRITE_MAX) {
+        let mut requests = chunk
+            .iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .map_err(|e| StoreError::Unavailable {
+                        operation: "BatchWriteItem",
+                        message: e.to_string(),
+                    })?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut attempt = 0u32;
+        while !requests.is_empty() {
+            let output = client
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchWriteItem", e))?;
+            requests = output
+                .unprocessed_items
+                .and_then(|mut u| u.remove(table))
+                .unwrap_or_default();
+            if !requests.is_empty() {
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(StoreError::Unavailable {
+                        operation: "BatchWriteItem",
+                        message: "items still unprocessed after 8 attempts".into(),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Reads many items by key with BatchGetItem, 100 keys a request, retrying the unprocessed ones.
 pub(crate) async fn batch_get(

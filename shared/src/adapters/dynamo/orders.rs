@@ -1,23 +1,18 @@
 //! `DynamoOrderStore`: orders in the orders table, written only when new or newer.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use super::keys::{account_pk, order_part_sk, order_sk, order_updated_sk, quarantine_sk, timestamp};
-use super::{Item, batch_get, get_i64, n, s};
+use super::{Item, batch_get, batch_put, get_i64, n, s};
 use crate::adapters::unavailable;
 use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
 use crate::error::StoreError;
 use crate::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow};
-
-/// BatchWriteItem's limit of items per request.
-const BATCH_WRITE_MAX: usize = 25;
 
 /// Queries one listing page may take: filters can leave most of a query's items out, so a page keeps reading
 /// until it is full, but never for long; a short page still carries the cursor to go on.
@@ -271,52 +266,19 @@ impl OrderStore for DynamoOrderStore {
     }
 
     async fn quarantine(&self, account: &str, rows: &[QuarantinedRow]) -> Result<(), StoreError> {
-        for chunk in rows.chunks(BATCH_WRITE_MAX) {
-            let mut requests = chunk
-                .iter()
-                .map(|row| {
-                    let item = Self::part(
-                        account,
-                        quarantine_sk(&row.report_id, row.line),
-                        "quarantine",
-                        "row",
-                        row,
-                    )?;
-                    let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| {
-                        StoreError::Unavailable {
-                            operation: "BatchWriteItem",
-                            message: e.to_string(),
-                        }
-                    })?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let mut attempt = 0u32;
-            while !requests.is_empty() {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("BatchWriteItem", e))?;
-                requests = output
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-                if !requests.is_empty() {
-                    attempt += 1;
-                    if attempt > 8 {
-                        return Err(StoreError::Unavailable {
-                            operation: "BatchWriteItem",
-                            message: "items still unprocessed after 8 attempts".into(),
-                        });
-                    }
-                    tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
-                }
-            }
-        }
-        Ok(())
+        let items = rows
+            .iter()
+            .map(|row| {
+                Self::part(
+                    account,
+                    quarantine_sk(&row.report_id, row.line),
+                    "quarantine",
+                    "row",
+                    row,
+                )
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        batch_put(&self.client, &self.table, items).await
     }
 
     async fn list_orders(&self, account: &str, query: &OrderQuery) -> Result<Page<Order>, StoreError> {

@@ -31,8 +31,8 @@ use crate::ports::{
 /// TTL (`expires_at`) and ignored once expired, since TTL deletes lazily.
 #[derive(Debug, Clone)]
 pub struct DynamoStateStore {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(super) client: aws_sdk_dynamodb::Client,
+    pub(super) table: String,
 }
 
 impl DynamoStateStore {
@@ -81,7 +81,65 @@ impl DynamoStateStore {
         }
     }
 
-    async fn query_page(
+    /// The item at (`pk`, `sk`), read consistently, with its `attribute` decoded; `None` when there is none.
+    pub(super) async fn get_decoded<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: String,
+        attribute: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        output
+            .item
+            .map(|mut item| decode(&mut item, attribute))
+            .transpose()
+    }
+
+    /// A page of the account's items whose sort key starts with `prefix`, newest (highest key) first, each
+    /// decoded from `attribute`; the cursor is the last item's sort key.
+    pub(super) async fn newest_first<T: DeserializeOwned>(
+        &self,
+        account: &str,
+        prefix: &str,
+        attribute: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<T>, StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .expression_attribute_values(":pk", s(account_pk(account)))
+            .expression_attribute_values(":p", s(prefix))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32);
+        if let Some(after) = after {
+            request = request
+                .exclusive_start_key("pk", s(account_pk(account)))
+                .exclusive_start_key("sk", s(after));
+        }
+        let (items, last) = self.query_page(request).await?;
+        let items = items
+            .into_iter()
+            .map(|mut item| decode(&mut item, attribute))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next: cursor(last, "sk"),
+        })
+    }
+
+    pub(super) async fn query_page(
         &self,
         request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
@@ -90,14 +148,14 @@ impl DynamoStateStore {
     }
 }
 
-fn encode<T: Serialize>(key: &str, value: &T) -> Result<AttributeValue, StoreError> {
+pub(super) fn encode<T: Serialize>(key: &str, value: &T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt {
         key: key.to_owned(),
         reason: format!("cannot be encoded: {e}"),
     })
 }
 
-fn decode<T: DeserializeOwned>(item: &mut Item, attribute: &str) -> Result<T, StoreError> {
+pub(super) fn decode<T: DeserializeOwned>(item: &mut Item, attribute: &str) -> Result<T, StoreError> {
     let key = format!(
         "{}/{}",
         get_s(item, "pk").unwrap_or("?"),
@@ -358,17 +416,8 @@ impl JobStore for DynamoStateStore {
     }
 
     async fn get_job(&self, account: &str, job_key: &str) -> Result<Option<ReportJob>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(account_pk(account)))
-            .key("sk", s(job_sk(job_key)))
-            .consistent_read(true)
-            .send()
+        self.get_decoded(account_pk(account), job_sk(job_key), "job")
             .await
-            .map_err(|e| unavailable("GetItem", e))?;
-        output.item.map(|mut item| decode(&mut item, "job")).transpose()
     }
 
     async fn due_jobs(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReportJob>, StoreError> {
@@ -395,29 +444,7 @@ impl JobStore for DynamoStateStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Page<ReportJob>, StoreError> {
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .expression_attribute_values(":pk", s(account_pk(account)))
-            .expression_attribute_values(":p", s("REPORT#"))
-            .scan_index_forward(false)
-            .limit(limit.clamp(1, 1000) as i32);
-        if let Some(after) = after {
-            request = request
-                .exclusive_start_key("pk", s(account_pk(account)))
-                .exclusive_start_key("sk", s(after));
-        }
-        let (items, last) = self.query_page(request).await?;
-        let items = items
-            .into_iter()
-            .map(|mut item| decode(&mut item, "job"))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: cursor(last, "sk"),
-        })
+        self.newest_first(account, "REPORT#", "job", after, limit).await
     }
 
     async fn save_backfill(&self, backfill: &Backfill, expected: Option<u64>) -> Result<bool, StoreError> {
@@ -461,20 +488,8 @@ impl JobStore for DynamoStateStore {
     }
 
     async fn get_backfill(&self, account: &str, id: &str) -> Result<Option<Backfill>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(account_pk(account)))
-            .key("sk", s(backfill_sk(id)))
-            .consistent_read(true)
-            .send()
+        self.get_decoded(account_pk(account), backfill_sk(id), "backfill")
             .await
-            .map_err(|e| unavailable("GetItem", e))?;
-        output
-            .item
-            .map(|mut item| decode(&mut item, "backfill"))
-            .transpose()
     }
 
     async fn running_backfills(&self, limit: u32) -> Result<Vec<Backfill>, StoreError> {

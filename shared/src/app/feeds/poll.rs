@@ -1,0 +1,255 @@
+//! The feed poller: `getFeed` for every submitted feed that is due; when Amazon is done, its processing report
+//! gives each action its result. A FATAL or cancelled feed's actions that Amazon did not accept go back to the
+//! queue for a new feed (rejected for good after [`MAX_ATTEMPTS`] feeds).
+
+use std::collections::HashMap;
+
+use chrono::TimeDelta;
+use serde::Serialize;
+
+use super::{FeedProcessor, FeedRunError};
+// Feeds back off like report jobs: 30 s, 1 min, 2 min, ... up to 5 minutes.
+use crate::amazon::{ProcessingStatus, SellerAuth};
+use crate::app::poll_reports::next_poll_after;
+use crate::domain::{ActionState, FeedAction, FeedSubmission, SubmissionStatus};
+use crate::feeds::{
+    FeedType, MessageOutcome, ProcessingReport, parse_listings_processing_report, parse_xml_processing_report,
+};
+use crate::metrics;
+
+/// Feeds an action may be put in before a FATAL feed rejects it for good.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// Submissions polled per run at most.
+const FEEDS_PER_RUN: u32 = 200;
+/// The largest processing report read.
+const REPORT_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// What one poll run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PollFeedsSummary {
+    /// Feeds asked about.
+    pub polled: u32,
+    /// Feeds done, their actions settled.
+    pub done: u32,
+    /// Actions accepted.
+    pub accepted: u32,
+    /// Actions rejected.
+    pub rejected: u32,
+    /// FATAL or cancelled feeds, their actions queued again.
+    pub failed_feeds: u32,
+    /// Feeds still processing.
+    pub pending: u32,
+    /// Feeds that could not be polled this time (retried next run).
+    pub errors: u32,
+}
+
+impl FeedProcessor {
+    /// Polls every submitted feed that is due.
+    #[tracing::instrument(skip(self))]
+    pub async fn poll_feeds(&self) -> Result<PollFeedsSummary, FeedRunError> {
+        let now = self.clock.now();
+        let due: Vec<FeedSubmission> = self
+            .outbox
+            .open_submissions(FEEDS_PER_RUN * 5)
+            .await?
+            .into_iter()
+            .filter(|s| s.feed_id.is_some() && s.next_poll.is_none_or(|at| at <= now))
+            .take(FEEDS_PER_RUN as usize)
+            .collect();
+        let mut summary = PollFeedsSummary::default();
+        for submission in due {
+            summary.polled += 1;
+            let account = submission.account_id.clone();
+            let mut retry = submission.clone();
+            if let Err(err) = self.poll_one(submission, &mut summary).await {
+                summary.errors += 1;
+                tracing::warn!(%account, error = %err, "feed poll failed; retried next run");
+                let now = self.clock.now();
+                retry.polls += 1;
+                retry.next_poll = Some(now + next_poll_after(retry.polls).max(TimeDelta::minutes(1)));
+                retry.updated_at = now;
+                self.outbox.save_submission(&retry).await?;
+            }
+        }
+        tracing::info!(?summary, "feed poll run done");
+        Ok(summary)
+    }
+
+    async fn poll_one(
+        &self,
+        mut submission: FeedSubmission,
+        summary: &mut PollFeedsSummary,
+    ) -> Result<(), FeedRunError> {
+        let (_, auth) = self.account_auth(&submission.account_id).await?;
+        let feed_id = submission.feed_id.clone().unwrap_or_default();
+        let feed = self.amazon.get_feed(&auth, &feed_id).await?;
+        let now = self.clock.now();
+        submission.polls += 1;
+        submission.updated_at = now;
+        match feed.processing_status {
+            status @ (ProcessingStatus::InQueue | ProcessingStatus::InProgress) => {
+                submission.status = SubmissionStatus::Submitted {
+                    amazon_status: status.as_str().to_owned(),
+                };
+                submission.next_poll = Some(now + next_poll_after(submission.polls));
+                self.outbox.save_submission(&submission).await?;
+                summary.pending += 1;
+            }
+            ProcessingStatus::Done => {
+                let document = feed.result_feed_document_id.ok_or_else(|| {
+                    FeedRunError::Document(format!("feed {feed_id} is DONE without a processing report"))
+                })?;
+                let report = self
+                    .processing_report(&auth, submission.feed_type, &document)
+                    .await?;
+                let (accepted, rejected) = self.settle(&submission, &report, false).await?;
+                submission.status = SubmissionStatus::Done { accepted, rejected };
+                submission.next_poll = None;
+                self.outbox.save_submission(&submission).await?;
+                summary.done += 1;
+                summary.accepted += accepted;
+                summary.rejected += rejected;
+                if rejected > 0 {
+                    self.metrics.emit(
+                        &metrics::feed_messages_rejected(
+                            &submission.account_id,
+                            submission.feed_type.as_str(),
+                            rejected,
+                        ),
+                        now,
+                    );
+                }
+            }
+            status @ (ProcessingStatus::Fatal | ProcessingStatus::Cancelled) => {
+                let report = match &feed.result_feed_document_id {
+                    Some(document) => self
+                        .processing_report(&auth, submission.feed_type, document)
+                        .await
+                        .ok(),
+                    None => None,
+                };
+                let reason = report
+                    .as_ref()
+                    .and_then(|r| r.entries.iter().find(|e| e.message_id.is_none()))
+                    .map(|e| format!("{} {}: {}", status.as_str(), e.code, e.text))
+                    .unwrap_or_else(|| format!("Amazon ended the feed {}", status.as_str()));
+                tracing::warn!(account = %submission.account_id, %feed_id, %reason, "feed failed; its actions are queued again");
+                let report = report.unwrap_or_default();
+                let (accepted, rejected) = self.settle(&submission, &report, true).await?;
+                summary.accepted += accepted;
+                summary.rejected += rejected;
+                submission.status = SubmissionStatus::Failed { reason };
+                submission.next_poll = None;
+                self.outbox.save_submission(&submission).await?;
+                summary.failed_feeds += 1;
+            }
+        }
+        Ok(())
+    }
+
+    async fn processing_report(
+        &self,
+        auth: &SellerAuth,
+        feed_type: FeedType,
+        document_id: &str,
+    ) -> Result<ProcessingReport, FeedRunError> {
+        let document = self.amazon.get_feed_document(auth, document_id).await?;
+        let body = self
+            .amazon
+            .download_document(&document.url, document.compression_algorithm)
+            .await?;
+        let bytes = body.into_decoded_bytes(REPORT_LIMIT).await?;
+        let parsed = match feed_type {
+            FeedType::JsonListings => parse_listings_processing_report(bytes.as_slice()),
+            FeedType::OrderFulfillment | FeedType::OrderAcknowledgement => {
+                parse_xml_processing_report(bytes.as_slice())
+            }
+        };
+        parsed.map_err(|e| FeedRunError::Document(e.to_string()))
+    }
+
+    /// Gives each of the submission's actions its result. For a failed feed (`requeue`), only messages the
+    /// report names with their own error are rejected; the others go back to the queue, unless they have
+    /// been in [`MAX_ATTEMPTS`] feeds already.
+    async fn settle(
+        &self,
+        submission: &FeedSubmission,
+        report: &ProcessingReport,
+        requeue: bool,
+    ) -> Result<(u32, u32), FeedRunError> {
+        let actions = self
+            .outbox
+            .get_actions(&submission.account_id, &submission.action_keys())
+            .await?;
+        let by_key: HashMap<String, FeedAction> = actions.into_iter().map(|a| (a.key(), a)).collect();
+        let (mut accepted, mut rejected) = (0, 0);
+        let mut changed = Vec::new();
+        for message in &submission.messages {
+            let own_error = report.entries.iter().find(|e| {
+                e.message_id == Some(message.message_id) && e.severity == crate::feeds::Severity::Error
+            });
+            for key in &message.actions {
+                let Some(action) = by_key.get(key) else { continue };
+                // Only actions this submission still holds: a later feed may carry one already.
+                let held = matches!(&action.state, ActionState::Submitted { submission_id, .. } if *submission_id == submission.id);
+                if !held {
+                    continue;
+                }
+                let mut action = action.clone();
+                let state = if requeue {
+                    match own_error {
+                        Some(error) => ActionState::Rejected {
+                            submission_id: submission.id.clone(),
+                            message_id: message.message_id,
+                            code: error.code.clone(),
+                            text: error.text.clone(),
+                        },
+                        None if action.attempts >= MAX_ATTEMPTS => ActionState::Rejected {
+                            submission_id: submission.id.clone(),
+                            message_id: message.message_id,
+                            code: "FATAL".to_owned(),
+                            text: format!(
+                                "Amazon could not process the {MAX_ATTEMPTS} feeds that carried it"
+                            ),
+                        },
+                        None => ActionState::Queued,
+                    }
+                } else {
+                    match report.outcome(message.message_id) {
+                        MessageOutcome::Accepted { warnings } => ActionState::Accepted {
+                            submission_id: submission.id.clone(),
+                            message_id: message.message_id,
+                            warnings: warnings
+                                .iter()
+                                .map(|w| format!("{}: {}", w.code, w.text))
+                                .collect(),
+                        },
+                        MessageOutcome::Rejected { errors } => ActionState::Rejected {
+                            submission_id: submission.id.clone(),
+                            message_id: message.message_id,
+                            code: errors
+                                .iter()
+                                .map(|e| e.code.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            text: errors
+                                .iter()
+                                .map(|e| e.text.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        },
+                    }
+                };
+                match &state {
+                    ActionState::Accepted { .. } => accepted += 1,
+                    ActionState::Rejected { .. } => rejected += 1,
+                    _ => {}
+                }
+                action.state = state;
+                changed.push(action);
+            }
+        }
+        self.outbox.save_actions(&changed).await?;
+        Ok((accepted, rejected))
+    }
+}

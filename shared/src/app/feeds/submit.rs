@@ -1,0 +1,317 @@
+//! The feed submitter: one run per queue batch or minute tick. It first settles submissions a crashed run left
+//! without a feed id, then submits every due group of queued actions while the account's `createFeed` bucket
+//! has tokens. It never waits for a token: a group without one stays queued for the next run.
+//!
+//! Crash safety: the submission (document id, messages, `started_at`) and the actions' `submitted` state are
+//! written before `createFeed`, and the feed id after it. A submission found without a feed id is resolved
+//! with `getFeeds` (its feed type, created since `started_at` less a margin): a feed of that type that no
+//! recorded submission owns is adopted; only when there is none is the document submitted again. This
+//! assumes no other tool submits that feed type for the seller with this application in that minute or two.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use bytes::Bytes;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use super::plan::{PlannedDocument, documents, due_groups};
+use super::{FeedProcessor, FeedRunError};
+use crate::amazon::{
+    CreateFeedDocumentSpecification, CreateFeedSpecification, GetFeedsQuery, Operation, SellerAuth,
+};
+use crate::domain::{
+    ActionState, FeedAction, FeedNudge, FeedSubmission, QueuedGroup, SellerAccount, SubmissionStatus,
+};
+use crate::feeds::FeedType;
+
+/// How far before `started_at` a crashed submission looks for its feed (clock skew between us and Amazon).
+const ADOPT_MARGIN: TimeDelta = TimeDelta::minutes(2);
+/// The first poll of a new feed.
+pub(super) const FIRST_POLL: TimeDelta = TimeDelta::seconds(30);
+/// Actions one group puts into feeds per run at most (four full documents).
+const ACTIONS_PER_RUN: usize = 100_000;
+/// Recent submissions read to learn which feed ids are owned.
+const OWNED_LOOKBACK: u32 = 100;
+
+/// What one submitter run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SubmitSummary {
+    /// Feeds created (`createFeed` calls that succeeded).
+    pub feeds: u32,
+    /// Actions put into them.
+    pub actions: u32,
+    /// Crashed submissions adopted from `getFeeds`.
+    pub adopted: u32,
+    /// Groups due but left for a later run because the account's `createFeed` bucket was empty.
+    pub waiting_for_quota: u32,
+    /// Groups or submissions that failed this time.
+    pub failed: u32,
+}
+
+impl FeedProcessor {
+    /// The queue's batch: the messages only say that something is queued, so the run is the same as a tick's.
+    /// Every message fails (and is redelivered) only when the run cannot read the outbox at all.
+    pub async fn handle_nudges(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in &event.records {
+            let body = record.body.as_deref().unwrap_or_default();
+            if let Err(err) = serde_json::from_str::<FeedNudge>(body) {
+                // The outbox holds every action, so a malformed nudge carries nothing to lose.
+                tracing::warn!(message_id = ?record.message_id, error = %err, "malformed feed message dropped");
+            }
+        }
+        if let Err(err) = self.submit_due().await {
+            tracing::error!(error = %err, "feed submitter run failed");
+            for record in event.records {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = record.message_id.unwrap_or_default();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+
+    /// The submitter's invocation, whichever source invoked it: a feed queue batch (`Records`) answers with
+    /// its batch item failures; the minute's flush tick (any other event) answers with the run's summary.
+    pub async fn handle_event(&self, event: serde_json::Value) -> Result<serde_json::Value, FeedRunError> {
+        let json = if event.get("Records").is_some() {
+            let batch: SqsEvent = serde_json::from_value(event)
+                .map_err(|e| FeedRunError::Document(format!("not an SQS event: {e}")))?;
+            serde_json::to_value(self.handle_nudges(batch).await)
+        } else {
+            serde_json::to_value(self.submit_due().await?)
+        };
+        json.map_err(|e| FeedRunError::Document(e.to_string()))
+    }
+
+    /// One run: settle crashed submissions, then submit every due group that has a `createFeed` token.
+    #[tracing::instrument(skip(self))]
+    pub async fn submit_due(&self) -> Result<SubmitSummary, FeedRunError> {
+        let mut summary = SubmitSummary::default();
+        let stuck: Vec<FeedSubmission> = self
+            .outbox
+            .open_submissions(1000)
+            .await?
+            .into_iter()
+            .filter(|s| s.status == SubmissionStatus::Submitting)
+            .collect();
+        for submission in stuck {
+            let account = submission.account_id.clone();
+            if let Err(err) = self.resolve(submission, &mut summary).await {
+                summary.failed += 1;
+                tracing::error!(%account, error = %err, "cannot settle an interrupted feed submission");
+            }
+        }
+        let groups = self.outbox.queued_groups().await?;
+        for group in due_groups(&groups, self.clock.now(), &self.settings) {
+            if let Err(err) = self.submit_group(group, &mut summary).await {
+                summary.failed += 1;
+                tracing::error!(account = %group.account_id, feed_type = group.feed_type.as_str(), error = %err, "feed submission failed");
+            }
+        }
+        tracing::info!(?summary, "feed submitter run done");
+        Ok(summary)
+    }
+
+    async fn has_create_token(&self, account_id: &str) -> Result<bool, FeedRunError> {
+        let tokens = self
+            .amazon
+            .available_tokens(account_id, Operation::CreateFeed)
+            .await?;
+        Ok(tokens.is_none_or(|t| t + 1e-9 >= 1.0))
+    }
+
+    async fn submit_group(
+        &self,
+        group: &QueuedGroup,
+        summary: &mut SubmitSummary,
+    ) -> Result<(), FeedRunError> {
+        if !self.has_create_token(&group.account_id).await? {
+            summary.waiting_for_quota += 1;
+            return Ok(());
+        }
+        let (account, auth) = self.account_auth(&group.account_id).await?;
+        let actions = self
+            .outbox
+            .queued_actions(&group.account_id, group.feed_type, ACTIONS_PER_RUN)
+            .await?;
+        let planned = documents(group.feed_type, &account.seller_id, &actions, &self.settings)
+            .map_err(|e| FeedRunError::Document(e.to_string()))?;
+        for document in planned {
+            if !self.has_create_token(&group.account_id).await? {
+                summary.waiting_for_quota += 1;
+                return Ok(());
+            }
+            let carried = document
+                .messages
+                .iter()
+                .map(|m| m.actions.len() as u32)
+                .sum::<u32>();
+            self.submit_document(&account, &auth, &actions, document).await?;
+            summary.feeds += 1;
+            summary.actions += carried;
+        }
+        Ok(())
+    }
+
+    async fn submit_document(
+        &self,
+        account: &SellerAccount,
+        auth: &SellerAuth,
+        actions: &[FeedAction],
+        planned: PlannedDocument,
+    ) -> Result<(), FeedRunError> {
+        let PlannedDocument { document, messages } = planned;
+        let content_type = document.content_type();
+        let created = self
+            .amazon
+            .create_feed_document(
+                auth,
+                &CreateFeedDocumentSpecification {
+                    content_type: content_type.to_owned(),
+                },
+            )
+            .await?;
+        self.amazon
+            .upload_feed_document(&created.url, content_type, Bytes::from(document.body))
+            .await?;
+        let now = self.clock.now();
+        let mut submission = FeedSubmission {
+            id: format!("{}-{:08x}", now.format("%Y%m%d%H%M%S"), rand::random::<u32>()),
+            account_id: account.id.clone(),
+            feed_type: document.feed_type,
+            document_id: created.feed_document_id,
+            started_at: now,
+            feed_id: None,
+            messages,
+            status: SubmissionStatus::Submitting,
+            polls: 0,
+            next_poll: None,
+            updated_at: now,
+        };
+        self.outbox.save_submission(&submission).await?;
+        let by_key: HashMap<String, &FeedAction> = actions.iter().map(|a| (a.key(), a)).collect();
+        let mut marked: Vec<FeedAction> = Vec::new();
+        for message in &submission.messages {
+            for action in message.actions.iter().filter_map(|key| by_key.get(key)) {
+                let mut action = (*action).clone();
+                action.state = ActionState::Submitted {
+                    submission_id: submission.id.clone(),
+                    message_id: message.message_id,
+                };
+                action.attempts += 1;
+                action.submitted_at = Some(now);
+                marked.push(action);
+            }
+        }
+        // Marked before createFeed, so a crash between the two can never put these actions in a second feed.
+        self.outbox.save_actions(&marked).await?;
+        self.create_feed(account, auth, &mut submission).await
+    }
+
+    /// `createFeed` for a recorded submission, then its feed id recorded.
+    async fn create_feed(
+        &self,
+        account: &SellerAccount,
+        auth: &SellerAuth,
+        submission: &mut FeedSubmission,
+    ) -> Result<(), FeedRunError> {
+        let created = self
+            .amazon
+            .create_feed(
+                auth,
+                &CreateFeedSpecification {
+                    feed_type: submission.feed_type.as_str().to_owned(),
+                    marketplace_ids: account.marketplaces.clone(),
+                    input_feed_document_id: submission.document_id.clone(),
+                    feed_options: None,
+                },
+            )
+            .await?;
+        tracing::info!(account = %account.id, feed_id = %created.feed_id, feed_type = submission.feed_type.as_str(), messages = submission.messages.len(), "feed submitted");
+        self.record_feed_id(submission, created.feed_id).await
+    }
+
+    async fn record_feed_id(
+        &self,
+        submission: &mut FeedSubmission,
+        feed_id: String,
+    ) -> Result<(), FeedRunError> {
+        let now = self.clock.now();
+        submission.feed_id = Some(feed_id);
+        submission.status = SubmissionStatus::Submitted {
+            amazon_status: "IN_QUEUE".to_owned(),
+        };
+        submission.next_poll = Some(now + FIRST_POLL);
+        submission.updated_at = now;
+        self.outbox.save_submission(submission).await?;
+        Ok(())
+    }
+
+    /// A submission without a feed id: adopt its feed if Amazon has one, else submit its document again.
+    async fn resolve(
+        &self,
+        mut submission: FeedSubmission,
+        summary: &mut SubmitSummary,
+    ) -> Result<(), FeedRunError> {
+        let (account, auth) = self.account_auth(&submission.account_id).await?;
+        if let Some(feed_id) = self.unowned_feed(&auth, &submission).await? {
+            tracing::warn!(account = %account.id, %feed_id, "adopting the feed of an interrupted submission");
+            self.record_feed_id(&mut submission, feed_id).await?;
+            summary.adopted += 1;
+            return Ok(());
+        }
+        if !self.has_create_token(&account.id).await? {
+            summary.waiting_for_quota += 1;
+            return Ok(());
+        }
+        tracing::warn!(account = %account.id, submission = %submission.id, "Amazon has no feed for an interrupted submission; submitting it again");
+        submission.started_at = self.clock.now();
+        self.outbox.save_submission(&submission).await?;
+        self.create_feed(&account, &auth, &mut submission).await?;
+        summary.feeds += 1;
+        summary.actions += submission
+            .messages
+            .iter()
+            .map(|m| m.actions.len() as u32)
+            .sum::<u32>();
+        Ok(())
+    }
+
+    /// The oldest feed of the submission's type created since it started that no recorded submission owns.
+    async fn unowned_feed(
+        &self,
+        auth: &SellerAuth,
+        submission: &FeedSubmission,
+    ) -> Result<Option<String>, FeedRunError> {
+        let since: DateTime<Utc> = submission.started_at - ADOPT_MARGIN;
+        let feeds = self
+            .amazon
+            .get_all_feeds(
+                auth,
+                &GetFeedsQuery {
+                    feed_types: vec![submission.feed_type.as_str().to_owned()],
+                    created_since: Some(since),
+                    page_size: Some(100),
+                    ..GetFeedsQuery::default()
+                },
+            )
+            .await?;
+        let owned: HashSet<String> = self
+            .outbox
+            .list_submissions(&submission.account_id, None, OWNED_LOOKBACK)
+            .await?
+            .items
+            .into_iter()
+            .filter_map(|s| s.feed_id)
+            .collect();
+        let mut candidates: Vec<_> = feeds
+            .into_iter()
+            .filter(|f| f.created_time >= since && !owned.contains(&f.feed_id))
+            .filter(|f| FeedType::parse(&f.feed_type) == Some(submission.feed_type))
+            .collect();
+        candidates.sort_by_key(|f| f.created_time);
+        Ok(candidates.into_iter().next().map(|f| f.feed_id))
+    }
+}

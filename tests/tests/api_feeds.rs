@@ -1,0 +1,290 @@
+//! Seller actions through the API to the sandbox's Feeds API: a shipment confirmation ships the order with its
+//! tracking number, a cancellation cancels it, an order Amazon does not know and a carrier code Amazon has
+//! retired are rejected with Amazon's codes in the feed log, a repeated request with one idempotency key is one
+//! feed message, and a submitter that dies right after `createFeed` recovers without submitting twice.
+
+mod api_support;
+
+use std::sync::Arc;
+
+use api_support::{Api, US, seller_spec, start};
+use chrono::TimeDelta;
+use reqwest::StatusCode;
+use serde_json::json;
+use shared::adapters::sqs::SqsQueue;
+use shared::app::feeds::{FeedProcessor, FeedSettings};
+use shared::clock::Clock;
+use shared::domain::Order;
+use shared::metrics::Metrics;
+use shared::ports::{FeedStore, OrderStore};
+use shared::testing::MemoryFeedStore;
+use tests::sandbox::{Channel, OrderState, SandboxOrder, SellerCredentials};
+
+/// A US seller whose orders are all merchant-fulfilled and unshipped, connected through the API, with its
+/// unshipped orders stored as the import would store them.
+async fn seller(api: &Api, seed: u64) -> (SellerCredentials, String, Vec<SandboxOrder>) {
+    let mut spec = seller_spec(seed, &[US], 30);
+    spec.afn_share = 0.0;
+    spec.cancel_share = 0.0;
+    spec.awaiting_shipment_share = 1.0;
+    let (seller, account) = api.connect(spec, "never").await;
+    let orders: Vec<SandboxOrder> = api
+        .sandbox
+        .orders(&seller.seller_id)
+        .expect("seller")
+        .into_iter()
+        .filter(|o| o.fulfillment_channel == Channel::Mfn && o.status == OrderState::Unshipped)
+        .collect();
+    for order in &orders {
+        api.orders
+            .put_order(
+                &account,
+                &stored(
+                    &order.amazon_order_id,
+                    order.items.iter().map(|i| i.quantity).sum(),
+                ),
+                false,
+            )
+            .await
+            .expect("stored");
+    }
+    (seller, account, orders)
+}
+
+fn stored(id: &str, units: u32) -> Order {
+    tests::orders::unshipped(id, US, units, api_support::epoch() - TimeDelta::hours(2))
+}
+
+fn processor(api: &Api, outbox: Arc<dyn FeedStore>) -> FeedProcessor {
+    FeedProcessor {
+        accounts: api.state.clone(),
+        secrets: api.import.secrets.clone(),
+        outbox,
+        amazon: api.import.amazon.clone(),
+        clock: api.clock.clone(),
+        metrics: Metrics::recording("feed-tests"),
+        naming: api.naming.clone(),
+        settings: FeedSettings::new(TimeDelta::minutes(3), TimeDelta::minutes(5)),
+    }
+}
+
+/// Submits what is due, then lets the sandbox process and the poller read every feed.
+async fn submit_and_settle(api: &Api, feeds: &FeedProcessor) {
+    api.advance(TimeDelta::minutes(6));
+    feeds.submit_due().await.expect("submitter run");
+    for _ in 0..10 {
+        api.advance(TimeDelta::minutes(2));
+        feeds.poll_feeds().await.expect("poll run");
+    }
+}
+
+#[tokio::test]
+async fn shipments_and_cancellations_reach_the_sandbox_and_rejections_show_in_the_feed_log() {
+    let api = start().await;
+    let (seller, account, orders) = seller(&api, 501).await;
+    let (shipped, cancelled, retired) = (&orders[0], &orders[1], &orders[2]);
+    let unknown = "114-0000000-0000001";
+    api.orders
+        .put_order(&account, &stored(unknown, 1), false)
+        .await
+        .expect("stored");
+
+    let path = |order: &str, what: &str| format!("/accounts/{account}/orders/{order}/{what}");
+    let body =
+        json!({"carrierCode": "ups", "shippingMethod": "Ground", "trackingNumber": "1Z999AA10123456784"});
+    let first = api
+        .post_with_key(
+            &path(&shipped.amazon_order_id, "shipments"),
+            "ship-1",
+            body.clone(),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{:?}", first.body);
+    assert_eq!(first.body["state"], "queued");
+    let again = api
+        .post_with_key(
+            &path(&shipped.amazon_order_id, "shipments"),
+            "ship-1",
+            body.clone(),
+        )
+        .await;
+    assert_eq!(again.body["id"], first.body["id"]);
+    let cancel = api
+        .post(
+            &path(&cancelled.amazon_order_id, "cancel"),
+            json!({"reason": "NoInventory"}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::ACCEPTED, "{:?}", cancel.body);
+    let ghost = api
+        .post(&path(unknown, "shipments"), json!({"carrierName": "Bob's Vans"}))
+        .await;
+    assert_eq!(ghost.status, StatusCode::ACCEPTED, "{:?}", ghost.body);
+    // A code on our list that Amazon no longer takes: only Amazon's processing report can say so.
+    let usps = api
+        .post(
+            &path(&retired.amazon_order_id, "shipments"),
+            json!({"carrierCode": "USPS", "trackingNumber": "9400111899223344556677"}),
+        )
+        .await;
+    assert_eq!(usps.status, StatusCode::ACCEPTED, "{:?}", usps.body);
+    api.sandbox.retire_carrier("USPS");
+
+    // Bad input names its field; state conflicts are 409.
+    let bad = api
+        .post(
+            &path(&shipped.amazon_order_id, "shipments"),
+            json!({"carrierCode": "Pigeon"}),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.field()),
+        (StatusCode::BAD_REQUEST, Some("carrierCode"))
+    );
+    let bad = api
+        .post(
+            &path(&cancelled.amazon_order_id, "cancel"),
+            json!({"reason": "Bored"}),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.field()),
+        (StatusCode::BAD_REQUEST, Some("reason"))
+    );
+    let twice = api.post(&path(&shipped.amazon_order_id, "shipments"), body).await;
+    assert_eq!(
+        (twice.status, twice.field()),
+        (StatusCode::CONFLICT, Some("items"))
+    );
+    let missing = api
+        .post(
+            &path("114-9999999-9999999", "cancel"),
+            json!({"reason": "NoInventory"}),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let feeds = processor(&api, api.state.clone());
+    submit_and_settle(&api, &feeds).await;
+
+    let truth = api
+        .sandbox
+        .order(&seller.seller_id, &shipped.amazon_order_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(truth.status, OrderState::Shipped);
+    assert_eq!(
+        truth.shipments[0].tracking_number.as_deref(),
+        Some("1Z999AA10123456784")
+    );
+    let truth = api
+        .sandbox
+        .order(&seller.seller_id, &cancelled.amazon_order_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(truth.status, OrderState::Cancelled);
+    let submitted = api.sandbox.feeds(&seller.seller_id).unwrap();
+    let fulfillment: Vec<_> = submitted
+        .iter()
+        .filter(|f| f.feed_type == "POST_ORDER_FULFILLMENT_DATA")
+        .collect();
+    assert_eq!(fulfillment.len(), 1, "one feed for every shipment");
+    assert_eq!(fulfillment[0].messages, 3, "the repeated request is one message");
+
+    let order = api
+        .get(&format!("/accounts/{account}/orders/{}", shipped.amazon_order_id))
+        .await;
+    assert_eq!(
+        order.body["shipments"][0]["state"], "accepted",
+        "{:?}",
+        order.body
+    );
+    let log = api.get(&format!("/accounts/{account}/feeds")).await;
+    assert_eq!(log.status, StatusCode::OK);
+    let entries = log.body["items"].as_array().expect("items").clone();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let feed_id = entries
+        .iter()
+        .find(|f| f["feedType"] == "POST_ORDER_FULFILLMENT_DATA")
+        .and_then(|f| f["id"].as_str())
+        .expect("fulfillment feed");
+    let feed = api.get(&format!("/accounts/{account}/feeds/{feed_id}")).await;
+    assert_eq!(feed.body["status"], "done");
+    let rejected: Vec<_> = feed.body["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|a| a["state"] == "rejected")
+        .collect();
+    let mut codes: Vec<&str> = rejected.iter().filter_map(|a| a["code"].as_str()).collect();
+    codes.sort_unstable();
+    assert_eq!(
+        codes,
+        ["18028", "25"],
+        "unknown order, retired carrier: {:?}",
+        feed.body
+    );
+    let truth = api
+        .sandbox
+        .order(&seller.seller_id, &retired.amazon_order_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        truth.status,
+        OrderState::Unshipped,
+        "a rejected confirmation ships nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_submitter_that_dies_after_create_feed_adopts_its_feed_instead_of_submitting_twice() {
+    let api = start().await;
+    let (seller, account, orders) = seller(&api, 502).await;
+    let outbox = Arc::new(MemoryFeedStore::default());
+    let actions = shared::app::feeds::FeedActions::new(
+        api.state.clone(),
+        api.orders.clone(),
+        outbox.clone(),
+        Arc::new(SqsQueue::new(
+            api.stack.sqs.clone(),
+            api.resources.get("FeedQueue").expect("feed queue"),
+        )),
+        api.clock.clone(),
+    );
+    let feeds = processor(&api, outbox.clone());
+    for order in &orders[..3] {
+        let confirmation = shared::feeds::ShipmentConfirmation {
+            amazon_order_id: order.amazon_order_id.clone(),
+            carrier: shared::feeds::Carrier::from_name("USPS"),
+            shipping_method: None,
+            tracking_number: Some("9400111899223344556677".into()),
+            ship_date: api.clock.now(),
+            items: shared::feeds::ShippedItems::All,
+        };
+        actions
+            .confirm_shipment(&account, confirmation, None)
+            .await
+            .expect("queued");
+    }
+    outbox.fail_next_feed_id_write();
+    api.advance(TimeDelta::minutes(6));
+    assert!(
+        feeds.submit_due().await.expect("run").failed > 0,
+        "the run fails after createFeed"
+    );
+    assert_eq!(api.sandbox.feeds(&seller.seller_id).unwrap().len(), 1);
+
+    let recovery = feeds.submit_due().await.expect("next run");
+    assert_eq!((recovery.adopted, recovery.feeds), (1, 0), "{recovery:?}");
+    for _ in 0..10 {
+        api.advance(TimeDelta::minutes(2));
+        feeds.poll_feeds().await.expect("poll run");
+    }
+    assert_eq!(
+        api.sandbox.feeds(&seller.seller_id).unwrap().len(),
+        1,
+        "exactly one createFeed"
+    );
+    let states: Vec<&str> = outbox.all_actions().iter().map(|a| a.state.name()).collect();
+    assert_eq!(states, ["accepted"; 3]);
+}

@@ -432,9 +432,14 @@ impl FeedStore for MemoryFeedStore {
             .filter(|s| s.account_id == account)
             .collect();
         mine.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
-        let start = after
-            .and_then(|after| mine.iter().position(|s| s.id == after).map(|i| i + 1))
-            .unwrap_or(0);
+        // A cursor that names no submission of the account: nothing follows it.
+        let start = match after {
+            None => 0,
+            Some(after) => mine
+                .iter()
+                .position(|s| s.id == after)
+                .map_or(mine.len(), |i| i + 1),
+        };
         let items: Vec<FeedSubmission> = mine
             .iter()
             .skip(start)

@@ -384,6 +384,19 @@ async fn a_repeated_idempotency_key_replays_and_a_different_body_is_refused() {
     assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reused.code(), Some("idempotency_key_reused"));
     assert_eq!(reused.field(), Some("Idempotency-Key"));
+    // A method the route does not take is refused before its key is looked at.
+    let id = first.body["id"].as_str().expect("id");
+    let wrong_method = api
+        .post_with_key(
+            &format!("/accounts/{id}/inventory"),
+            "key-1",
+            json!({"items": []}),
+        )
+        .await;
+    assert_eq!(
+        (wrong_method.status, wrong_method.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
 
     let without_key = api.post("/accounts", body).await;
     assert_eq!(

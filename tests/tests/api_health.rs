@@ -66,6 +66,20 @@ async fn a_withdrawn_authorization_is_access_denied() {
     let (seller, id) = api.connect(seller_spec(3, &[US], 5), "15m").await;
     api.sandbox.deauthorize(&seller.seller_id).unwrap();
 
+    // A call that needs Amazon now is the account's state to fix, not a server error.
+    let report = api
+        .post(
+            &format!("/accounts/{id}/reports"),
+            serde_json::json!({"reportType": "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING"}),
+        )
+        .await;
+    assert_eq!(
+        (report.status, report.code()),
+        (reqwest::StatusCode::CONFLICT, Some("account_not_authorized")),
+        "{:?}",
+        report.body
+    );
+
     let health = health(&api, &id).await;
     assert_eq!(health["status"], "failing", "{health}");
     assert_eq!(health["cause"]["kind"], "access_denied");

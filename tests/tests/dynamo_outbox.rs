@@ -171,6 +171,14 @@ async fn behaves_as_an_outbox(store: &dyn FeedStore) {
         .unwrap();
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.items[0].id, "20260309120000-1");
+    let foreign = store
+        .list_submissions("acc-b", Some("REPORT#made-up"), 2)
+        .await
+        .unwrap();
+    assert!(
+        foreign.items.is_empty() && foreign.next.is_none(),
+        "a cursor of no submission is the end: {foreign:?}"
+    );
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::app::accounts::AccountError;
 use crate::app::feeds::ActionError;
 use crate::app::reports::ReportError;
+use crate::domain::ProblemKind;
 use crate::error::{AmazonError, DomainError, StoreError};
 
 /// An error answer. Messages never hold a token, a secret or buyer data: domain errors hide credentials,
@@ -135,6 +136,17 @@ impl From<ActionError> for ApiError {
 impl From<AmazonError> for ApiError {
     fn from(err: AmazonError) -> Self {
         tracing::warn!(error = %err, "Amazon refused an API request's call");
+        if let Some(
+            kind @ (ProblemKind::RefreshTokenRevoked | ProblemKind::AccessDenied | ProblemKind::Ineligible),
+        ) = err.problem()
+        {
+            // The account's state, not a failure of ours or Amazon's: the seller must act first.
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "account_not_authorized",
+                format!("Amazon: {err}. {}", kind.advice()),
+            );
+        }
         let status = if err.is_retryable() {
             StatusCode::SERVICE_UNAVAILABLE
         } else {

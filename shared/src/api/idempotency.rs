@@ -21,14 +21,13 @@ pub const REPLAYED: &str = "idempotent-replayed";
 /// Largest body read for a fingerprint or kept for a replay.
 const MAX_BODY: usize = 1024 * 1024;
 
-/// The middleware: passes requests without a key (and every method but POST and the inventory PUT) straight
-/// through.
+/// Whether the route `method` `path` takes an `Idempotency-Key`: every POST, and the inventory PUT.
+pub(crate) fn keyed(method: &Method, path: &str) -> bool {
+    *method == Method::POST || (*method == Method::PUT && path.ends_with("/inventory"))
+}
+
+/// The middleware of the [`keyed`] routes: passes requests without a key straight through.
 pub(crate) async fn idempotent(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    let keyed = request.method() == Method::POST
-        || (request.method() == Method::PUT && request.uri().path().ends_with("/inventory"));
-    if !keyed {
-        return next.run(request).await;
-    }
     let Some(key) = request.headers().get(HEADER) else {
         return next.run(request).await;
     };

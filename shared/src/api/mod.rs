@@ -225,17 +225,22 @@ fn handlers() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
 /// keys on POSTs, one log line per request.
 pub fn router(state: ApiState) -> Router {
     let mut router = Router::new();
-    for (_, path, handler) in handlers() {
+    for (method, path, handler) in handlers() {
+        // Only the handler itself: a method the route does not take is a 405 whatever its key says.
+        let handler = if idempotency::keyed(&method, path) {
+            handler.route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                idempotency::idempotent,
+            ))
+        } else {
+            handler
+        };
         // Routes of one path with different methods merge into one.
         router = router.route(path, handler);
     }
     router
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .fallback(handlers::no_route)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            idempotency::idempotent,
-        ))
         .layer(middleware::from_fn(access_log))
         .with_state(state)
 }

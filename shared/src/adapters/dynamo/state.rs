@@ -114,6 +114,14 @@ impl DynamoStateStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Page<T>, StoreError> {
+        if after.is_some_and(|after| !after.starts_with(prefix)) {
+            // A cursor of another listing, or made up: nothing of this listing follows it (DynamoDB would
+            // refuse a start key outside the query's keys).
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
         let mut request = self
             .client
             .query()

@@ -85,6 +85,11 @@ async fn main() -> Result<()> {
         match (name.as_str(), resources.resolve(value)) {
             ("LWA_CREDENTIALS_SECRET", _) => env.push((name, secret.clone())),
             (_, Ok(value)) => env.push((name, value)),
+            // The role the API hands Scheduler for new schedules: required, but only named at init.
+            ("SCHEDULER_ROLE_ARN", Err(_)) => env.push((
+                name,
+                "arn:aws:iam::000000000000:role/init-bench-scheduler".to_owned(),
+            )),
             // Resources the local stack does not have (the KMS key, IAM roles) are optional settings.
             (_, Err(err)) => eprintln!("init-bench: leaving {name} unset: {err}"),
         }

@@ -31,6 +31,9 @@ pub const MINUTES_SINCE_IMPORT: &str = "MinutesSinceImport";
 pub const IMPORT_SUCCEEDED: &str = "ImportSucceeded";
 /// Amazon rejected seller actions in a feed (count of messages; dimension `AccountId`).
 pub const FEED_MESSAGES_REJECTED: &str = "FeedMessagesRejected";
+/// Seconds the oldest seller action still queued for a feed has waited (0 when none): a gauge every feed
+/// submitter run writes, so actions stuck in the outbox raise an alarm even while the feed queue is empty.
+pub const OLDEST_QUEUED_FEED_ACTION: &str = "OldestQueuedFeedActionAge";
 
 /// An import is overdue after twice its interval, but never sooner than this: Amazon regularly takes several
 /// minutes to produce a report, so a 5-minute interval would otherwise alarm on ordinary report latency.
@@ -176,6 +179,15 @@ pub fn feed_messages_rejected(account_id: &str, feed_type: &str, count: u32) -> 
         .dimension("AccountId", account_id)
         .property("FeedType", feed_type)
         .value(FEED_MESSAGES_REJECTED, Unit::Count, f64::from(count))
+}
+
+/// How long the oldest queued seller action has waited, over every account and feed type.
+pub fn oldest_queued_feed_action(waited: TimeDelta) -> MetricSet {
+    MetricSet::new().value(
+        OLDEST_QUEUED_FEED_ACTION,
+        Unit::Seconds,
+        waited.num_seconds().max(0) as f64,
+    )
 }
 
 /// An account's health gauges at `now`: [`ACCOUNT_DISCONNECTED`], [`IMPORT_OVERDUE`] and

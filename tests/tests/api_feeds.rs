@@ -15,7 +15,7 @@ use shared::adapters::sqs::SqsQueue;
 use shared::app::feeds::{FeedProcessor, FeedSettings};
 use shared::clock::Clock;
 use shared::domain::Order;
-use shared::metrics::Metrics;
+use shared::metrics::{self, Metrics};
 use shared::ports::{FeedStore, OrderStore};
 use shared::testing::MemoryFeedStore;
 use tests::sandbox::{Channel, OrderState, SandboxOrder, SellerCredentials};
@@ -273,9 +273,16 @@ async fn a_submitter_that_dies_after_create_feed_adopts_its_feed_instead_of_subm
         "the run fails after createFeed"
     );
     assert_eq!(api.sandbox.feeds(&seller.seller_id).unwrap().len(), 1);
+    let oldest_waiting = || {
+        feeds
+            .metrics
+            .recorded_latest(metrics::OLDEST_QUEUED_FEED_ACTION, "Stack", "feed-tests")
+    };
+    assert_eq!(oldest_waiting(), Some(360.0), "queued 6 minutes before the run");
 
     let recovery = feeds.submit_due().await.expect("next run");
     assert_eq!((recovery.adopted, recovery.feeds), (1, 0), "{recovery:?}");
+    assert_eq!(oldest_waiting(), Some(0.0), "nothing queued any more");
     for _ in 0..10 {
         api.advance(TimeDelta::minutes(2));
         feeds.poll_feeds().await.expect("poll run");

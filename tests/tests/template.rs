@@ -431,6 +431,7 @@ fn alarms_on_sellersync_metrics_watch_names_the_code_emits_on_the_stack_series()
         shared::metrics::ACCOUNT_DISCONNECTED,
         shared::metrics::IMPORT_OVERDUE,
         shared::metrics::FEED_MESSAGES_REJECTED,
+        shared::metrics::OLDEST_QUEUED_FEED_ACTION,
     ];
     let template = template();
     let mut watched = BTreeSet::new();

@@ -24,6 +24,7 @@ use crate::domain::{
     ActionState, FeedAction, FeedNudge, FeedSubmission, QueuedGroup, SellerAccount, SubmissionStatus,
 };
 use crate::feeds::FeedType;
+use crate::metrics;
 
 /// How far before `started_at` a crashed submission looks for its feed (clock skew between us and Amazon).
 const ADOPT_MARGIN: TimeDelta = TimeDelta::minutes(2);
@@ -104,7 +105,11 @@ impl FeedProcessor {
             }
         }
         let groups = self.outbox.queued_groups().await?;
-        for group in due_groups(&groups, self.clock.now(), &self.settings) {
+        let now = self.clock.now();
+        let waited = groups.iter().map(|g| now - g.oldest).max().unwrap_or_default();
+        self.metrics
+            .emit(&metrics::oldest_queued_feed_action(waited), now);
+        for group in due_groups(&groups, now, &self.settings) {
             if let Err(err) = self.submit_group(group, &mut summary).await {
                 summary.failed += 1;
                 tracing::error!(account = %group.account_id, feed_type = group.feed_type.as_str(), error = %err, "feed submission failed");

@@ -11,6 +11,7 @@ mod state;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 
 pub use orders::DynamoOrderStore;
@@ -28,6 +29,44 @@ const BATCH_GET_MAX: usize = 100;
 
 /// BatchWriteItem's limit of items per request.
 pub(crate) const BATCH_WRITE_MAX: usize = 25;
+
+/// Writes `item` with PutItem, over whatever is stored under its key.
+pub(crate) async fn put_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+) -> Result<(), StoreError> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| unavailable("PutItem", e))?;
+    Ok(())
+}
+
+/// Writes `item` only if nothing is stored under its key; whether it was written.
+pub(crate) async fn put_new_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+) -> Result<bool, StoreError> {
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) => match err.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
+            _ => Err(unavailable("PutItem", err)),
+        },
+    }
+}
 
 /// Writes many items with BatchWriteItem, 25 a request, retrying the unprocessed ones with growing pauses.
 pub(crate) async fn batch_put(

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use super::keys::{account_pk, order_part_sk, order_sk, order_updated_sk, quarantine_sk, timestamp};
-use super::{Item, batch_get, batch_put, get_i64, n, s};
+use super::{Item, batch_get, batch_put, get_i64, n, put_item, s};
 use crate::adapters::unavailable;
 use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
 use crate::error::StoreError;
@@ -92,17 +92,6 @@ impl DynamoOrderStore {
                 _ => Err(unavailable("PutItem", err)),
             },
         }
-    }
-
-    async fn put(&self, item: Item) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| unavailable("PutItem", e))?;
-        Ok(())
     }
 
     fn part(
@@ -217,7 +206,7 @@ impl OrderStore for DynamoOrderStore {
         let mut item = Self::part(account, sk, "unshipped", "unshipped", order)?;
         // As a string: a u64 may not fit DynamoDB's number precision unchanged.
         item.insert("fingerprint".into(), s(fingerprint.to_string()));
-        self.put(item).await
+        put_item(&self.client, &self.table, item).await
     }
 
     async fn put_buyer(
@@ -229,7 +218,7 @@ impl OrderStore for DynamoOrderStore {
         let sk = order_part_sk(&buyer.amazon_order_id, "PII");
         let mut item = Self::part(account, sk, "buyer_pii", "buyer", buyer)?;
         item.insert("expires_at".into(), n(expires_at.timestamp()));
-        self.put(item).await
+        put_item(&self.client, &self.table, item).await
     }
 
     async fn stored_shipment_items(

@@ -8,14 +8,12 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 
 use super::keys::{
     FEEDS_OPEN_KIND, FEEDS_QUEUED_KIND, account_pk, feed_action_sk, feed_open_sk, feed_queued_sk, feed_sk,
 };
 use super::state::{decode, encode};
-use super::{DynamoStateStore, Item, batch_get, batch_put, get_s, s};
-use crate::adapters::unavailable;
+use super::{DynamoStateStore, Item, batch_get, batch_put, get_s, put_item, put_new_item, s};
 use crate::domain::{ActionState, FeedAction, FeedSubmission, QueuedGroup};
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -68,21 +66,7 @@ impl DynamoStateStore {
 #[async_trait]
 impl FeedStore for DynamoStateStore {
     async fn add_action(&self, action: &FeedAction) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(action_item(action)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(unavailable("PutItem", err)),
-            },
-        }
+        put_new_item(&self.client, &self.table, action_item(action)?).await
     }
 
     async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError> {
@@ -215,14 +199,7 @@ impl FeedStore for DynamoStateStore {
                 )),
             );
         }
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| unavailable("PutItem", e))?;
-        Ok(())
+        put_item(&self.client, &self.table, item).await
     }
 
     async fn get_submission(&self, account: &str, id: &str) -> Result<Option<FeedSubmission>, StoreError> {

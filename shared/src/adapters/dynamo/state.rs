@@ -13,7 +13,7 @@ use super::keys::{
     ACCOUNT_SK, ACCOUNTS_KIND, BACKFILLS_RUNNING_KIND, IDEMPOTENCY_SK, REPORTS_DUE_KIND, account_pk,
     backfill_running_sk, backfill_sk, idempotency_pk, job_due_sk, job_sk, timestamp,
 };
-use super::{Item, get_s, n, s};
+use super::{Item, get_s, n, put_item, put_new_item, s};
 use crate::adapters::unavailable;
 use crate::domain::{Backfill, BackfillStatus, Connection, ImportStatus, Problem, ReportJob, SellerAccount};
 use crate::error::StoreError;
@@ -242,21 +242,7 @@ impl AccountStore for DynamoStateStore {
             ("gsi1pk".into(), s(ACCOUNTS_KIND)),
             ("gsi1sk".into(), s(&account.id)),
         ]);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(unavailable("PutItem", err)),
-            },
-        }
+        put_new_item(&self.client, &self.table, item).await
     }
 
     async fn save_settings(&self, account: &SellerAccount) -> Result<bool, StoreError> {
@@ -413,14 +399,7 @@ impl JobStore for DynamoStateStore {
             item.insert("gsi1pk".into(), s(REPORTS_DUE_KIND));
             item.insert("gsi1sk".into(), s(job_due_sk(due, &job.account_id, &key)));
         }
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| unavailable("PutItem", e))?;
-        Ok(())
+        put_item(&self.client, &self.table, item).await
     }
 
     async fn get_job(&self, account: &str, job_key: &str) -> Result<Option<ReportJob>, StoreError> {
@@ -593,14 +572,7 @@ impl IdempotencyStore for DynamoStateStore {
             ("response".into(), encode(key, response)?),
             ("expires_at".into(), n(expires_at.timestamp())),
         ]);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| unavailable("PutItem", e))?;
-        Ok(())
+        put_item(&self.client, &self.table, item).await
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {

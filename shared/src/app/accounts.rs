@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use crate::amazon::SellerAuth;
 use crate::clock::Clock;
 use crate::domain::{ImportInterval, ImportOptions, Marketplace, Region, SellerAccount};
 use crate::error::{DomainError, StoreError};
@@ -98,6 +99,20 @@ impl AccountNaming {
     /// The name of the secret holding an account's refresh token.
     pub fn secret_name(&self, account_id: &str) -> String {
         format!("{}{account_id}/refresh-token", self.secret_prefix)
+    }
+
+    /// The account's credentials for Amazon, with its refresh token from `secrets`; `None` when no token is
+    /// stored.
+    pub async fn seller_auth(
+        &self,
+        secrets: &dyn SecretStore,
+        account: &SellerAccount,
+    ) -> Result<Option<SellerAuth>, StoreError> {
+        let token = secrets.get(&self.secret_name(&account.id)).await?;
+        Ok(token.map(|token| {
+            SellerAuth::new(account.id.clone(), account.region, token)
+                .with_seller_id(account.seller_id.clone())
+        }))
     }
 
     /// The name of an account's schedule.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::accounts::{AccountError, AccountNaming};
-use crate::amazon::{AmazonClient, GetReportsQuery, Operation, SellerAuth};
+use crate::amazon::{AmazonClient, GetReportsQuery, Operation};
 use crate::clock::Clock;
 use crate::domain::report::ALL_ORDERS_FLAT;
 use crate::domain::{ImportInterval, JobPurpose, JobState, Problem, ProblemKind, ReportJob, SellerAccount};
@@ -191,14 +191,12 @@ impl HealthCheck {
 
     /// A fresh token exchange, then `getReports` with a page size of 1 if the bucket has a token to spare.
     async fn live_check(&self, account: &SellerAccount) -> Result<LiveCheck, AccountError> {
-        let Some(token) = self.secrets.get(&self.naming.secret_name(&account.id)).await? else {
+        let Some(auth) = self.naming.seller_auth(self.secrets.as_ref(), account).await? else {
             return Ok(LiveCheck::Failed {
                 kind: ProblemKind::RefreshTokenRevoked,
                 detail: "no refresh token is stored for the account".to_owned(),
             });
         };
-        let auth = SellerAuth::new(account.id.clone(), account.region, token)
-            .with_seller_id(account.seller_id.clone());
         if let Err(err) = self.amazon.check_authorization(&auth).await {
             return Ok(failed(&err));
         }

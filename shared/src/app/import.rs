@@ -118,14 +118,11 @@ impl Import {
 
     /// The seller's credentials for Amazon, from the secret store.
     pub async fn seller_auth(&self, account: &SellerAccount) -> Result<SellerAuth, ImportError> {
-        let name = self.settings.naming.secret_name(&account.id);
-        let token = self
-            .secrets
-            .get(&name)
+        self.settings
+            .naming
+            .seller_auth(self.secrets.as_ref(), account)
             .await?
-            .ok_or_else(|| ImportError::MissingToken(account.id.clone()))?;
-        Ok(SellerAuth::new(account.id.clone(), account.region, token)
-            .with_seller_id(account.seller_id.clone()))
+            .ok_or_else(|| ImportError::MissingToken(account.id.clone()))
     }
 
     /// Records what a failure says about the account: a classified problem (authorization, throttling, ...),

@@ -538,13 +538,10 @@ impl Reports {
     }
 
     async fn seller_auth(&self, account: &SellerAccount) -> Result<SellerAuth, ReportError> {
-        let token = self
-            .secrets
-            .get(&self.naming.secret_name(&account.id))
+        self.naming
+            .seller_auth(self.secrets.as_ref(), account)
             .await?
-            .ok_or_else(|| ReportError::MissingToken(account.id.clone()))?;
-        Ok(SellerAuth::new(account.id.clone(), account.region, token)
-            .with_seller_id(account.seller_id.clone()))
+            .ok_or_else(|| ReportError::MissingToken(account.id.clone()))
     }
 }
 

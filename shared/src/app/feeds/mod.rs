@@ -111,13 +111,11 @@ impl FeedProcessor {
             .await?
             .ok_or_else(|| FeedRunError::Account(account_id.to_owned(), "no such account".into()))?;
         let account = record.account;
-        let token = self
-            .secrets
-            .get(&self.naming.secret_name(&account.id))
+        let auth = self
+            .naming
+            .seller_auth(self.secrets.as_ref(), &account)
             .await?
             .ok_or_else(|| FeedRunError::Account(account.id.clone(), "no refresh token stored".into()))?;
-        let auth = SellerAuth::new(account.id.clone(), account.region, token)
-            .with_seller_id(account.seller_id.clone());
         Ok((account, auth))
     }
 }

@@ -82,7 +82,7 @@ impl OrderStore for MemoryOrderStore {
     ) -> Result<PutOutcome, StoreError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
         let mut orders = self.lock();
-        let key = (account.to_owned(), order.amazon_order_id.clone());
+        let key = (account.to_owned(), order.amazon_order_id.to_string());
         let allowed = match orders.get(&key) {
             Some(stored) => stored.last_updated < order.last_updated,
             None => !only_if_stored,
@@ -120,7 +120,7 @@ impl OrderStore for MemoryOrderStore {
                     && query
                         .marketplace_id
                         .as_ref()
-                        .is_none_or(|m| order.marketplace_id.as_ref() == Some(m))
+                        .is_none_or(|m| order.marketplace_id.as_deref() == Some(m.as_str()))
             })
             .collect();
         matching.sort_by(|a, b| a.0.cmp(&b.0));
@@ -141,7 +141,7 @@ impl OrderStore for MemoryOrderStore {
     async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
         let mut orders = self.lock();
-        let key = (account.to_owned(), order.amazon_order_id.clone());
+        let key = (account.to_owned(), order.amazon_order_id.to_string());
         match orders.get(&key) {
             Some(stored) if stored.last_updated == order.last_updated => {
                 orders.insert(key, order.clone());

@@ -21,8 +21,8 @@ pub fn unshipped(id: &str, marketplace_id: &str, units: u32, at: DateTime<Utc>) 
         purchase_order_number: None,
         items: vec![OrderItem {
             sku: "SKU-1".into(),
-            asin: String::new(),
-            product_name: String::new(),
+            asin: Default::default(),
+            product_name: Default::default(),
             item_status: None,
             quantity: units,
             amounts: Default::default(),

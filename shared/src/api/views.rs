@@ -2,6 +2,7 @@
 //! in camelCase, absent optional fields left out. Nothing here holds a token.
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::Serialize;
 
 use super::extract::encode_token;
@@ -383,13 +384,13 @@ impl From<AccountHealth> for HealthView {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ShipToView {
     #[serde(skip_serializing_if = "Option::is_none")]
-    city: Option<String>,
+    city: Option<CompactString>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<String>,
+    state: Option<CompactString>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    postal_code: Option<String>,
+    postal_code: Option<CompactString>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    country: Option<String>,
+    country: Option<CompactString>,
 }
 
 impl From<ShipTo> for ShipToView {
@@ -442,16 +443,16 @@ impl From<ItemAmounts> for AmountsView {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct OrderItemView {
-    sku: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    asin: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    product_name: String,
+    sku: CompactString,
+    #[serde(skip_serializing_if = "CompactString::is_empty")]
+    asin: CompactString,
+    #[serde(skip_serializing_if = "CompactString::is_empty")]
+    product_name: CompactString,
     #[serde(skip_serializing_if = "Option::is_none")]
-    item_status: Option<String>,
+    item_status: Option<CompactString>,
     quantity: u32,
     amounts: AmountsView,
-    promotion_ids: Vec<String>,
+    promotion_ids: Vec<CompactString>,
 }
 
 impl From<OrderItem> for OrderItemView {
@@ -472,22 +473,22 @@ impl From<OrderItem> for OrderItemView {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct OrderView {
-    amazon_order_id: String,
+    amazon_order_id: CompactString,
     #[serde(skip_serializing_if = "Option::is_none")]
-    merchant_order_id: Option<String>,
+    merchant_order_id: Option<CompactString>,
     purchase_date: DateTime<Utc>,
     last_updated: DateTime<Utc>,
     status: String,
     fulfillment_channel: String,
-    sales_channel: String,
+    sales_channel: CompactString,
     #[serde(skip_serializing_if = "Option::is_none")]
-    marketplace_id: Option<String>,
+    marketplace_id: Option<CompactString>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ship_service_level: Option<String>,
+    ship_service_level: Option<CompactString>,
     ship_to: ShipToView,
     is_business_order: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    purchase_order_number: Option<String>,
+    purchase_order_number: Option<CompactString>,
     items: Vec<OrderItemView>,
     /// Shipment confirmations sent (or on their way) to Amazon, oldest first.
     shipments: Vec<ActionView>,

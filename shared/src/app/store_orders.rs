@@ -56,7 +56,11 @@ pub async fn store_orders(
     };
     let mut writes = Vec::new();
     for order in orders {
-        match decide(order, versions.get(&order.amazon_order_id).copied(), options) {
+        match decide(
+            order,
+            versions.get(order.amazon_order_id.as_str()).copied(),
+            options,
+        ) {
             Decision::Unchanged => summary.unchanged += 1,
             Decision::Filtered => summary.filtered += 1,
             Decision::Create => writes.push((order, false)),

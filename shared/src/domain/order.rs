@@ -3,18 +3,22 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::money::{Currency, Money};
 
 /// An Amazon order with its items, as of its `last_updated` date.
+///
+/// Short text (ids, codes, places) is held in [`CompactString`]s, inline up to 24 bytes: a parsed order then
+/// costs a few allocations instead of a dozen, which is most of what a report parser spends beyond reading.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     /// Amazon's order id, e.g. `114-1234567-1234567`.
-    pub amazon_order_id: String,
+    pub amazon_order_id: CompactString,
     /// The seller's own order id, when the seller set one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merchant_order_id: Option<String>,
+    pub merchant_order_id: Option<CompactString>,
     /// When the buyer placed the order (UTC).
     pub purchase_date: DateTime<Utc>,
     /// When Amazon last changed the order (UTC); the version that decides which copy is newer.
@@ -24,13 +28,13 @@ pub struct Order {
     /// Who ships it: Amazon (FBA) or the merchant.
     pub fulfillment_channel: FulfillmentChannel,
     /// The report's `sales-channel`, e.g. `Amazon.de` or `Non-Amazon`.
-    pub sales_channel: String,
+    pub sales_channel: CompactString,
     /// The marketplace the sales channel names, when it names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub marketplace_id: Option<String>,
+    pub marketplace_id: Option<CompactString>,
     /// The shipping service level, e.g. `Standard` or `Expedited`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ship_service_level: Option<String>,
+    pub ship_service_level: Option<CompactString>,
     /// Where it goes, to the level of detail that is not buyer PII.
     #[serde(default)]
     pub ship_to: ShipTo,
@@ -39,7 +43,7 @@ pub struct Order {
     pub is_business_order: bool,
     /// The buyer's purchase order number (business orders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purchase_order_number: Option<String>,
+    pub purchase_order_number: Option<CompactString>,
     /// Its lines, in report order.
     pub items: Vec<OrderItem>,
 }
@@ -56,32 +60,32 @@ impl Order {
 pub struct ShipTo {
     /// City.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
+    pub city: Option<CompactString>,
     /// State or region, sometimes spelled out (`FLORIDA`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub state: Option<CompactString>,
     /// Postal code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postal_code: Option<String>,
+    pub postal_code: Option<CompactString>,
     /// ISO 3166 country code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
+    pub country: Option<CompactString>,
 }
 
 /// One line of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItem {
     /// The seller's SKU.
-    pub sku: String,
+    pub sku: CompactString,
     /// Amazon's product id.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub asin: String,
+    #[serde(default, skip_serializing_if = "CompactString::is_empty")]
+    pub asin: CompactString,
     /// Product title.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub product_name: String,
+    #[serde(default, skip_serializing_if = "CompactString::is_empty")]
+    pub product_name: CompactString,
     /// The line's own status (`Shipped`, `Unshipped`, `Cancelled`), when the report gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub item_status: Option<String>,
+    pub item_status: Option<CompactString>,
     /// Units ordered (0 on cancelled lines).
     pub quantity: u32,
     /// Amounts of the line; all in the order's currency. Each is the total for the quantity, not a unit price.
@@ -89,7 +93,7 @@ pub struct OrderItem {
     pub amounts: ItemAmounts,
     /// Promotion ids applied to the line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub promotion_ids: Vec<String>,
+    pub promotion_ids: Vec<CompactString>,
 }
 
 /// The money columns of an order line; empty cells are `None`.

@@ -11,6 +11,7 @@ use super::charset::Charset;
 use super::group::{GroupParser, Grouped};
 use super::tsv::{Header, Row, TsvReader};
 use chrono::DateTime;
+use compact_str::CompactString;
 
 use super::value::{self, CellError, CellResult, DateCache};
 use super::{ParseSummary, Parsed};
@@ -154,13 +155,13 @@ impl GroupParser for AllOrdersParser {
 
     fn empty(&self) -> Order {
         Order {
-            amazon_order_id: String::new(),
+            amazon_order_id: CompactString::default(),
             merchant_order_id: None,
             purchase_date: DateTime::UNIX_EPOCH,
             last_updated: DateTime::UNIX_EPOCH,
             status: OrderStatus::Pending,
             fulfillment_channel: FulfillmentChannel::Mfn,
-            sales_channel: String::new(),
+            sales_channel: CompactString::default(),
             marketplace_id: None,
             ship_service_level: None,
             ship_to: ShipTo::default(),
@@ -207,9 +208,9 @@ impl GroupParser for AllOrdersParser {
             return Err(CellError::new("sku", "empty"));
         }
         let mut item = self.spare_items.pop().unwrap_or_else(|| OrderItem {
-            sku: String::new(),
-            asin: String::new(),
-            product_name: String::new(),
+            sku: CompactString::default(),
+            asin: CompactString::default(),
+            product_name: CompactString::default(),
             item_status: None,
             quantity: 0,
             amounts: ItemAmounts::default(),
@@ -260,7 +261,7 @@ pub(crate) fn amounts<'a>(
 }
 
 /// The comma-separated ids of a `promotion-ids` cell.
-pub(crate) fn promotion_ids(cell: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn promotion_ids(cell: &str) -> impl Iterator<Item = CompactString> + '_ {
     cell.split(',').filter_map(value::opt_text)
 }
 

@@ -462,6 +462,7 @@ pub(crate) struct Row<'a> {
 
 impl<'a> Row<'a> {
     /// Cell `i`; empty when the row is shorter.
+    #[inline]
     pub(crate) fn cell(&self, i: usize) -> &'a str {
         let text = |s: &'a str, span: &Span| s.get(span.range()).unwrap_or("");
         match self.cells.get(i) {
@@ -473,6 +474,7 @@ impl<'a> Row<'a> {
     }
 
     /// Cell at an optional column index; empty when the column is absent.
+    #[inline]
     pub(crate) fn get(&self, column: Option<usize>) -> &'a str {
         column.map_or("", |i| self.cell(i))
     }

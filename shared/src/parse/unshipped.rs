@@ -159,7 +159,7 @@ impl GroupParser for UnshippedParser {
 
     fn begin(&mut self, row: &Row<'_>, record: &mut Self::Record) -> CellResult<()> {
         let c = |column: usize| row.get(self.columns[column]);
-        let amazon_order_id = value::required_text("order-id", c(ORDER_ID))?;
+        let amazon_order_id: String = value::required_text("order-id", c(ORDER_ID))?;
         let order = UnshippedOrder {
             amazon_order_id: amazon_order_id.clone(),
             purchase_date: value::date("purchase-date", c(PURCHASE_DATE))?,

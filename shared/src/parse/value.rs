@@ -2,6 +2,7 @@
 //! the cell's bytes without allocating. Errors name the column and the problem, never the value.
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use rust_decimal::Decimal;
 
 use crate::domain::{Currency, Money};
@@ -31,24 +32,24 @@ pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
 }
 
 /// The cell as text, or `None` when it is empty.
-pub(crate) fn opt_text(cell: &str) -> Option<String> {
+pub(crate) fn opt_text<T: for<'a> From<&'a str>>(cell: &str) -> Option<T> {
     let cell = cell.trim_ascii();
-    (!cell.is_empty()).then(|| cell.to_owned())
+    (!cell.is_empty()).then(|| T::from(cell))
 }
 
 /// The cell as text, empty when the cell is.
-pub(crate) fn text(cell: &str) -> String {
-    cell.trim_ascii().to_owned()
+pub(crate) fn text<T: for<'a> From<&'a str>>(cell: &str) -> T {
+    T::from(cell.trim_ascii())
 }
 
 /// Overwrites `target` with the cell, reusing its buffer.
-pub(crate) fn set_text(target: &mut String, cell: &str) {
+pub(crate) fn set_text(target: &mut CompactString, cell: &str) {
     target.clear();
     target.push_str(cell.trim_ascii());
 }
 
 /// Overwrites `target` with the cell, `None` when empty, reusing its buffer when it has one.
-pub(crate) fn set_opt_text(target: &mut Option<String>, cell: &str) {
+pub(crate) fn set_opt_text(target: &mut Option<CompactString>, cell: &str) {
     let cell = cell.trim_ascii();
     match target {
         _ if cell.is_empty() => *target = None,
@@ -56,12 +57,16 @@ pub(crate) fn set_opt_text(target: &mut Option<String>, cell: &str) {
             text.clear();
             text.push_str(cell);
         }
-        None => *target = Some(cell.to_owned()),
+        None => *target = Some(cell.into()),
     }
 }
 
 /// Overwrites `target` with a cell that must not be empty.
-pub(crate) fn set_required_text(column: &'static str, target: &mut String, cell: &str) -> CellResult<()> {
+pub(crate) fn set_required_text(
+    column: &'static str,
+    target: &mut CompactString,
+    cell: &str,
+) -> CellResult<()> {
     let cell = cell.trim_ascii();
     if cell.is_empty() {
         return Err(CellError::new(column, "empty"));
@@ -71,7 +76,7 @@ pub(crate) fn set_required_text(column: &'static str, target: &mut String, cell:
 }
 
 /// A non-empty cell as text.
-pub(crate) fn required_text(column: &'static str, cell: &str) -> CellResult<String> {
+pub(crate) fn required_text<T: for<'a> From<&'a str>>(column: &'static str, cell: &str) -> CellResult<T> {
     opt_text(cell).ok_or(CellError::new(column, "empty"))
 }
 

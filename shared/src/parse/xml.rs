@@ -10,6 +10,7 @@ use std::fmt;
 use std::io::{self, BufRead, Read};
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use quick_xml::XmlVersion;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
@@ -177,31 +178,31 @@ type RawAmount = (Decimal, Option<Currency>);
 
 #[derive(Default)]
 struct XmlItem {
-    sku: Option<String>,
-    asin: String,
-    item_status: Option<String>,
-    product_name: String,
+    sku: Option<CompactString>,
+    asin: CompactString,
+    item_status: Option<CompactString>,
+    product_name: CompactString,
     quantity: Option<u32>,
     /// In [`ItemAmounts`] field order.
     amounts: [Option<RawAmount>; 8],
-    promotion_ids: Vec<String>,
+    promotion_ids: Vec<CompactString>,
 }
 
 #[derive(Default)]
 struct XmlOrder {
     line: u64,
     error: Option<(u64, CellError)>,
-    amazon_order_id: Option<String>,
-    merchant_order_id: Option<String>,
+    amazon_order_id: Option<CompactString>,
+    merchant_order_id: Option<CompactString>,
     purchase_date: Option<DateTime<Utc>>,
     last_updated: Option<DateTime<Utc>>,
     status: Option<OrderStatus>,
     fulfillment_channel: Option<FulfillmentChannel>,
-    sales_channel: String,
-    ship_service_level: Option<String>,
+    sales_channel: CompactString,
+    ship_service_level: Option<CompactString>,
     ship_to: ShipTo,
     is_business_order: bool,
-    purchase_order_number: Option<String>,
+    purchase_order_number: Option<CompactString>,
     items: Vec<XmlItem>,
 }
 
@@ -467,7 +468,7 @@ impl<R: BufRead> AllOrdersXml<R> {
                 Parsed::Quarantined(Quarantined {
                     line,
                     lines: (start_line..=end_line).collect(),
-                    order_id,
+                    order_id: order_id.map(String::from),
                     reason: error.reason(),
                 })
             }
@@ -511,7 +512,7 @@ impl<R: BufRead> AllOrdersXml<R> {
             status: order.status.ok_or(missing("OrderStatus"))?,
             fulfillment_channel: order.fulfillment_channel.ok_or(missing("FulfillmentChannel"))?,
             sales_channel: order.sales_channel,
-            marketplace_id: marketplace.map(|m| m.id.to_owned()),
+            marketplace_id: marketplace.map(|m| m.id.into()),
             ship_service_level: order.ship_service_level,
             ship_to: order.ship_to,
             is_business_order: order.is_business_order,

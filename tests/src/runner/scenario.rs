@@ -204,7 +204,7 @@ impl Scenario {
             .stored_orders()
             .await?
             .into_iter()
-            .map(|order| (order.amazon_order_id.clone(), order))
+            .map(|order| (order.amazon_order_id.to_string(), order))
             .collect();
         let mut comparison = Comparison {
             truth: truth.len(),

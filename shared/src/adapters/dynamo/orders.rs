@@ -60,7 +60,7 @@ impl DynamoOrderStore {
             ),
         ]);
         if let Some(marketplace) = &order.marketplace_id {
-            item.insert("marketplace_id".into(), s(marketplace));
+            item.insert("marketplace_id".into(), s(marketplace.as_str()));
         }
         Ok(item)
     }
@@ -287,7 +287,7 @@ impl OrderStore for DynamoOrderStore {
         }
         if let Some(marketplace) = &query.marketplace_id {
             filters.push("marketplace_id = :mp");
-            values.insert(":mp".to_owned(), s(marketplace));
+            values.insert(":mp".to_owned(), s(marketplace.as_str()));
         }
         let key_condition = match query.updated_since {
             Some(since) => {

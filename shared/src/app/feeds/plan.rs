@@ -259,8 +259,8 @@ mod tests {
             purchase_order_number: None,
             items: vec![OrderItem {
                 sku: "MUG".into(),
-                asin: String::new(),
-                product_name: String::new(),
+                asin: Default::default(),
+                product_name: Default::default(),
                 item_status: None,
                 quantity: 5,
                 amounts: Default::default(),
@@ -286,7 +286,7 @@ mod tests {
         };
         assert_eq!(units_left(&order, &[rejected]), 5);
         let cancel = ActionPayload::Cancellation(Cancellation {
-            amazon_order_id: id.clone(),
+            amazon_order_id: id.to_string(),
             reason: CancelReason::NoInventory,
             items: vec![],
         });

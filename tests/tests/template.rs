@@ -551,3 +551,45 @@ fn sam_build_produced_an_arm64_bootstrap_for_every_function() {
         );
     }
 }
+
+/// The dashboard's body, `${...}` references left as written.
+fn dashboard_body(template: &Template) -> String {
+    let body = &resources(template)["Dashboard"]["Properties"]["DashboardBody"];
+    let (name, text) = intrinsic(body).expect("DashboardBody is a !Sub");
+    assert_eq!(name, "Sub");
+    text.as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_dashboard_shows_every_alarm_every_function_and_every_watched_sellersync_metric() {
+    let template = template();
+    let body = dashboard_body(&template);
+    // Valid JSON once the substitutions are filled in (none of them sits outside a string).
+    let filled = body.replace("${", "{");
+    serde_json::from_str::<serde_json::Value>(&filled).expect("dashboard body is JSON");
+    for id in of_type(&template, "AWS::CloudWatch::Alarm").keys() {
+        assert!(
+            body.contains(&format!("${{{id}.Arn}}")),
+            "alarm {id} is not on the dashboard"
+        );
+    }
+    for id in functions(&template).keys() {
+        for widget in ["Function errors", "Function duration p99 (ms)"] {
+            let start = body.find(widget).unwrap_or_else(|| panic!("no widget {widget}"));
+            let end = body[start..].find("]]}}").map_or(body.len(), |e| start + e);
+            assert!(
+                body[start..end].contains(&format!("\"${{{id}}}\"")),
+                "{id} is missing from the widget {widget}"
+            );
+        }
+    }
+    for alarm in alarms(&template) {
+        if alarm["Namespace"] == "sellersync" {
+            let metric = alarm["MetricName"].as_str().unwrap();
+            // A metric of its own, or a SEARCH expression's `MetricName=\"...\"`.
+            let charted =
+                body.contains(&format!("\"{metric}\"")) || body.contains(&format!("\\\"{metric}\\\""));
+            assert!(charted, "{metric} is not charted");
+        }
+    }
+}

@@ -338,17 +338,42 @@ pub trait IdempotencyStore: Send + Sync + std::fmt::Debug {
     async fn release(&self, key: &str) -> Result<(), StoreError>;
 }
 
+/// An order's actions, and the version of its ledger: every action added to the order moves the version on, so
+/// a writer that decided on one version knows whether anything was added since.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderLedger {
+    /// The ledger's version: 0 before the order's first action.
+    pub version: u64,
+    /// Every action about the order, oldest first.
+    pub actions: Vec<FeedAction>,
+}
+
+/// What [`FeedStore::add_action`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddOutcome {
+    /// The action is stored (and its order's ledger moved on).
+    Added,
+    /// An action with its key exists (a repeated request); nothing was written.
+    Exists,
+    /// The order's ledger moved on since the caller read it: another action was added first. Nothing was
+    /// written; decide again on the new ledger.
+    LedgerMoved,
+}
+
 /// The feed outbox: seller actions and the feed submissions that carry them.
 #[async_trait]
 pub trait FeedStore: Send + Sync + std::fmt::Debug {
-    /// Stores a new action; `false` (and nothing written) when one with its key exists: a repeated request.
-    async fn add_action(&self, action: &FeedAction) -> Result<bool, StoreError>;
+    /// Stores a new action, unless one with its key exists. An order action moves its order's ledger on in the
+    /// same atomic write; with `ledger` (the version its caller decided on, from [`FeedStore::order_ledger`]) it
+    /// is written only while the ledger is still at that version, so two requests that saw the same units left
+    /// can never both take them.
+    async fn add_action(&self, action: &FeedAction, ledger: Option<u64>) -> Result<AddOutcome, StoreError>;
     /// Stores actions in their current state, over the stored copies.
     async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError>;
     /// Actions by key ([`FeedAction::key`]); missing ones are left out.
     async fn get_actions(&self, account: &str, keys: &[String]) -> Result<Vec<FeedAction>, StoreError>;
-    /// Every action about one order, oldest first.
-    async fn order_actions(&self, account: &str, order_id: &str) -> Result<Vec<FeedAction>, StoreError>;
+    /// Every action about one order, oldest first, with its ledger's version (read first).
+    async fn order_ledger(&self, account: &str, order_id: &str) -> Result<OrderLedger, StoreError>;
     /// Queued actions of one account and feed type, oldest first, at most `limit`.
     async fn queued_actions(
         &self,

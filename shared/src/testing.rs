@@ -12,7 +12,9 @@ use crate::domain::{
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
-use crate::ports::{FeedStore, OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow};
+use crate::ports::{
+    AddOutcome, FeedStore, OrderLedger, OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow,
+};
 
 /// Orders in a map, with the same conditional-write rules as the DynamoDB store, counting writes.
 #[derive(Debug, Default)]
@@ -247,6 +249,8 @@ struct FeedMaps {
     queued: BTreeSet<(String, FeedType, DateTime<Utc>, String)>,
     /// Action keys by (account, order id), as the DynamoDB store's order items are found by key prefix.
     by_order: HashMap<(String, String), BTreeSet<String>>,
+    /// Ledger versions by (account, order id).
+    ledgers: HashMap<(String, String), u64>,
     submissions: BTreeMap<(String, String), FeedSubmission>,
 }
 
@@ -304,16 +308,26 @@ impl MemoryFeedStore {
 
 #[async_trait]
 impl FeedStore for MemoryFeedStore {
-    async fn add_action(&self, action: &FeedAction) -> Result<bool, StoreError> {
+    async fn add_action(&self, action: &FeedAction, ledger: Option<u64>) -> Result<AddOutcome, StoreError> {
         let mut maps = self.lock();
         if maps
             .actions
             .contains_key(&(action.account_id.clone(), action.key()))
         {
-            return Ok(false);
+            return Ok(AddOutcome::Exists);
+        }
+        if let Some(order_id) = action.payload.order_id() {
+            let version = maps
+                .ledgers
+                .entry((action.account_id.clone(), order_id.to_owned()))
+                .or_default();
+            if ledger.is_some_and(|expected| expected != *version) {
+                return Ok(AddOutcome::LedgerMoved);
+            }
+            *version += 1;
         }
         maps.store(action);
-        Ok(true)
+        Ok(AddOutcome::Added)
     }
 
     async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError> {
@@ -332,8 +346,13 @@ impl FeedStore for MemoryFeedStore {
             .collect())
     }
 
-    async fn order_actions(&self, account: &str, order_id: &str) -> Result<Vec<FeedAction>, StoreError> {
+    async fn order_ledger(&self, account: &str, order_id: &str) -> Result<OrderLedger, StoreError> {
         let maps = self.lock();
+        let version = maps
+            .ledgers
+            .get(&(account.to_owned(), order_id.to_owned()))
+            .copied()
+            .unwrap_or(0);
         let mut found: Vec<FeedAction> = maps
             .by_order
             .get(&(account.to_owned(), order_id.to_owned()))
@@ -342,7 +361,10 @@ impl FeedStore for MemoryFeedStore {
             .filter_map(|key| maps.actions.get(&(account.to_owned(), key.clone())).cloned())
             .collect();
         found.sort_by_key(|a| a.created_at);
-        Ok(found)
+        Ok(OrderLedger {
+            version,
+            actions: found,
+        })
     }
 
     async fn queued_actions(

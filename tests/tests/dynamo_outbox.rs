@@ -1,6 +1,7 @@
 //! The feed outbox against DynamoDB Local and the in-memory fake, by the same checks: actions are added once,
-//! queued ones are listed per account and feed type oldest first, groups are found across accounts, and
-//! submissions are listed newest first and while open.
+//! queued ones are listed per account and feed type oldest first, groups are found across accounts,
+//! submissions are listed newest first and while open, and an order action is added only while its order's
+//! ledger is where its writer read it, however many writers race.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoStateStore;
@@ -8,7 +9,7 @@ use shared::domain::{
     ActionPayload, ActionState, FeedAction, FeedSubmission, SubmissionStatus, SubmittedMessage,
 };
 use shared::feeds::{CancelReason, Cancellation, FeedType, InventoryUpdate};
-use shared::ports::FeedStore;
+use shared::ports::{AddOutcome, FeedStore};
 use shared::testing::MemoryFeedStore;
 use tests::stack::{LocalStack, Template, unique_prefix};
 
@@ -73,15 +74,22 @@ fn submission(account: &str, id: &str, minutes: i64, status: SubmissionStatus) -
 
 async fn behaves_as_an_outbox(store: &dyn FeedStore) {
     let first = stock("acc-b", "a", "MUG", 2);
-    assert!(store.add_action(&first).await.unwrap());
-    assert!(!store.add_action(&first).await.unwrap(), "a repeat adds nothing");
-    store.add_action(&stock("acc-b", "b", "CUP", 1)).await.unwrap();
+    assert_eq!(store.add_action(&first, None).await.unwrap(), AddOutcome::Added);
+    assert_eq!(
+        store.add_action(&first, None).await.unwrap(),
+        AddOutcome::Exists,
+        "a repeat adds nothing"
+    );
     store
-        .add_action(&cancel("acc-b", "c", "114-0000001-0000001", 5))
+        .add_action(&stock("acc-b", "b", "CUP", 1), None)
         .await
         .unwrap();
     store
-        .add_action(&cancel("acc-a", "d", "114-0000002-0000002", 9))
+        .add_action(&cancel("acc-b", "c", "114-0000001-0000001", 5), None)
+        .await
+        .unwrap();
+    store
+        .add_action(&cancel("acc-a", "d", "114-0000002-0000002", 9), None)
         .await
         .unwrap();
 
@@ -128,8 +136,24 @@ async fn behaves_as_an_outbox(store: &dyn FeedStore) {
         .unwrap();
     assert_eq!(got[0].state.name(), "submitted");
     assert_eq!(got.len(), 1);
-    let on_order = store.order_actions("acc-b", "114-0000001-0000001").await.unwrap();
-    assert_eq!(on_order.len(), 1);
+    let on_order = store.order_ledger("acc-b", "114-0000001-0000001").await.unwrap();
+    assert_eq!((on_order.version, on_order.actions.len()), (1, 1));
+
+    // The ledger: an order action is added only while the ledger is at the version its writer read.
+    let order = "114-0000003-0000003";
+    let (e, f) = (cancel("acc-c", "e", order, 1), cancel("acc-c", "f", order, 2));
+    assert_eq!(store.order_ledger("acc-c", order).await.unwrap().version, 0);
+    assert_eq!(store.add_action(&e, Some(0)).await.unwrap(), AddOutcome::Added);
+    assert_eq!(
+        store.add_action(&f, Some(0)).await.unwrap(),
+        AddOutcome::LedgerMoved
+    );
+    assert_eq!(store.add_action(&e, Some(1)).await.unwrap(), AddOutcome::Exists);
+    let ledger = store.order_ledger("acc-c", order).await.unwrap();
+    assert_eq!(ledger.version, 1);
+    assert_eq!(ledger.actions, std::slice::from_ref(&e));
+    assert_eq!(store.add_action(&f, Some(1)).await.unwrap(), AddOutcome::Added);
+    assert_eq!(store.order_ledger("acc-c", order).await.unwrap().version, 2);
 
     store
         .save_submission(&submission(
@@ -181,6 +205,28 @@ async fn behaves_as_an_outbox(store: &dyn FeedStore) {
     );
 }
 
+/// Twenty writers read the same ledger and add at once: one wins, the others learn the ledger moved.
+async fn one_of_many_racing_writers_adds(store: &dyn FeedStore) {
+    let order = "114-0000004-0000004";
+    let version = store.order_ledger("acc-d", order).await.unwrap().version;
+    let writers: Vec<FeedAction> = (0..20)
+        .map(|i| cancel("acc-d", &format!("w{i}"), order, i))
+        .collect();
+    let outcomes =
+        futures::future::join_all(writers.iter().map(|a| store.add_action(a, Some(version)))).await;
+    let added = outcomes
+        .iter()
+        .filter(|o| *o.as_ref().unwrap() == AddOutcome::Added)
+        .count();
+    let moved = outcomes
+        .iter()
+        .filter(|o| *o.as_ref().unwrap() == AddOutcome::LedgerMoved)
+        .count();
+    assert_eq!((added, moved), (1, 19), "{outcomes:?}");
+    let ledger = store.order_ledger("acc-d", order).await.unwrap();
+    assert_eq!((ledger.version, ledger.actions.len()), (version + 1, 1));
+}
+
 #[tokio::test]
 async fn the_dynamodb_outbox_keeps_actions_and_submissions() {
     behaves_as_an_outbox(&dynamo().await).await;
@@ -189,4 +235,10 @@ async fn the_dynamodb_outbox_keeps_actions_and_submissions() {
 #[tokio::test]
 async fn the_in_memory_outbox_behaves_like_the_dynamodb_one() {
     behaves_as_an_outbox(&MemoryFeedStore::default()).await;
+}
+
+#[tokio::test]
+async fn racing_writers_of_one_order_add_one_action_in_dynamodb_and_in_memory() {
+    one_of_many_racing_writers_adds(&dynamo().await).await;
+    one_of_many_racing_writers_adds(&MemoryFeedStore::default()).await;
 }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::carriers::CARRIER_CODES;
@@ -20,6 +20,12 @@ const MAX_TEXT: usize = 50;
 const MAX_SKU: usize = 40;
 /// The listings schema's `lead_time_to_ship_max_days` range as Seller Central accepts it.
 const MAX_HANDLING_DAYS: u32 = 30;
+/// The most order items one shipment or cancellation names: far beyond any real order, and small enough that
+/// the action stays well within a DynamoDB item.
+const MAX_ACTION_ITEMS: usize = 1000;
+/// How far ahead of now a ship date may be: a shipment leaves when it is confirmed, give or take the seller's
+/// time zone and clock.
+const SHIP_DATE_AHEAD: TimeDelta = TimeDelta::days(1);
 
 /// A shipment the seller confirms: `POST_ORDER_FULFILLMENT_DATA`'s `OrderFulfillment`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,11 +236,20 @@ impl fmt::Display for CancelReason {
 impl FromStr for CancelReason {
     type Err = DomainError;
 
+    /// Exactly as `OrderAcknowledgement.xsd` spells it: Amazon's enumeration is case-sensitive, so another
+    /// spelling is refused (naming the one Amazon takes), not sent to be rejected in the feed.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        CancelReason::ALL
+        if let Some(reason) = CancelReason::ALL.into_iter().find(|r| r.as_str() == text) {
+            return Ok(reason);
+        }
+        let reason = match CancelReason::ALL
             .into_iter()
-            .find(|reason| reason.as_str().eq_ignore_ascii_case(text.trim()))
-            .ok_or_else(|| DomainError::invalid("reason", text, "not one of Amazon's cancel reasons"))
+            .find(|r| r.as_str().eq_ignore_ascii_case(text.trim()))
+        {
+            Some(near) => format!("not one of Amazon's cancel reasons; Amazon spells it {near}"),
+            None => "not one of Amazon's cancel reasons".to_owned(),
+        };
+        Err(DomainError::invalid("reason", text, reason))
     }
 }
 
@@ -332,6 +347,17 @@ fn check_text(field: &str, text: &str, max: usize) -> Result<(), DomainError> {
     Ok(())
 }
 
+fn check_count(items: usize) -> Result<(), DomainError> {
+    if items > MAX_ACTION_ITEMS {
+        return Err(DomainError::invalid(
+            "items",
+            &items.to_string(),
+            format!("at most {MAX_ACTION_ITEMS} order items"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_unique<'a>(
     ids: impl Iterator<Item = &'a str>,
     field: impl Fn(usize) -> String,
@@ -368,6 +394,7 @@ impl ShipmentConfirmation {
                     "name at least one item, or ship all items",
                 ));
             }
+            check_count(items.len())?;
             for (index, item) in items.iter().enumerate() {
                 check_order_item_id(&format!("items[{index}].orderItemId"), &item.order_item_id)?;
                 if item.quantity == 0 {
@@ -384,12 +411,34 @@ impl ShipmentConfirmation {
         }
         Ok(())
     }
+
+    /// Checks the ship date against the order's purchase and now: a shipment leaves after the order was
+    /// placed, and not in days to come.
+    pub fn check_ship_date(&self, purchased: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DomainError> {
+        let date = self.ship_date;
+        if date < purchased {
+            return Err(DomainError::invalid(
+                "shipDate",
+                &date.to_rfc3339(),
+                format!("before the order was placed ({})", purchased.to_rfc3339()),
+            ));
+        }
+        if date > now + SHIP_DATE_AHEAD {
+            return Err(DomainError::invalid(
+                "shipDate",
+                &date.to_rfc3339(),
+                "in the future: give the date the shipment left, now or earlier",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Cancellation {
     /// Checks every field against what Amazon accepts; the error names the first bad one.
     pub fn validate(&self) -> Result<(), DomainError> {
         check_order_id("amazonOrderId", &self.amazon_order_id)?;
+        check_count(self.items.len())?;
         for (index, item) in self.items.iter().enumerate() {
             check_order_item_id(&format!("items[{index}].orderItemId"), &item.order_item_id)?;
             if item.quantity == Some(0) {
@@ -545,7 +594,11 @@ mod tests {
 
     #[test]
     fn cancel_reasons_are_amazons_fourteen() {
-        assert_eq!("buyercanceled".parse(), Ok(CancelReason::BuyerCanceled));
+        assert_eq!("BuyerCanceled".parse(), Ok(CancelReason::BuyerCanceled));
+        let near = "buyercanceled"
+            .parse::<CancelReason>()
+            .expect_err("Amazon's enum is case-sensitive");
+        assert!(near.reason.contains("BuyerCanceled"), "{near}");
         assert_eq!(CancelReason::ALL.len(), 14);
         let err = "Changed my mind".parse::<CancelReason>().expect_err("unknown");
         assert_eq!(err.field, "reason");

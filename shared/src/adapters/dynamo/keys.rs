@@ -73,6 +73,12 @@ pub fn feed_action_sk(action_key: &str) -> String {
     format!("FEEDACTION#{action_key}")
 }
 
+/// The ledger of one order's actions: `ACCOUNT#<id>`, `FEEDLEDGER#<order id>`, whose version every action
+/// added to the order moves on.
+pub fn feed_ledger_sk(order_id: &str) -> String {
+    format!("FEEDLEDGER#{order_id}")
+}
+
 /// `by-kind` partition of queued outbox actions.
 pub const FEEDS_QUEUED_KIND: &str = "FEED-QUEUED";
 

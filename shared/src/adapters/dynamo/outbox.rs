@@ -4,20 +4,28 @@
 //! `FEED-QUEUED`, `<account>#<feed type>#<created>#<key>`, so a group's oldest action is the first of its
 //! prefix and the groups are found by skipping from one prefix to the next. A submission is `ACCOUNT#<id>`,
 //! `FEED#<submission id>`, listed under `FEED-OPEN` while it needs the submitter or the poller.
+//!
+//! An order's actions have a ledger, `ACCOUNT#<id>`, `FEEDLEDGER#<order id>`, holding a version. An order
+//! action is written in one transaction with the ledger's version moved on, conditioned on the version its
+//! writer read: of two requests that saw the same units left, one writes and the other decides again.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::keys::{
-    FEEDS_OPEN_KIND, FEEDS_QUEUED_KIND, account_pk, feed_action_sk, feed_open_sk, feed_queued_sk, feed_sk,
+    FEEDS_OPEN_KIND, FEEDS_QUEUED_KIND, account_pk, feed_action_sk, feed_ledger_sk, feed_open_sk,
+    feed_queued_sk, feed_sk,
 };
 use super::state::{decode, encode};
-use super::{DynamoStateStore, Item, batch_get, batch_put, get_s, put_item, put_new_item, s};
+use super::{DynamoStateStore, Item, batch_get, batch_put, get_i64, get_s, n, put_item, put_new_item, s};
+use crate::adapters::unavailable;
 use crate::domain::{ActionState, FeedAction, FeedSubmission, QueuedGroup};
 use crate::error::StoreError;
 use crate::feeds::FeedType;
-use crate::ports::{FeedStore, Page};
+use crate::ports::{AddOutcome, FeedStore, OrderLedger, Page};
 
 fn action_item(action: &FeedAction) -> Result<Item, StoreError> {
     let key = action.key();
@@ -43,7 +51,76 @@ fn action_item(action: &FeedAction) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+fn build_error(operation: &'static str, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Rejected {
+        operation,
+        message: err.to_string(),
+    }
+}
+
 impl DynamoStateStore {
+    /// Writes an order action and moves its order's ledger on, in one transaction (see the module's doc).
+    async fn add_order_action(
+        &self,
+        action: &FeedAction,
+        order_id: &str,
+        ledger: Option<u64>,
+    ) -> Result<AddOutcome, StoreError> {
+        const OPERATION: &str = "TransactWriteItems";
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(action_item(action)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| build_error(OPERATION, e))?;
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(&action.account_id)))
+            .key("sk", s(feed_ledger_sk(order_id)))
+            .update_expression("SET kind = :kind ADD #v :one")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":kind", s("feed_ledger"))
+            .expression_attribute_values(":one", n(1));
+        update = match ledger {
+            None => update,
+            Some(0) => update.condition_expression("attribute_not_exists(#v)"),
+            Some(version) => update
+                .condition_expression("#v = :v")
+                .expression_attribute_values(":v", n(version)),
+        };
+        let update = update.build().map_err(|e| build_error(OPERATION, e))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(AddOutcome::Added),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error()
+        else {
+            return Err(unavailable(OPERATION, err));
+        };
+        // One reason per item, in order: the ledger's, then the action's.
+        let codes: Vec<&str> = cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None"))
+            .collect();
+        match codes.as_slice() {
+            [_, "ConditionalCheckFailed"] => Ok(AddOutcome::Exists),
+            ["ConditionalCheckFailed" | "TransactionConflict", _] => Ok(AddOutcome::LedgerMoved),
+            _ if codes.contains(&"ValidationError") => Err(StoreError::Rejected {
+                operation: OPERATION,
+                message: format!("ValidationError: {}", codes.join(", ")),
+            }),
+            _ => Err(unavailable(OPERATION, err)),
+        }
+    }
+
     async fn query_all(
         &self,
         mut request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
@@ -65,8 +142,16 @@ impl DynamoStateStore {
 
 #[async_trait]
 impl FeedStore for DynamoStateStore {
-    async fn add_action(&self, action: &FeedAction) -> Result<bool, StoreError> {
-        put_new_item(&self.client, &self.table, action_item(action)?).await
+    async fn add_action(&self, action: &FeedAction, ledger: Option<u64>) -> Result<AddOutcome, StoreError> {
+        if let Some(order_id) = action.payload.order_id() {
+            return self.add_order_action(action, order_id, ledger).await;
+        }
+        Ok(
+            match put_new_item(&self.client, &self.table, action_item(action)?).await? {
+                true => AddOutcome::Added,
+                false => AddOutcome::Exists,
+            },
+        )
     }
 
     async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError> {
@@ -99,7 +184,26 @@ impl FeedStore for DynamoStateStore {
         Ok(keys.iter().filter_map(|k| by_key.remove(k)).collect())
     }
 
-    async fn order_actions(&self, account: &str, order_id: &str) -> Result<Vec<FeedAction>, StoreError> {
+    async fn order_ledger(&self, account: &str, order_id: &str) -> Result<OrderLedger, StoreError> {
+        // The version first: an action added after this read moves it on, so a write conditioned on it fails
+        // even if the query below already lists that action.
+        let ledger = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(account)))
+            .key("sk", s(feed_ledger_sk(order_id)))
+            .projection_expression("#v")
+            .expression_attribute_names("#v", "version")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        let version = ledger
+            .item
+            .as_ref()
+            .and_then(|item| get_i64(item, "version"))
+            .map_or(0, |v| u64::try_from(v).unwrap_or(0));
         let request = self
             .client
             .query()
@@ -115,7 +219,7 @@ impl FeedStore for DynamoStateStore {
             .map(|mut item| decode(&mut item, "action"))
             .collect::<Result<_, _>>()?;
         actions.sort_by_key(|a| a.created_at);
-        Ok(actions)
+        Ok(OrderLedger { version, actions })
     }
 
     async fn queued_actions(

@@ -2,20 +2,32 @@
 //! nudge the FIFO feed queue. The outbox write comes first: a failed send loses nothing, because the
 //! submitter's scheduled flush finds queued actions in the outbox.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::plan::units_left;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use rand::Rng;
+
+use super::plan::{ordered_units, total, units_left};
 use crate::clock::Clock;
 use crate::domain::{
-    ActionPayload, ActionState, FeedAction, FeedNudge, FeedSubmission, FulfillmentChannel, OrderStatus,
-    action_id, action_key,
+    ActionPayload, ActionState, FeedAction, FeedNudge, FeedSubmission, FulfillmentChannel, Order,
+    OrderStatus, action_id, action_key,
 };
 use crate::error::{DomainError, StoreError};
 use crate::feeds::{Cancellation, InventoryUpdate, ShipmentConfirmation, ShippedItems};
-use crate::ports::{AccountStore, FeedStore, MessageQueue, OrderStore, OutgoingMessage, Page};
+use crate::ports::{AccountStore, AddOutcome, FeedStore, MessageQueue, OrderStore, OutgoingMessage, Page};
 
 /// The most SKUs one inventory request may set.
 pub const MAX_INVENTORY_UPDATES: usize = 1000;
+
+/// Times an order action is decided again because another action of the order was added first. Each round
+/// has a winner, so this bounds the requests racing for one order, not the time.
+const MAX_LEDGER_RACES: u32 = 30;
+
+/// Conditional writes in flight at once for a large inventory request.
+const WRITES_IN_FLIGHT: usize = 16;
 
 /// Why an action was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -85,38 +97,13 @@ impl FeedActions {
         request_key: Option<&str>,
     ) -> Result<FeedAction, ActionError> {
         confirmation.validate()?;
-        let order_id = confirmation.amazon_order_id.clone();
         let id = action_id(account_id, "shipment", request_key, 0);
-        if let Some(existing) = self.existing(account_id, Some(&order_id), &id).await? {
-            return Ok(existing);
-        }
-        let (order, earlier) = self.order_and_actions(account_id, &order_id).await?;
-        match &order.status {
-            OrderStatus::Cancelled => return Err(conflict("orderId", "the order is cancelled")),
-            OrderStatus::Pending => {
-                return Err(conflict(
-                    "orderId",
-                    "the order is pending (payment not confirmed); Amazon does not take shipments for it yet",
-                ));
-            }
-            _ => {}
-        }
-        let left = units_left(&order, &earlier);
-        let wanted = match &confirmation.items {
-            ShippedItems::All => left.max(1),
-            ShippedItems::Some(items) => items.iter().map(|i| i.quantity).sum(),
-        };
-        if left == 0 || wanted > left {
-            return Err(conflict(
-                "items",
-                format!(
-                    "{wanted} unit(s) to ship, but {left} of the order's units are not yet shipped, cancelled or queued"
-                ),
-            ));
-        }
-        let action = self.new_action(account_id, id, ActionPayload::Shipment(confirmation));
-        self.enqueue(std::slice::from_ref(&action)).await?;
-        Ok(action)
+        let now = self.clock.now();
+        let action = self.new_action(account_id, id, ActionPayload::Shipment(confirmation.clone()));
+        self.queue_order_action(action, |order, earlier| {
+            check_shipment(order, earlier, &confirmation, now)
+        })
+        .await
     }
 
     /// Queues a cancellation of a stored order, or of some of its items.
@@ -127,34 +114,54 @@ impl FeedActions {
         request_key: Option<&str>,
     ) -> Result<FeedAction, ActionError> {
         cancellation.validate()?;
-        let order_id = cancellation.amazon_order_id.clone();
         let id = action_id(account_id, "cancel", request_key, 0);
-        if let Some(existing) = self.existing(account_id, Some(&order_id), &id).await? {
+        let action = self.new_action(account_id, id, ActionPayload::Cancellation(cancellation.clone()));
+        self.queue_order_action(action, |order, earlier| {
+            check_cancellation(order, earlier, &cancellation)
+        })
+        .await
+    }
+
+    /// Queues an order action if `check` allows it against the stored order and its earlier actions. The
+    /// check and the write are one step for the order's ledger: when another action of the order is added
+    /// between them, the write is refused and the check made again on what is stored now.
+    async fn queue_order_action(
+        &self,
+        action: FeedAction,
+        check: impl Fn(&Order, &[FeedAction]) -> Result<(), ActionError>,
+    ) -> Result<FeedAction, ActionError> {
+        let account_id = action.account_id.clone();
+        let order_id = action.payload.order_id().unwrap_or_default().to_owned();
+        if let Some(existing) = self.existing(&account_id, Some(&order_id), &action.id).await? {
             return Ok(existing);
         }
-        let (order, earlier) = self.order_and_actions(account_id, &order_id).await?;
-        if order.status.is_shipped() || order.status == OrderStatus::Cancelled {
-            return Err(conflict(
-                "orderId",
-                format!(
-                    "the order is {}; only unshipped orders can be cancelled",
-                    order.status
-                ),
-            ));
+        let order = self.order(&account_id, &order_id).await?;
+        for race in 1..=MAX_LEDGER_RACES {
+            let ledger = self.outbox.order_ledger(&account_id, &order_id).await?;
+            check(&order, &ledger.actions)?;
+            match self.outbox.add_action(&action, Some(ledger.version)).await? {
+                AddOutcome::Added => {
+                    self.nudge(&action).await?;
+                    return Ok(action);
+                }
+                AddOutcome::Exists => {
+                    // The same request, answered a moment ago by another instance.
+                    if let Some(existing) = self.existing(&account_id, Some(&order_id), &action.id).await? {
+                        return Ok(existing);
+                    }
+                }
+                AddOutcome::LedgerMoved => {
+                    // Spread the losers out so they do not meet again on the next round.
+                    let jitter = rand::rng().random_range(0..=(3 * u64::from(race)));
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                }
+            }
         }
-        let left = units_left(&order, &earlier);
-        let wanted: u32 = cancellation.items.iter().map(|i| i.quantity.unwrap_or(1)).sum();
-        if left == 0 || wanted > left {
-            return Err(conflict(
-                "items",
-                format!(
-                    "nothing left to cancel: {left} of the order's units are not yet shipped, cancelled or queued"
-                ),
-            ));
+        Err(StoreError::Unavailable {
+            operation: "TransactWriteItems",
+            message: format!("order {order_id} is being changed by many requests at once; try again"),
         }
-        let action = self.new_action(account_id, id, ActionPayload::Cancellation(cancellation));
-        self.enqueue(std::slice::from_ref(&action)).await?;
-        Ok(action)
+        .into())
     }
 
     /// Queues SKUs' quantities; updates marked `skip` are left out. One action per SKU update.
@@ -178,28 +185,63 @@ impl FeedActions {
                 err
             })?;
         }
+        let mut seen = HashSet::new();
+        for (index, (update, _)) in updates.iter().enumerate() {
+            if !seen.insert(update.sku.as_str()) {
+                return Err(DomainError::invalid(
+                    format!("items[{index}].sku"),
+                    &update.sku,
+                    "listed twice in one request; give each SKU once, with the quantity it should have",
+                )
+                .into());
+            }
+        }
         self.require_account(account_id).await?;
         let mut result = InventoryResult {
             actions: Vec::new(),
             skipped: Vec::new(),
         };
-        let mut fresh = Vec::new();
+        let mut wanted = Vec::new();
         for (index, (update, skip)) in updates.into_iter().enumerate() {
             if skip {
                 result.skipped.push(update.sku);
-                continue;
-            }
-            let id = action_id(account_id, "inventory", request_key, index);
-            match self.existing(account_id, None, &id).await? {
-                Some(existing) => result.actions.push(existing),
-                None => {
-                    let action = self.new_action(account_id, id, ActionPayload::Inventory(update));
-                    fresh.push(action.clone());
-                    result.actions.push(action);
-                }
+            } else {
+                let id = action_id(account_id, "inventory", request_key, index);
+                wanted.push(self.new_action(account_id, id, ActionPayload::Inventory(update)));
             }
         }
-        self.enqueue(&fresh).await?;
+        // One batched read finds what a repeat of the request stored before; the rest is written in parallel.
+        let keys: Vec<String> = wanted.iter().map(FeedAction::key).collect();
+        let mut stored: HashMap<String, FeedAction> = self
+            .outbox
+            .get_actions(account_id, &keys)
+            .await?
+            .into_iter()
+            .map(|action| (action.key(), action))
+            .collect();
+        let fresh: Vec<FeedAction> = wanted
+            .iter()
+            .filter(|a| !stored.contains_key(&a.key()))
+            .cloned()
+            .collect();
+        let outcomes: Vec<(FeedAction, AddOutcome)> = stream::iter(fresh)
+            .map(|action| {
+                let outbox = self.outbox.clone();
+                async move {
+                    let outcome = outbox.add_action(&action, None).await?;
+                    Ok::<_, StoreError>((action, outcome))
+                }
+            })
+            .buffered(WRITES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        if let Some((first, _)) = outcomes.iter().find(|(_, o)| *o == AddOutcome::Added) {
+            self.nudge(first).await?;
+        }
+        result.actions = wanted
+            .into_iter()
+            .map(|action| stored.remove(&action.key()).unwrap_or(action))
+            .collect();
         Ok(result)
     }
 
@@ -209,7 +251,7 @@ impl FeedActions {
         account_id: &str,
         order_id: &str,
     ) -> Result<Vec<FeedAction>, ActionError> {
-        Ok(self.outbox.order_actions(account_id, order_id).await?)
+        Ok(self.outbox.order_ledger(account_id, order_id).await?.actions)
     }
 
     /// A page of the account's feed log, newest first.
@@ -252,11 +294,8 @@ impl FeedActions {
         Ok(self.outbox.get_actions(account_id, &[key]).await?.pop())
     }
 
-    async fn order_and_actions(
-        &self,
-        account_id: &str,
-        order_id: &str,
-    ) -> Result<(crate::domain::Order, Vec<FeedAction>), ActionError> {
+    /// The stored order an action is about, if the seller may act on it.
+    async fn order(&self, account_id: &str, order_id: &str) -> Result<Order, ActionError> {
         self.require_account(account_id).await?;
         let order = self
             .orders
@@ -269,8 +308,7 @@ impl FeedActions {
                 "the order is fulfilled by Amazon; Amazon ships and cancels it",
             ));
         }
-        let earlier = self.outbox.order_actions(account_id, order_id).await?;
-        Ok((order, earlier))
+        Ok(order)
     }
 
     async fn require_account(&self, account_id: &str) -> Result<(), ActionError> {
@@ -292,38 +330,110 @@ impl FeedActions {
         }
     }
 
-    /// Writes the actions to the outbox, then sends one nudge for them (the submitter reads the outbox, so one
-    /// message per request is enough). A failed send is logged, not returned: the action is safe in the
-    /// outbox and the minute's flush submits it.
-    async fn enqueue(&self, actions: &[FeedAction]) -> Result<(), ActionError> {
-        let mut added = Vec::new();
-        for action in actions {
-            if self.outbox.add_action(action).await? {
-                added.push(action);
-            }
-        }
-        let Some(first) = added.first() else {
-            return Ok(());
-        };
+    /// Sends the feed queue one nudge for `action` (the submitter reads the outbox, so one message per request
+    /// is enough). A failed send is logged, not returned: the action is safe in the outbox and the minute's
+    /// flush submits it.
+    async fn nudge(&self, action: &FeedAction) -> Result<(), ActionError> {
         let nudge = FeedNudge {
-            account_id: first.account_id.clone(),
-            feed_type: first.feed_type(),
-            action_id: first.id.clone(),
+            account_id: action.account_id.clone(),
+            feed_type: action.feed_type(),
+            action_id: action.id.clone(),
         };
         let body = serde_json::to_string(&nudge).map_err(|e| StoreError::Corrupt {
-            key: first.id.clone(),
+            key: action.id.clone(),
             reason: e.to_string(),
         })?;
         let message = OutgoingMessage {
             group_id: Some(format!("{}:{}", nudge.account_id, nudge.feed_type.as_str())),
-            dedup_id: Some(first.id.clone()),
+            dedup_id: Some(action.id.clone()),
             ..OutgoingMessage::standard(body)
         };
         if let Err(err) = self.queue.send(message).await {
-            tracing::warn!(account = %first.account_id, error = %err, "feed queue send failed; the flush will find the action");
+            tracing::warn!(account = %action.account_id, error = %err, "feed queue send failed; the flush will find the action");
         }
         Ok(())
     }
+}
+
+/// Whether `confirmation` may be queued for `order`, given its earlier actions: the order's state allows a
+/// shipment, the ship date fits, no item names more units than the order holds, and the units are left.
+fn check_shipment(
+    order: &Order,
+    earlier: &[FeedAction],
+    confirmation: &ShipmentConfirmation,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ActionError> {
+    match &order.status {
+        OrderStatus::Cancelled => return Err(conflict("orderId", "the order is cancelled")),
+        OrderStatus::Pending => {
+            return Err(conflict(
+                "orderId",
+                "the order is pending (payment not confirmed); Amazon does not take shipments for it yet",
+            ));
+        }
+        _ => {}
+    }
+    confirmation.check_ship_date(order.purchase_date, now)?;
+    let left = units_left(order, earlier);
+    let wanted = match &confirmation.items {
+        ShippedItems::All => left.max(1),
+        ShippedItems::Some(items) => {
+            check_within_order(order, items.iter().map(|i| i.quantity))?;
+            total(items.iter().map(|i| i.quantity))
+        }
+    };
+    check_left(left, wanted, "ship")
+}
+
+/// Whether `cancellation` may be queued for `order`, given its earlier actions.
+fn check_cancellation(
+    order: &Order,
+    earlier: &[FeedAction],
+    cancellation: &Cancellation,
+) -> Result<(), ActionError> {
+    if order.status.is_shipped() || order.status == OrderStatus::Cancelled {
+        return Err(conflict(
+            "orderId",
+            format!(
+                "the order is {}; only unshipped orders can be cancelled",
+                order.status
+            ),
+        ));
+    }
+    let quantities = || cancellation.items.iter().map(|i| i.quantity.unwrap_or(1));
+    check_within_order(order, quantities())?;
+    let left = units_left(order, earlier);
+    let wanted = total(quantities());
+    check_left(left, wanted, "cancel")
+}
+
+/// Refuses an action wanting more units than `left` (or any, when none is left).
+fn check_left(left: u64, wanted: u64, verb: &str) -> Result<(), ActionError> {
+    if left == 0 || wanted > left {
+        return Err(conflict(
+            "items",
+            format!(
+                "{wanted} unit(s) to {verb}, but {left} of the order's units are not yet shipped, cancelled or queued"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an item quantity larger than the whole order: no state of the order could allow it.
+fn check_within_order(order: &Order, quantities: impl Iterator<Item = u32>) -> Result<(), ActionError> {
+    let ordered = ordered_units(order);
+    for (index, quantity) in quantities.enumerate() {
+        if u64::from(quantity) > ordered {
+            return Err(DomainError::invalid(
+                format!("items[{index}].quantity"),
+                &quantity.to_string(),
+                format!("more units than the whole order holds ({ordered})"),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 fn conflict(field: &str, message: impl Into<String>) -> ActionError {

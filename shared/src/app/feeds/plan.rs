@@ -94,13 +94,14 @@ pub fn documents(
 /// Units of `order` not yet shipped, cancelled, or queued to be, given the order's earlier `actions`.
 ///
 /// Stored orders carry no order-item ids, so this counts the order's units as a whole: an action for every
-/// unit takes all that is left; a cancelled line whose quantity is not given counts as one unit.
-pub fn units_left(order: &Order, actions: &[FeedAction]) -> u32 {
-    let ordered: u32 = order.items.iter().map(|i| i.quantity).sum();
+/// unit takes all that is left; a cancelled line whose quantity is not given counts as one unit. Quantities
+/// come from reports and requests, so they are added up in 64 bits, where no list of 32-bit numbers shorter
+/// than four billion entries can overflow.
+pub fn units_left(order: &Order, actions: &[FeedAction]) -> u64 {
     if order.status.as_str() == "Shipped" || order.status.as_str() == "Cancelled" {
         return 0;
     }
-    let mut left = ordered;
+    let mut left = ordered_units(order);
     for action in actions {
         if matches!(action.state, ActionState::Rejected { .. }) {
             continue;
@@ -108,15 +109,25 @@ pub fn units_left(order: &Order, actions: &[FeedAction]) -> u32 {
         let taken = match &action.payload {
             ActionPayload::Shipment(s) => match &s.items {
                 ShippedItems::All => left,
-                ShippedItems::Some(items) => items.iter().map(|i| i.quantity).sum(),
+                ShippedItems::Some(items) => total(items.iter().map(|i| i.quantity)),
             },
             ActionPayload::Cancellation(c) if c.items.is_empty() => left,
-            ActionPayload::Cancellation(c) => c.items.iter().map(|i| i.quantity.unwrap_or(1)).sum(),
+            ActionPayload::Cancellation(c) => total(c.items.iter().map(|i| i.quantity.unwrap_or(1))),
             ActionPayload::Inventory(_) => 0,
         };
         left = left.saturating_sub(taken);
     }
     left
+}
+
+/// Every unit the order holds, as its report gave them.
+pub fn ordered_units(order: &Order) -> u64 {
+    total(order.items.iter().map(|i| i.quantity))
+}
+
+/// The sum of 32-bit quantities, in 64 bits (saturating, though no real list comes near).
+pub fn total(quantities: impl Iterator<Item = u32>) -> u64 {
+    quantities.fold(0u64, |sum, q| sum.saturating_add(u64::from(q)))
 }
 
 #[cfg(test)]
@@ -162,6 +173,34 @@ mod tests {
             quantity,
             handling_time_days: None,
         })
+    }
+
+    /// An unshipped merchant-fulfilled order with a line of each quantity.
+    fn unshipped(quantities: &[u32]) -> Order {
+        let line = |quantity: u32| OrderItem {
+            sku: "MUG".into(),
+            asin: Default::default(),
+            product_name: Default::default(),
+            item_status: None,
+            quantity,
+            amounts: Default::default(),
+            promotion_ids: vec![],
+        };
+        Order {
+            amazon_order_id: "114-0000001-1234567".into(),
+            merchant_order_id: None,
+            purchase_date: at(0),
+            last_updated: at(0),
+            status: OrderStatus::Unshipped,
+            fulfillment_channel: FulfillmentChannel::Mfn,
+            sales_channel: "Amazon.com".into(),
+            marketplace_id: None,
+            ship_service_level: None,
+            ship_to: Default::default(),
+            is_business_order: false,
+            purchase_order_number: None,
+            items: quantities.iter().copied().map(line).collect(),
+        }
     }
 
     #[test]
@@ -244,29 +283,7 @@ mod tests {
 
     #[test]
     fn units_left_count_earlier_shipments_and_cancellations_but_not_rejected_ones() {
-        let order = Order {
-            amazon_order_id: "114-0000001-1234567".into(),
-            merchant_order_id: None,
-            purchase_date: at(0),
-            last_updated: at(0),
-            status: OrderStatus::Unshipped,
-            fulfillment_channel: FulfillmentChannel::Mfn,
-            sales_channel: "Amazon.com".into(),
-            marketplace_id: None,
-            ship_service_level: None,
-            ship_to: Default::default(),
-            is_business_order: false,
-            purchase_order_number: None,
-            items: vec![OrderItem {
-                sku: "MUG".into(),
-                asin: Default::default(),
-                product_name: Default::default(),
-                item_status: None,
-                quantity: 5,
-                amounts: Default::default(),
-                promotion_ids: vec![],
-            }],
-        };
+        let order = unshipped(&[5]);
         let id = &order.amazon_order_id;
         let two = shipment(
             id,
@@ -300,5 +317,28 @@ mod tests {
             ..order
         };
         assert_eq!(units_left(&shipped, &[]), 0);
+    }
+
+    #[test]
+    fn units_left_never_overflow_whatever_a_report_or_a_request_says() {
+        let mut order = unshipped(&[u32::MAX, 2]);
+        let id = order.amazon_order_id.to_string();
+        let huge = shipment(
+            &id,
+            ShippedItems::Some(vec![
+                ItemQuantity {
+                    order_item_id: "12345678901234".into(),
+                    quantity: u32::MAX,
+                },
+                ItemQuantity {
+                    order_item_id: "12345678901235".into(),
+                    quantity: u32::MAX,
+                },
+            ]),
+        );
+        assert_eq!(units_left(&order, &[]), u64::from(u32::MAX) + 2);
+        assert_eq!(units_left(&order, &[action("a", huge, 0)]), 0);
+        order.items = unshipped(&[3]).items;
+        assert_eq!(units_left(&order, &[]), 3);
     }
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::strict::Strict;
 
 /// Default page size of listings.
 pub(crate) const DEFAULT_LIMIT: u32 = 50;
@@ -26,15 +27,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .is_some_and(|v| {
-                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-            });
+        let json = media_type(request.headers()).is_some_and(|v| {
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        });
         if !json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -49,10 +44,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Reads `bytes` as a `T`, naming the field at fault.
+/// The request's media type: its `Content-Type` without parameters, in lower case.
+pub(crate) fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+}
+
+/// Reads `bytes` as a `T`, naming the field at fault. A struct must be a JSON object ([`Strict`]).
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    let value = serde_path_to_error::deserialize(Strict(&mut deserializer)).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
@@ -235,6 +239,8 @@ mod tests {
         assert_eq!(field(r#"{"sellerId": "A", "extra": 1}"#), "extra");
         assert_eq!(field(r#"{"sellerId": "A""#), "body");
         assert_eq!(field(r#"{"sellerId": "A"} trailing"#), "body");
+        assert_eq!(field(r#"["A"]"#), "body");
+        assert_eq!(field(r#"{"sellerId": "A", "options": [true]}"#), "options");
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! messages): a repeat of a request gets the first response again
 //! (`Idempotent-Replayed: true`), the same key on a different request gets 422, and a key whose first request
 //! is still running gets 409. Responses worth retrying (429, 5xx) free the key instead of being kept.
+//!
+//! Keys are per account (the `{accountId}` of the path), so two sellers' clients that count keys alike never
+//! meet; a request is its method, path, media type and body.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -11,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
 use super::error::ApiError;
+use super::extract::media_type;
 use crate::app::idempotency::{Begin, Idempotency};
 use crate::ports::StoredResponse;
 
@@ -54,7 +58,14 @@ pub(crate) async fn idempotent(State(state): State<ApiState>, request: Request, 
         )
         .into_response();
     };
-    let fingerprint = Idempotency::fingerprint(parts.method.as_str(), parts.uri.path(), &body);
+    let media_type = media_type(&parts.headers).unwrap_or_default();
+    let fingerprint = Idempotency::fingerprint(parts.method.as_str(), parts.uri.path(), &media_type, &body);
+    let account = parts
+        .uri
+        .path()
+        .strip_prefix("/accounts/")
+        .and_then(|rest| rest.split('/').next());
+    let key = Idempotency::scoped(account, &key);
     let idempotency = &state.idempotency;
     match idempotency.begin(&key, &fingerprint).await {
         Err(err) => ApiError::from(err).into_response(),

@@ -19,6 +19,7 @@ pub mod error;
 mod extract;
 mod handlers;
 pub mod idempotency;
+mod strict;
 mod views;
 
 use std::sync::Arc;

@@ -59,17 +59,24 @@ impl Idempotency {
         Ok(())
     }
 
-    /// The digest that tells two requests apart: method, path and body. A JSON body is read first, so that
-    /// key order and whitespace do not matter; the digest never reveals the body (it may hold a refresh token).
-    pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+    /// The key as stored: `key` within `account`'s keys (the global ones' for routes of no account). Account
+    /// ids never hold a space or `*`, keys never a space, so no two scopes share a stored key.
+    pub fn scoped(account: Option<&str>, key: &str) -> String {
+        format!("{} {key}", account.unwrap_or("*"))
+    }
+
+    /// The digest that tells two requests apart: method, path, media type and body. A JSON body is read
+    /// first, so that key order and whitespace do not matter; the digest never reveals the body (it may hold a
+    /// refresh token).
+    pub fn fingerprint(method: &str, path: &str, media_type: &str, body: &[u8]) -> String {
         let canonical = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
             .and_then(|value| serde_json::to_vec(&value).ok());
         let mut digest = Sha256::new();
-        digest.update(method.as_bytes());
-        digest.update(b"\n");
-        digest.update(path.as_bytes());
-        digest.update(b"\n");
+        for part in [method, path, media_type] {
+            digest.update(part.as_bytes());
+            digest.update(b"\n");
+        }
         digest.update(canonical.as_deref().unwrap_or(body));
         digest
             .finalize()
@@ -116,17 +123,35 @@ mod tests {
 
     #[test]
     fn json_bodies_with_the_same_content_have_the_same_fingerprint() {
-        let a = Idempotency::fingerprint("POST", "/accounts", br#"{"a": 1, "b": [true]}"#);
-        let b = Idempotency::fingerprint("POST", "/accounts", br#"{"b":[true],"a":1}"#);
+        let json = "application/json";
+        let a = Idempotency::fingerprint("POST", "/accounts", json, br#"{"a": 1, "b": [true]}"#);
+        let b = Idempotency::fingerprint("POST", "/accounts", json, br#"{"b":[true],"a":1}"#);
         assert_eq!(a, b);
         assert_eq!(a.len(), 64);
         assert_ne!(
             a,
-            Idempotency::fingerprint("POST", "/accounts", br#"{"a": 2, "b": [true]}"#)
+            Idempotency::fingerprint("POST", "/accounts", json, br#"{"a": 2, "b": [true]}"#)
         );
         assert_ne!(
             a,
-            Idempotency::fingerprint("POST", "/accounts/x/reports", br#"{"a": 1, "b": [true]}"#)
+            Idempotency::fingerprint("POST", "/accounts/x/reports", json, br#"{"a": 1, "b": [true]}"#)
+        );
+        assert_ne!(
+            a,
+            Idempotency::fingerprint("POST", "/accounts", "text/plain", br#"{"a": 1, "b": [true]}"#),
+            "the media type is part of the request"
+        );
+    }
+
+    #[test]
+    fn keys_are_scoped_per_account() {
+        assert_ne!(
+            Idempotency::scoped(Some("A2X-na"), "k"),
+            Idempotency::scoped(Some("A2Y-na"), "k")
+        );
+        assert_ne!(
+            Idempotency::scoped(None, "k"),
+            Idempotency::scoped(Some("k"), "k")
         );
     }
 

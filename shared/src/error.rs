@@ -59,6 +59,15 @@ pub enum StoreError {
         /// What the store said.
         message: String,
     },
+    /// The store refused the request itself (an item over DynamoDB's 400 KB limit, a value it does not take):
+    /// repeating it fails the same way, so it is the caller's to report (a 4xx answer, a quarantined record).
+    #[error("{operation} refused: {message}")]
+    Rejected {
+        /// The store operation, e.g. `PutItem`.
+        operation: &'static str,
+        /// What the store said.
+        message: String,
+    },
     /// An item exists but cannot be read as the type it should hold.
     #[error("stored item {key} cannot be read: {reason}")]
     Corrupt {
@@ -73,6 +82,11 @@ impl StoreError {
     /// Worth trying again later (a redelivery, a next tick), as opposed to a fault that repeats.
     pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Unavailable { .. })
+    }
+
+    /// The store refused what it was given ([`StoreError::Rejected`]).
+    pub fn is_rejected(&self) -> bool {
+        matches!(self, StoreError::Rejected { .. })
     }
 }
 

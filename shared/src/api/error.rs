@@ -51,20 +51,36 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no {what}"))
     }
 
-    fn unavailable(err: &StoreError) -> ApiError {
-        if err.is_retryable() {
-            tracing::error!(error = %err, "storage unavailable");
-            ApiError {
-                retry_after: Some(1),
-                ..ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "storage is unavailable; try again",
-                )
+    fn from_store(err: &StoreError) -> ApiError {
+        match err {
+            // What the request carried is more than the store takes (an item over its size limit): the same
+            // request fails the same way, so it is the caller's to change, not to retry.
+            StoreError::Rejected { message, .. } => {
+                tracing::warn!(error = %err, "storage refused a request");
+                ApiError {
+                    field: Some("body".to_owned()),
+                    ..ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        format!("the request cannot be stored: {message}"),
+                    )
+                }
             }
-        } else {
-            tracing::error!(error = %err, "storage failure");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal failure")
+            _ if err.is_retryable() => {
+                tracing::error!(error = %err, "storage unavailable");
+                ApiError {
+                    retry_after: Some(1),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "storage is unavailable; try again",
+                    )
+                }
+            }
+            _ => {
+                tracing::error!(error = %err, "storage failure");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal failure")
+            }
         }
     }
 }
@@ -100,7 +116,7 @@ impl From<DomainError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        ApiError::unavailable(&err)
+        ApiError::from_store(&err)
     }
 }
 
@@ -171,5 +187,29 @@ impl From<ReportError> for ApiError {
             ReportError::Amazon(err) => err.into(),
             ReportError::Store(err) => err.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_refusal_is_the_callers_to_fix_and_an_outage_is_worth_retrying() {
+        let refused = ApiError::from(StoreError::Rejected {
+            operation: "PutItem",
+            message: "ValidationException: Item size has exceeded the maximum allowed size".into(),
+        });
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(refused.message.contains("maximum allowed size"), "{refused}");
+        assert_eq!(refused.retry_after, None);
+        let down = ApiError::from(StoreError::Unavailable {
+            operation: "PutItem",
+            message: "timed out".into(),
+        });
+        assert_eq!(
+            (down.status, down.retry_after),
+            (StatusCode::SERVICE_UNAVAILABLE, Some(1))
+        );
     }
 }

@@ -280,6 +280,14 @@ fn check_marketplaces(region: Region, marketplaces: &[String]) -> Result<(), Dom
             "at least one marketplace is needed",
         ));
     }
+    let in_region = region.marketplaces().count();
+    if marketplaces.len() > in_region {
+        return Err(DomainError::invalid(
+            "marketplaceIds",
+            &marketplaces.len().to_string(),
+            format!("region {region} has {in_region} marketplaces; give each at most once"),
+        ));
+    }
     for (i, id) in marketplaces.iter().enumerate() {
         let field = format!("marketplaceIds[{i}]");
         let marketplace = Marketplace::parse_id(&field, id)?;
@@ -292,6 +300,9 @@ fn check_marketplaces(region: Region, marketplaces: &[String]) -> Result<(), Dom
                     marketplace.country, marketplace.region
                 ),
             ));
+        }
+        if marketplaces[..i].contains(id) {
+            return Err(DomainError::invalid(field, id, "listed twice"));
         }
     }
     Ok(())
@@ -323,6 +334,21 @@ mod tests {
             "marketplaceIds[0]"
         );
         assert!(check_marketplaces(Region::Na, &[]).is_err());
+        let twice = [
+            "ATVPDKIKX0DER".into(),
+            "A2EUQ1WTGCTBG2".into(),
+            "ATVPDKIKX0DER".into(),
+        ];
+        assert_eq!(
+            check_marketplaces(Region::Na, &twice).unwrap_err().field,
+            "marketplaceIds[2]"
+        );
+        assert_eq!(
+            check_marketplaces(Region::Na, &vec!["ATVPDKIKX0DER".to_owned(); 100_000])
+                .unwrap_err()
+                .field,
+            "marketplaceIds"
+        );
     }
 
     #[test]

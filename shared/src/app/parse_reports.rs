@@ -3,7 +3,7 @@
 //! expiry) only when they changed, FBA shipment lines once, bad rows quarantined. Memory stays bounded by a
 //! few batches, whatever the document's size.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{BufReader, Read};
 
@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::batch::{DeadLetters, HandlerError, each_message};
 use super::import::{Import, ImportError, ParseMessage};
-use super::store_orders::store_orders;
+use super::store_orders::{Refused, store_orders};
 use crate::amazon::{Document, DocumentAccess, read_error};
 use crate::domain::{
     BuyerPii, FbaShipmentItem, ImportOptions, ImportSummary, JobPurpose, JobState, Order, ReportKind,
@@ -233,7 +233,8 @@ impl Import {
         stored?;
         let parsed = parsed?;
         summary.rows = parsed.rows;
-        summary.quarantined = parsed.quarantined_rows;
+        // Plus the orders the store refused, counted as their batches were stored.
+        summary.quarantined += parsed.quarantined_rows;
         Ok(summary)
     }
 
@@ -245,51 +246,93 @@ impl Import {
         batch: Batch,
     ) -> Result<ImportSummary, ImportError> {
         match batch {
-            Batch::Orders(records) => self.store_order_records(account, options, records).await,
-            Batch::Unshipped(records) => self.store_unshipped(account, records).await,
+            Batch::Orders(records) => {
+                let lines: HashMap<String, u64> = records
+                    .iter()
+                    .map(|r| (r.value.amazon_order_id.to_string(), r.line))
+                    .collect();
+                let (mut summary, refused) = self.store_order_records(account, options, records).await?;
+                if !refused.is_empty() {
+                    summary.quarantined += refused.len() as u64;
+                    let entries = refused
+                        .into_iter()
+                        .map(|order| {
+                            let line = lines.get(&order.order_id).copied().unwrap_or(0);
+                            Quarantined {
+                                line,
+                                lines: vec![line],
+                                order_id: Some(order.order_id),
+                                reason: order.reason,
+                            }
+                        })
+                        .collect();
+                    self.quarantine(account, message, entries).await?;
+                }
+                Ok(summary)
+            }
+            Batch::Unshipped(records) => self.store_unshipped(account, options, records).await,
             Batch::Shipments(records) => self.store_shipments(account, options, records).await,
             Batch::Quarantined(entries) => {
-                let now = self.clock.now();
-                let rows: Vec<QuarantinedRow> = entries
-                    .into_iter()
-                    .map(|entry| QuarantinedRow {
-                        report_id: message.report_id.clone(),
-                        report_type: message.report_type.clone(),
-                        line: entry.line,
-                        lines: entry.lines,
-                        order_id: entry.order_id,
-                        reason: entry.reason,
-                        at: now,
-                    })
-                    .collect();
-                for row in &rows {
-                    tracing::warn!(line = row.line, order_id = ?row.order_id, reason = %row.reason, "row quarantined");
-                }
-                self.orders.quarantine(account, &rows).await?;
+                self.quarantine(account, message, entries).await?;
                 Ok(ImportSummary::default())
             }
         }
     }
 
+    /// Keeps what was left out of the import, with why.
+    async fn quarantine(
+        &self,
+        account: &str,
+        message: &ParseMessage,
+        entries: Vec<Quarantined>,
+    ) -> Result<(), ImportError> {
+        let now = self.clock.now();
+        let rows: Vec<QuarantinedRow> = entries
+            .into_iter()
+            .map(|entry| QuarantinedRow {
+                report_id: message.report_id.clone(),
+                report_type: message.report_type.clone(),
+                line: entry.line,
+                lines: entry.lines,
+                order_id: entry.order_id,
+                reason: entry.reason,
+                at: now,
+            })
+            .collect();
+        for row in &rows {
+            tracing::warn!(line = row.line, order_id = ?row.order_id, reason = %row.reason, "row quarantined");
+        }
+        self.orders.quarantine(account, &rows).await?;
+        Ok(())
+    }
+
+    /// Stores a batch of orders; the orders the store refuses (an order larger than an item may be) are
+    /// returned to be quarantined, not failed on, so the document and later windows still import.
     async fn store_order_records(
         &self,
         account: &str,
         options: &ImportOptions,
         records: Vec<Record<Order>>,
-    ) -> Result<ImportSummary, ImportError> {
+    ) -> Result<(ImportSummary, Vec<Refused>), ImportError> {
         let (split, whole): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| r.split);
         let whole: Vec<Order> = whole.into_iter().map(|r| r.value).collect();
-        let mut summary = store_orders(self.orders.as_ref(), account, options, &whole).await?;
+        let (mut summary, mut refused) = store_orders(self.orders.as_ref(), account, options, &whole).await?;
         // The later part of an order whose rows a report split apart: merged after the first part is stored.
         for record in split {
             summary.records += 1;
-            match self.merge_split_order(account, options, record.value).await? {
-                Some(PutOutcome::Written) => summary.written += 1,
-                Some(PutOutcome::NotNewer) => summary.unchanged += 1,
-                None => summary.filtered += 1,
+            let order_id = record.value.amazon_order_id.to_string();
+            match self.merge_split_order(account, options, record.value).await {
+                Ok(Some(PutOutcome::Written)) => summary.written += 1,
+                Ok(Some(PutOutcome::NotNewer)) => summary.unchanged += 1,
+                Ok(None) => summary.filtered += 1,
+                Err(ImportError::Store(err)) if err.is_rejected() => refused.push(Refused {
+                    order_id,
+                    reason: err.to_string(),
+                }),
+                Err(err) => return Err(err),
             }
         }
-        Ok(summary)
+        Ok((summary, refused))
     }
 
     /// Stores the later part of a split order: its items are added to the stored copy of the same version.
@@ -327,6 +370,7 @@ impl Import {
     async fn store_unshipped(
         &self,
         account: &str,
+        options: &ImportOptions,
         records: Vec<WithBuyer<UnshippedOrder>>,
     ) -> Result<ImportSummary, ImportError> {
         let ids: Vec<&str> = records.iter().map(|r| r.data.amazon_order_id.as_str()).collect();
@@ -336,12 +380,13 @@ impl Import {
             ..ImportSummary::default()
         };
         for record in &records {
-            let fingerprint = fingerprint(&record.data, record.buyer.as_ref());
+            let buyer = kept_buyer(options, record);
+            let fingerprint = fingerprint(&record.data, buyer);
             if stored.get(&record.data.amazon_order_id) == Some(&fingerprint) {
                 summary.unchanged += 1;
                 continue;
             }
-            if let Some(buyer) = &record.buyer {
+            if let Some(buyer) = buyer {
                 let delivered = record
                     .data
                     .promise_date
@@ -380,7 +425,7 @@ impl Import {
                 summary.unchanged += 1;
                 continue;
             }
-            if let Some(buyer) = &record.buyer {
+            if let Some(buyer) = kept_buyer(options, record) {
                 self.orders
                     .put_buyer(account, buyer, pii_expiry(&record.data))
                     .await?;
@@ -392,6 +437,12 @@ impl Import {
         }
         Ok(summary)
     }
+}
+
+/// The buyer data of a record to store: none unless the account imports addresses, whichever report carried
+/// it (a restricted report can be requested by hand, whatever the account's options).
+fn kept_buyer<'a, T>(options: &ImportOptions, record: &'a WithBuyer<T>) -> Option<&'a BuyerPii> {
+    record.buyer.as_ref().filter(|_| options.import_addresses)
 }
 
 /// When an FBA order's buyer PII must be gone: 30 days after its (estimated) delivery.

@@ -598,6 +598,14 @@ fn check_marketplaces(account: &SellerAccount, ids: &[String]) -> Result<(), Dom
                 "not one of the account's marketplaces",
             ));
         }
+        // Each one at most once, so the list is never longer than the account's.
+        if ids[..i].contains(id) {
+            return Err(DomainError::invalid(
+                format!("marketplaceIds[{i}]"),
+                id,
+                "listed twice",
+            ));
+        }
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream::{self, StreamExt};
 
 use crate::domain::{ImportOptions, ImportSummary, Order};
 use crate::error::StoreError;
@@ -36,13 +36,24 @@ fn decide(order: &Order, stored: Option<chrono::DateTime<chrono::Utc>>, options:
     }
 }
 
+/// An order the store would not keep (larger than an item may be, ...): the caller quarantines it with the
+/// store's reason, and the rest of the document is imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The order.
+    pub order_id: String,
+    /// What the store said.
+    pub reason: String,
+}
+
 /// Stores a batch of orders of one account. Orders with the same id in one batch must already be merged.
+/// Orders the store refuses are returned apart; any other failure fails the batch.
 pub async fn store_orders(
     store: &dyn OrderStore,
     account: &str,
     options: &ImportOptions,
     orders: &[Order],
-) -> Result<ImportSummary, StoreError> {
+) -> Result<(ImportSummary, Vec<Refused>), StoreError> {
     let ids: Vec<&str> = orders.iter().map(|o| o.amazon_order_id.as_str()).collect();
     let versions: HashMap<String, _> = if ids.is_empty() {
         HashMap::new()
@@ -67,19 +78,27 @@ pub async fn store_orders(
             Decision::Replace => writes.push((order, true)),
         }
     }
-    let outcomes: Vec<PutOutcome> = stream::iter(writes)
-        .map(|(order, only_if_stored)| store.put_order(account, order, only_if_stored))
+    let outcomes: Vec<(&Order, Result<PutOutcome, StoreError>)> = stream::iter(writes)
+        .map(|(order, only_if_stored)| async move {
+            (order, store.put_order(account, order, only_if_stored).await)
+        })
         .buffer_unordered(WRITES_IN_FLIGHT)
-        .try_collect()
-        .await?;
-    for outcome in outcomes {
+        .collect()
+        .await;
+    let mut refused = Vec::new();
+    for (order, outcome) in outcomes {
         match outcome {
-            PutOutcome::Written => summary.written += 1,
+            Ok(PutOutcome::Written) => summary.written += 1,
             // Another parser stored the same or a newer version between our read and our write.
-            PutOutcome::NotNewer => summary.unchanged += 1,
+            Ok(PutOutcome::NotNewer) => summary.unchanged += 1,
+            Err(err) if err.is_rejected() => refused.push(Refused {
+                order_id: order.amazon_order_id.to_string(),
+                reason: err.to_string(),
+            }),
+            Err(err) => return Err(err),
         }
     }
-    Ok(summary)
+    Ok((summary, refused))
 }
 
 #[cfg(test)]
@@ -121,11 +140,11 @@ mod tests {
         ];
         let options = ImportOptions::default();
 
-        let first = store_orders(&store, "a", &options, &batch).await.unwrap();
+        let (first, _) = store_orders(&store, "a", &options, &batch).await.unwrap();
         assert_eq!((first.written, first.unchanged), (2, 0));
         let writes_after_first = store.writes();
 
-        let again = store_orders(&store, "a", &options, &batch).await.unwrap();
+        let (again, _) = store_orders(&store, "a", &options, &batch).await.unwrap();
         assert_eq!((again.written, again.unchanged), (0, 2));
         assert_eq!(
             store.writes(),
@@ -140,7 +159,11 @@ mod tests {
             "US",
         )];
         assert_eq!(
-            store_orders(&store, "a", &options, &newer).await.unwrap().written,
+            store_orders(&store, "a", &options, &newer)
+                .await
+                .unwrap()
+                .0
+                .written,
             1
         );
     }
@@ -170,7 +193,7 @@ mod tests {
             order("ca", t0, FulfillmentChannel::Mfn, "CA"),
             order("kept", t0 + TimeDelta::hours(1), FulfillmentChannel::Afn, "US"),
         ];
-        let summary = store_orders(&store, "a", &no_fba_no_us, &batch).await.unwrap();
+        let (summary, _) = store_orders(&store, "a", &no_fba_no_us, &batch).await.unwrap();
         assert_eq!((summary.written, summary.filtered), (2, 2));
         assert!(store.get_order("a", "ca").await.unwrap().is_some());
         assert!(store.get_order("a", "fba").await.unwrap().is_none());

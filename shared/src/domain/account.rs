@@ -44,7 +44,8 @@ pub struct ImportOptions {
     #[serde(default)]
     pub country_filter: CountryFilter,
     /// Import the shipping addresses of unshipped merchant-fulfilled orders (a restricted report: the app
-    /// needs Amazon's Direct-to-Consumer Shipping role).
+    /// needs Amazon's Direct-to-Consumer Shipping role). Without it no buyer name, address or phone is
+    /// stored, whichever report carries them (one requested by hand included).
     #[serde(default)]
     pub import_addresses: bool,
 }

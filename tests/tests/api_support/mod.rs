@@ -280,8 +280,17 @@ impl Api {
 
     /// One poll run, then every parse message it queued imported: what the poller and parsers do.
     pub async fn poll_and_parse(&self) {
-        self.import.poll_reports().await.expect("poll run");
+        for outcome in self.poll_and_parse_with(&self.import).await {
+            outcome.expect("report imported");
+        }
+    }
+
+    /// One poll run by `import`, then every parse message it queued handled by `import`; each message's
+    /// outcome (the message is deleted either way).
+    pub async fn poll_and_parse_with(&self, import: &Import) -> Vec<Result<(), String>> {
+        import.poll_reports().await.expect("poll run");
         let queue = self.resources.get("ParseQueue").expect("parse queue");
+        let mut outcomes = Vec::new();
         loop {
             let received = self
                 .stack
@@ -295,12 +304,13 @@ impl Api {
                 .messages
                 .unwrap_or_default();
             if received.is_empty() {
-                break;
+                return outcomes;
             }
             for message in received {
                 let parse: ParseMessage =
                     serde_json::from_str(message.body.as_deref().unwrap_or_default()).expect("parse message");
-                self.import.parse_report(&parse).await.expect("report imported");
+                let outcome = import.parse_report(&parse).await;
+                outcomes.push(outcome.map(|_| ()).map_err(|e| e.to_string()));
                 self.stack
                     .sqs
                     .delete_message()
@@ -311,5 +321,18 @@ impl Api {
                     .expect("deleted");
             }
         }
+    }
+
+    /// A connected account (a sandbox seller of `seed`) with unshipped merchant-fulfilled `orders` of `units`
+    /// units each, stored as the import stores them.
+    pub async fn account_with_orders(&self, seed: u64, orders: &[&str], units: u32) -> String {
+        let (_, account) = self.connect(seller_spec(seed, &[US], 5), "never").await;
+        for order in orders {
+            let stored = tests::orders::unshipped(order, US, units, epoch() - TimeDelta::hours(2));
+            shared::ports::OrderStore::put_order(self.orders.as_ref(), &account, &stored, false)
+                .await
+                .expect("stored");
+        }
+        account
     }
 }

@@ -172,19 +172,43 @@ impl Accounts {
             options: new.options,
             created_at: self.clock.now(),
         };
-        if self.store.get_account(&account.id).await?.is_some() {
-            return Err(AccountError::Exists(account.id));
-        }
-        // Secret first: a record without its token would fail every import.
-        self.secrets
-            .put(&self.naming.secret_name(&account.id), new.refresh_token.expose())
-            .await?;
+        // The record first, conditionally: of two requests connecting one seller, only the one that stores it
+        // goes on to store its token. Nothing imports before the schedule exists, so no import finds a record
+        // without its token.
         if !self.store.create_account(&account).await? {
             return Err(AccountError::Exists(account.id));
         }
-        self.schedules.put(&schedule_for(&account)).await?;
+        let written = async {
+            self.secrets
+                .put(&self.naming.secret_name(&account.id), new.refresh_token.expose())
+                .await?;
+            self.schedules.put(&schedule_for(&account)).await
+        }
+        .await;
+        if let Err(err) = written {
+            // A request that fails changes nothing: what it wrote goes again.
+            self.undo_create(&account.id).await;
+            return Err(err.into());
+        }
         tracing::info!(account = %account.id, interval = %account.import_interval, "account connected");
         self.get(&account.id).await
+    }
+
+    /// Removes what a failed connection wrote (deleting what is missing succeeds).
+    async fn undo_create(&self, id: &str) {
+        let undone = [
+            (
+                "schedule",
+                self.schedules.delete(&AccountNaming::schedule_name(id)).await,
+            ),
+            ("secret", self.secrets.delete(&self.naming.secret_name(id)).await),
+            ("record", self.store.delete_account(id).await),
+        ];
+        for (what, result) in undone {
+            if let Err(err) = result {
+                tracing::error!(account = %id, what, error = %err, "cannot undo a failed connection");
+            }
+        }
     }
 
     /// One account.
@@ -206,8 +230,12 @@ impl Accounts {
     }
 
     /// Applies changes; a new refresh token clears a "store a new token" problem at the next import.
+    ///
+    /// The settings are written first (only while the account exists), then the schedule they imply, then the
+    /// token; when a write fails, those before it are put back, so a failed request changes nothing.
     pub async fn update(&self, id: &str, changes: AccountChanges) -> Result<AccountRecord, AccountError> {
-        let mut account = self.get(id).await?.account;
+        let before = self.get(id).await?.account;
+        let mut account = before.clone();
         if let Some(marketplaces) = changes.marketplaces {
             check_marketplaces(account.region, &marketplaces)?;
             account.marketplaces = marketplaces;
@@ -218,17 +246,34 @@ impl Accounts {
         if let Some(options) = changes.options {
             account.options = options;
         }
-        if let Some(token) = &changes.refresh_token {
-            self.secrets
-                .put(&self.naming.secret_name(id), token.expose())
-                .await?;
-        }
         if !self.store.save_settings(&account).await? {
             return Err(AccountError::NotFound(format!("account {id}")));
         }
-        self.schedules.put(&schedule_for(&account)).await?;
+        if let Err(err) = self.schedules.put(&schedule_for(&account)).await {
+            self.restore(&before, false).await;
+            return Err(err.into());
+        }
+        if let Some(token) = &changes.refresh_token
+            && let Err(err) = self
+                .secrets
+                .put(&self.naming.secret_name(id), token.expose())
+                .await
+        {
+            self.restore(&before, true).await;
+            return Err(err.into());
+        }
         tracing::info!(account = %id, interval = %account.import_interval, "account updated");
         self.get(id).await
+    }
+
+    /// Puts back the settings (and the schedule) a failed change wrote over.
+    async fn restore(&self, before: &SellerAccount, schedule: bool) {
+        if let Err(err) = self.store.save_settings(before).await {
+            tracing::error!(account = %before.id, error = %err, "cannot put back the settings of a failed change");
+        }
+        if schedule && let Err(err) = self.schedules.put(&schedule_for(before)).await {
+            tracing::error!(account = %before.id, error = %err, "cannot put back the schedule of a failed change");
+        }
     }
 
     /// Disconnects an account: its schedule, secret and record go; its orders stay until their own expiry.

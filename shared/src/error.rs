@@ -195,6 +195,18 @@ pub enum AmazonError {
         /// What was wrong with it, without its values.
         reason: String,
     },
+    /// The account's bucket for the operation holds no token now, and the client does not wait for one (the
+    /// API's, which answers a person within API Gateway's 30 s): a token is there after `retry_after`.
+    #[error(
+        "{operation} was not called: the account's {operation} quota is in use, a token is there in {} s",
+        retry_after.as_secs_f64().ceil()
+    )]
+    QuotaInUse {
+        /// The operation.
+        operation: &'static str,
+        /// How long until the bucket holds a token.
+        retry_after: std::time::Duration,
+    },
     /// The shared rate limiter could not be read or updated.
     #[error("rate limiter failed: {0}")]
     RateLimiter(#[source] StoreError),
@@ -216,7 +228,9 @@ impl AmazonError {
                 *status >= 500 || matches!(code.as_str(), "server_error" | "temporarily_unavailable")
             }
             AmazonError::RateLimiter(err) => err.is_retryable(),
-            AmazonError::AccessDenied { .. }
+            // Waiting is what the caller declined; it says when to come back instead.
+            AmazonError::QuotaInUse { .. }
+            | AmazonError::AccessDenied { .. }
             | AmazonError::RefreshTokenRevoked { .. }
             | AmazonError::InvalidClient { .. }
             | AmazonError::BadRequest { .. }
@@ -246,6 +260,7 @@ impl AmazonError {
             | AmazonError::NotFound { .. }
             | AmazonError::DocumentExpired
             | AmazonError::Decode { .. }
+            | AmazonError::QuotaInUse { .. }
             | AmazonError::RateLimiter(_)
             | AmazonError::Misconfigured(_) => None,
         }

@@ -161,6 +161,8 @@ pub(crate) enum Stat {
 #[derive(Clone)]
 pub struct AmazonClient {
     inner: Arc<Inner>,
+    /// Whether a call waits for its rate token ([`AmazonClient::without_waiting`]).
+    waits_for_tokens: bool,
 }
 
 pub(crate) struct Inner {
@@ -213,6 +215,17 @@ impl AmazonClient {
                 stats: StatCounters::default(),
                 metrics,
             }),
+            waits_for_tokens: true,
+        }
+    }
+
+    /// This client (the same tokens, limiter and statistics) never waiting for a rate token: a call whose
+    /// bucket is empty fails at once with [`AmazonError::QuotaInUse`], which says when a token will be there.
+    /// For the API, which answers a person within API Gateway's 30 seconds.
+    pub fn without_waiting(&self) -> AmazonClient {
+        AmazonClient {
+            inner: self.inner.clone(),
+            waits_for_tokens: false,
         }
     }
 
@@ -332,11 +345,9 @@ impl AmazonClient {
     ) -> Result<Bytes, Failure> {
         let operation = request.operation;
         let base = self.inner.endpoints.spapi(seller.region).map_err(Failure::Call)?;
-        self.inner
-            .limiter
-            .acquire(&seller.account_id, operation)
+        self.draw(&seller.account_id, operation)
             .await
-            .map_err(|err| Failure::Call(AmazonError::RateLimiter(err)))?;
+            .map_err(Failure::Call)?;
         let token = match &request.restricted_token {
             Some(rdt) => rdt.expose().to_owned(),
             None => self.access_token(seller).await.map_err(Failure::Token)?,
@@ -401,6 +412,31 @@ impl AmazonClient {
             self.inner.tokens.forget(&seller.account_id);
         }
         Err(Failure::Call(api_error(name, status, &body, attempt)))
+    }
+}
+
+impl AmazonClient {
+    /// Takes the call's token from the shared bucket: waiting for it, or, for a client that does not wait,
+    /// only if it is there now.
+    async fn draw(&self, account_id: &str, operation: Operation) -> Result<(), AmazonError> {
+        let limiter = &self.inner.limiter;
+        if self.waits_for_tokens {
+            return limiter
+                .acquire(account_id, operation)
+                .await
+                .map_err(AmazonError::RateLimiter);
+        }
+        match limiter
+            .try_acquire(account_id, operation)
+            .await
+            .map_err(AmazonError::RateLimiter)?
+        {
+            Ok(()) => Ok(()),
+            Err(retry_after) => Err(AmazonError::QuotaInUse {
+                operation: operation.name(),
+                retry_after,
+            }),
+        }
     }
 }
 

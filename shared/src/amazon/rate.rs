@@ -191,6 +191,13 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     /// one seller in one region (sellersync's account id).
     async fn acquire(&self, key: &str, operation: Operation) -> Result<(), StoreError>;
 
+    /// Takes a token from `key`'s bucket for `operation` only if one is there now; otherwise takes nothing
+    /// and says how long until one would be. For callers that answer a person and must not wait (the API).
+    /// A limiter that cannot tell without waiting waits, as [`RateLimiter::acquire`] does.
+    async fn try_acquire(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError> {
+        self.acquire(key, operation).await.map(Ok)
+    }
+
     /// Records the rate Amazon reported in `x-amzn-RateLimit-Limit` for `key` and `operation`; later draws
     /// refill at that rate.
     async fn observe_limit(&self, key: &str, operation: Operation, rate: f64) -> Result<(), StoreError>;
@@ -236,26 +243,37 @@ impl MemoryRateLimiter {
         // The lock only guards arithmetic that cannot panic; a poisoned map is still consistent.
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Runs `f` on `key`'s slot for `operation` (a full bucket at the default quota if new) at the clock's now.
+    fn with_slot<R>(
+        &self,
+        key: &str,
+        operation: Operation,
+        f: impl FnOnce(&mut Slot, DateTime<Utc>) -> R,
+    ) -> R {
+        let now = self.clock.now();
+        let mut slots = self.lock();
+        let slot = slots.entry((key.to_owned(), operation)).or_insert_with(|| {
+            let quota = operation.default_quota();
+            Slot {
+                quota,
+                bucket: TokenBucket::full(quota, now),
+            }
+        });
+        f(slot, now)
+    }
+
+    fn take(&self, key: &str, operation: Operation) -> Result<(), Duration> {
+        self.with_slot(key, operation, |slot, now| slot.bucket.take(slot.quota, now))
+    }
 }
 
 #[async_trait]
 impl RateLimiter for MemoryRateLimiter {
     async fn acquire(&self, key: &str, operation: Operation) -> Result<(), StoreError> {
         loop {
-            let wait = {
-                let now = self.clock.now();
-                let mut slots = self.lock();
-                let slot = slots.entry((key.to_owned(), operation)).or_insert_with(|| {
-                    let quota = operation.default_quota();
-                    Slot {
-                        quota,
-                        bucket: TokenBucket::full(quota, now),
-                    }
-                });
-                match slot.bucket.take(slot.quota, now) {
-                    Ok(()) => return Ok(()),
-                    Err(wait) => wait,
-                }
+            let Err(wait) = self.take(key, operation) else {
+                return Ok(());
             };
             tracing::debug!(
                 operation = operation.name(),
@@ -264,6 +282,10 @@ impl RateLimiter for MemoryRateLimiter {
             );
             self.clock.sleep(wait).await;
         }
+    }
+
+    async fn try_acquire(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError> {
+        Ok(self.take(key, operation))
     }
 
     async fn available(&self, key: &str, operation: Operation) -> Result<Option<f64>, StoreError> {
@@ -280,20 +302,13 @@ impl RateLimiter for MemoryRateLimiter {
     }
 
     async fn observe_limit(&self, key: &str, operation: Operation, rate: f64) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let mut slots = self.lock();
-        let slot = slots.entry((key.to_owned(), operation)).or_insert_with(|| {
-            let quota = operation.default_quota();
-            Slot {
-                quota,
-                bucket: TokenBucket::full(quota, now),
+        self.with_slot(key, operation, |slot, now| {
+            if let Some(quota) = Quota::new(rate, slot.quota.burst) {
+                // Settle the tokens earned at the old rate before the new one applies.
+                slot.bucket.refill(slot.quota, now);
+                slot.quota = quota;
             }
         });
-        if let Some(quota) = Quota::new(rate, slot.quota.burst) {
-            // Settle the tokens earned at the old rate before the new one applies.
-            slot.bucket.refill(slot.quota, now);
-            slot.quota = quota;
-        }
         Ok(())
     }
 }
@@ -449,6 +464,35 @@ mod tests {
         limiter.acquire("acct-2", Operation::GetReport).await.unwrap();
         limiter.acquire("acct-1", Operation::GetFeed).await.unwrap();
         assert_eq!(clock.now(), at(0.5));
+    }
+
+    #[tokio::test]
+    async fn trying_takes_a_token_only_if_one_is_there_and_never_waits() {
+        let clock = Arc::new(ManualClock::new(at(0.0)));
+        let limiter = MemoryRateLimiter::new(clock.clone());
+        for _ in 0..10 {
+            assert_eq!(
+                limiter
+                    .try_acquire("acct-1", Operation::GetReports)
+                    .await
+                    .unwrap(),
+                Ok(())
+            );
+        }
+        // getReports: 0.0222/s, a token every 45 s.
+        assert_eq!(
+            limiter
+                .try_acquire("acct-1", Operation::GetReports)
+                .await
+                .unwrap(),
+            Err(Duration::from_millis(45_046))
+        );
+        assert_eq!(clock.now(), at(0.0), "no wait");
+        assert_eq!(
+            limiter.available("acct-1", Operation::GetReports).await.unwrap(),
+            Some(0.0),
+            "a refused try takes nothing"
+        );
     }
 
     #[tokio::test]

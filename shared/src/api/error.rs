@@ -151,6 +151,12 @@ impl From<ActionError> for ApiError {
 
 impl From<AmazonError> for ApiError {
     fn from(err: AmazonError) -> Self {
+        if let AmazonError::QuotaInUse { retry_after, .. } = &err {
+            return ApiError {
+                retry_after: Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exhausted", err.to_string())
+            };
+        }
         tracing::warn!(error = %err, "Amazon refused an API request's call");
         if let Some(
             kind @ (ProblemKind::RefreshTokenRevoked | ProblemKind::AccessDenied | ProblemKind::Ineligible),
@@ -177,10 +183,6 @@ impl From<ReportError> for ApiError {
         match err {
             ReportError::Invalid(err) => err.into(),
             ReportError::NotFound(what) => ApiError::not_found(&what),
-            ReportError::QuotaExhausted { retry_after } => ApiError {
-                retry_after: Some(retry_after.as_secs().max(1)),
-                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exhausted", err.to_string())
-            },
             ReportError::MissingToken(_) => {
                 ApiError::new(StatusCode::CONFLICT, "missing_refresh_token", err.to_string())
             }

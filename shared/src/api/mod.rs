@@ -109,6 +109,9 @@ impl ApiState {
             clock,
             naming,
         } = parts;
+        // A person is waiting (and API Gateway gives up after 30 s): calls take a rate token only if one is
+        // there now, and otherwise answer when to come back.
+        let amazon = amazon.without_waiting();
         ApiState {
             accounts: Accounts::new(
                 accounts.clone(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::accounts::{AccountError, AccountNaming};
-use crate::amazon::{AmazonClient, GetReportsQuery, Operation};
+use crate::amazon::{AmazonClient, GetReportsQuery};
 use crate::clock::Clock;
 use crate::domain::report::ALL_ORDERS_FLAT;
 use crate::domain::{ImportInterval, JobPurpose, JobState, Problem, ProblemKind, ReportJob, SellerAccount};
@@ -109,7 +109,7 @@ impl HealthCheck {
             jobs,
             secrets,
             schedules,
-            amazon,
+            amazon: amazon.without_waiting(),
             clock,
             naming,
         }
@@ -189,7 +189,7 @@ impl HealthCheck {
         })
     }
 
-    /// A fresh token exchange, then `getReports` with a page size of 1 if the bucket has a token to spare.
+    /// A fresh token exchange, then `getReports` with a page size of 1 if the bucket has a token now.
     async fn live_check(&self, account: &SellerAccount) -> Result<LiveCheck, AccountError> {
         let Some(auth) = self.naming.seller_auth(self.secrets.as_ref(), account).await? else {
             return Ok(LiveCheck::Failed {
@@ -200,28 +200,17 @@ impl HealthCheck {
         if let Err(err) = self.amazon.check_authorization(&auth).await {
             return Ok(failed(&err));
         }
-        match self
-            .amazon
-            .available_tokens(&account.id, Operation::GetReports)
-            .await
-        {
-            Ok(Some(tokens)) if tokens < 1.0 => {
-                return Ok(LiveCheck::Skipped {
-                    reason:
-                        "the token exchange worked; getReports was not called because its quota is in use"
-                            .to_owned(),
-                });
-            }
-            Ok(_) => {}
-            Err(err) => return Ok(failed(&err)),
-        }
         let query = GetReportsQuery {
             report_types: vec![ALL_ORDERS_FLAT.to_owned()],
             page_size: Some(1),
             ..GetReportsQuery::default()
         };
+        // The client takes a token only if one is there now: a check never waits for the import's quota.
         Ok(match self.amazon.get_reports(&auth, &query).await {
             Ok(_) => LiveCheck::Connected,
+            Err(err @ AmazonError::QuotaInUse { .. }) => LiveCheck::Skipped {
+                reason: format!("the token exchange worked; {err}"),
+            },
             Err(err) => failed(&err),
         })
     }

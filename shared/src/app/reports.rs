@@ -7,7 +7,6 @@
 //! the quota leaves room for the scheduled imports, so an interrupted backfill resumes where it stopped.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::stream::{self, StreamExt};
@@ -79,12 +78,6 @@ pub enum ReportError {
     /// No such account or backfill.
     #[error("no {0}")]
     NotFound(String),
-    /// The account's `createReport` bucket is empty; asking now would only wait.
-    #[error("Amazon's createReport quota for this account is used up; try again in {} s", retry_after.as_secs())]
-    QuotaExhausted {
-        /// When a token will be there.
-        retry_after: Duration,
-    },
     /// The account has no refresh token stored.
     #[error("account {0} has no refresh token stored; store one with PUT /accounts/{0}")]
     MissingToken(String),
@@ -151,8 +144,8 @@ impl Reports {
         }
     }
 
-    /// Requests one report now and records its job; refused while the account's `createReport` bucket is
-    /// empty, since the request would only wait for it.
+    /// Requests one report now and records its job. Through the API's client, an empty `createReport` bucket
+    /// refuses the request ([`AmazonError::QuotaInUse`], saying when to come back) instead of waiting.
     #[tracing::instrument(skip(self, request), fields(report_type = %request.report_type))]
     pub async fn request(&self, account_id: &str, request: ReportRequest) -> Result<ReportJob, ReportError> {
         let account = self.account(account_id).await?;
@@ -209,7 +202,6 @@ impl Reports {
                 ids
             }
         };
-        self.require_quota(account_id).await?;
         let auth = self.seller_auth(&account).await?;
         let job = self
             .create(
@@ -510,23 +502,6 @@ impl Reports {
         };
         self.jobs.put_job(&job, Some(now + FIRST_POLL)).await?;
         Ok(job)
-    }
-
-    async fn require_quota(&self, account_id: &str) -> Result<(), ReportError> {
-        let tokens = self
-            .amazon
-            .available_tokens(account_id, Operation::CreateReport)
-            .await?;
-        match tokens {
-            Some(tokens) if tokens < 1.0 => {
-                let rate = Operation::CreateReport.default_quota().rate;
-                let seconds = ((1.0 - tokens) / rate).ceil().max(1.0);
-                Err(ReportError::QuotaExhausted {
-                    retry_after: Duration::from_secs(seconds as u64),
-                })
-            }
-            _ => Ok(()),
-        }
     }
 
     async fn account(&self, account_id: &str) -> Result<SellerAccount, ReportError> {

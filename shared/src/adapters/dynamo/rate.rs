@@ -124,39 +124,51 @@ fn quota_of(operation: Operation, stored: Option<Stored>) -> Quota {
         .unwrap_or(default)
 }
 
-#[async_trait]
-impl RateLimiter for DynamoRateLimiter {
-    async fn acquire(&self, key: &str, operation: Operation) -> Result<(), StoreError> {
+impl DynamoRateLimiter {
+    /// Takes a token if the bucket holds one now, or says how long until it will; a lost race reads again.
+    async fn take(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError> {
         let mut races = 0;
         loop {
             let stored = self.load(key, operation).await?;
             let quota = quota_of(operation, stored);
             let now = self.clock.now();
             let mut bucket = stored.map_or_else(|| TokenBucket::full(quota, now), |s| s.bucket);
-            match bucket.take(quota, now) {
-                Ok(()) => {
-                    if self.store(key, operation, stored, bucket).await? {
-                        return Ok(());
-                    }
-                    races += 1;
-                    if races >= MAX_RACES {
-                        return Err(StoreError::Unavailable {
-                            operation: "PutItem",
-                            message: format!(
-                                "rate bucket {key}/{operation} contended {races} times in a row"
-                            ),
-                        });
-                    }
-                    // Spread the losers out so they do not collide again on the next read.
-                    let jitter = rand::rng().random_range(0..=(5 * u64::from(races)));
-                    tokio::time::sleep(Duration::from_millis(jitter)).await;
-                }
+            if let Err(wait) = bucket.take(quota, now) {
+                return Ok(Err(wait));
+            }
+            if self.store(key, operation, stored, bucket).await? {
+                return Ok(Ok(()));
+            }
+            races += 1;
+            if races >= MAX_RACES {
+                return Err(StoreError::Unavailable {
+                    operation: "PutItem",
+                    message: format!("rate bucket {key}/{operation} contended {races} times in a row"),
+                });
+            }
+            // Spread the losers out so they do not collide again on the next read.
+            let jitter = rand::rng().random_range(0..=(5 * u64::from(races)));
+            tokio::time::sleep(Duration::from_millis(jitter)).await;
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for DynamoRateLimiter {
+    async fn acquire(&self, key: &str, operation: Operation) -> Result<(), StoreError> {
+        loop {
+            match self.take(key, operation).await? {
+                Ok(()) => return Ok(()),
                 Err(wait) => {
                     tracing::debug!(%operation, wait_ms = wait.as_millis(), "waiting for a token");
                     self.clock.sleep(wait).await;
                 }
             }
         }
+    }
+
+    async fn try_acquire(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError> {
+        self.take(key, operation).await
     }
 
     async fn available(&self, key: &str, operation: Operation) -> Result<Option<f64>, StoreError> {

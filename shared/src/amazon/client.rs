@@ -325,7 +325,10 @@ impl AmazonClient {
                     // LWA ran its own retries; repeating them here would multiply the attempts.
                     Err(Failure::Token(error)) => return Err(error),
                     Err(Failure::Call(error)) => {
-                        if !error.is_retryable() || attempt >= self.inner.retry.max_attempts {
+                        if !error.is_retryable()
+                            || !may_repeat(request.operation, &error)
+                            || attempt >= self.inner.retry.max_attempts
+                        {
                             return Err(error);
                         }
                         self.back_off(request.operation.name(), &error, attempt).await;
@@ -437,6 +440,24 @@ impl AmazonClient {
                 retry_after,
             }),
         }
+    }
+}
+
+/// Whether a failed call of `operation` may be sent again in the same call. `createFeed` and `createReport`
+/// create something each time they are accepted (the models: "Creates a feed", "Creates a report") and take
+/// no client token, so a server error or a lost answer may hide a feed or report Amazon already has; sending
+/// again could make a second identical feed. Those are sent once, unless Amazon answered 429: a throttled
+/// request is refused before it is processed (usage-plans-rate-limits: "Throttling occurs when a request is
+/// made for which no token is available ... A throttled request results in an error response"; "A 429 is a
+/// retry-able status code"). The submitter's `getFeeds` recovery decides what a lost `createFeed` did; a lost
+/// `createReport` costs one unused report, and the next tick requests the window again.
+/// `createFeedDocument` is repeated: a document that no `createFeed` names is never processed, and its upload
+/// URL expires after 5 minutes (feeds model, `CreateFeedDocumentResponse.url`). Reads, `cancelFeed`,
+/// `cancelReport` and `createRestrictedDataToken` change nothing when repeated.
+pub(crate) fn may_repeat(operation: Operation, error: &AmazonError) -> bool {
+    match operation {
+        Operation::CreateFeed | Operation::CreateReport => matches!(error, AmazonError::Throttled { .. }),
+        _ => true,
     }
 }
 

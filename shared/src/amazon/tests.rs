@@ -138,6 +138,16 @@ async fn amazon_with(retry: RetryPolicy) -> Amazon {
     }
 }
 
+/// `max_attempts` attempts of 200 ms each at most.
+fn impatient(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(8),
+        attempt_timeout: Duration::from_millis(200),
+    }
+}
+
 fn seller() -> SellerAuth {
     SellerAuth::new(ACCOUNT, Region::Eu, REFRESH_TOKEN)
 }
@@ -501,13 +511,7 @@ async fn server_errors_are_retried_and_end_as_amazon_unavailable() {
 
 #[tokio::test]
 async fn a_timeout_is_retried_and_ends_as_a_transport_error() {
-    let amazon = amazon_with(RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_secs(1),
-        max_delay: Duration::from_secs(8),
-        attempt_timeout: Duration::from_millis(200),
-    })
-    .await;
+    let amazon = amazon_with(impatient(3)).await;
     mount_lwa(&amazon.server).await;
     Mock::given(method("GET"))
         .and(path("/reports/2021-06-30/reports/ID323"))
@@ -1166,4 +1170,143 @@ async fn the_clients_debug_shows_no_secret() {
     let shown = format!("{:?}", amazon.client);
     assert!(!shown.contains(CLIENT_SECRET), "{shown}");
     assert!(shown.contains(CLIENT_ID), "{shown}");
+}
+
+// ---- Operations that create something at Amazon ----
+
+fn feed_specification() -> CreateFeedSpecification {
+    CreateFeedSpecification {
+        feed_type: "POST_ORDER_FULFILLMENT_DATA".to_owned(),
+        marketplace_ids: vec!["A1PA6795UKMFR9".to_owned()],
+        input_feed_document_id: "3d4e42b5".to_owned(),
+        feed_options: None,
+    }
+}
+
+#[tokio::test]
+async fn create_feed_and_create_report_are_sent_once_when_the_answer_is_a_server_error_or_lost() {
+    let amazon = amazon_with(impatient(5)).await;
+    mount_lwa(&amazon.server).await;
+    Mock::given(method("POST"))
+        .and(path("/feeds/2021-06-30/feeds"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&amazon.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/reports/2021-06-30/reports"))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .set_body_json(json!({"reportId": "ID323"}))
+                .set_delay(Duration::from_secs(5)),
+        )
+        .mount(&amazon.server)
+        .await;
+
+    let err = amazon
+        .client
+        .create_feed(&seller(), &feed_specification())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        AmazonError::AmazonUnavailable {
+            operation: "createFeed",
+            status: 500,
+            attempts: 1
+        }
+    );
+    assert!(
+        err.is_retryable(),
+        "a later run may try again, after asking getFeeds"
+    );
+    assert_eq!(
+        requests_to(&amazon.server, "/feeds/2021-06-30/feeds").await.len(),
+        1
+    );
+
+    let spec = CreateReportSpecification {
+        report_type: "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL".to_owned(),
+        marketplace_ids: vec!["A1PA6795UKMFR9".to_owned()],
+        data_start_time: None,
+        data_end_time: None,
+        report_options: None,
+    };
+    let err = amazon.client.create_report(&seller(), &spec).await.unwrap_err();
+    assert!(
+        matches!(&err, AmazonError::Transport { attempts: 1, reason, .. } if reason.contains("timed out")),
+        "{err:?}"
+    );
+    assert_eq!(
+        requests_to(&amazon.server, "/reports/2021-06-30/reports")
+            .await
+            .len(),
+        1,
+        "the report may exist: no second one"
+    );
+    assert_eq!(amazon.client.stats().retries, 0);
+}
+
+#[tokio::test]
+async fn a_throttled_create_feed_is_retried_because_amazon_refused_it_unprocessed() {
+    let amazon = amazon().await;
+    mount_lwa(&amazon.server).await;
+    Mock::given(method("POST"))
+        .and(path("/feeds/2021-06-30/feeds"))
+        .respond_with(ResponseTemplate::new(429).set_body_raw(RECORDED_429, "application/json"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&amazon.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/feeds/2021-06-30/feeds"))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"feedId": "FeedId1"})))
+        .mount(&amazon.server)
+        .await;
+
+    let created = amazon
+        .client
+        .create_feed(&seller(), &feed_specification())
+        .await
+        .unwrap();
+
+    assert_eq!(created.feed_id, "FeedId1");
+    assert_eq!(
+        requests_to(&amazon.server, "/feeds/2021-06-30/feeds").await.len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn create_feed_document_is_retried_on_a_server_error_since_an_unused_document_does_nothing() {
+    let amazon = amazon().await;
+    mount_lwa(&amazon.server).await;
+    Mock::given(method("POST"))
+        .and(path("/feeds/2021-06-30/documents"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&amazon.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/feeds/2021-06-30/documents"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "feedDocumentId": "3d4e42b5",
+            "url": "https://tortuga-prod-eu.s3-eu-west-1.amazonaws.com/3d4e42b5?X-Amz-Signature=abc"
+        })))
+        .mount(&amazon.server)
+        .await;
+
+    let created = amazon
+        .client
+        .create_feed_document(
+            &seller(),
+            &CreateFeedDocumentSpecification {
+                content_type: "text/xml; charset=UTF-8".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(created.feed_document_id, "3d4e42b5");
+    assert_eq!(amazon.client.stats().attempts, 2);
 }

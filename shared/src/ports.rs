@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Backfill, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, FulfillmentChannel, ImportStatus, Order,
-    OrderStatus, Problem, QueuedGroup, ReportJob, SellerAccount, UnshippedOrder,
+    Backfill, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, FulfillmentChannel, ImportStatus,
+    JobPrecondition, Order, OrderStatus, Problem, QueuedGroup, ReportJob, SellerAccount, UnshippedOrder,
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -271,8 +271,14 @@ pub trait AccountStore: Send + Sync + std::fmt::Debug {
 /// Report jobs.
 #[async_trait]
 pub trait JobStore: Send + Sync + std::fmt::Debug {
-    /// Stores a job in its current state; a pending job is due for polling at `next_poll`.
-    async fn put_job(&self, job: &ReportJob, next_poll: Option<DateTime<Utc>>) -> Result<(), StoreError>;
+    /// Stores a job in its current state if the stored copy meets `expected`; `false` (and nothing written)
+    /// when it does not. A pending job is due for polling at `next_poll`.
+    async fn put_job(
+        &self,
+        job: &ReportJob,
+        next_poll: Option<DateTime<Utc>>,
+        expected: JobPrecondition,
+    ) -> Result<bool, StoreError>;
     /// One job, by its [`ReportJob::key`].
     async fn get_job(&self, account: &str, job_key: &str) -> Result<Option<ReportJob>, StoreError>;
     /// Pending jobs of every account whose next poll is at or before `now`, soonest first.

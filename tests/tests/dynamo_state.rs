@@ -1,22 +1,34 @@
-//! `DynamoStateStore` against DynamoDB Local: accounts, their status, and report jobs.
+//! `DynamoStateStore` against DynamoDB Local: accounts, their status, and report jobs (which move only from
+//! the state they were read in).
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoStateStore;
 use shared::domain::report::ALL_ORDERS_FLAT;
 use shared::domain::{
-    Connection, ImportInterval, ImportOptions, JobPurpose, JobState, Problem, ProblemKind, Region, ReportJob,
-    SellerAccount,
+    Connection, ImportInterval, ImportOptions, JobPrecondition, JobPurpose, JobState, Problem, ProblemKind,
+    Region, ReportJob, SellerAccount,
 };
 use shared::ports::{AccountStore, JobStore};
 use tests::stack::{LocalStack, Template, unique_prefix};
 
 async fn store() -> DynamoStateStore {
+    store_with_client().await.0
+}
+
+/// The store, and the client and table under it for writes the store would never make.
+async fn store_with_client() -> (DynamoStateStore, aws_sdk_dynamodb::Client, String) {
     let stack = LocalStack::from_env().await.unwrap();
     let resources = stack
         .provision(&Template::load().unwrap(), &unique_prefix("state"))
         .await
         .unwrap();
-    DynamoStateStore::new(stack.dynamodb.clone(), resources.get("StateTable").unwrap())
+    let table = resources.get("StateTable").unwrap().to_owned();
+    (
+        DynamoStateStore::new(stack.dynamodb.clone(), &table),
+        stack.dynamodb.clone(),
+        table,
+    )
 }
 
 fn account(id: &str) -> SellerAccount {
@@ -45,6 +57,7 @@ fn job(account: &str, id: &str, requested_at: DateTime<Utc>) -> ReportJob {
         },
         updated_at: requested_at,
         polls: 0,
+        version: 0,
     }
 }
 
@@ -156,11 +169,11 @@ async fn pending_jobs_are_due_at_their_poll_time_and_leave_the_queue_when_settle
     let early = job("a1", "1001", t0);
     let late = job("a2", "1002", t0);
     store
-        .put_job(&early, Some(t0 + TimeDelta::minutes(1)))
+        .put_job(&early, Some(t0 + TimeDelta::minutes(1)), JobPrecondition::New)
         .await
         .unwrap();
     store
-        .put_job(&late, Some(t0 + TimeDelta::minutes(5)))
+        .put_job(&late, Some(t0 + TimeDelta::minutes(5)), JobPrecondition::New)
         .await
         .unwrap();
 
@@ -179,10 +192,11 @@ async fn pending_jobs_are_due_at_their_poll_time_and_leave_the_queue_when_settle
     );
 
     let mut done = early.clone();
+    let expected = done.change();
     done.state = JobState::Parsing {
         document_id: "doc-1".into(),
     };
-    store.put_job(&done, Some(t0)).await.unwrap();
+    store.put_job(&done, Some(t0), expected).await.unwrap();
     assert_eq!(
         store.due_jobs(t0 + TimeDelta::minutes(9), 10).await.unwrap(),
         vec![late]
@@ -199,11 +213,15 @@ async fn an_accounts_jobs_are_listed_newest_first_in_pages() {
             .put_job(
                 &job("a1", &format!("{}", 9 - i), t0 + TimeDelta::minutes(i)),
                 None,
+                JobPrecondition::New,
             )
             .await
             .unwrap();
     }
-    store.put_job(&job("a2", "77", t0), None).await.unwrap();
+    store
+        .put_job(&job("a2", "77", t0), None, JobPrecondition::New)
+        .await
+        .unwrap();
     let first = store.list_jobs("a1", None, 3).await.unwrap();
     assert_eq!(
         first
@@ -221,4 +239,85 @@ async fn an_accounts_jobs_are_listed_newest_first_in_pages() {
             .collect::<Vec<_>>(),
         ["8", "9"]
     );
+}
+
+#[tokio::test]
+async fn a_job_moves_only_from_the_state_it_was_read_in_and_a_stale_write_changes_nothing() {
+    let (store, client, table) = store_with_client().await;
+    let t0: DateTime<Utc> = "2026-11-02T10:00:00Z".parse().unwrap();
+    let read = job("a1", "2001", t0);
+    assert!(
+        store
+            .put_job(&read, Some(t0), JobPrecondition::New)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_job(&read, Some(t0), JobPrecondition::New)
+            .await
+            .unwrap(),
+        "a job is created once"
+    );
+
+    // Two poll runs read the same pending job; the first hands it over, the second's write is refused.
+    let (mut first, mut second) = (read.clone(), read.clone());
+    let (first_expects, second_expects) = (first.change(), second.change());
+    first.state = JobState::Parsing {
+        document_id: "doc-1".into(),
+    };
+    assert!(store.put_job(&first, None, first_expects).await.unwrap());
+    second.polls = 1;
+    assert!(
+        !store
+            .put_job(&second, Some(t0 + TimeDelta::minutes(1)), second_expects)
+            .await
+            .unwrap(),
+        "the second run read a job that has moved on"
+    );
+    assert!(
+        store
+            .due_jobs(t0 + TimeDelta::hours(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The parser settles it from any hand-over state; a late write of the poller then cannot move it back.
+    const HANDED_OVER: &[&str] = &["pending", "parsing", "raw_document"];
+    let mut parsed = store.get_job("a1", &read.key()).await.unwrap().unwrap();
+    let parsed_expects = parsed.change_from(HANDED_OVER);
+    parsed.state = JobState::Imported {
+        document_id: "doc-1".into(),
+        summary: Default::default(),
+    };
+    assert!(store.put_job(&parsed, None, parsed_expects).await.unwrap());
+    let mut late = first.clone();
+    let late_expects = late.change();
+    assert!(!store.put_job(&late, None, late_expects).await.unwrap());
+    let mut repeated = parsed.clone();
+    let repeated_expects = repeated.change_from(HANDED_OVER);
+    assert!(
+        !store.put_job(&repeated, None, repeated_expects).await.unwrap(),
+        "a repeated delivery does not settle an imported job again"
+    );
+    assert_eq!(store.get_job("a1", &read.key()).await.unwrap(), Some(parsed));
+
+    // A job stored before versions existed has no `version`: it is read at version 0 and moves from there.
+    let legacy = job("a1", "2002", t0);
+    assert!(store.put_job(&legacy, None, JobPrecondition::New).await.unwrap());
+    client
+        .update_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("ACCOUNT#a1".into()))
+        .key("sk", AttributeValue::S(format!("REPORT#{}", legacy.key())))
+        .update_expression("REMOVE #v")
+        .expression_attribute_names("#v", "version")
+        .send()
+        .await
+        .unwrap();
+    let mut moved = store.get_job("a1", &legacy.key()).await.unwrap().unwrap();
+    let moved_expects = moved.change();
+    moved.state = JobState::NoData;
+    assert!(store.put_job(&moved, None, moved_expects).await.unwrap());
 }

@@ -303,6 +303,7 @@ mod tests {
             state,
             updated_at: t(at),
             polls: 0,
+            version: 0,
         }
     }
 

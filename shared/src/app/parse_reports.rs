@@ -26,6 +26,10 @@ use crate::parse::{
 };
 use crate::ports::{ArchivedDocument, PutOutcome, QuarantinedRow};
 
+/// The states of a job whose document was handed to the parsers: `pending` while the poller that sent it
+/// has not recorded the hand-over yet (a fast parser can finish first), then `parsing` or `raw_document`.
+/// A parser settles a job only from these, so a repeated delivery never moves an imported job again.
+const HANDED_OVER: &[&str] = &["pending", "parsing", "raw_document"];
 /// Records per batch handed from the parser thread to the store.
 const BATCH: usize = 200;
 /// Batches waiting between parser and store: the parser runs ahead by at most this many.
@@ -102,12 +106,15 @@ impl Import {
             .record_import(&message.account_id, now, watermark)
             .await?;
         if let Some(mut job) = job {
+            let expected = job.change_from(HANDED_OVER);
             job.state = JobState::Imported {
                 document_id: message.report_document_id.clone(),
                 summary: summary.clone(),
             };
             job.updated_at = now;
-            self.jobs.put_job(&job, None).await?;
+            if !self.jobs.put_job(&job, None, expected).await? {
+                tracing::info!("the job was settled already (a repeated delivery)");
+            }
         }
         tracing::info!(?summary, "report imported");
         self.metrics.emit(
@@ -121,12 +128,14 @@ impl Import {
     /// watermark stays where it was, so the next scheduled window covers the job's window again.
     async fn abandon_job(&self, message: &ParseMessage, err: &ImportError) -> Result<(), ImportError> {
         if let Some(mut job) = self.jobs.get_job(&message.account_id, &message.job_key).await? {
+            // A job another delivery imported stays imported.
+            let expected = job.change_from(HANDED_OVER);
             job.state = JobState::Abandoned {
                 reason: format!("import failed: {err}"),
                 replaced_by: None,
             };
             job.updated_at = self.clock.now();
-            self.jobs.put_job(&job, None).await?;
+            self.jobs.put_job(&job, None, expected).await?;
         }
         Ok(())
     }
@@ -187,12 +196,13 @@ impl Import {
         }
         let location = archived?;
         if let Some(mut job) = self.jobs.get_job(&message.account_id, &message.job_key).await? {
+            let expected = job.change_from(HANDED_OVER);
             job.state = JobState::RawDocument {
                 document_id: message.report_document_id.clone(),
                 location: Some(location),
             };
             job.updated_at = self.clock.now();
-            self.jobs.put_job(&job, None).await?;
+            self.jobs.put_job(&job, None, expected).await?;
         }
         tracing::info!(report_type = %message.report_type, "raw report document archived");
         Ok(ImportSummary::default())

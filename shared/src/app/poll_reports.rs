@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::import::{Import, ImportError, ParseMessage};
 use crate::amazon::{CreateReportSpecification, DocumentAccess, ProcessingStatus, Report, SellerAuth};
-use crate::domain::{JobPurpose, JobState, Problem, ProblemKind, ReportJob, ReportKind};
+use crate::domain::{JobPrecondition, JobPurpose, JobState, Problem, ProblemKind, ReportJob, ReportKind};
 use crate::metrics;
 use crate::ports::OutgoingMessage;
 
@@ -21,6 +21,9 @@ const ACCOUNTS_IN_FLIGHT: usize = 8;
 const STUCK_AFTER: TimeDelta = TimeDelta::hours(3);
 /// The longest pause between two polls of a pending report.
 const MAX_POLL_INTERVAL: TimeDelta = TimeDelta::minutes(5);
+/// How long a run's claim on a DONE report keeps other runs from handing its document over: the time one
+/// message send may take, with room to spare. A run that died after its claim is followed after this long.
+const HANDOVER_LEASE: TimeDelta = TimeDelta::minutes(5);
 /// An error document is a few lines; more is not read.
 const ERROR_DOCUMENT_LIMIT: u64 = 64 * 1024;
 
@@ -147,21 +150,27 @@ impl Import {
     /// A job of an account that cannot be polled: it is closed if the account is gone, else polled later.
     async fn settle_unpollable(&self, mut job: ReportJob, err: &ImportError) -> Result<(), ImportError> {
         let now = self.clock.now();
+        let expected = job.change();
         job.updated_at = now;
         if matches!(err, ImportError::BadInput(_)) {
             job.state = JobState::Abandoned {
                 reason: err.to_string(),
                 replaced_by: None,
             };
-            self.jobs.put_job(&job, None).await?;
+            self.jobs.put_job(&job, None, expected).await?;
         } else {
             self.record_failure(&job.account_id, err).await?;
-            self.jobs.put_job(&job, Some(now + MAX_POLL_INTERVAL * 3)).await?;
+            self.jobs
+                .put_job(&job, Some(now + MAX_POLL_INTERVAL * 3), expected)
+                .await?;
         }
         Ok(())
     }
 
+    /// Polls one job and moves it on. Every write is made over the job as read, so of two runs polling it at
+    /// once only the first moves it; the other leaves it (and its document) alone.
     async fn poll_job(&self, auth: &SellerAuth, mut job: ReportJob) -> Result<PollSummary, ImportError> {
+        let expected = job.change();
         let report = match self.amazon.get_report(auth, &job.report_id).await {
             Ok(report) => report,
             Err(err) => {
@@ -172,6 +181,7 @@ impl Import {
                     .put_job(
                         &job,
                         Some(now + next_poll_after(job.polls).max(TimeDelta::minutes(1))),
+                        expected,
                     )
                     .await?;
                 return Err(err.into());
@@ -185,17 +195,21 @@ impl Import {
             ProcessingStatus::InQueue | ProcessingStatus::InProgress
                 if now - job.requested_at > STUCK_AFTER =>
             {
-                self.request_again(auth, job, &report).await?;
-                outcome.retried += 1;
+                if self.request_again(auth, job, expected, &report).await? {
+                    outcome.retried += 1;
+                }
             }
             status @ (ProcessingStatus::InQueue | ProcessingStatus::InProgress) => {
                 job.state = JobState::Pending {
                     amazon_status: status.as_str().to_owned(),
                 };
-                self.jobs
-                    .put_job(&job, Some(now + next_poll_after(job.polls)))
-                    .await?;
-                outcome.pending += 1;
+                if self
+                    .jobs
+                    .put_job(&job, Some(now + next_poll_after(job.polls)), expected)
+                    .await?
+                {
+                    outcome.pending += 1;
+                }
             }
             ProcessingStatus::Done => {
                 let Some(document_id) = report.report_document_id else {
@@ -204,33 +218,15 @@ impl Import {
                         job.report_id
                     )));
                 };
-                // Every document goes to the parsers; those of types sellersync does not parse are copied as
-                // they are into the raw documents bucket there, off the poller's minute.
-                let message = ParseMessage {
-                    account_id: job.account_id.clone(),
-                    job_key: job.key(),
-                    report_id: job.report_id.clone(),
-                    report_type: job.report_type.clone(),
-                    report_document_id: document_id.clone(),
-                };
-                let body =
-                    serde_json::to_string(&message).map_err(|e| ImportError::Internal(e.to_string()))?;
-                // Sent before the job is updated: a crash in between sends it again, which parsing tolerates.
-                self.parse_queue.send(OutgoingMessage::standard(body)).await?;
-                job.state = if ReportKind::of(&job.report_type).is_parsed() {
-                    JobState::Parsing { document_id }
-                } else {
-                    JobState::RawDocument {
-                        document_id,
-                        location: None,
-                    }
-                };
-                self.jobs.put_job(&job, None).await?;
-                outcome.done += 1;
+                if self.hand_over(job, expected, document_id).await? {
+                    outcome.done += 1;
+                }
             }
             ProcessingStatus::Cancelled => {
                 job.state = JobState::NoData;
-                self.jobs.put_job(&job, None).await?;
+                if !self.jobs.put_job(&job, None, expected).await? {
+                    return Ok(outcome);
+                }
                 if let (JobPurpose::Scheduled, Some(window)) = (&job.purpose, job.window) {
                     self.accounts
                         .record_import(&job.account_id, now, Some((&job.report_type, window.end)))
@@ -240,6 +236,12 @@ impl Import {
             }
             ProcessingStatus::Fatal => {
                 let reason = self.fatal_reason(auth, &report).await;
+                job.state = JobState::Fatal {
+                    reason: reason.clone(),
+                };
+                if !self.jobs.put_job(&job, None, expected).await? {
+                    return Ok(outcome);
+                }
                 tracing::warn!(account = %job.account_id, report_id = %job.report_id, %reason, "report FATAL");
                 let problem = Problem {
                     kind: ProblemKind::ReportFatal,
@@ -247,12 +249,60 @@ impl Import {
                     at: now,
                 };
                 self.accounts.record_problem(&job.account_id, &problem).await?;
-                job.state = JobState::Fatal { reason };
-                self.jobs.put_job(&job, None).await?;
                 outcome.fatal += 1;
             }
         }
         Ok(outcome)
+    }
+
+    /// Hands a DONE report's document to the parsers, once: the job is claimed first (still pending, due
+    /// again after [`HANDOVER_LEASE`]), so a run that lost the claim sends nothing; then the message is
+    /// sent; then the job moves to `parsing` (or `raw_document`). A run that dies after its claim leaves the
+    /// job due, and a later poll hands it over again (parsing tolerates a repeated document). A parser that
+    /// finishes before the last write settles the job from `pending`, and the last write then finds it
+    /// changed and leaves it alone. Whether this run handed the document over.
+    async fn hand_over(
+        &self,
+        mut job: ReportJob,
+        expected: JobPrecondition,
+        document_id: String,
+    ) -> Result<bool, ImportError> {
+        let now = self.clock.now();
+        job.state = JobState::Pending {
+            amazon_status: ProcessingStatus::Done.as_str().to_owned(),
+        };
+        if !self
+            .jobs
+            .put_job(&job, Some(now + HANDOVER_LEASE), expected)
+            .await?
+        {
+            tracing::info!(account = %job.account_id, report_id = %job.report_id, "another poll run hands this report over");
+            return Ok(false);
+        }
+        // Every document goes to the parsers; those of types sellersync does not parse are copied as they are
+        // into the raw documents bucket there, off the poller's minute.
+        let message = ParseMessage {
+            account_id: job.account_id.clone(),
+            job_key: job.key(),
+            report_id: job.report_id.clone(),
+            report_type: job.report_type.clone(),
+            report_document_id: document_id.clone(),
+        };
+        let body = serde_json::to_string(&message).map_err(|e| ImportError::Internal(e.to_string()))?;
+        self.parse_queue.send(OutgoingMessage::standard(body)).await?;
+        let claimed = job.change();
+        job.state = if ReportKind::of(&job.report_type).is_parsed() {
+            JobState::Parsing { document_id }
+        } else {
+            JobState::RawDocument {
+                document_id,
+                location: None,
+            }
+        };
+        if !self.jobs.put_job(&job, None, claimed).await? {
+            tracing::info!(account = %job.account_id, report_id = %job.report_id, "the parser settled the job first");
+        }
+        Ok(true)
     }
 
     /// Amazon's reason for a FATAL report, from its error document when there is one.
@@ -280,17 +330,27 @@ impl Import {
         }
     }
 
-    /// Cancels a stuck report and requests the same window again as a new job.
+    /// Cancels a stuck report and requests the same window again as a new job. Claimed first, like a hand
+    /// over, so that of two runs only one requests it again; `false` when this run lost the claim.
     async fn request_again(
         &self,
         auth: &SellerAuth,
         mut job: ReportJob,
+        expected: JobPrecondition,
         report: &Report,
-    ) -> Result<(), ImportError> {
+    ) -> Result<bool, ImportError> {
+        let now = self.clock.now();
+        if !self
+            .jobs
+            .put_job(&job, Some(now + HANDOVER_LEASE), expected)
+            .await?
+        {
+            return Ok(false);
+        }
+        let claimed = job.change();
         if let Err(err) = self.amazon.cancel_report(auth, &report.report_id).await {
             tracing::warn!(report_id = %report.report_id, error = %err, "could not cancel a stuck report");
         }
-        let now = self.clock.now();
         let specification = CreateReportSpecification {
             report_type: job.report_type.clone(),
             marketplace_ids: job.marketplace_ids.clone(),
@@ -307,10 +367,11 @@ impl Import {
                 amazon_status: "IN_QUEUE".into(),
             },
             polls: 0,
+            version: 0,
             ..job.clone()
         };
         self.jobs
-            .put_job(&replacement, Some(now + next_poll_after(0)))
+            .put_job(&replacement, Some(now + next_poll_after(0)), JobPrecondition::New)
             .await?;
         job.state = JobState::Abandoned {
             reason: format!(
@@ -320,9 +381,9 @@ impl Import {
             ),
             replaced_by: Some(replacement.key()),
         };
-        self.jobs.put_job(&job, None).await?;
+        self.jobs.put_job(&job, None, claimed).await?;
         tracing::warn!(old = %job.report_id, new = %replacement.report_id, "stuck report requested again");
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -17,7 +17,8 @@ use crate::amazon::{AmazonClient, CreateReportSpecification, Operation, SellerAu
 use crate::clock::Clock;
 use crate::domain::report::{ACTIONABLE_ORDERS, MAX_ORDER_REPORT_WINDOW};
 use crate::domain::{
-    Backfill, BackfillStatus, JobPurpose, JobState, Problem, ReportJob, ReportTypeSpec, SellerAccount,
+    Backfill, BackfillStatus, JobPrecondition, JobPurpose, JobState, Problem, ReportJob, ReportTypeSpec,
+    SellerAccount,
 };
 use crate::error::{AmazonError, DomainError, StoreError};
 use crate::ports::{AccountStore, JobStore, Page, SecretStore};
@@ -499,8 +500,11 @@ impl Reports {
             },
             updated_at: now,
             polls: 0,
+            version: 0,
         };
-        self.jobs.put_job(&job, Some(now + FIRST_POLL)).await?;
+        self.jobs
+            .put_job(&job, Some(now + FIRST_POLL), JobPrecondition::New)
+            .await?;
         Ok(job)
     }
 

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::import::{Import, ImportError};
 use crate::amazon::CreateReportSpecification;
 use crate::domain::report::{ACTIONABLE_ORDERS, ALL_ORDERS_FLAT, FBA_SHIPMENTS, MAX_ORDER_REPORT_WINDOW};
-use crate::domain::{ImportInterval, ImportOptions, ImportStatus, JobPurpose, JobState, ReportJob, Window};
+use crate::domain::{
+    ImportInterval, ImportOptions, ImportStatus, JobPrecondition, JobPurpose, JobState, ReportJob, Window,
+};
 
 /// A window ends this long before now: Amazon refuses end times in the future, and clocks differ a little.
 const END_MARGIN: TimeDelta = TimeDelta::minutes(2);
@@ -135,8 +137,9 @@ impl Import {
                     state: JobState::Pending { amazon_status: "IN_QUEUE".into() },
                     updated_at: now,
                     polls: 0,
+                    version: 0,
                 };
-                self.jobs.put_job(&job, Some(now + FIRST_POLL)).await?;
+                self.jobs.put_job(&job, Some(now + FIRST_POLL), JobPrecondition::New).await?;
                 tracing::info!(report_type, report_id = %job.report_id, start = %window.start, end = %window.end, "report requested");
                 jobs.push(job);
             }

@@ -22,5 +22,7 @@ pub use outbox::{
     SubmittedMessage, action_id, action_key,
 };
 pub use pii::{BuyerPii, PostalAddress};
-pub use report::{ImportSummary, JobPurpose, JobState, ReportJob, ReportKind, ReportTypeSpec, Window};
+pub use report::{
+    ImportSummary, JobPrecondition, JobPurpose, JobState, ReportJob, ReportKind, ReportTypeSpec, Window,
+};
 pub use shipment::{FbaShipmentItem, UnshippedItem, UnshippedOrder};

@@ -322,9 +322,48 @@ pub struct ReportJob {
     /// How often it was polled.
     #[serde(default)]
     pub polls: u32,
+    /// Bumped by every change; a change is written only over the version (or the states) it moved from, so
+    /// two pollers cannot both hand a document over and a late write cannot move a job back.
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// What a report job write requires of the stored copy; the store writes nothing when it does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobPrecondition {
+    /// Nothing is stored under the job's key: a new job.
+    New,
+    /// The stored job is in one of these states (as [`JobState::name`] names them), at any version: how a
+    /// parser settles the job whichever poller run handed its document over.
+    InStates(&'static [&'static str]),
+    /// The stored job is still in `state` at `version`: nobody changed it since it was read.
+    Unchanged {
+        /// The state it moves from.
+        state: &'static str,
+        /// The version it was read at.
+        version: u64,
+    },
 }
 
 impl ReportJob {
+    /// Begins a change of the job as it was read: bumps its version and answers the precondition that it
+    /// is still as read.
+    pub fn change(&mut self) -> JobPrecondition {
+        let expected = JobPrecondition::Unchanged {
+            state: self.state.name(),
+            version: self.version,
+        };
+        self.version += 1;
+        expected
+    }
+
+    /// Begins a change that may follow any change into `states`: bumps the version and answers that
+    /// precondition.
+    pub fn change_from(&mut self, states: &'static [&'static str]) -> JobPrecondition {
+        self.version += 1;
+        JobPrecondition::InStates(states)
+    }
+
     /// The job's key within its account: request time, then Amazon's id, so that keys sort by age.
     pub fn key(&self) -> String {
         format!(
@@ -381,6 +420,7 @@ mod tests {
             },
             updated_at: "2026-11-01T00:01:00Z".parse().unwrap(),
             polls: 2,
+            version: 3,
         };
         let json = serde_json::to_value(&job).unwrap();
         assert_eq!(json["state"], "fatal");

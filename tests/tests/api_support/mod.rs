@@ -292,30 +292,18 @@ impl Api {
         let queue = self.resources.get("ParseQueue").expect("parse queue");
         let mut outcomes = Vec::new();
         loop {
-            let received = self
-                .stack
-                .sqs
-                .receive_message()
-                .queue_url(queue)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .expect("receive")
-                .messages
-                .unwrap_or_default();
+            let received = self.receive_parse_messages().await;
             if received.is_empty() {
                 return outcomes;
             }
-            for message in received {
-                let parse: ParseMessage =
-                    serde_json::from_str(message.body.as_deref().unwrap_or_default()).expect("parse message");
+            for (parse, receipt) in received {
                 let outcome = import.parse_report(&parse).await;
                 outcomes.push(outcome.map(|_| ()).map_err(|e| e.to_string()));
                 self.stack
                     .sqs
                     .delete_message()
                     .queue_url(queue)
-                    .set_receipt_handle(message.receipt_handle)
+                    .set_receipt_handle(receipt)
                     .send()
                     .await
                     .expect("deleted");
@@ -334,5 +322,27 @@ impl Api {
                 .expect("stored");
         }
         account
+    }
+
+    /// Up to ten messages of the parse queue, with their receipt handles; received, so hidden for a while.
+    pub async fn receive_parse_messages(&self) -> Vec<(ParseMessage, Option<String>)> {
+        let queue = self.resources.get("ParseQueue").expect("parse queue");
+        self.stack
+            .sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|message| {
+                let parse: ParseMessage =
+                    serde_json::from_str(message.body.as_deref().unwrap_or_default()).expect("parse message");
+                (parse, message.receipt_handle)
+            })
+            .collect()
     }
 }

@@ -15,7 +15,9 @@ use super::keys::{
 };
 use super::{Item, get_s, n, put_item, put_new_item, s};
 use crate::adapters::unavailable;
-use crate::domain::{Backfill, BackfillStatus, Connection, ImportStatus, Problem, ReportJob, SellerAccount};
+use crate::domain::{
+    Backfill, BackfillStatus, Connection, ImportStatus, JobPrecondition, Problem, ReportJob, SellerAccount,
+};
 use crate::error::StoreError;
 use crate::ports::{
     AccountRecord, AccountStore, IdempotencyRecord, IdempotencyStore, JobStore, Page, StoredResponse,
@@ -386,7 +388,12 @@ impl AccountStore for DynamoStateStore {
 
 #[async_trait]
 impl JobStore for DynamoStateStore {
-    async fn put_job(&self, job: &ReportJob, next_poll: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+    async fn put_job(
+        &self,
+        job: &ReportJob,
+        next_poll: Option<DateTime<Utc>>,
+        expected: JobPrecondition,
+    ) -> Result<bool, StoreError> {
         let key = job.key();
         let mut item = Item::from([
             ("pk".into(), s(account_pk(&job.account_id))),
@@ -394,12 +401,51 @@ impl JobStore for DynamoStateStore {
             ("kind".into(), s("report_job")),
             ("job".into(), encode(&key, job)?),
             ("state".into(), s(job.state.name())),
+            ("version".into(), n(job.version)),
         ]);
         if let (true, Some(due)) = (job.state.is_pending(), next_poll) {
             item.insert("gsi1pk".into(), s(REPORTS_DUE_KIND));
             item.insert("gsi1sk".into(), s(job_due_sk(due, &job.account_id, &key)));
         }
-        put_item(&self.client, &self.table, item).await
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        request = match expected {
+            JobPrecondition::New => request.condition_expression("attribute_not_exists(pk)"),
+            JobPrecondition::InStates(states) => {
+                let placeholders: Vec<String> = (0..states.len()).map(|i| format!(":s{i}")).collect();
+                let mut request = request
+                    .condition_expression(format!("#st IN ({})", placeholders.join(", ")))
+                    .expression_attribute_names("#st", "state");
+                for (placeholder, state) in placeholders.iter().zip(states) {
+                    request = request.expression_attribute_values(placeholder, s(*state));
+                }
+                request
+            }
+            JobPrecondition::Unchanged { state, version } => {
+                // Jobs written before versions existed have no `version`: they are at version 0.
+                let condition = if version == 0 {
+                    "#st = :st AND (#v = :v OR attribute_not_exists(#v))"
+                } else {
+                    "#st = :st AND #v = :v"
+                };
+                request
+                    .condition_expression(condition)
+                    .expression_attribute_names("#st", "state")
+                    .expression_attribute_names("#v", "version")
+                    .expression_attribute_values(":st", s(state))
+                    .expression_attribute_values(":v", n(version))
+            }
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(unavailable("PutItem", err)),
+            },
+        }
     }
 
     async fn get_job(&self, account: &str, job_key: &str) -> Result<Option<ReportJob>, StoreError> {

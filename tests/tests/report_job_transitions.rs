@@ -1,0 +1,202 @@
+//! Report jobs move only from the state they were read in, against DynamoDB Local, moto's SQS and the
+//! sandbox: two poll runs at once hand each document to the parsers once, and a parser that finishes before
+//! the poller has recorded the hand-over leaves the job imported, not `parsing` again.
+
+mod api_support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use api_support::{Api, US, seller_spec, start};
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::app::import::{Import, ParseMessage};
+use shared::domain::Problem;
+use shared::error::StoreError;
+use shared::ports::{AccountRecord, AccountStore, MessageQueue, OutgoingMessage, Page};
+use tokio::sync::Barrier;
+
+const FLAT: &str = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL";
+const INVENTORY: &str = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA";
+
+/// The account store, with the first `parties` account reads held until all of them arrived: each poll run
+/// reads its account after it listed the due jobs, so every run has listed them before any run polls one.
+#[derive(Debug)]
+struct Meeting {
+    inner: Arc<dyn AccountStore>,
+    barrier: Barrier,
+    arrived: AtomicUsize,
+    parties: usize,
+}
+
+impl Meeting {
+    fn new(inner: Arc<dyn AccountStore>, parties: usize) -> Self {
+        Meeting {
+            inner,
+            barrier: Barrier::new(parties),
+            arrived: AtomicUsize::new(0),
+            parties,
+        }
+    }
+}
+
+#[async_trait]
+impl AccountStore for Meeting {
+    async fn create_account(&self, account: &shared::domain::SellerAccount) -> Result<bool, StoreError> {
+        self.inner.create_account(account).await
+    }
+    async fn save_settings(&self, account: &shared::domain::SellerAccount) -> Result<bool, StoreError> {
+        self.inner.save_settings(account).await
+    }
+    async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        if self.arrived.fetch_add(1, Ordering::SeqCst) < self.parties {
+            self.barrier.wait().await;
+        }
+        self.inner.get_account(id).await
+    }
+    async fn list_accounts(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<AccountRecord>, StoreError> {
+        self.inner.list_accounts(after, limit).await
+    }
+    async fn delete_account(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.delete_account(id).await
+    }
+    async fn record_problem(&self, id: &str, problem: &Problem) -> Result<(), StoreError> {
+        self.inner.record_problem(id, problem).await
+    }
+    async fn record_connected(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.record_connected(id).await
+    }
+    async fn record_import(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        watermark: Option<(&str, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        self.inner.record_import(id, at, watermark).await
+    }
+    async fn record_throttled(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.inner.record_throttled(id, at).await
+    }
+}
+
+/// A parse queue with the fastest parser there can be: the document is imported before `send` returns.
+#[derive(Debug)]
+struct ParsedAtOnce {
+    parser: Import,
+}
+
+#[async_trait]
+impl MessageQueue for ParsedAtOnce {
+    async fn send(&self, message: OutgoingMessage) -> Result<(), StoreError> {
+        let parse: ParseMessage = serde_json::from_str(&message.body).expect("a parse message");
+        let parser = self.parser.clone();
+        // On a blocking thread of its own: the parser's future is not `Send` for every lifetime, which an
+        // `async_trait` method needs of what it awaits.
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || runtime.block_on(parser.parse_report(&parse)).map(drop))
+            .await
+            .expect("parser thread")
+            .expect("imported");
+        Ok(())
+    }
+}
+
+async fn request(api: &Api, account: &str, body: Value) {
+    let answer = api.post(&format!("/accounts/{account}/reports"), body).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{:?}", answer.body);
+}
+
+/// Every message waiting in the parse queue, by report id.
+async fn queued_documents(api: &Api) -> BTreeMap<String, usize> {
+    let mut documents = BTreeMap::new();
+    loop {
+        let received = api.receive_parse_messages().await;
+        if received.is_empty() {
+            return documents;
+        }
+        for (parse, _) in received {
+            *documents.entry(parse.report_id).or_default() += 1;
+        }
+    }
+}
+
+async fn job_states(api: &Api, account: &str) -> Vec<String> {
+    let answer = api.get(&format!("/accounts/{account}/reports?limit=100")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    answer.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|job| job["status"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_poll_runs_at_once_queue_each_document_once() {
+    let api = start().await;
+    let (_, account) = api.connect(seller_spec(41, &[US], 20), "never").await;
+    request(
+        &api,
+        &account,
+        json!({"reportType": FLAT, "dataStartTime": "2026-03-01T00:00:00Z", "dataEndTime": "2026-03-09T00:00:00Z"}),
+    )
+    .await;
+    request(&api, &account, json!({"reportType": INVENTORY})).await;
+    api.advance(TimeDelta::minutes(2));
+
+    let poller = Import {
+        accounts: Arc::new(Meeting::new(api.state.clone(), 2)),
+        ..api.import.clone()
+    };
+    let (first, second) = tokio::join!(poller.poll_reports(), poller.poll_reports());
+    let (first, second) = (first.expect("first run"), second.expect("second run"));
+
+    let documents = queued_documents(&api).await;
+    assert_eq!(documents.len(), 2, "{documents:?}");
+    assert!(
+        documents.values().all(|&sent| sent == 1),
+        "each document queued once: {documents:?}"
+    );
+    assert_eq!(first.done + second.done, 2, "{first:?} {second:?}");
+    let mut states = job_states(&api, &account).await;
+    states.sort();
+    assert_eq!(states, ["parsing", "raw_document"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parser_that_finishes_before_the_poller_records_the_hand_over_leaves_the_job_imported() {
+    let api = start().await;
+    let (_, account) = api.connect(seller_spec(42, &[US], 20), "never").await;
+    request(
+        &api,
+        &account,
+        json!({"reportType": FLAT, "dataStartTime": "2026-03-01T00:00:00Z", "dataEndTime": "2026-03-09T00:00:00Z"}),
+    )
+    .await;
+    api.advance(TimeDelta::minutes(2));
+
+    let poller = Import {
+        parse_queue: Arc::new(ParsedAtOnce {
+            parser: api.import.clone(),
+        }),
+        ..api.import.clone()
+    };
+    let summary = poller.poll_reports().await.expect("poll run");
+
+    assert_eq!(summary.done, 1, "{summary:?}");
+    assert_eq!(
+        job_states(&api, &account).await,
+        ["imported"],
+        "the poller's late write does not move the job back to parsing"
+    );
+    api.advance(TimeDelta::minutes(10));
+    let again = api.import.poll_reports().await.expect("poll run");
+    assert_eq!(again.polled, 0, "nothing is due any more: {again:?}");
+}

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Backfill, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, FulfillmentChannel, ImportStatus,
-    JobPrecondition, Order, OrderStatus, Problem, QueuedGroup, ReportJob, SellerAccount, UnshippedOrder,
+    ActionOrigin, Backfill, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, FulfillmentChannel,
+    ImportStatus, JobPrecondition, Order, OrderStatus, Problem, QueuedGroup, ReportJob, SellerAccount,
+    UnshippedOrder,
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -376,6 +377,13 @@ pub trait FeedStore: Send + Sync + std::fmt::Debug {
     async fn add_action(&self, action: &FeedAction, ledger: Option<u64>) -> Result<AddOutcome, StoreError>;
     /// Stores actions in their current state, over the stored copies.
     async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError>;
+    /// Stores each action in its new state if its stored copy is still in `from`; the keys of those stored.
+    /// An action another run moved first keeps what that run wrote.
+    async fn move_actions(
+        &self,
+        from: ActionOrigin<'_>,
+        actions: &[FeedAction],
+    ) -> Result<Vec<String>, StoreError>;
     /// Actions by key ([`FeedAction::key`]); missing ones are left out.
     async fn get_actions(&self, account: &str, keys: &[String]) -> Result<Vec<FeedAction>, StoreError>;
     /// Every action about one order, oldest first, with its ledger's version (read first).

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ActionState, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, Order, QueuedGroup, UnshippedOrder,
+    ActionOrigin, ActionState, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, Order, QueuedGroup,
+    UnshippedOrder,
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -336,6 +337,27 @@ impl FeedStore for MemoryFeedStore {
             maps.store(action);
         }
         Ok(())
+    }
+
+    async fn move_actions(
+        &self,
+        from: ActionOrigin<'_>,
+        actions: &[FeedAction],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut maps = self.lock();
+        let mut moved = Vec::new();
+        for action in actions {
+            let key = (action.account_id.clone(), action.key());
+            if maps
+                .actions
+                .get(&key)
+                .is_some_and(|stored| from.holds(&stored.state))
+            {
+                maps.store(action);
+                moved.push(action.key());
+            }
+        }
+        Ok(moved)
     }
 
     async fn get_actions(&self, account: &str, keys: &[String]) -> Result<Vec<FeedAction>, StoreError> {

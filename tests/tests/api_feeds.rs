@@ -14,11 +14,13 @@ use serde_json::json;
 use shared::adapters::sqs::SqsQueue;
 use shared::app::feeds::{FeedProcessor, FeedSettings};
 use shared::clock::Clock;
-use shared::domain::Order;
+use shared::domain::{ActionOrigin, FeedAction, FeedSubmission, Order, QueuedGroup};
+use shared::error::StoreError;
+use shared::feeds::FeedType;
 use shared::metrics::{self, Metrics};
-use shared::ports::{FeedStore, OrderStore};
+use shared::ports::{AddOutcome, FeedStore, OrderLedger, OrderStore, Page};
 use shared::testing::MemoryFeedStore;
-use tests::sandbox::{Channel, OrderState, SandboxOrder, SellerCredentials};
+use tests::sandbox::{Channel, Fault, FaultKind, Operation, OrderState, SandboxOrder, SellerCredentials};
 
 /// A US seller whose orders are all merchant-fulfilled and unshipped, connected through the API, with its
 /// unshipped orders stored as the import would store them.
@@ -294,4 +296,170 @@ async fn a_submitter_that_dies_after_create_feed_adopts_its_feed_instead_of_subm
     );
     let states: Vec<&str> = outbox.all_actions().iter().map(|a| a.state.name()).collect();
     assert_eq!(states, ["accepted"; 3]);
+}
+
+/// The outbox, with the first write of actions held until the test opens the gate: a poll run that is slow
+/// to settle a feed.
+#[derive(Debug)]
+struct Gate {
+    inner: Arc<dyn FeedStore>,
+    armed: std::sync::atomic::AtomicBool,
+    arrived: tokio::sync::Semaphore,
+    open: tokio::sync::Semaphore,
+}
+
+impl Gate {
+    fn new(inner: Arc<dyn FeedStore>) -> Self {
+        Gate {
+            inner,
+            armed: std::sync::atomic::AtomicBool::new(true),
+            arrived: tokio::sync::Semaphore::new(0),
+            open: tokio::sync::Semaphore::new(0),
+        }
+    }
+
+    async fn hold_the_first(&self) {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.arrived.add_permits(1);
+            drop(self.open.acquire().await.expect("gate"));
+        }
+    }
+
+    /// Waits until a run is held at the gate.
+    async fn reached(&self) {
+        drop(self.arrived.acquire().await.expect("gate"));
+    }
+
+    fn open(&self) {
+        self.open.add_permits(1);
+    }
+}
+
+#[async_trait::async_trait]
+impl FeedStore for Gate {
+    async fn add_action(&self, action: &FeedAction, ledger: Option<u64>) -> Result<AddOutcome, StoreError> {
+        self.inner.add_action(action, ledger).await
+    }
+    async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError> {
+        self.hold_the_first().await;
+        self.inner.save_actions(actions).await
+    }
+    async fn move_actions(
+        &self,
+        from: ActionOrigin<'_>,
+        actions: &[FeedAction],
+    ) -> Result<Vec<String>, StoreError> {
+        self.hold_the_first().await;
+        self.inner.move_actions(from, actions).await
+    }
+    async fn get_actions(&self, account: &str, keys: &[String]) -> Result<Vec<FeedAction>, StoreError> {
+        self.inner.get_actions(account, keys).await
+    }
+    async fn order_ledger(&self, account: &str, order_id: &str) -> Result<OrderLedger, StoreError> {
+        self.inner.order_ledger(account, order_id).await
+    }
+    async fn queued_actions(
+        &self,
+        account: &str,
+        feed_type: FeedType,
+        limit: usize,
+    ) -> Result<Vec<FeedAction>, StoreError> {
+        self.inner.queued_actions(account, feed_type, limit).await
+    }
+    async fn queued_groups(&self) -> Result<Vec<QueuedGroup>, StoreError> {
+        self.inner.queued_groups().await
+    }
+    async fn save_submission(&self, submission: &FeedSubmission) -> Result<(), StoreError> {
+        self.inner.save_submission(submission).await
+    }
+    async fn get_submission(&self, account: &str, id: &str) -> Result<Option<FeedSubmission>, StoreError> {
+        self.inner.get_submission(account, id).await
+    }
+    async fn open_submissions(&self, limit: u32) -> Result<Vec<FeedSubmission>, StoreError> {
+        self.inner.open_submissions(limit).await
+    }
+    async fn list_submissions(
+        &self,
+        account: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<FeedSubmission>, StoreError> {
+        self.inner.list_submissions(account, after, limit).await
+    }
+}
+
+/// Ships each order (all its units) through the API.
+async fn ship(api: &Api, account: &str, orders: &[SandboxOrder]) {
+    for order in orders {
+        let answer = api
+            .post(
+                &format!("/accounts/{account}/orders/{}/shipments", order.amazon_order_id),
+                json!({"carrierCode": "UPS", "trackingNumber": "1Z999AA10123456784"}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{:?}", answer.body);
+    }
+}
+
+/// Feeds of one type the sandbox received for the seller.
+fn feeds_of(api: &Api, seller: &SellerCredentials, feed_type: &str) -> usize {
+    api.sandbox
+        .feeds(&seller.seller_id)
+        .expect("seller")
+        .iter()
+        .filter(|f| f.feed_type == feed_type)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poll_run_that_settles_a_fatal_feed_late_does_not_queue_its_actions_again() {
+    let api = start().await;
+    let (seller, account, orders) = seller(&api, 503).await;
+    ship(&api, &account, &orders[..2]).await;
+    api.sandbox
+        .inject(Fault::new(FaultKind::Fatal).on(Operation::CreateFeed));
+    let feeds = processor(&api, api.state.clone());
+    api.advance(TimeDelta::minutes(6));
+    assert_eq!(feeds.submit_due().await.expect("run").feeds, 1);
+    api.advance(TimeDelta::minutes(2));
+
+    // Two poll runs at once: the late one reads the FATAL feed and is held before it writes its actions;
+    // meanwhile the other settles the feed and the submitter puts the actions into a new feed.
+    let gate = Arc::new(Gate::new(api.state.clone()));
+    let late = FeedProcessor {
+        outbox: gate.clone(),
+        ..processor(&api, api.state.clone())
+    };
+    let (late_run, ()) = tokio::join!(late.poll_feeds(), async {
+        gate.reached().await;
+        let settled = feeds.poll_feeds().await.expect("poll run");
+        assert_eq!(settled.failed_feeds, 1, "{settled:?}");
+        api.advance(TimeDelta::minutes(6));
+        assert_eq!(feeds.submit_due().await.expect("run").feeds, 1);
+        gate.open();
+    });
+    late_run.expect("late poll run");
+    assert_eq!(feeds_of(&api, &seller, "POST_ORDER_FULFILLMENT_DATA"), 2);
+
+    for _ in 0..10 {
+        api.advance(TimeDelta::minutes(2));
+        feeds.poll_feeds().await.expect("poll run");
+        feeds.submit_due().await.expect("run");
+    }
+    assert_eq!(
+        feeds_of(&api, &seller, "POST_ORDER_FULFILLMENT_DATA"),
+        2,
+        "the FATAL feed and the one that carried its actions again, no third"
+    );
+    let answer = api
+        .get(&format!(
+            "/accounts/{account}/orders/{}",
+            orders[0].amazon_order_id
+        ))
+        .await;
+    assert_eq!(
+        answer.body["shipments"][0]["state"], "accepted",
+        "{:?}",
+        answer.body
+    );
 }

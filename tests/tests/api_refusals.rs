@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use shared::app::accounts::{AccountChanges, Accounts, NewAccount, RefreshToken};
 use shared::app::feeds::FeedActions;
 use shared::domain::{
-    FeedAction, FeedSubmission, ImportInterval, ImportOptions, Problem, QueuedGroup, Region,
+    ActionOrigin, FeedAction, FeedSubmission, ImportInterval, ImportOptions, Problem, QueuedGroup, Region,
 };
 use shared::error::StoreError;
 use shared::feeds::{FeedType, InventoryUpdate};
@@ -478,6 +478,13 @@ impl FeedStore for Counting {
     }
     async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError> {
         self.inner.save_actions(actions).await
+    }
+    async fn move_actions(
+        &self,
+        from: ActionOrigin<'_>,
+        actions: &[FeedAction],
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner.move_actions(from, actions).await
     }
     async fn get_actions(&self, account: &str, keys: &[String]) -> Result<Vec<FeedAction>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);

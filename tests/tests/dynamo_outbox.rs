@@ -1,12 +1,13 @@
 //! The feed outbox against DynamoDB Local and the in-memory fake, by the same checks: actions are added once,
 //! queued ones are listed per account and feed type oldest first, groups are found across accounts,
-//! submissions are listed newest first and while open, and an order action is added only while its order's
-//! ledger is where its writer read it, however many writers race.
+//! submissions are listed newest first and while open, an order action is added only while its order's
+//! ledger is where its writer read it, however many writers race, and an action moves only from the state
+//! it is in.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoStateStore;
 use shared::domain::{
-    ActionPayload, ActionState, FeedAction, FeedSubmission, SubmissionStatus, SubmittedMessage,
+    ActionOrigin, ActionPayload, ActionState, FeedAction, FeedSubmission, SubmissionStatus, SubmittedMessage,
 };
 use shared::feeds::{CancelReason, Cancellation, FeedType, InventoryUpdate};
 use shared::ports::{AddOutcome, FeedStore};
@@ -241,4 +242,92 @@ async fn the_in_memory_outbox_behaves_like_the_dynamodb_one() {
 async fn racing_writers_of_one_order_add_one_action_in_dynamodb_and_in_memory() {
     one_of_many_racing_writers_adds(&dynamo().await).await;
     one_of_many_racing_writers_adds(&MemoryFeedStore::default()).await;
+}
+
+fn submitted(action: &FeedAction, submission: &str) -> FeedAction {
+    FeedAction {
+        state: ActionState::Submitted {
+            submission_id: submission.into(),
+            message_id: 1,
+        },
+        attempts: action.attempts + 1,
+        ..action.clone()
+    }
+}
+
+async fn moves_an_action_only_from_the_state_it_is_in(store: &dyn FeedStore) {
+    let a = stock("acc-m", "a", "MUG", 1);
+    let b = cancel("acc-m", "b", "114-0000003-0000003", 2);
+    store.add_action(&a, None).await.unwrap();
+    store.add_action(&b, None).await.unwrap();
+
+    let into_first = [submitted(&a, "s1"), submitted(&b, "s1")];
+    let mut moved = store
+        .move_actions(ActionOrigin::Queued, &into_first)
+        .await
+        .unwrap();
+    moved.sort();
+    assert_eq!(moved, [b.key(), a.key()]);
+    assert!(
+        store
+            .move_actions(ActionOrigin::Queued, &[submitted(&a, "s2")])
+            .await
+            .unwrap()
+            .is_empty(),
+        "an action is taken into one submission only"
+    );
+
+    // The feed failed: one poll run queues `a` again and a later feed takes it; a late run of the first
+    // feed's settling then finds it no longer held by s1.
+    let requeued = FeedAction {
+        state: ActionState::Queued,
+        ..into_first[0].clone()
+    };
+    assert_eq!(
+        store
+            .move_actions(ActionOrigin::SubmittedIn("s1"), std::slice::from_ref(&requeued))
+            .await
+            .unwrap(),
+        [a.key()]
+    );
+    let later = submitted(&requeued, "s3");
+    store
+        .move_actions(ActionOrigin::Queued, std::slice::from_ref(&later))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .move_actions(ActionOrigin::SubmittedIn("s1"), &[requeued])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .move_actions(ActionOrigin::SubmittedIn("s2"), &[into_first[1].clone()])
+            .await
+            .unwrap()
+            .is_empty(),
+        "held by s1, not s2"
+    );
+    let stored = store.get_actions("acc-m", &[a.key(), b.key()]).await.unwrap();
+    assert_eq!(stored, [later, into_first[1].clone()]);
+    assert!(
+        store
+            .move_actions(ActionOrigin::Queued, &[stock("acc-m", "new", "CUP", 3)])
+            .await
+            .unwrap()
+            .is_empty(),
+        "a move never creates an action"
+    );
+}
+
+#[tokio::test]
+async fn the_dynamodb_outbox_moves_an_action_only_from_the_state_it_is_in() {
+    moves_an_action_only_from_the_state_it_is_in(&dynamo().await).await;
+}
+
+#[tokio::test]
+async fn the_in_memory_outbox_moves_an_action_only_from_the_state_it_is_in() {
+    moves_an_action_only_from_the_state_it_is_in(&MemoryFeedStore::default()).await;
 }

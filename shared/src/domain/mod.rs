@@ -18,8 +18,8 @@ pub use marketplace::{MARKETPLACES, Marketplace, Region};
 pub use money::{Currency, Money};
 pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
 pub use outbox::{
-    ActionPayload, ActionState, FeedAction, FeedNudge, FeedSubmission, QueuedGroup, SubmissionStatus,
-    SubmittedMessage, action_id, action_key,
+    ActionOrigin, ActionPayload, ActionState, FeedAction, FeedNudge, FeedSubmission, QueuedGroup,
+    SubmissionStatus, SubmittedMessage, action_id, action_key,
 };
 pub use pii::{BuyerPii, PostalAddress};
 pub use report::{

@@ -94,6 +94,29 @@ impl ActionState {
     }
 }
 
+/// The state a batch of actions moves from. The outbox writes a move only over an action still in it, so two
+/// runs cannot both move one action, nor a late run move it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionOrigin<'a> {
+    /// Queued: the submitter puts it into a feed.
+    Queued,
+    /// Submitted in the submission with this id: the poller settles or requeues it.
+    SubmittedIn(&'a str),
+}
+
+impl ActionOrigin<'_> {
+    /// Whether an action in `state` is in this origin.
+    pub fn holds(&self, state: &ActionState) -> bool {
+        match (self, state) {
+            (ActionOrigin::Queued, ActionState::Queued) => true,
+            (ActionOrigin::SubmittedIn(id), ActionState::Submitted { submission_id, .. }) => {
+                submission_id == id
+            }
+            _ => false,
+        }
+    }
+}
+
 /// One seller action in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -12,8 +12,10 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::keys::{
     FEEDS_OPEN_KIND, FEEDS_QUEUED_KIND, account_pk, feed_action_sk, feed_ledger_sk, feed_open_sk,
@@ -22,10 +24,13 @@ use super::keys::{
 use super::state::{decode, encode};
 use super::{DynamoStateStore, Item, batch_get, batch_put, get_i64, get_s, n, put_item, put_new_item, s};
 use crate::adapters::unavailable;
-use crate::domain::{ActionState, FeedAction, FeedSubmission, QueuedGroup};
+use crate::domain::{ActionOrigin, ActionState, FeedAction, FeedSubmission, QueuedGroup};
 use crate::error::StoreError;
 use crate::feeds::FeedType;
 use crate::ports::{AddOutcome, FeedStore, OrderLedger, Page};
+
+/// Conditional writes of one move in flight at once.
+const MOVES_IN_FLIGHT: usize = 16;
 
 fn action_item(action: &FeedAction) -> Result<Item, StoreError> {
     let key = action.key();
@@ -121,6 +126,39 @@ impl DynamoStateStore {
         }
     }
 
+    /// Stores `action` if its stored copy is still in `from`; its key when it was stored.
+    async fn move_action(
+        &self,
+        from: ActionOrigin<'_>,
+        action: &FeedAction,
+    ) -> Result<Option<String>, StoreError> {
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(action_item(action)?))
+            .expression_attribute_names("#st", "state");
+        let request = match from {
+            ActionOrigin::Queued => request
+                .condition_expression("#st = :from")
+                .expression_attribute_values(":from", s(ActionState::Queued.name())),
+            // The submission is read inside the stored action (`ActionState` keeps its field names).
+            ActionOrigin::SubmittedIn(submission) => request
+                .condition_expression("#st = :from AND #a.#st.#sub = :sub")
+                .expression_attribute_names("#a", "action")
+                .expression_attribute_names("#sub", "submission_id")
+                .expression_attribute_values(":from", s("submitted"))
+                .expression_attribute_values(":sub", s(submission)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(Some(action.key())),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(None),
+                _ => Err(unavailable("PutItem", err)),
+            },
+        }
+    }
+
     async fn query_all(
         &self,
         mut request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
@@ -157,6 +195,24 @@ impl FeedStore for DynamoStateStore {
     async fn save_actions(&self, actions: &[FeedAction]) -> Result<(), StoreError> {
         let items = actions.iter().map(action_item).collect::<Result<Vec<_>, _>>()?;
         batch_put(&self.client, &self.table, items).await
+    }
+
+    async fn move_actions(
+        &self,
+        from: ActionOrigin<'_>,
+        actions: &[FeedAction],
+    ) -> Result<Vec<String>, StoreError> {
+        // The futures are made first: a mapping closure inside an `async_trait` method is not `Send` for
+        // every lifetime, which the boxed future must be.
+        let moves: Vec<_> = actions
+            .iter()
+            .map(|action| self.move_action(from, action))
+            .collect();
+        let moved: Vec<Option<String>> = stream::iter(moves)
+            .buffer_unordered(MOVES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        Ok(moved.into_iter().flatten().collect())
     }
 
     async fn get_actions(&self, account: &str, keys: &[String]) -> Result<Vec<FeedAction>, StoreError> {

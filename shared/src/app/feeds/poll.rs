@@ -11,7 +11,7 @@ use super::{FeedProcessor, FeedRunError};
 // Feeds back off like report jobs: 30 s, 1 min, 2 min, ... up to 5 minutes.
 use crate::amazon::{ProcessingStatus, SellerAuth};
 use crate::app::poll_reports::next_poll_after;
-use crate::domain::{ActionState, FeedAction, FeedSubmission, SubmissionStatus};
+use crate::domain::{ActionOrigin, ActionState, FeedAction, FeedSubmission, SubmissionStatus};
 use crate::feeds::{
     FeedType, MessageOutcome, ProcessingReport, parse_listings_processing_report, parse_xml_processing_report,
 };
@@ -102,19 +102,22 @@ impl FeedProcessor {
                 let report = self
                     .processing_report(&auth, submission.feed_type, &document)
                     .await?;
-                let (accepted, rejected) = self.settle(&submission, &report, false).await?;
+                let settled = self.settle(&submission, &report, false).await?;
+                let Settled {
+                    accepted, rejected, ..
+                } = settled;
                 submission.status = SubmissionStatus::Done { accepted, rejected };
                 submission.next_poll = None;
                 self.outbox.save_submission(&submission).await?;
                 summary.done += 1;
                 summary.accepted += accepted;
                 summary.rejected += rejected;
-                if rejected > 0 {
+                if settled.newly_rejected > 0 {
                     self.metrics.emit(
                         &metrics::feed_messages_rejected(
                             &submission.account_id,
                             submission.feed_type.as_str(),
-                            rejected,
+                            settled.newly_rejected,
                         ),
                         now,
                     );
@@ -135,9 +138,9 @@ impl FeedProcessor {
                     .unwrap_or_else(|| format!("Amazon ended the feed {}", status.as_str()));
                 tracing::warn!(account = %submission.account_id, %feed_id, %reason, "feed failed; its actions are queued again");
                 let report = report.unwrap_or_default();
-                let (accepted, rejected) = self.settle(&submission, &report, true).await?;
-                summary.accepted += accepted;
-                summary.rejected += rejected;
+                let settled = self.settle(&submission, &report, true).await?;
+                summary.accepted += settled.accepted;
+                summary.rejected += settled.rejected;
                 submission.status = SubmissionStatus::Failed { reason };
                 submission.next_poll = None;
                 self.outbox.save_submission(&submission).await?;
@@ -170,19 +173,23 @@ impl FeedProcessor {
 
     /// Gives each of the submission's actions its result. For a failed feed (`requeue`), only messages the
     /// report names with their own error are rejected; the others go back to the queue, unless they have
-    /// been in [`MAX_ATTEMPTS`] feeds already.
+    /// been in [`MAX_ATTEMPTS`] feeds already. Each action moves only while this submission still holds it,
+    /// so a poll run settling the same feed at once, or late, changes nothing another run settled or a later
+    /// feed carries. Counts every action the submission settled (by this run or another), and apart those
+    /// this run rejected.
     async fn settle(
         &self,
         submission: &FeedSubmission,
         report: &ProcessingReport,
         requeue: bool,
-    ) -> Result<(u32, u32), FeedRunError> {
+    ) -> Result<Settled, FeedRunError> {
         let actions = self
             .outbox
             .get_actions(&submission.account_id, &submission.action_keys())
             .await?;
         let by_key: HashMap<String, FeedAction> = actions.into_iter().map(|a| (a.key(), a)).collect();
-        let (mut accepted, mut rejected) = (0, 0);
+        let holder = ActionOrigin::SubmittedIn(&submission.id);
+        let mut settled = Settled::default();
         let mut changed = Vec::new();
         for message in &submission.messages {
             let own_error = report.entries.iter().find(|e| {
@@ -191,8 +198,8 @@ impl FeedProcessor {
             for key in &message.actions {
                 let Some(action) = by_key.get(key) else { continue };
                 // Only actions this submission still holds: a later feed may carry one already.
-                let held = matches!(&action.state, ActionState::Submitted { submission_id, .. } if *submission_id == submission.id);
-                if !held {
+                if !holder.holds(&action.state) {
+                    settled.count(&action.state, &submission.id);
                     continue;
                 }
                 let mut action = action.clone();
@@ -240,16 +247,38 @@ impl FeedProcessor {
                         },
                     }
                 };
-                match &state {
-                    ActionState::Accepted { .. } => accepted += 1,
-                    ActionState::Rejected { .. } => rejected += 1,
-                    _ => {}
-                }
+                // Another run settling this feed computes the same result from the same report.
+                settled.count(&state, &submission.id);
                 action.state = state;
                 changed.push(action);
             }
         }
-        self.outbox.save_actions(&changed).await?;
-        Ok((accepted, rejected))
+        let moved = self.outbox.move_actions(holder, &changed).await?;
+        settled.newly_rejected = changed
+            .iter()
+            .filter(|a| matches!(a.state, ActionState::Rejected { .. }) && moved.contains(&a.key()))
+            .count() as u32;
+        Ok(settled)
+    }
+}
+
+/// What settling a submission's actions came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Settled {
+    /// Its actions Amazon accepted.
+    accepted: u32,
+    /// Its actions rejected.
+    rejected: u32,
+    /// Of those, the ones this run rejected (what the rejection metric counts).
+    newly_rejected: u32,
+}
+
+impl Settled {
+    fn count(&mut self, state: &ActionState, submission: &str) {
+        match state {
+            ActionState::Accepted { submission_id, .. } if submission_id == submission => self.accepted += 1,
+            ActionState::Rejected { submission_id, .. } if submission_id == submission => self.rejected += 1,
+            _ => {}
+        }
     }
 }

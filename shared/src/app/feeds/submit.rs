@@ -21,7 +21,8 @@ use crate::amazon::{
     CreateFeedDocumentSpecification, CreateFeedSpecification, GetFeedsQuery, Operation, SellerAuth,
 };
 use crate::domain::{
-    ActionState, FeedAction, FeedNudge, FeedSubmission, QueuedGroup, SellerAccount, SubmissionStatus,
+    ActionOrigin, ActionState, FeedAction, FeedNudge, FeedSubmission, QueuedGroup, SellerAccount,
+    SubmissionStatus,
 };
 use crate::feeds::FeedType;
 use crate::metrics;
@@ -210,9 +211,37 @@ impl FeedProcessor {
                 marked.push(action);
             }
         }
-        // Marked before createFeed, so a crash between the two can never put these actions in a second feed.
-        self.outbox.save_actions(&marked).await?;
+        // Marked before createFeed, so a crash between the two can never put these actions in a second feed;
+        // and only while still queued, so no action is in two submissions.
+        let moved = self.outbox.move_actions(ActionOrigin::Queued, &marked).await?;
+        if moved.len() < marked.len() {
+            return self.withdraw(submission, &by_key, &moved).await;
+        }
         self.create_feed(account, auth, &mut submission).await
+    }
+
+    /// Gives up a submission some of whose actions another run took before `createFeed`: the ones this run
+    /// took are queued again as they were, and the submission fails without a feed.
+    async fn withdraw(
+        &self,
+        mut submission: FeedSubmission,
+        read: &HashMap<String, &FeedAction>,
+        taken: &[String],
+    ) -> Result<(), FeedRunError> {
+        let back: Vec<FeedAction> = taken
+            .iter()
+            .filter_map(|key| read.get(key).map(|a| (*a).clone()))
+            .collect();
+        self.outbox
+            .move_actions(ActionOrigin::SubmittedIn(&submission.id), &back)
+            .await?;
+        let reason = "not sent: another submitter run took some of its actions".to_owned();
+        submission.status = SubmissionStatus::Failed {
+            reason: reason.clone(),
+        };
+        submission.updated_at = self.clock.now();
+        self.outbox.save_submission(&submission).await?;
+        Err(FeedRunError::Document(reason))
     }
 
     /// `createFeed` for a recorded submission, then its feed id recorded.

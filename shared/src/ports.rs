@@ -411,3 +411,20 @@ pub trait FeedStore: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> Result<Page<FeedSubmission>, StoreError>;
 }
+
+/// Leases: at most one holder of a named lease at a time, each until an expiry, so that a holder that dies
+/// frees it by itself.
+#[async_trait]
+pub trait Leases: Send + Sync + std::fmt::Debug {
+    /// Takes lease `name` for `holder` until `until` if it is free at `now` (never taken, expired, or
+    /// `holder`'s already, which renews it); whether `holder` has it now.
+    async fn take(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Gives lease `name` back if `holder` has it.
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+}

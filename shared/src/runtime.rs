@@ -153,7 +153,8 @@ pub async fn feeds(config: &Config, sdk: &SdkConfig) -> Result<FeedProcessor, St
     Ok(FeedProcessor {
         accounts: state.clone(),
         secrets,
-        outbox: state,
+        outbox: state.clone(),
+        leases: state,
         amazon,
         clock: config.clock(),
         metrics,

@@ -14,7 +14,7 @@ use crate::domain::{
 use crate::error::StoreError;
 use crate::feeds::FeedType;
 use crate::ports::{
-    AddOutcome, FeedStore, OrderLedger, OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow,
+    AddOutcome, FeedStore, Leases, OrderLedger, OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow,
 };
 
 /// Orders in a map, with the same conditional-write rules as the DynamoDB store, counting writes.
@@ -494,5 +494,45 @@ impl FeedStore for MemoryFeedStore {
             .then(|| items.last().map(|s| s.id.clone()))
             .flatten();
         Ok(Page { items, next })
+    }
+}
+
+/// Leases in a map, taken and given back by the same rules as the DynamoDB store's.
+#[derive(Debug, Default)]
+pub struct MemoryLeases {
+    held: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
+}
+
+#[async_trait]
+impl Leases for MemoryLeases {
+    async fn take(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let free = held
+            .get(name)
+            .is_none_or(|(current, expires)| *expires <= now || current == holder);
+        if free {
+            held.insert(name.to_owned(), (holder.to_owned(), until));
+        }
+        Ok(free)
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.get(name).is_some_and(|(current, _)| current == holder) {
+            held.remove(name);
+        }
+        Ok(())
     }
 }

@@ -62,6 +62,7 @@ fn processor(api: &Api, outbox: Arc<dyn FeedStore>) -> FeedProcessor {
         accounts: api.state.clone(),
         secrets: api.import.secrets.clone(),
         outbox,
+        leases: api.state.clone(),
         amazon: api.import.amazon.clone(),
         clock: api.clock.clone(),
         metrics: Metrics::recording("feed-tests"),
@@ -462,4 +463,44 @@ async fn a_poll_run_that_settles_a_fatal_feed_late_does_not_queue_its_actions_ag
         "{:?}",
         answer.body
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_submitter_runs_at_once_never_both_submit() {
+    let api = start().await;
+    let (seller, account, orders) = seller(&api, 504).await;
+    ship(&api, &account, &orders[..3]).await;
+    // A run's first Amazon call is slow: two runs started together overlap from start to end.
+    api.sandbox.inject(
+        Fault::new(FaultKind::slow(std::time::Duration::from_millis(300)))
+            .on(Operation::CreateFeedDocument)
+            .times(2),
+    );
+    let feeds = processor(&api, api.state.clone());
+    api.advance(TimeDelta::minutes(6));
+
+    let (first, second) = tokio::join!(feeds.submit_due(), feeds.submit_due());
+    let (first, second) = (first.expect("first run"), second.expect("second run"));
+
+    assert_eq!(first.feeds + second.feeds, 1, "{first:?} {second:?}");
+    assert_eq!(first.failed + second.failed, 0, "{first:?} {second:?}");
+    let stats = api.sandbox.stats(&seller.seller_id).expect("seller");
+    assert_eq!(
+        stats[&Operation::CreateFeedDocument].calls,
+        1,
+        "the other run did nothing"
+    );
+    assert_eq!(stats[&Operation::CreateFeed].calls, 1);
+    let log = api.get(&format!("/accounts/{account}/feeds")).await;
+    assert_eq!(
+        log.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{:?}",
+        log.body
+    );
+
+    // The lease went with the run: the next run submits.
+    ship(&api, &account, &orders[3..4]).await;
+    api.advance(TimeDelta::minutes(6));
+    assert_eq!(feeds.submit_due().await.expect("next run").feeds, 1);
 }

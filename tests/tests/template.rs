@@ -485,6 +485,23 @@ fn sqs_event_sources_report_batch_item_failures_in_batches_of_at_most_ten() {
 }
 
 #[test]
+fn the_feed_submitter_is_kept_to_one_run_by_its_lease_not_by_throttling() {
+    let template = template();
+    let submitter = &functions(&template)["SubmitFeedsFunction"]["Properties"];
+    assert!(
+        submitter.get("ReservedConcurrentExecutions").is_none(),
+        "reserved concurrency makes Lambda throttle the queue's batches, which dead-letters nudges"
+    );
+    let timeout = submitter["Timeout"].as_i64().expect("a timeout");
+    assert!(
+        shared::app::feeds::SUBMITTER_LEASE_TIME.num_seconds() > timeout,
+        "a live run never loses its lease"
+    );
+    let queue_source = &submitter["Events"]["Actions"]["Properties"];
+    assert_eq!(queue_source["ScalingConfig"]["MaximumConcurrency"], 2);
+}
+
+#[test]
 fn the_shared_environment_sets_every_setting_config_reads() {
     let template = template();
     let variables = template.document["Globals"]["Function"]["Environment"]["Variables"]

@@ -34,7 +34,7 @@ use shared::error::StoreError;
 use shared::feeds::{Carrier, ShipmentConfirmation, ShippedItems};
 use shared::metrics::Metrics;
 use shared::ports::{AccountStore, MessageQueue, OrderStore, OutgoingMessage, SecretStore};
-use shared::testing::{MemoryFeedStore, MemoryOrderStore};
+use shared::testing::{MemoryFeedStore, MemoryLeases, MemoryOrderStore};
 use tests::sandbox::{
     CLIENT_ID, CLIENT_SECRET, Channel, Operation, OrderState, Sandbox, SandboxOptions, SellerSpec,
 };
@@ -191,6 +191,7 @@ async fn main() -> Result<()> {
         accounts: state.clone(),
         secrets,
         outbox: outbox.clone(),
+        leases: Arc::new(MemoryLeases::default()),
         amazon,
         clock: clock.clone(),
         metrics: Metrics::recording("feed-bench"),

@@ -102,6 +102,14 @@ pub fn feed_open_sk(started_at: DateTime<Utc>, account: &str, id: &str) -> Strin
 
 pub const BUCKET_SK: &str = "BUCKET";
 
+/// Partition key of a lease (one holder at a time, e.g. the feed submitter's).
+pub fn lease_pk(name: &str) -> String {
+    format!("LEASE#{name}")
+}
+
+/// Sort key of a lease.
+pub const LEASE_SK: &str = "LEASE";
+
 /// Partition key of the SP-API rate bucket of one account and operation.
 pub fn bucket_pk(account: &str, operation: &str) -> String {
     format!("BUCKET#{account}#{operation}")

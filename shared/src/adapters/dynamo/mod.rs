@@ -3,6 +3,7 @@
 //! Key formats live in [`keys`], so every item's address is written down once.
 
 pub mod keys;
+mod lease;
 mod orders;
 mod outbox;
 mod rate;
@@ -11,6 +12,7 @@ mod state;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 
@@ -44,6 +46,18 @@ pub(crate) async fn put_item(
         .await
         .map_err(|e| unavailable("PutItem", e))?;
     Ok(())
+}
+
+/// What a conditional write came to: `true` when written, `false` when its condition did not hold.
+pub(crate) fn written<T, E: ProvideErrorMetadata + std::fmt::Debug, R>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, R>>,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(err) => Err(unavailable(operation, err)),
+    }
 }
 
 /// Writes `item` only if nothing is stored under its key; whether it was written.

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -22,7 +21,9 @@ use super::keys::{
     feed_queued_sk, feed_sk,
 };
 use super::state::{decode, encode};
-use super::{DynamoStateStore, Item, batch_get, batch_put, get_i64, get_s, n, put_item, put_new_item, s};
+use super::{
+    DynamoStateStore, Item, batch_get, batch_put, get_i64, get_s, n, put_item, put_new_item, s, written,
+};
 use crate::adapters::unavailable;
 use crate::domain::{ActionOrigin, ActionState, FeedAction, FeedSubmission, QueuedGroup};
 use crate::error::StoreError;
@@ -150,13 +151,7 @@ impl DynamoStateStore {
                 .expression_attribute_values(":from", s("submitted"))
                 .expression_attribute_values(":sub", s(submission)),
         };
-        match request.send().await {
-            Ok(_) => Ok(Some(action.key())),
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(None),
-                _ => Err(unavailable("PutItem", err)),
-            },
-        }
+        Ok(written("PutItem", request.send().await)?.then(|| action.key()))
     }
 
     async fn query_all(

@@ -13,7 +13,7 @@ use super::keys::{
     ACCOUNT_SK, ACCOUNTS_KIND, BACKFILLS_RUNNING_KIND, IDEMPOTENCY_SK, REPORTS_DUE_KIND, account_pk,
     backfill_running_sk, backfill_sk, idempotency_pk, job_due_sk, job_sk, timestamp,
 };
-use super::{Item, get_s, n, put_item, put_new_item, s};
+use super::{Item, get_s, n, put_item, put_new_item, s, written};
 use crate::adapters::unavailable;
 use crate::domain::{
     Backfill, BackfillStatus, Connection, ImportStatus, JobPrecondition, Problem, ReportJob, SellerAccount,
@@ -439,13 +439,7 @@ impl JobStore for DynamoStateStore {
                     .expression_attribute_values(":v", n(version))
             }
         };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(unavailable("PutItem", err)),
-            },
-        }
+        written("PutItem", request.send().await)
     }
 
     async fn get_job(&self, account: &str, job_key: &str) -> Result<Option<ReportJob>, StoreError> {

@@ -2,9 +2,9 @@
 //!
 //! - [`FeedActions`] (the API): validates a shipment confirmation, cancellation or inventory update against
 //!   the stored order, writes it to the outbox and nudges the FIFO feed queue.
-//! - [`FeedProcessor::submit_due`] (the feed submitter, the queue's only consumer, also ticked every minute):
-//!   per account and feed type, puts every queued action into one feed once the oldest has waited its
-//!   batching window and the account's `createFeed` bucket holds a token.
+//! - [`FeedProcessor::submit_due`] (the feed submitter, fed by the queue and ticked every minute; one run at a
+//!   time, by a lease): per account and feed type, puts every queued action into one feed once the oldest
+//!   has waited its batching window and the account's `createFeed` bucket holds a token.
 //! - [`FeedProcessor::poll_feeds`] (the feed poller): `getFeed` until done, then each action accepted or
 //!   rejected with Amazon's code and text; FATAL feeds' unanswered actions are queued again.
 //!
@@ -21,7 +21,7 @@ use chrono::TimeDelta;
 
 pub use actions::{ActionError, FeedActions, InventoryResult, MAX_INVENTORY_UPDATES};
 pub use poll::{MAX_ATTEMPTS, PollFeedsSummary};
-pub use submit::SubmitSummary;
+pub use submit::{SUBMITTER_LEASE, SUBMITTER_LEASE_TIME, SubmitSummary};
 
 use super::accounts::AccountNaming;
 use crate::amazon::{AmazonClient, SellerAuth};
@@ -30,7 +30,7 @@ use crate::domain::SellerAccount;
 use crate::error::{AmazonError, StoreError};
 use crate::feeds::{FeedLimits, FeedType};
 use crate::metrics::Metrics;
-use crate::ports::{AccountStore, FeedStore, SecretStore};
+use crate::ports::{AccountStore, FeedStore, Leases, SecretStore};
 
 /// How the submitter batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +91,8 @@ pub struct FeedProcessor {
     pub secrets: Arc<dyn SecretStore>,
     /// The outbox.
     pub outbox: Arc<dyn FeedStore>,
+    /// The submitter's lease: one run submits at a time.
+    pub leases: Arc<dyn Leases>,
     /// Amazon.
     pub amazon: AmazonClient,
     /// Time.

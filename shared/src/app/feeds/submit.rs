@@ -1,6 +1,8 @@
-//! The feed submitter: one run per queue batch or minute tick. It first settles submissions a crashed run left
-//! without a feed id, then submits every due group of queued actions while the account's `createFeed` bucket
-//! has tokens. It never waits for a token: a group without one stays queued for the next run.
+//! The feed submitter: one run per queue batch or minute tick, one run at a time (a lease; a run that cannot
+//! take it ends at once, successfully, since the holder or the next tick sees what is queued). It first
+//! settles submissions a crashed run left without a feed id, then submits every due group of queued actions
+//! while the account's `createFeed` bucket has tokens. It never waits for a token: a group without one stays
+//! queued for the next run.
 //!
 //! Crash safety: the submission (document id, messages, `started_at`) and the actions' `submitted` state are
 //! written before `createFeed`, and the feed id after it. A submission found without a feed id is resolved
@@ -36,9 +38,19 @@ const ACTIONS_PER_RUN: usize = 100_000;
 /// Recent submissions read to learn which feed ids are owned.
 const OWNED_LOOKBACK: u32 = 100;
 
+/// The submitter's lease: one run submits at a time, since two could put one action into two feeds.
+pub const SUBMITTER_LEASE: &str = "submit-feeds";
+/// How long a run holds the lease after taking or renewing it: longer than the function may run (its
+/// `Timeout` in the template, 300 s), so a live run never loses it, and a run that died frees it this long
+/// after its last renewal.
+pub const SUBMITTER_LEASE_TIME: TimeDelta = TimeDelta::minutes(6);
+
 /// What one submitter run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SubmitSummary {
+    /// Another run held the lease, so this one did nothing: that run, or the next minute's, sees what is
+    /// queued.
+    pub busy: bool,
     /// Feeds created (`createFeed` calls that succeeded).
     pub feeds: u32,
     /// Actions put into them.
@@ -87,9 +99,36 @@ impl FeedProcessor {
         json.map_err(|e| FeedRunError::Document(e.to_string()))
     }
 
-    /// One run: settle crashed submissions, then submit every due group that has a `createFeed` token.
+    /// One run, if it gets the submitter's lease (else it ends at once, successfully): settle crashed
+    /// submissions, then submit every due group that has a `createFeed` token. The lease is renewed before
+    /// each submission and given back at the end.
     #[tracing::instrument(skip(self))]
     pub async fn submit_due(&self) -> Result<SubmitSummary, FeedRunError> {
+        let holder = format!("{:032x}", rand::random::<u128>());
+        if !self.renew_lease(&holder).await? {
+            tracing::info!("another submitter run holds the lease; it sees the queued actions");
+            return Ok(SubmitSummary {
+                busy: true,
+                ..SubmitSummary::default()
+            });
+        }
+        let result = self.submit_leased(&holder).await;
+        if let Err(err) = self.leases.release(SUBMITTER_LEASE, &holder).await {
+            tracing::warn!(error = %err, "could not give the submitter's lease back; it expires by itself");
+        }
+        result
+    }
+
+    /// Takes or renews the submitter's lease for `holder`; whether it has it.
+    async fn renew_lease(&self, holder: &str) -> Result<bool, FeedRunError> {
+        let now = self.clock.now();
+        Ok(self
+            .leases
+            .take(SUBMITTER_LEASE, holder, now, now + SUBMITTER_LEASE_TIME)
+            .await?)
+    }
+
+    async fn submit_leased(&self, holder: &str) -> Result<SubmitSummary, FeedRunError> {
         let mut summary = SubmitSummary::default();
         let stuck: Vec<FeedSubmission> = self
             .outbox
@@ -99,6 +138,9 @@ impl FeedProcessor {
             .filter(|s| s.status == SubmissionStatus::Submitting)
             .collect();
         for submission in stuck {
+            if !self.renew_lease(holder).await? {
+                return Ok(lost_lease(summary));
+            }
             let account = submission.account_id.clone();
             if let Err(err) = self.resolve(submission, &mut summary).await {
                 summary.failed += 1;
@@ -111,6 +153,9 @@ impl FeedProcessor {
         self.metrics
             .emit(&metrics::oldest_queued_feed_action(waited), now);
         for group in due_groups(&groups, now, &self.settings) {
+            if !self.renew_lease(holder).await? {
+                return Ok(lost_lease(summary));
+            }
             if let Err(err) = self.submit_group(group, &mut summary).await {
                 summary.failed += 1;
                 tracing::error!(account = %group.account_id, feed_type = group.feed_type.as_str(), error = %err, "feed submission failed");
@@ -348,4 +393,13 @@ impl FeedProcessor {
         candidates.sort_by_key(|f| f.created_time);
         Ok(candidates.into_iter().next().map(|f| f.feed_id))
     }
+}
+
+/// A run that found its lease taken by another (it outlived [`SUBMITTER_LEASE_TIME`]): it stops submitting.
+fn lost_lease(summary: SubmitSummary) -> SubmitSummary {
+    tracing::warn!(
+        ?summary,
+        "the submitter's lease passed to another run; this run stops"
+    );
+    summary
 }

@@ -34,6 +34,10 @@ pub const FEED_MESSAGES_REJECTED: &str = "FeedMessagesRejected";
 /// Seconds the oldest seller action still queued for a feed has waited (0 when none): a gauge every feed
 /// submitter run writes, so actions stuck in the outbox raise an alarm even while the feed queue is empty.
 pub const OLDEST_QUEUED_FEED_ACTION: &str = "OldestQueuedFeedActionAge";
+/// Seconds since the oldest feed submission still without a feed id was started (0 when none): a gauge every
+/// feed submitter run writes, so a feed Amazon never takes is seen even before its attempts run out, and
+/// whatever the attempt limit cannot settle (Amazon unreachable, authorization revoked) raises an alarm.
+pub const STUCK_FEED_SUBMISSION_AGE: &str = "StuckFeedSubmissionAge";
 
 /// An import is overdue after twice its interval, but never sooner than this: Amazon regularly takes several
 /// minutes to produce a report, so a 5-minute interval would otherwise alarm on ordinary report latency.
@@ -185,6 +189,15 @@ pub fn feed_messages_rejected(account_id: &str, feed_type: &str, count: u32) -> 
 pub fn oldest_queued_feed_action(waited: TimeDelta) -> MetricSet {
     MetricSet::new().value(
         OLDEST_QUEUED_FEED_ACTION,
+        Unit::Seconds,
+        waited.num_seconds().max(0) as f64,
+    )
+}
+
+/// How long the oldest submission still waiting for Amazon to take its feed has waited.
+pub fn stuck_feed_submission_age(waited: TimeDelta) -> MetricSet {
+    MetricSet::new().value(
+        STUCK_FEED_SUBMISSION_AGE,
         Unit::Seconds,
         waited.num_seconds().max(0) as f64,
     )

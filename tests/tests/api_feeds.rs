@@ -504,3 +504,135 @@ async fn two_submitter_runs_at_once_never_both_submit() {
     api.advance(TimeDelta::minutes(6));
     assert_eq!(feeds.submit_due().await.expect("next run").feeds, 1);
 }
+
+/// The feed log's entries, newest first.
+async fn feed_log(api: &Api, account: &str) -> Vec<serde_json::Value> {
+    let log = api.get(&format!("/accounts/{account}/feeds")).await;
+    assert_eq!(log.status, StatusCode::OK, "{:?}", log.body);
+    log.body["items"].as_array().expect("items").clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_feed_amazon_never_takes_is_retried_once_a_run_then_its_actions_fail_with_the_reason() {
+    let api = start().await;
+    let (seller, account, orders) = seller(&api, 505).await;
+    ship(&api, &account, &orders[..2]).await;
+    api.sandbox.inject(
+        Fault::new(FaultKind::ServerError { status: 500 })
+            .on(Operation::CreateFeed)
+            .times(1000),
+    );
+    let feeds = processor(&api, api.state.clone());
+    let stuck_age = || {
+        feeds
+            .metrics
+            .recorded_latest(metrics::STUCK_FEED_SUBMISSION_AGE, "Stack", "feed-tests")
+    };
+    api.advance(TimeDelta::minutes(6));
+    let first = feeds.submit_due().await.expect("run");
+    assert_eq!(first.failed, 1, "{first:?}");
+    let create_feed_calls =
+        || api.sandbox.stats(&seller.seller_id).expect("seller")[&Operation::CreateFeed].calls;
+    assert_eq!(create_feed_calls(), 1, "a 500 is not sent again in the same run");
+    assert_eq!(feed_log(&api, &account).await[0]["status"], "submitting");
+
+    let mut runs = 1;
+    let mut ages = Vec::new();
+    while feed_log(&api, &account).await[0]["status"] == "submitting" && runs < 30 {
+        api.advance(TimeDelta::minutes(1));
+        feeds.submit_due().await.expect("run");
+        runs += 1;
+        ages.push(stuck_age().expect("the gauge is written every run"));
+        assert_eq!(create_feed_calls(), runs.min(10), "one createFeed a run");
+    }
+    assert_eq!(runs, 11, "ten createFeed attempts, then the run that gives up");
+    assert_eq!(
+        ages[..3],
+        [60.0, 120.0, 180.0],
+        "the oldest stuck submission's age"
+    );
+    let entry = &feed_log(&api, &account).await[0];
+    assert_eq!(entry["status"], "failed", "{entry}");
+    let reason = entry["reason"].as_str().expect("a reason");
+    assert!(
+        reason.contains("10 attempts") && reason.contains("500"),
+        "{reason}"
+    );
+    let order = api
+        .get(&format!(
+            "/accounts/{account}/orders/{}",
+            orders[0].amazon_order_id
+        ))
+        .await;
+    let shipment = &order.body["shipments"][0];
+    assert_eq!(shipment["state"], "rejected", "{shipment}");
+    assert_eq!(shipment["code"], "NOT_SUBMITTED", "{shipment}");
+
+    api.advance(TimeDelta::minutes(1));
+    let quiet = feeds.submit_due().await.expect("run");
+    assert_eq!((quiet.failed, quiet.feeds), (0, 0), "{quiet:?}");
+    assert_eq!(stuck_age(), Some(0.0));
+    assert!(api.sandbox.feeds(&seller.seller_id).unwrap().is_empty());
+    // The seller may send the shipment again: its units are free.
+    ship(&api, &account, &orders[..1]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_an_account_fails_its_waiting_actions_with_the_reason_instead_of_retrying_them() {
+    let api = start().await;
+    let (seller, account, orders) = seller(&api, 506).await;
+    ship(&api, &account, &orders[..1]).await;
+    api.sandbox
+        .inject(Fault::new(FaultKind::ServerError { status: 503 }).on(Operation::CreateFeed));
+    let feeds = processor(&api, api.state.clone());
+    api.advance(TimeDelta::minutes(6));
+    assert_eq!(
+        feeds.submit_due().await.expect("run").failed,
+        1,
+        "left submitting"
+    );
+    ship(&api, &account, &orders[1..3]).await;
+    let deleted = api.delete(&format!("/accounts/{account}")).await;
+    assert!(deleted.status.is_success(), "{:?}", deleted.body);
+
+    api.advance(TimeDelta::minutes(6));
+    let run = feeds.submit_due().await.expect("run");
+    assert_eq!(run.failed, 0, "{run:?}");
+    api.advance(TimeDelta::minutes(1));
+    let next = feeds.submit_due().await.expect("run");
+    assert_eq!(next.failed, 0, "nothing left to fail on every minute: {next:?}");
+    assert!(api.sandbox.feeds(&seller.seller_id).unwrap().is_empty());
+
+    // Connected again (the same seller is the same account): the feed log says what became of them.
+    let again = api
+        .post(
+            "/accounts",
+            json!({"sellerId": seller.seller_id, "region": "NA", "marketplaceIds": [US],
+                   "refreshToken": seller.refresh_token, "importInterval": "never"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+    assert_eq!(again.body["id"], account.as_str());
+    let log = feed_log(&api, &account).await;
+    assert!(!log.is_empty());
+    for entry in &log {
+        assert_eq!(entry["status"], "failed", "{entry}");
+        assert!(
+            entry["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("account was deleted"),
+            "{entry}"
+        );
+    }
+    for order in &orders[..3] {
+        let view = api
+            .get(&format!("/accounts/{account}/orders/{}", order.amazon_order_id))
+            .await;
+        assert_eq!(
+            view.body["shipments"][0]["code"], "ACCOUNT_DELETED",
+            "{:?}",
+            view.body
+        );
+    }
+}

@@ -61,6 +61,9 @@ fn submission(account: &str, id: &str, minutes: i64, status: SubmissionStatus) -
         feed_type: FeedType::JsonListings,
         document_id: "doc".into(),
         started_at: at(minutes),
+        last_attempt_at: None,
+        failed_attempts: 0,
+        last_error: None,
         feed_id: Some(format!("feed-{id}")),
         messages: vec![SubmittedMessage {
             message_id: 1,

@@ -432,6 +432,7 @@ fn alarms_on_sellersync_metrics_watch_names_the_code_emits_on_the_stack_series()
         shared::metrics::IMPORT_OVERDUE,
         shared::metrics::FEED_MESSAGES_REJECTED,
         shared::metrics::OLDEST_QUEUED_FEED_ACTION,
+        shared::metrics::STUCK_FEED_SUBMISSION_AGE,
     ];
     let template = template();
     let mut watched = BTreeSet::new();

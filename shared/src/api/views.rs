@@ -610,7 +610,18 @@ impl From<FeedSubmission> for FeedView {
     fn from(submission: FeedSubmission) -> Self {
         let status = submission.status.name();
         let (amazon_status, accepted, rejected, reason) = match submission.status {
-            SubmissionStatus::Submitting => (None, None, None, None),
+            // Why Amazon has not taken it yet, once an attempt failed.
+            SubmissionStatus::Submitting => (
+                None,
+                None,
+                None,
+                submission.last_error.map(|error| {
+                    format!(
+                        "{} failed attempts so far; the last: {error}",
+                        submission.failed_attempts
+                    )
+                }),
+            ),
             SubmissionStatus::Submitted { amazon_status } => (Some(amazon_status), None, None, None),
             SubmissionStatus::Done { accepted, rejected } => (None, Some(accepted), Some(rejected), None),
             SubmissionStatus::Failed { reason } => (None, None, None, Some(reason)),

@@ -252,8 +252,19 @@ pub struct FeedSubmission {
     pub feed_type: FeedType,
     /// The uploaded document.
     pub document_id: String,
-    /// When `createFeed` was first attempted: a crashed submission looks for its feed from here.
+    /// When it was started (before its first `createFeed`): a stuck submission's age counts from here.
     pub started_at: DateTime<Utc>,
+    /// When `createFeed` was last sent for it, if since `started_at`: a crashed submission looks for its
+    /// feed from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// Attempts to have Amazon take it (a `createFeed`, or the `getFeeds` recovery before one) that failed;
+    /// after the submitter's limit its actions fail.
+    #[serde(default)]
+    pub failed_attempts: u32,
+    /// Why the last attempt failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
     /// Amazon's feed id, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed_id: Option<String>,
@@ -273,6 +284,16 @@ pub struct FeedSubmission {
 }
 
 impl FeedSubmission {
+    /// A new submission id: its start time (so ids sort by age), then a random part.
+    pub fn new_id(now: DateTime<Utc>) -> String {
+        format!("{}-{:08x}", now.format("%Y%m%d%H%M%S"), rand::random::<u32>())
+    }
+
+    /// When its last `createFeed` was sent (or is about to be).
+    pub fn attempted_at(&self) -> DateTime<Utc> {
+        self.last_attempt_at.unwrap_or(self.started_at)
+    }
+
     /// Every action key it carries.
     pub fn action_keys(&self) -> Vec<String> {
         self.messages
@@ -325,6 +346,9 @@ mod tests {
             feed_type: FeedType::OrderFulfillment,
             document_id: "d".into(),
             started_at: "2026-03-09T12:00:00Z".parse().unwrap(),
+            last_attempt_at: None,
+            failed_attempts: 0,
+            last_error: None,
             feed_id: Some("f".into()),
             messages: vec![SubmittedMessage {
                 message_id: 1,

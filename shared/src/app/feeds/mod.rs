@@ -7,10 +7,13 @@
 //!   has waited its batching window and the account's `createFeed` bucket holds a token.
 //! - [`FeedProcessor::poll_feeds`] (the feed poller): `getFeed` until done, then each action accepted or
 //!   rejected with Amazon's code and text; FATAL feeds' unanswered actions are queued again.
+//! - Actions that will not reach Amazon (a feed Amazon never takes, a deleted account) fail with their reason
+//!   in the feed log ([`failures`]).
 //!
 //! Pure planning (which groups are due, how actions become documents) is in [`plan`].
 
 mod actions;
+mod failures;
 pub mod plan;
 mod poll;
 mod submit;
@@ -20,8 +23,9 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 pub use actions::{ActionError, FeedActions, InventoryResult, MAX_INVENTORY_UPDATES};
+pub use failures::{ACCOUNT_DELETED, NOT_SUBMITTED};
 pub use poll::{MAX_ATTEMPTS, PollFeedsSummary};
-pub use submit::{SUBMITTER_LEASE, SUBMITTER_LEASE_TIME, SubmitSummary};
+pub use submit::{MAX_SUBMIT_ATTEMPTS, SUBMITTER_LEASE, SUBMITTER_LEASE_TIME, SubmitSummary};
 
 use super::accounts::AccountNaming;
 use crate::amazon::{AmazonClient, SellerAuth};
@@ -74,9 +78,12 @@ pub enum FeedRunError {
     /// Amazon refused or failed.
     #[error(transparent)]
     Amazon(#[from] AmazonError),
-    /// The account is gone or has no refresh token.
+    /// The account has no refresh token.
     #[error("account {0} cannot submit feeds: {1}")]
     Account(String, String),
+    /// The account was deleted.
+    #[error("account {0} no longer exists")]
+    NoAccount(String),
     /// A feed document could not be built or read.
     #[error("feed document: {0}")]
     Document(String),
@@ -111,7 +118,7 @@ impl FeedProcessor {
             .accounts
             .get_account(account_id)
             .await?
-            .ok_or_else(|| FeedRunError::Account(account_id.to_owned(), "no such account".into()))?;
+            .ok_or_else(|| FeedRunError::NoAccount(account_id.to_owned()))?;
         let account = record.account;
         let auth = self
             .naming

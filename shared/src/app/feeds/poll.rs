@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::TimeDelta;
 use serde::Serialize;
 
+use super::failures::ACCOUNT_DELETED;
 use super::{FeedProcessor, FeedRunError};
 // Feeds back off like report jobs: 30 s, 1 min, 2 min, ... up to 5 minutes.
 use crate::amazon::{ProcessingStatus, SellerAuth};
@@ -41,6 +42,8 @@ pub struct PollFeedsSummary {
     pub pending: u32,
     /// Feeds that could not be polled this time (retried next run).
     pub errors: u32,
+    /// Feeds of deleted accounts, closed with their actions failed.
+    pub abandoned: u32,
 }
 
 impl FeedProcessor {
@@ -80,7 +83,18 @@ impl FeedProcessor {
         mut submission: FeedSubmission,
         summary: &mut PollFeedsSummary,
     ) -> Result<(), FeedRunError> {
-        let (_, auth) = self.account_auth(&submission.account_id).await?;
+        let auth = match self.account_auth(&submission.account_id).await {
+            Ok((_, auth)) => auth,
+            Err(FeedRunError::NoAccount(_)) => {
+                let reason = "the account was deleted before Amazon's result was read (Amazon may have \
+                              applied it)"
+                    .to_owned();
+                self.fail_submission(submission, ACCOUNT_DELETED, reason).await?;
+                summary.abandoned += 1;
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        };
         let feed_id = submission.feed_id.clone().unwrap_or_default();
         let feed = self.amazon.get_feed(&auth, &feed_id).await?;
         let now = self.clock.now();

@@ -6,9 +6,12 @@
 //!
 //! Crash safety: the submission (document id, messages, `started_at`) and the actions' `submitted` state are
 //! written before `createFeed`, and the feed id after it. A submission found without a feed id is resolved
-//! with `getFeeds` (its feed type, created since `started_at` less a margin): a feed of that type that no
-//! recorded submission owns is adopted; only when there is none is the document submitted again. This
+//! with `getFeeds` (its feed type, created since its last `createFeed` less a margin): a feed of that type that
+//! no recorded submission owns is adopted; only when there is none is the document submitted again. This
 //! assumes no other tool submits that feed type for the seller with this application in that minute or two.
+//! `createFeed` is sent once a run; after [`MAX_SUBMIT_ATTEMPTS`] failed attempts, and `getFeeds` saying
+//! Amazon has none, the submission's actions fail with the reason (`NOT_SUBMITTED`). A deleted account's
+//! actions fail at once (`ACCOUNT_DELETED`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,6 +20,7 @@ use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
+use super::failures::{ACCOUNT_DELETED, NOT_SUBMITTED};
 use super::plan::{PlannedDocument, documents, due_groups};
 use super::{FeedProcessor, FeedRunError};
 use crate::amazon::{
@@ -35,6 +39,9 @@ const ADOPT_MARGIN: TimeDelta = TimeDelta::minutes(2);
 pub(super) const FIRST_POLL: TimeDelta = TimeDelta::seconds(30);
 /// Actions one group puts into feeds per run at most (four full documents).
 const ACTIONS_PER_RUN: usize = 100_000;
+/// Failed attempts to have Amazon take a submission's feed (one a run, so about as many minutes) after which
+/// its actions fail, once `getFeeds` says Amazon has no feed for it.
+pub const MAX_SUBMIT_ATTEMPTS: u32 = 10;
 /// Recent submissions read to learn which feed ids are owned.
 const OWNED_LOOKBACK: u32 = 100;
 
@@ -61,6 +68,8 @@ pub struct SubmitSummary {
     pub waiting_for_quota: u32,
     /// Groups or submissions that failed this time.
     pub failed: u32,
+    /// Submissions or groups whose actions failed for good (a feed Amazon never took, a deleted account).
+    pub given_up: u32,
 }
 
 impl FeedProcessor {
@@ -137,6 +146,10 @@ impl FeedProcessor {
             .into_iter()
             .filter(|s| s.status == SubmissionStatus::Submitting)
             .collect();
+        let now = self.clock.now();
+        let stuck_for = stuck.iter().map(|s| now - s.started_at).max().unwrap_or_default();
+        self.metrics
+            .emit(&metrics::stuck_feed_submission_age(stuck_for), now);
         for submission in stuck {
             if !self.renew_lease(holder).await? {
                 return Ok(lost_lease(summary));
@@ -182,11 +195,27 @@ impl FeedProcessor {
             summary.waiting_for_quota += 1;
             return Ok(());
         }
-        let (account, auth) = self.account_auth(&group.account_id).await?;
+        let found = self.account_auth(&group.account_id).await;
         let actions = self
             .outbox
             .queued_actions(&group.account_id, group.feed_type, ACTIONS_PER_RUN)
             .await?;
+        let (account, auth) = match found {
+            Err(FeedRunError::NoAccount(_)) => {
+                let reason = "not sent: the account was deleted".to_owned();
+                self.fail_queued(
+                    &group.account_id,
+                    group.feed_type,
+                    &actions,
+                    ACCOUNT_DELETED,
+                    reason,
+                )
+                .await?;
+                summary.given_up += 1;
+                return Ok(());
+            }
+            found => found?,
+        };
         let planned = documents(group.feed_type, &account.seller_id, &actions, &self.settings)
             .map_err(|e| FeedRunError::Document(e.to_string()))?;
         for document in planned {
@@ -229,11 +258,14 @@ impl FeedProcessor {
             .await?;
         let now = self.clock.now();
         let mut submission = FeedSubmission {
-            id: format!("{}-{:08x}", now.format("%Y%m%d%H%M%S"), rand::random::<u32>()),
+            id: FeedSubmission::new_id(now),
             account_id: account.id.clone(),
             feed_type: document.feed_type,
             document_id: created.feed_document_id,
             started_at: now,
+            last_attempt_at: None,
+            failed_attempts: 0,
+            last_error: None,
             feed_id: None,
             messages,
             status: SubmissionStatus::Submitting,
@@ -289,7 +321,8 @@ impl FeedProcessor {
         Err(FeedRunError::Document(reason))
     }
 
-    /// `createFeed` for a recorded submission, then its feed id recorded.
+    /// `createFeed` for a recorded submission, then its feed id recorded. A failure is recorded on the
+    /// submission (the next run asks `getFeeds` before it sends `createFeed` again).
     async fn create_feed(
         &self,
         account: &SellerAccount,
@@ -307,7 +340,11 @@ impl FeedProcessor {
                     feed_options: None,
                 },
             )
-            .await?;
+            .await;
+        let created = match created {
+            Ok(created) => created,
+            Err(err) => return Err(self.failed_attempt(submission, err.into()).await),
+        };
         tracing::info!(account = %account.id, feed_id = %created.feed_id, feed_type = submission.feed_type.as_str(), messages = submission.messages.len(), "feed submitted");
         self.record_feed_id(submission, created.feed_id).await
     }
@@ -328,25 +365,64 @@ impl FeedProcessor {
         Ok(())
     }
 
-    /// A submission without a feed id: adopt its feed if Amazon has one, else submit its document again.
+    /// Records a failed attempt on the submission; answers the error, or the one recording it met.
+    async fn failed_attempt(&self, submission: &mut FeedSubmission, err: FeedRunError) -> FeedRunError {
+        submission.failed_attempts += 1;
+        submission.last_error = Some(err.to_string());
+        submission.updated_at = self.clock.now();
+        match self.outbox.save_submission(submission).await {
+            Ok(()) => err,
+            Err(store) => store.into(),
+        }
+    }
+
+    /// A submission without a feed id: adopt its feed if Amazon has one, else submit its document again; or,
+    /// after [`MAX_SUBMIT_ATTEMPTS`] failed attempts and with `getFeeds` saying Amazon has no feed for it,
+    /// fail its actions with the reason. A deleted account's submission fails at once.
     async fn resolve(
         &self,
         mut submission: FeedSubmission,
         summary: &mut SubmitSummary,
     ) -> Result<(), FeedRunError> {
-        let (account, auth) = self.account_auth(&submission.account_id).await?;
-        if let Some(feed_id) = self.unowned_feed(&auth, &submission).await? {
+        let (account, auth) = match self.account_auth(&submission.account_id).await {
+            Ok(found) => found,
+            Err(FeedRunError::NoAccount(_)) => {
+                let reason = "the account was deleted before Amazon confirmed the feed (it may have been \
+                              applied)"
+                    .to_owned();
+                self.fail_submission(submission, ACCOUNT_DELETED, reason).await?;
+                summary.given_up += 1;
+                return Ok(());
+            }
+            Err(err) => return Err(self.failed_attempt(&mut submission, err).await),
+        };
+        let unowned = match self.unowned_feed(&auth, &submission).await {
+            Ok(unowned) => unowned,
+            Err(err) => return Err(self.failed_attempt(&mut submission, err).await),
+        };
+        if let Some(feed_id) = unowned {
             tracing::warn!(account = %account.id, %feed_id, "adopting the feed of an interrupted submission");
             self.record_feed_id(&mut submission, feed_id).await?;
             summary.adopted += 1;
+            return Ok(());
+        }
+        if submission.failed_attempts >= MAX_SUBMIT_ATTEMPTS {
+            // Amazon has no feed for it: the actions did not happen, and the seller may send them again.
+            let reason = format!(
+                "Amazon did not take the feed after {} attempts; the last failed: {}",
+                submission.failed_attempts,
+                submission.last_error.as_deref().unwrap_or("no error recorded")
+            );
+            self.fail_submission(submission, NOT_SUBMITTED, reason).await?;
+            summary.given_up += 1;
             return Ok(());
         }
         if !self.has_create_token(&account.id).await? {
             summary.waiting_for_quota += 1;
             return Ok(());
         }
-        tracing::warn!(account = %account.id, submission = %submission.id, "Amazon has no feed for an interrupted submission; submitting it again");
-        submission.started_at = self.clock.now();
+        tracing::warn!(account = %account.id, submission = %submission.id, attempts = submission.failed_attempts, "Amazon has no feed for an interrupted submission; submitting it again");
+        submission.last_attempt_at = Some(self.clock.now());
         self.outbox.save_submission(&submission).await?;
         self.create_feed(&account, &auth, &mut submission).await?;
         summary.feeds += 1;
@@ -358,13 +434,14 @@ impl FeedProcessor {
         Ok(())
     }
 
-    /// The oldest feed of the submission's type created since it started that no recorded submission owns.
+    /// The oldest feed of the submission's type created since its last `createFeed` that no recorded
+    /// submission owns.
     async fn unowned_feed(
         &self,
         auth: &SellerAuth,
         submission: &FeedSubmission,
     ) -> Result<Option<String>, FeedRunError> {
-        let since: DateTime<Utc> = submission.started_at - ADOPT_MARGIN;
+        let since: DateTime<Utc> = submission.attempted_at() - ADOPT_MARGIN;
         let feeds = self
             .amazon
             .get_all_feeds(

@@ -636,3 +636,59 @@ async fn deleting_an_account_fails_its_waiting_actions_with_the_reason_instead_o
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_submission_that_finds_one_of_its_actions_taken_sends_no_feed_and_queues_the_rest_again() {
+    let api = start().await;
+    let (seller, account, orders) = seller(&api, 507).await;
+    ship(&api, &account, &orders[..2]).await;
+    let gate = Arc::new(Gate::new(api.state.clone()));
+    let feeds = FeedProcessor {
+        outbox: gate.clone(),
+        ..processor(&api, api.state.clone())
+    };
+    api.advance(TimeDelta::minutes(6));
+
+    // The run is held as it marks its actions submitted; meanwhile another writer takes one of them.
+    let (run, taken) = tokio::join!(feeds.submit_due(), async {
+        gate.reached().await;
+        let queued = api
+            .state
+            .queued_actions(&account, FeedType::OrderFulfillment, 10)
+            .await
+            .expect("queued");
+        let taken = shared::domain::FeedAction {
+            state: shared::domain::ActionState::Submitted {
+                submission_id: "elsewhere".into(),
+                message_id: 1,
+            },
+            ..queued[0].clone()
+        };
+        let moved = api
+            .state
+            .move_actions(ActionOrigin::Queued, std::slice::from_ref(&taken))
+            .await
+            .expect("moved");
+        assert_eq!(moved.len(), 1);
+        gate.open();
+        taken.key()
+    });
+
+    let run = run.expect("run");
+    assert_eq!((run.feeds, run.failed), (0, 1), "{run:?}");
+    let stats = api.sandbox.stats(&seller.seller_id).expect("seller");
+    assert_eq!(
+        stats.get(&Operation::CreateFeed).map_or(0, |s| s.calls),
+        0,
+        "no feed carries an action another run has"
+    );
+    let queued = api
+        .state
+        .queued_actions(&account, FeedType::OrderFulfillment, 10)
+        .await
+        .expect("queued");
+    assert_eq!(queued.len(), 1, "the other action waits for the next feed");
+    assert_ne!(queued[0].key(), taken);
+    let log = feed_log(&api, &account).await;
+    assert_eq!(log[0]["status"], "failed", "{log:?}");
+}

@@ -7,7 +7,7 @@ mod api_support;
 
 use std::sync::Arc;
 
-use api_support::{Api, US, seller_spec, start};
+use api_support::{Api, DE, FR, IT, US, seller_spec, start};
 use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -691,4 +691,161 @@ async fn a_submission_that_finds_one_of_its_actions_taken_sends_no_feed_and_queu
     assert_ne!(queued[0].key(), taken);
     let log = feed_log(&api, &account).await;
     assert_eq!(log[0]["status"], "failed", "{log:?}");
+}
+
+#[tokio::test]
+async fn inventory_for_three_marketplaces_goes_as_one_listings_feed_per_marketplace() {
+    let api = start().await;
+    let mut spec = seller_spec(503, &[DE, FR, IT], 10);
+    spec.afn_share = 0.0;
+    let (seller, account) = api.connect(spec, "never").await;
+    let skus: Vec<String> = api
+        .sandbox
+        .listings(&seller.seller_id)
+        .expect("listings")
+        .into_iter()
+        .filter(|l| l.marketplace_id == DE)
+        .map(|l| l.sku)
+        .take(2)
+        .collect();
+    let path = format!("/accounts/{account}/inventory");
+    let everywhere = api
+        .put(
+            &path,
+            json!({"items": [{"sku": skus[0], "quantity": 7}, {"sku": skus[1], "quantity": 0}]}),
+        )
+        .await;
+    assert_eq!(everywhere.status, StatusCode::ACCEPTED, "{:?}", everywhere.body);
+    let mut placed: Vec<(String, String)> = everywhere.body["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            (
+                a["marketplaceId"].as_str().unwrap_or_default().to_owned(),
+                a["request"]["sku"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    placed.sort();
+    assert_eq!(placed.len(), 6, "one action per SKU and marketplace: {placed:?}");
+    api.advance(TimeDelta::seconds(1));
+    let france = api
+        .put(
+            &path,
+            json!({"marketplaceIds": [FR], "items": [{"sku": skus[0], "quantity": 3}]}),
+        )
+        .await;
+    assert_eq!(france.status, StatusCode::ACCEPTED, "{:?}", france.body);
+    let elsewhere = api
+        .put(
+            &path,
+            json!({"marketplaceIds": [US], "items": [{"sku": skus[0], "quantity": 3}]}),
+        )
+        .await;
+    assert_eq!(
+        (elsewhere.status, elsewhere.field()),
+        (StatusCode::BAD_REQUEST, Some("marketplaceIds"))
+    );
+
+    let feeds = processor(&api, api.state.clone());
+    submit_and_settle(&api, &feeds).await;
+
+    let submitted = api.sandbox.feeds(&seller.seller_id).expect("feeds");
+    let mut feed_marketplaces: Vec<Vec<String>> =
+        submitted.iter().map(|f| f.marketplace_ids.clone()).collect();
+    feed_marketplaces.sort();
+    let mut each = [DE, FR, IT];
+    each.sort_unstable();
+    let expected: Vec<Vec<String>> = each.iter().map(|m| vec![(*m).to_owned()]).collect();
+    assert_eq!(feed_marketplaces, expected, "one listings feed per marketplace");
+    assert!(
+        submitted
+            .iter()
+            .all(|f| f.messages_rejected == 0 && f.results.is_empty()),
+        "no refusals: {submitted:?}"
+    );
+    let quantity = |marketplace: &str, sku: &str| {
+        api.sandbox
+            .listings(&seller.seller_id)
+            .expect("listings")
+            .into_iter()
+            .find(|l| l.marketplace_id == marketplace && l.sku == sku)
+            .and_then(|l| l.quantity)
+    };
+    assert_eq!(quantity(DE, &skus[0]), Some(7));
+    assert_eq!(
+        quantity(FR, &skus[0]),
+        Some(3),
+        "the later FR-only update wins in FR"
+    );
+    assert_eq!(quantity(IT, &skus[0]), Some(7));
+    for marketplace in [DE, FR, IT] {
+        assert_eq!(quantity(marketplace, &skus[1]), Some(0));
+    }
+
+    let log = api.get(&format!("/accounts/{account}/feeds")).await;
+    let mut logged: Vec<&str> = log.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|f| f["marketplaceId"].as_str())
+        .collect();
+    logged.sort_unstable();
+    assert_eq!(logged, each, "the feed log names each feed's marketplace");
+    for entry in log.body["items"].as_array().expect("items") {
+        let feed = api
+            .get(&format!(
+                "/accounts/{account}/feeds/{}",
+                entry["id"].as_str().expect("id")
+            ))
+            .await;
+        for action in feed.body["actions"].as_array().expect("actions") {
+            assert_eq!(action["state"], "accepted", "{action}");
+            assert_eq!(action["marketplaceId"], entry["marketplaceId"], "{action}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_seller_in_six_marketplaces_gets_five_listings_feeds_now_and_the_sixth_when_amazon_takes_it() {
+    let api = start().await;
+    let marketplaces = [DE, FR, IT, "A1RKKUPIHCS9HS", "A1F83G8C2ARO7P", "A1805IZSGTT6HS"];
+    let (seller, account) = api.connect(seller_spec(504, &marketplaces, 5), "never").await;
+    let set = api
+        .put(
+            &format!("/accounts/{account}/inventory"),
+            json!({"items": [{"sku": "MUG-1", "quantity": 4}]}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::ACCEPTED, "{:?}", set.body);
+    let feeds = processor(&api, api.state.clone());
+    api.advance(TimeDelta::minutes(6));
+    let first = feeds.submit_due().await.expect("run");
+    assert_eq!(
+        (first.feeds, first.waiting_for_quota),
+        (5, 1),
+        "Amazon takes five listings feeds in five minutes: {first:?}"
+    );
+    api.advance(TimeDelta::minutes(1));
+    assert_eq!(
+        feeds.submit_due().await.expect("run").feeds,
+        0,
+        "still within the window"
+    );
+    api.advance(TimeDelta::minutes(4));
+    assert_eq!(feeds.submit_due().await.expect("run").feeds, 1);
+    let stats = api.sandbox.stats(&seller.seller_id).expect("stats");
+    let create = &stats[&tests::sandbox::Operation::CreateFeed];
+    assert_eq!((create.succeeded, create.throttled), (6, 0), "never throttled");
+    api.advance(TimeDelta::minutes(10));
+    let listed = api.sandbox.listings(&seller.seller_id).expect("listings");
+    for marketplace in marketplaces {
+        assert!(
+            listed
+                .iter()
+                .any(|l| l.marketplace_id == marketplace && l.sku == "MUG-1" && l.quantity == Some(4)),
+            "{marketplace} has no quantity"
+        );
+    }
 }

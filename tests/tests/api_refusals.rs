@@ -559,7 +559,7 @@ async fn a_thousand_sku_request_reads_in_batches_and_writes_in_parallel() {
 
     let started = Instant::now();
     let result = actions
-        .set_inventory(&account, updates.clone(), Some("thousand"))
+        .set_inventory(&account, updates.clone(), None, Some("thousand"))
         .await
         .expect("queued");
     let took = started.elapsed();
@@ -585,7 +585,7 @@ async fn a_thousand_sku_request_reads_in_batches_and_writes_in_parallel() {
 
     // The same request again writes nothing and answers the same actions.
     let again = actions
-        .set_inventory(&account, updates, Some("thousand"))
+        .set_inventory(&account, updates, None, Some("thousand"))
         .await
         .expect("repeat");
     assert_eq!(outbox.writes.load(Ordering::SeqCst), 1000);

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
-use sandbox_support::{Answer, DE, Harness, US, harness, spec};
+use sandbox_support::{Answer, DE, FR, Harness, US, harness, spec};
 use serde_json::{Value, json};
 use tests::sandbox::{
     Channel, Fault, FaultKind, Operation, OrderState, ProcessingStatus, SandboxOrder, SellerCredentials,
@@ -561,13 +561,87 @@ async fn a_feed_can_be_cancelled_only_while_queued_and_then_changes_nothing() {
 }
 
 #[tokio::test]
-async fn create_feed_beyond_its_burst_of_15_is_throttled() {
+async fn create_feed_takes_one_marketplace_as_amazon_does_whatever_the_model_allows() {
     let h = harness().await;
-    let seller = awaiting_seller(&h, 7);
+    let seller = h.add_seller(spec(2, &[DE, FR], 10));
+    let token = h.token(&seller).await;
+    let (document_id, _) = create_document(&h, &token, JSON).await;
+    let listings = create_feed_raw(
+        &h,
+        &token,
+        json!({"feedType": LISTINGS, "marketplaceIds": [DE, FR], "inputFeedDocumentId": document_id}),
+    )
+    .await;
+    assert_eq!(listings.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        listings.body,
+        json!({"errors": [{"code": "InvalidInput",
+            "message": "Too many 'marketplaceIds' values provided. Expected a maximum of 1.", "details": ""}]})
+    );
+    let (document_id, _) = create_document(&h, &token, XML).await;
+    let order_feed = create_feed_raw(
+        &h,
+        &token,
+        json!({"feedType": FULFILLMENT, "marketplaceIds": [DE, FR], "inputFeedDocumentId": document_id}),
+    )
+    .await;
+    assert_eq!(order_feed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        order_feed.body,
+        json!({"errors": [{"code": "InvalidInput", "message": "Invalid request parameters", "details": ""}]})
+    );
+    assert!(h.sandbox.feeds(&seller.seller_id).expect("feeds").is_empty());
+    let one = create_feed_raw(
+        &h,
+        &token,
+        json!({"feedType": FULFILLMENT, "marketplaceIds": [FR], "inputFeedDocumentId": document_id}),
+    )
+    .await;
+    assert_eq!(one.status, StatusCode::ACCEPTED, "{:?}", one.body);
+}
+
+#[tokio::test]
+async fn listings_feeds_beyond_five_in_five_minutes_are_throttled() {
+    let h = harness().await;
+    let seller = awaiting_seller(&h, 8);
     let token = h.token(&seller).await;
     let (document_id, url) = create_document(&h, &token, JSON).await;
     upload(&h, &url, JSON, &listings_feed(&seller.seller_id, vec![])).await;
     let body = json!({"feedType": LISTINGS, "marketplaceIds": [US], "inputFeedDocumentId": document_id});
+    for n in 0..5 {
+        let answer = create_feed_raw(&h, &token, body.clone()).await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "call {n}: {:?}", answer.body);
+        h.advance(TimeDelta::seconds(50));
+    }
+    let throttled = create_feed_raw(&h, &token, body.clone()).await;
+    assert_eq!(
+        throttled.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "createFeed's own bucket has 10 left"
+    );
+    assert_eq!(throttled.body["errors"][0]["code"], "QuotaExceeded");
+    h.advance(TimeDelta::seconds(51));
+    assert_eq!(
+        create_feed_raw(&h, &token, body).await.status,
+        StatusCode::ACCEPTED,
+        "the first of the five left the window"
+    );
+}
+
+#[tokio::test]
+async fn create_feed_beyond_its_burst_of_15_is_throttled() {
+    let h = harness().await;
+    let seller = awaiting_seller(&h, 7);
+    let token = h.token(&seller).await;
+    let (document_id, url) = create_document(&h, &token, XML).await;
+    upload(
+        &h,
+        &url,
+        XML,
+        &envelope(&seller.seller_id, "OrderFulfillment", &[]),
+    )
+    .await;
+    let body = json!({"feedType": FULFILLMENT, "marketplaceIds": [US], "inputFeedDocumentId": document_id});
     for n in 0..15 {
         let answer = create_feed_raw(&h, &token, body.clone()).await;
         assert_eq!(answer.status, StatusCode::ACCEPTED, "call {n}: {:?}", answer.body);

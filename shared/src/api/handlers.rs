@@ -416,6 +416,9 @@ pub(crate) struct InventoryItemBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct InventoryBody {
     items: Vec<InventoryItemBody>,
+    /// Where the quantities apply; all of the account's marketplaces when absent.
+    #[serde(default, deserialize_with = "present")]
+    marketplace_ids: Option<Vec<String>>,
 }
 
 pub(crate) async fn set_inventory(
@@ -439,7 +442,7 @@ pub(crate) async fn set_inventory(
         .collect();
     let result = state
         .feeds
-        .set_inventory(&id, updates, request_key(&headers))
+        .set_inventory(&id, updates, body.marketplace_ids, request_key(&headers))
         .await?;
     let body = serde_json::json!({
         "actions": result.actions.into_iter().map(ActionView::from).collect::<Vec<_>>(),

@@ -518,6 +518,9 @@ pub(crate) struct ActionView {
     id: String,
     /// `queued`, `submitted`, `accepted` or `rejected`.
     state: &'static str,
+    /// The marketplace whose feed carries it: its result is that marketplace's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    marketplace_id: Option<String>,
     created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     submitted_at: Option<DateTime<Utc>>,
@@ -567,6 +570,7 @@ impl From<FeedAction> for ActionView {
         ActionView {
             id: action.id,
             state,
+            marketplace_id: action.marketplace_id,
             created_at: action.created_at,
             submitted_at: action.submitted_at,
             feed_id,
@@ -585,6 +589,9 @@ impl From<FeedAction> for ActionView {
 pub(crate) struct FeedView {
     id: String,
     feed_type: &'static str,
+    /// The one marketplace the feed went to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    marketplace_id: Option<String>,
     /// Amazon's feed id, once Amazon gave one.
     #[serde(skip_serializing_if = "Option::is_none")]
     amazon_feed_id: Option<String>,
@@ -629,6 +636,7 @@ impl From<FeedSubmission> for FeedView {
         FeedView {
             id: submission.id,
             feed_type: submission.feed_type.as_str(),
+            marketplace_id: submission.marketplace_id,
             amazon_feed_id: submission.feed_id,
             status,
             amazon_status,

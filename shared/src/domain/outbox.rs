@@ -127,6 +127,11 @@ pub struct FeedAction {
     pub account_id: String,
     /// What to do.
     pub payload: ActionPayload,
+    /// The marketplace whose feed carries it: the order's for order actions, the one named for inventory.
+    /// Amazon takes one marketplace per feed (see [`crate::feeds::MARKETPLACES_PER_FEED`]); an action stored
+    /// without one goes with the account's first marketplace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace_id: Option<String>,
     /// When the API took it: its batching window and its latency count from here.
     pub created_at: DateTime<Utc>,
     /// Where it stands.
@@ -250,6 +255,10 @@ pub struct FeedSubmission {
     pub account_id: String,
     /// The feed type.
     pub feed_type: FeedType,
+    /// The one marketplace the feed was created for (absent only on entries written before feeds went per
+    /// marketplace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace_id: Option<String>,
     /// The uploaded document.
     pub document_id: String,
     /// When it was started (before its first `createFeed`): a stuck submission's age counts from here.
@@ -344,6 +353,7 @@ mod tests {
             id: "s1".into(),
             account_id: "a".into(),
             feed_type: FeedType::OrderFulfillment,
+            marketplace_id: Some("ATVPDKIKX0DER".into()),
             document_id: "d".into(),
             started_at: "2026-03-09T12:00:00Z".parse().unwrap(),
             last_attempt_at: None,

@@ -1,6 +1,7 @@
 //! What the builders produce: feed documents within Amazon's limits, each with the map from its MessageIDs
 //! back to the actions it carries, so a processing report's results can be given to the right outbox entries.
 
+use super::limits::FEED_DOCUMENT_BYTES;
 use crate::error::FeedError;
 
 /// The feed types sellersync submits.
@@ -68,17 +69,18 @@ impl<'de> serde::Deserialize<'de> for FeedType {
 /// How much one feed document may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedLimits {
-    /// Messages per document (the listings feed schema's `maxItems`, 25,000).
+    /// Messages per document. Amazon names no count for the XML order feeds; the listings feed builder
+    /// caps this at [`crate::feeds::LISTINGS_MESSAGES_PER_FEED`] whatever it is set to.
     pub max_messages: usize,
-    /// Bytes per document (Amazon's 10 MB guidance for feeds).
+    /// Bytes per document ([`FEED_DOCUMENT_BYTES`]).
     pub max_bytes: usize,
 }
 
 impl Default for FeedLimits {
     fn default() -> Self {
         FeedLimits {
-            max_messages: 25_000,
-            max_bytes: 10 * 1024 * 1024,
+            max_messages: usize::MAX,
+            max_bytes: FEED_DOCUMENT_BYTES,
         }
     }
 }
@@ -151,7 +153,7 @@ pub(crate) fn split(
 
 /// MessageIDs of a document's messages: 1, 2, … within the document.
 pub(crate) fn message_id(position: usize) -> u32 {
-    // Documents hold at most `max_messages` (25,000 by default) messages; saturate rather than wrap.
+    // A document of more than u32::MAX messages would break every byte limit long before; saturate anyway.
     u32::try_from(position + 1).unwrap_or(u32::MAX)
 }
 

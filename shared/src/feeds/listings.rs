@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::actions::InventoryUpdate;
 use super::build::{FeedDocument, FeedLimits, FeedMessage, FeedType, Rendered, message_id, split};
+use super::limits::LISTINGS_MESSAGES_PER_FEED;
 use crate::error::{DomainError, FeedError};
 
 /// The listings schema's version constant.
@@ -115,7 +116,8 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, FeedError> {
 }
 
 /// Quantities as `JSON_LISTINGS_FEED` documents for the seller `seller_id`, issues reported in `issue_locale`
-/// (`en_US`), split within `limits`. Every update is validated first; the error names the first bad one.
+/// (`en_US`), split within `limits` and never above Amazon's [`LISTINGS_MESSAGES_PER_FEED`]. Every update is
+/// validated first; the error names the first bad one.
 pub fn inventory_feeds(
     seller_id: &str,
     issue_locale: &str,
@@ -168,7 +170,11 @@ pub fn inventory_feeds(
             })
         })
         .collect::<Result<Vec<_>, FeedError>>()?;
-    split(&rendered, frame, limits)?
+    let limits = FeedLimits {
+        max_messages: limits.max_messages.min(LISTINGS_MESSAGES_PER_FEED),
+        ..*limits
+    };
+    split(&rendered, frame, &limits)?
         .into_iter()
         .map(|range| {
             let chunk = &coalesced[range];
@@ -294,13 +300,25 @@ mod tests {
             "en_US",
             &updates,
             &FeedLimits {
-                max_messages: 25_000,
+                max_messages: usize::MAX,
                 max_bytes: small,
             },
         )
         .unwrap();
         assert!(by_bytes.len() >= 3);
         assert!(by_bytes.iter().all(|d| d.body.len() <= small));
+    }
+
+    #[test]
+    fn no_document_holds_more_messages_than_amazon_takes() {
+        let updates: Vec<_> = (0..LISTINGS_MESSAGES_PER_FEED + 1)
+            .map(|n| update(&format!("S{n}"), 1, None))
+            .collect();
+        let docs = inventory_feeds("A1", "en_US", &updates, &FeedLimits::default()).unwrap();
+        assert_eq!(
+            docs.iter().map(|d| d.messages.len()).collect::<Vec<_>>(),
+            [LISTINGS_MESSAGES_PER_FEED, 1]
+        );
     }
 
     #[test]

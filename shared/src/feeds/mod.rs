@@ -9,6 +9,7 @@
 pub mod actions;
 mod build;
 mod carriers;
+mod limits;
 mod listings;
 mod report;
 #[cfg(test)]
@@ -21,6 +22,10 @@ pub use actions::{
 };
 pub use build::{FeedDocument, FeedLimits, FeedMessage, FeedType};
 pub use carriers::CARRIER_CODES;
+pub use limits::{
+    FEED_DOCUMENT_BYTES, LISTINGS_FEED_WINDOW, LISTINGS_FEEDS_PER_WINDOW, LISTINGS_MESSAGES_PER_FEED,
+    MARKETPLACES_PER_FEED,
+};
 pub use listings::inventory_feeds;
 pub use report::{
     MessageOutcome, ProcessingReport, ReportEntry, ReportSummary, Severity, parse_listings_processing_report,

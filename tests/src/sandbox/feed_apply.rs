@@ -1056,12 +1056,14 @@ fn listings_feed(world: &mut World, job: &FeedJob, text: &str, at: DateTime<Utc>
                 let (Some(seller), Some(sku)) = (world.sellers.get_mut(&job.seller), sku) else {
                     continue;
                 };
+                // createFeed takes exactly one marketplace id, so the feed's listings are that marketplace's.
+                let key = (job.marketplace_ids[0].clone(), sku);
                 let previous = seller
                     .listings
-                    .get(&sku)
+                    .get(&key)
                     .and_then(|l| l.lead_time_to_ship_max_days);
                 seller.listings.insert(
-                    sku,
+                    key,
                     ListingState {
                         quantity: set.map(|(q, _)| q),
                         lead_time_to_ship_max_days: set.and_then(|(_, d)| d).or(previous),

@@ -26,6 +26,14 @@ use super::state::{self, World};
 /// How long a `feedDocumentId` may be given to `createFeed` (the use-case guide: two days).
 const INPUT_DOCUMENT_TTL: TimeDelta = TimeDelta::days(2);
 
+/// `JSON_LISTINGS_FEED` feeds a seller may create per [`LISTINGS_WINDOW`] in a region, beyond `createFeed`'s
+/// bucket: "five feed submissions per five minutes" (Amazon's changelog "Feed size and rate limit changes
+/// for the JSON_LISTINGS_FEED", 2025-05-06; one per five minutes before). Beyond it, 429 `QuotaExceeded`
+/// (amzn/selling-partner-api-models#4414 shows that answer to a listings feed).
+const LISTINGS_PER_WINDOW: usize = 5;
+/// The window of [`LISTINGS_PER_WINDOW`].
+const LISTINGS_WINDOW: TimeDelta = TimeDelta::minutes(5);
+
 /// Every feed type of Amazon's `feedType` values list (`createFeed` refuses others). The sandbox processes
 /// the three sellersync sends; any other ends `FATAL`.
 const FEED_TYPES: &[&str] = &[
@@ -243,6 +251,18 @@ pub(crate) fn create_feed(
             "marketplaceIds must hold between 1 and 25 marketplace ids",
         ));
     }
+    // The model allows 25, Amazon takes one. JSON_LISTINGS_FEED: "Too many 'marketplaceIds' values
+    // provided. Expected a maximum of 1." (amzn/selling-partner-api-models#4726, 2025; #5049: several per
+    // feed are only planned). Other feed types: 400 InvalidInput "Invalid request parameters" with empty
+    // details (#2327, POST_FLAT_FILE_PRICEANDQUANTITYONLY_UPDATE_DATA; the same for POST_PRODUCT_DATA in
+    // jrl84/amazon-sp-api#269).
+    if marketplace_ids.len() > 1 {
+        return Err(if feed_type == "JSON_LISTINGS_FEED" {
+            invalid_input("Too many 'marketplaceIds' values provided. Expected a maximum of 1.")
+        } else {
+            invalid_input("Invalid request parameters")
+        });
+    }
     if let Some(unknown) = marketplace_ids.iter().find(|id| Marketplace::by_id(id).is_none()) {
         return Err(invalid_input(format!("Invalid marketplaceId: {unknown}")));
     }
@@ -262,6 +282,18 @@ pub(crate) fn create_feed(
         .filter(|input| input.seller == caller.seller && now - input.created <= INPUT_DOCUMENT_TTL)
         .ok_or_else(|| invalid_input(format!("Invalid inputFeedDocumentId: {input_id}")))?;
     let (content, content_type) = (input.bytes.clone(), input.content_type.clone());
+    if feed_type == "JSON_LISTINGS_FEED" {
+        let recent = world
+            .feeds
+            .jobs
+            .values()
+            .filter(|job| job.seller == caller.seller && job.feed_type == feed_type)
+            .filter(|job| now - job.created < LISTINGS_WINDOW)
+            .count();
+        if recent >= LISTINGS_PER_WINDOW {
+            return Err(super::server::quota_exceeded());
+        }
+    }
 
     let fatal_injected = world
         .faults

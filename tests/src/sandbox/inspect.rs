@@ -234,6 +234,8 @@ pub struct SandboxFeedResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SandboxListing {
+    /// The marketplace of the offer.
+    pub marketplace_id: String,
     /// The SKU.
     pub sku: String,
     /// Whether the seller's generated catalog has it (Amazon accepts updates of unknown SKUs too).
@@ -605,36 +607,32 @@ pub(crate) fn feeds_of(
     Ok(feeds::seller_feeds(world, seller_id, now))
 }
 
-/// Every SKU of the seller's catalog, and every other SKU a listings feed set, with what feeds set.
+/// Every SKU of the seller's catalog in each of its marketplaces, and every other SKU a listings feed set,
+/// with what feeds set, by marketplace and SKU.
 pub(crate) fn listings(world: &World, seller_id: &str) -> Result<Vec<SandboxListing>, SandboxError> {
     let state = seller(world, seller_id)?;
-    let mut listings: BTreeMap<String, SandboxListing> = state
-        .generated
-        .catalog
-        .iter()
-        .map(|product| {
-            (
-                product.sku.clone(),
-                SandboxListing {
-                    sku: product.sku.clone(),
-                    in_catalog: true,
-                    quantity: None,
-                    lead_time_to_ship_max_days: None,
-                    updated_at: None,
-                    feed_id: None,
-                },
-            )
-        })
-        .collect();
-    for (sku, set) in &state.listings {
-        let listing = listings.entry(sku.clone()).or_insert_with(|| SandboxListing {
-            sku: sku.clone(),
-            in_catalog: false,
-            quantity: None,
-            lead_time_to_ship_max_days: None,
-            updated_at: None,
-            feed_id: None,
-        });
+    let empty = |marketplace_id: &str, sku: &str, in_catalog: bool| SandboxListing {
+        marketplace_id: marketplace_id.to_owned(),
+        sku: sku.to_owned(),
+        in_catalog,
+        quantity: None,
+        lead_time_to_ship_max_days: None,
+        updated_at: None,
+        feed_id: None,
+    };
+    let mut listings: BTreeMap<(String, String), SandboxListing> = BTreeMap::new();
+    for marketplace in &state.spec.marketplace_ids {
+        for product in &state.generated.catalog {
+            listings.insert(
+                (marketplace.clone(), product.sku.clone()),
+                empty(marketplace, &product.sku, true),
+            );
+        }
+    }
+    for ((marketplace, sku), set) in &state.listings {
+        let listing = listings
+            .entry((marketplace.clone(), sku.clone()))
+            .or_insert_with(|| empty(marketplace, sku, false));
         listing.quantity = set.quantity;
         listing.lead_time_to_ship_max_days = set.lead_time_to_ship_max_days;
         listing.updated_at = Some(set.updated_at);

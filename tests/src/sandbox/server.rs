@@ -95,7 +95,7 @@ impl ApiError {
 }
 
 /// The 429 of an empty bucket, exactly as recorded from production.
-fn quota_exceeded() -> ApiError {
+pub(crate) fn quota_exceeded() -> ApiError {
     ApiError::new(
         429,
         "QuotaExceeded",

@@ -36,8 +36,9 @@ pub(crate) struct SellerState {
     pub(crate) authorized: bool,
     /// The account can use the APIs; `false` answers SP-API calls 403 with a reason.
     pub(crate) eligible: bool,
-    /// Merchant-fulfilled quantities set through listings feeds, by SKU.
-    pub(crate) listings: BTreeMap<String, ListingState>,
+    /// Merchant-fulfilled quantities set through listings feeds, by marketplace and SKU: a listing is an
+    /// offer in one marketplace, and a listings feed applies to the one marketplace it was created for.
+    pub(crate) listings: BTreeMap<(String, String), ListingState>,
 }
 
 /// What listings feeds set for one SKU.

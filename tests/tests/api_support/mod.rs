@@ -29,6 +29,8 @@ use tokio::task::JoinHandle;
 pub const US: &str = "ATVPDKIKX0DER";
 pub const CA: &str = "A2EUQ1WTGCTBG2";
 pub const DE: &str = "A1PA6795UKMFR9";
+pub const FR: &str = "A13V1IB3VIYZZH";
+pub const IT: &str = "APJ6JRA9NG5V4";
 
 /// The report requester every schedule targets in these tests.
 pub const REQUESTER_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:request-reports";
@@ -256,13 +258,17 @@ impl Api {
     /// Generates a sandbox seller and connects it through the API; its credentials and account id.
     pub async fn connect(&self, spec: SellerSpec, interval: &str) -> (SellerCredentials, String) {
         let marketplaces = spec.marketplace_ids.clone();
+        let region = marketplaces
+            .first()
+            .and_then(|m| shared::domain::marketplace::Marketplace::by_id(m))
+            .map_or("NA", |m| m.region.code());
         let seller = self.sandbox.add_seller(spec).expect("valid spec");
         let answer = self
             .post(
                 "/accounts",
                 json!({
                     "sellerId": seller.seller_id,
-                    "region": "NA",
+                    "region": region,
                     "marketplaceIds": marketplaces,
                     "refreshToken": seller.refresh_token,
                     "importInterval": interval,

@@ -127,7 +127,7 @@ impl FeedActions {
     /// between them, the write is refused and the check made again on what is stored now.
     async fn queue_order_action(
         &self,
-        action: FeedAction,
+        mut action: FeedAction,
         check: impl Fn(&Order, &[FeedAction]) -> Result<(), ActionError>,
     ) -> Result<FeedAction, ActionError> {
         let account_id = action.account_id.clone();
@@ -136,6 +136,8 @@ impl FeedActions {
             return Ok(existing);
         }
         let order = self.order(&account_id, &order_id).await?;
+        // Amazon takes one marketplace per feed: the action goes with its order's.
+        action.marketplace_id = order.marketplace_id.as_deref().map(str::to_owned);
         for race in 1..=MAX_LEDGER_RACES {
             let ledger = self.outbox.order_ledger(&account_id, &order_id).await?;
             check(&order, &ledger.actions)?;
@@ -164,11 +166,14 @@ impl FeedActions {
         .into())
     }
 
-    /// Queues SKUs' quantities; updates marked `skip` are left out. One action per SKU update.
+    /// Queues SKUs' quantities in `marketplaces` (all of the account's when `None`); updates marked `skip`
+    /// are left out. One action per SKU update and marketplace, because Amazon takes one marketplace per
+    /// listings feed: each marketplace's result is its own.
     pub async fn set_inventory(
         &self,
         account_id: &str,
         updates: Vec<(InventoryUpdate, bool)>,
+        marketplaces: Option<Vec<String>>,
         request_key: Option<&str>,
     ) -> Result<InventoryResult, ActionError> {
         if updates.is_empty() || updates.len() > MAX_INVENTORY_UPDATES {
@@ -196,7 +201,13 @@ impl FeedActions {
                 .into());
             }
         }
-        self.require_account(account_id).await?;
+        let account = self
+            .accounts
+            .get_account(account_id)
+            .await?
+            .ok_or_else(|| ActionError::NotFound(format!("account {account_id}")))?
+            .account;
+        let marketplaces = inventory_marketplaces(marketplaces, &account.marketplaces)?;
         let mut result = InventoryResult {
             actions: Vec::new(),
             skipped: Vec::new(),
@@ -205,9 +216,15 @@ impl FeedActions {
         for (index, (update, skip)) in updates.into_iter().enumerate() {
             if skip {
                 result.skipped.push(update.sku);
-            } else {
-                let id = action_id(account_id, "inventory", request_key, index);
-                wanted.push(self.new_action(account_id, id, ActionPayload::Inventory(update)));
+                continue;
+            }
+            for marketplace in &marketplaces {
+                let kind = format!("inventory {marketplace}");
+                let id = action_id(account_id, &kind, request_key, index);
+                wanted.push(FeedAction {
+                    marketplace_id: Some(marketplace.clone()),
+                    ..self.new_action(account_id, id, ActionPayload::Inventory(update.clone()))
+                });
             }
         }
         // One batched read finds what a repeat of the request stored before; the rest is written in parallel.
@@ -323,6 +340,7 @@ impl FeedActions {
             id,
             account_id: account_id.to_owned(),
             payload,
+            marketplace_id: None,
             created_at: self.clock.now(),
             state: ActionState::Queued,
             attempts: 0,
@@ -434,6 +452,41 @@ fn check_within_order(order: &Order, quantities: impl Iterator<Item = u32>) -> R
         }
     }
     Ok(())
+}
+
+/// The marketplaces an inventory request names, each one of the account's and none twice; all of the
+/// account's when it names none.
+fn inventory_marketplaces(
+    named: Option<Vec<String>>,
+    account: &[String],
+) -> Result<Vec<String>, ActionError> {
+    let Some(named) = named else {
+        return Ok(account.to_vec());
+    };
+    if named.is_empty() {
+        return Err(DomainError::invalid(
+            "marketplaceIds",
+            "[]",
+            "name at least one marketplace, or leave it out for all",
+        )
+        .into());
+    }
+    let mut out: Vec<String> = Vec::with_capacity(named.len());
+    for id in named {
+        if !account.contains(&id) {
+            return Err(DomainError::invalid(
+                "marketplaceIds",
+                &id,
+                format!("not one of the account's marketplaces ({})", account.join(", ")),
+            )
+            .into());
+        }
+        if out.contains(&id) {
+            return Err(DomainError::invalid("marketplaceIds", &id, "named twice").into());
+        }
+        out.push(id);
+    }
+    Ok(out)
 }
 
 fn conflict(field: &str, message: impl Into<String>) -> ActionError {

@@ -67,6 +67,8 @@ impl FeedProcessor {
             id: FeedSubmission::new_id(now),
             account_id: account_id.to_owned(),
             feed_type,
+            // Never sent: it names no marketplace.
+            marketplace_id: None,
             document_id: String::new(),
             started_at: now,
             last_attempt_at: None,

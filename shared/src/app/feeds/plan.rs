@@ -24,6 +24,20 @@ pub fn due_groups<'a>(
         .collect()
 }
 
+/// `actions` by the one marketplace whose feed carries each (Amazon takes one per feed), in marketplace
+/// order, each group in the actions' order; an action without a marketplace goes with `default`.
+pub fn by_marketplace(actions: &[FeedAction], default: &str) -> Vec<(String, Vec<FeedAction>)> {
+    let mut groups: std::collections::BTreeMap<&str, Vec<FeedAction>> = std::collections::BTreeMap::new();
+    for action in actions {
+        let marketplace = action.marketplace_id.as_deref().unwrap_or(default);
+        groups.entry(marketplace).or_default().push(action.clone());
+    }
+    groups
+        .into_iter()
+        .map(|(marketplace, actions)| (marketplace.to_owned(), actions))
+        .collect()
+}
+
 /// A document to submit and, per message, the keys of the actions it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedDocument {
@@ -149,6 +163,7 @@ mod tests {
             id: id.into(),
             account_id: "acc".into(),
             payload,
+            marketplace_id: None,
             created_at: at(minutes),
             state: ActionState::Queued,
             attempts: 0,
@@ -252,6 +267,32 @@ mod tests {
         assert!(
             body.contains("\"quantity\":7") && !body.contains("\"quantity\":1"),
             "{body}"
+        );
+    }
+
+    #[test]
+    fn actions_go_to_their_marketplaces_feeds_and_unplaced_ones_to_the_default() {
+        let placed = |id: &str, marketplace: Option<&str>| FeedAction {
+            marketplace_id: marketplace.map(str::to_owned),
+            ..action(id, stock(id, 1), 0)
+        };
+        let actions = [
+            placed("a", Some("A1PA6795UKMFR9")),
+            placed("b", Some("A13V1IB3VIYZZH")),
+            placed("c", None),
+            placed("d", Some("A1PA6795UKMFR9")),
+        ];
+        let groups: Vec<(String, Vec<String>)> = by_marketplace(&actions, "A1RKKUPIHCS9HS")
+            .into_iter()
+            .map(|(m, actions)| (m, actions.into_iter().map(|a| a.id).collect()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("A13V1IB3VIYZZH".to_owned(), vec!["b".to_owned()]),
+                ("A1PA6795UKMFR9".to_owned(), vec!["a".to_owned(), "d".to_owned()]),
+                ("A1RKKUPIHCS9HS".to_owned(), vec!["c".to_owned()]),
+            ]
         );
     }
 

@@ -21,7 +21,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use super::failures::{ACCOUNT_DELETED, NOT_SUBMITTED};
-use super::plan::{PlannedDocument, documents, due_groups};
+use super::plan::{PlannedDocument, by_marketplace, documents, due_groups};
 use super::{FeedProcessor, FeedRunError};
 use crate::amazon::{
     CreateFeedDocumentSpecification, CreateFeedSpecification, GetFeedsQuery, Operation, SellerAuth,
@@ -30,7 +30,7 @@ use crate::domain::{
     ActionOrigin, ActionState, FeedAction, FeedNudge, FeedSubmission, QueuedGroup, SellerAccount,
     SubmissionStatus,
 };
-use crate::feeds::FeedType;
+use crate::feeds::{FeedType, LISTINGS_FEED_WINDOW, LISTINGS_FEEDS_PER_WINDOW};
 use crate::metrics;
 
 /// How far before `started_at` a crashed submission looks for its feed (clock skew between us and Amazon).
@@ -186,12 +186,51 @@ impl FeedProcessor {
         Ok(tokens.is_none_or(|t| t + 1e-9 >= 1.0))
     }
 
+    /// `JSON_LISTINGS_FEED` submissions Amazon still takes within its window, beyond `createFeed`'s bucket.
+    async fn listings_feeds_left(&self, account_id: &str) -> Result<usize, FeedRunError> {
+        let since = self.clock.now() - LISTINGS_FEED_WINDOW;
+        let recent = self
+            .outbox
+            .list_submissions(account_id, None, LISTINGS_FEEDS_PER_WINDOW as u32 * 4)
+            .await?
+            .items
+            .into_iter()
+            .filter(|s| s.feed_type == FeedType::JsonListings && s.started_at > since)
+            .count();
+        Ok(LISTINGS_FEEDS_PER_WINDOW.saturating_sub(recent))
+    }
+
+    /// Whether a feed of `feed_type` may be created for the account now: a `createFeed` token, and for the
+    /// listings feed room in its own window. `listings_left` counts down as listings feeds go out.
+    async fn may_create(
+        &self,
+        account_id: &str,
+        feed_type: FeedType,
+        listings_left: &mut Option<usize>,
+    ) -> Result<bool, FeedRunError> {
+        if feed_type == FeedType::JsonListings {
+            let left = match *listings_left {
+                Some(left) => left,
+                None => self.listings_feeds_left(account_id).await?,
+            };
+            *listings_left = Some(left);
+            if left == 0 {
+                return Ok(false);
+            }
+        }
+        self.has_create_token(account_id).await
+    }
+
     async fn submit_group(
         &self,
         group: &QueuedGroup,
         summary: &mut SubmitSummary,
     ) -> Result<(), FeedRunError> {
-        if !self.has_create_token(&group.account_id).await? {
+        let mut listings_left = None;
+        if !self
+            .may_create(&group.account_id, group.feed_type, &mut listings_left)
+            .await?
+        {
             summary.waiting_for_quota += 1;
             return Ok(());
         }
@@ -216,21 +255,34 @@ impl FeedProcessor {
             }
             found => found?,
         };
-        let planned = documents(group.feed_type, &account.seller_id, &actions, &self.settings)
-            .map_err(|e| FeedRunError::Document(e.to_string()))?;
-        for document in planned {
-            if !self.has_create_token(&group.account_id).await? {
-                summary.waiting_for_quota += 1;
-                return Ok(());
+        // Amazon takes one marketplace per feed: one set of documents per marketplace.
+        let first = account.marketplaces.first().ok_or_else(|| {
+            FeedRunError::Account(account.id.clone(), "the account names no marketplace".into())
+        })?;
+        for (marketplace, actions) in by_marketplace(&actions, first) {
+            let planned = documents(group.feed_type, &account.seller_id, &actions, &self.settings)
+                .map_err(|e| FeedRunError::Document(e.to_string()))?;
+            for document in planned {
+                if !self
+                    .may_create(&group.account_id, group.feed_type, &mut listings_left)
+                    .await?
+                {
+                    summary.waiting_for_quota += 1;
+                    return Ok(());
+                }
+                let carried = document
+                    .messages
+                    .iter()
+                    .map(|m| m.actions.len() as u32)
+                    .sum::<u32>();
+                self.submit_document(&account, &auth, &marketplace, &actions, document)
+                    .await?;
+                if let Some(left) = listings_left.as_mut() {
+                    *left = left.saturating_sub(1);
+                }
+                summary.feeds += 1;
+                summary.actions += carried;
             }
-            let carried = document
-                .messages
-                .iter()
-                .map(|m| m.actions.len() as u32)
-                .sum::<u32>();
-            self.submit_document(&account, &auth, &actions, document).await?;
-            summary.feeds += 1;
-            summary.actions += carried;
         }
         Ok(())
     }
@@ -239,6 +291,7 @@ impl FeedProcessor {
         &self,
         account: &SellerAccount,
         auth: &SellerAuth,
+        marketplace: &str,
         actions: &[FeedAction],
         planned: PlannedDocument,
     ) -> Result<(), FeedRunError> {
@@ -261,6 +314,7 @@ impl FeedProcessor {
             id: FeedSubmission::new_id(now),
             account_id: account.id.clone(),
             feed_type: document.feed_type,
+            marketplace_id: Some(marketplace.to_owned()),
             document_id: created.feed_document_id,
             started_at: now,
             last_attempt_at: None,
@@ -335,7 +389,7 @@ impl FeedProcessor {
                 auth,
                 &CreateFeedSpecification {
                     feed_type: submission.feed_type.as_str().to_owned(),
-                    marketplace_ids: account.marketplaces.clone(),
+                    marketplace_ids: vec![submission_marketplace(account, submission)?],
                     input_feed_document_id: submission.document_id.clone(),
                     feed_options: None,
                 },
@@ -396,7 +450,8 @@ impl FeedProcessor {
             }
             Err(err) => return Err(self.failed_attempt(&mut submission, err).await),
         };
-        let unowned = match self.unowned_feed(&auth, &submission).await {
+        let marketplace = submission_marketplace(&account, &submission)?;
+        let unowned = match self.unowned_feed(&auth, &submission, &marketplace).await {
             Ok(unowned) => unowned,
             Err(err) => return Err(self.failed_attempt(&mut submission, err).await),
         };
@@ -417,7 +472,10 @@ impl FeedProcessor {
             summary.given_up += 1;
             return Ok(());
         }
-        if !self.has_create_token(&account.id).await? {
+        if !self
+            .may_create(&account.id, submission.feed_type, &mut None)
+            .await?
+        {
             summary.waiting_for_quota += 1;
             return Ok(());
         }
@@ -434,12 +492,14 @@ impl FeedProcessor {
         Ok(())
     }
 
-    /// The oldest feed of the submission's type created since its last `createFeed` that no recorded
+    /// The oldest feed of the submission's type and marketplace created since its last `createFeed` that no
+    /// recorded
     /// submission owns.
     async fn unowned_feed(
         &self,
         auth: &SellerAuth,
         submission: &FeedSubmission,
+        marketplace: &str,
     ) -> Result<Option<String>, FeedRunError> {
         let since: DateTime<Utc> = submission.attempted_at() - ADOPT_MARGIN;
         let feeds = self
@@ -448,6 +508,7 @@ impl FeedProcessor {
                 auth,
                 &GetFeedsQuery {
                     feed_types: vec![submission.feed_type.as_str().to_owned()],
+                    marketplace_ids: vec![marketplace.to_owned()],
                     created_since: Some(since),
                     page_size: Some(100),
                     ..GetFeedsQuery::default()
@@ -466,6 +527,11 @@ impl FeedProcessor {
             .into_iter()
             .filter(|f| f.created_time >= since && !owned.contains(&f.feed_id))
             .filter(|f| FeedType::parse(&f.feed_type) == Some(submission.feed_type))
+            .filter(|f| {
+                f.marketplace_ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.iter().any(|m| m == marketplace))
+            })
             .collect();
         candidates.sort_by_key(|f| f.created_time);
         Ok(candidates.into_iter().next().map(|f| f.feed_id))
@@ -479,4 +545,17 @@ fn lost_lease(summary: SubmitSummary) -> SubmitSummary {
         "the submitter's lease passed to another run; this run stops"
     );
     summary
+}
+
+/// The one marketplace a submission's feed goes to: its own, or (for one written before feeds went per
+/// marketplace) the account's first.
+fn submission_marketplace(
+    account: &SellerAccount,
+    submission: &FeedSubmission,
+) -> Result<String, FeedRunError> {
+    submission
+        .marketplace_id
+        .clone()
+        .or_else(|| account.marketplaces.first().cloned())
+        .ok_or_else(|| FeedRunError::Account(account.id.clone(), "the account names no marketplace".into()))
 }

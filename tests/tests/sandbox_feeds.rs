@@ -5,8 +5,6 @@
 mod sandbox_support;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
@@ -496,17 +494,172 @@ async fn get_feeds_filters_by_type_and_status_and_pages_newest_first() {
     assert_eq!(next.body["feeds"][0]["feedId"], ids[0].as_str());
     assert!(next.body.get("nextToken").is_none());
 
-    let all = h.get("/feeds/2021-06-30/feeds", &token).await;
+    let both = "/feeds/2021-06-30/feeds?feedTypes=JSON_LISTINGS_FEED,POST_ORDER_FULFILLMENT_DATA";
+    let all = h.get(both, &token).await;
     assert_eq!(all.body["feeds"].as_array().expect("feeds").len(), 4);
     assert_eq!(all.body["feeds"][0]["feedId"], order_feed.as_str());
-    let queued = h
-        .get("/feeds/2021-06-30/feeds?processingStatuses=DONE", &token)
-        .await;
+    let queued = h.get(&format!("{both}&processingStatuses=DONE"), &token).await;
     assert_eq!(queued.body["feeds"].as_array().expect("feeds").len(), 0);
     let bad = h
-        .get("/feeds/2021-06-30/feeds?processingStatuses=FINISHED", &token)
+        .get(&format!("{both}&processingStatuses=FINISHED"), &token)
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // "Either feedTypes or nextToken is required" (the model).
+    for query in ["", "?processingStatuses=DONE", "?pageSize=5"] {
+        let refused = h.get(&format!("/feeds/2021-06-30/feeds{query}"), &token).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(
+            refused.body,
+            json!({"errors": [{"code": "InvalidInput", "message": "One or more required parameters missing",
+                "details": "feedTypes;"}]})
+        );
+    }
+}
+
+#[tokio::test]
+async fn messages_that_break_amazons_xsds_are_rejected_with_5000_and_the_rest_applied() {
+    if tests::reference::require_xsd().is_none() {
+        return;
+    }
+    let h = harness().await;
+    let seller = awaiting_seller(&h, 23);
+    let token = h.token(&seller).await;
+    let orders: Vec<SandboxOrder> = h
+        .sandbox
+        .orders(&seller.seller_id)
+        .expect("seller")
+        .into_iter()
+        .filter(|o| o.fulfillment_channel == Channel::Mfn && o.status == OrderState::Unshipped)
+        .take(9)
+        .collect();
+    let good = |order: &SandboxOrder| ship(&order.amazon_order_id, "UPS", "1Z999", &[]);
+    // Eight ways to break Amazon's OrderFulfillment schema that the sandbox's own checks never caught: each
+    // was applied as a success before the sandbox validated against the XSDs.
+    let broken: Vec<String> = vec![
+        good(&orders[0]).replace("<FulfillmentData>", "<GiftWrap>yes</GiftWrap><FulfillmentData>"),
+        good(&orders[1]).replace(
+            "<ShippingMethod>Ground</ShippingMethod>",
+            &format!("<ShippingMethod>{}</ShippingMethod>", "G".repeat(600)),
+        ),
+        good(&orders[2]).replace(
+            "<CarrierCode>UPS</CarrierCode>",
+            &format!("<CarrierCode>Other</CarrierCode><CarrierName>{}</CarrierName>", "C".repeat(600)),
+        ),
+        good(&orders[3]).replace(
+            "</AmazonOrderID>",
+            "</AmazonOrderID><MerchantFulfillmentID>abc</MerchantFulfillmentID>",
+        ),
+        good(&orders[4]).replace(
+            "</AmazonOrderID>",
+            &format!("</AmazonOrderID><AmazonOrderID>{}</AmazonOrderID>", orders[4].amazon_order_id),
+        ),
+        good(&orders[5]).replace(
+            "<ShipperTrackingNumber>1Z999</ShipperTrackingNumber>",
+            "<ShipperTrackingNumber>1Z999</ShipperTrackingNumber><ShipperTrackingNumber>1Z998</ShipperTrackingNumber>",
+        ),
+        good(&orders[6]).replace("</OrderFulfillment>", "<CODCollectionMethod>Cash</CODCollectionMethod></OrderFulfillment>"),
+        good(&orders[7]).replace(
+            "</OrderFulfillment>",
+            "<ShipFromAddress><Name>Depot</Name></ShipFromAddress></OrderFulfillment>",
+        ),
+    ];
+    let mut messages = broken.clone();
+    messages.push(good(&orders[8]));
+    let document = envelope(&seller.seller_id, "OrderFulfillment", &messages);
+    let (feed, report) = run_feed(&h, &token, FULFILLMENT, XML, &document).await;
+    assert_eq!(feed["processingStatus"], "DONE");
+    let results = shared::feeds::parse_xml_processing_report(report.as_bytes()).expect("report");
+    for id in 1..=8u32 {
+        match results.outcome(id) {
+            shared::feeds::MessageOutcome::Rejected { errors } => {
+                assert_eq!(errors[0].code, "5000", "message {id}: {errors:?}");
+                assert!(
+                    errors[0].text.starts_with("XML Parsing Error at Line"),
+                    "{errors:?}"
+                );
+            }
+            other => panic!(
+                "message {id} ({}) must be refused: {other:?}",
+                broken[id as usize - 1]
+            ),
+        }
+    }
+    assert!(matches!(
+        results.outcome(9),
+        shared::feeds::MessageOutcome::Accepted { .. }
+    ));
+    for order in &orders[..8] {
+        assert_eq!(
+            self::order(&h, &seller, &order.amazon_order_id).status,
+            OrderState::Unshipped
+        );
+    }
+    assert_eq!(
+        self::order(&h, &seller, &orders[8].amazon_order_id).status,
+        OrderState::Shipped
+    );
+}
+
+#[tokio::test]
+async fn listings_messages_and_headers_that_break_amazons_schema_are_refused() {
+    if tests::reference::require_dir().is_none() {
+        return;
+    }
+    let h = harness().await;
+    let seller = awaiting_seller(&h, 24);
+    let token = h.token(&seller).await;
+    let value = json!({"fulfillment_channel_code": "DEFAULT", "quantity": 4});
+    let mut bad_requirements = listing_patch(1, "A", value.clone());
+    bad_requirements["operationType"] = json!("UPDATE");
+    bad_requirements
+        .as_object_mut()
+        .expect("object")
+        .remove("patches");
+    bad_requirements["attributes"] = json!({"fulfillment_availability": [value]});
+    bad_requirements["requirements"] = json!("LISTING_EVERYTHING");
+    let mut unknown_op = listing_patch(2, "B", value.clone());
+    unknown_op["patches"][0]["value"] = json!("not an array");
+    let document = listings_feed(
+        &seller.seller_id,
+        vec![bad_requirements, unknown_op, listing_patch(3, "C", value.clone())],
+    );
+    let (_, text) = run_feed(&h, &token, LISTINGS, JSON, &document).await;
+    let report: Value = serde_json::from_str(&text).expect("json");
+    let codes: Vec<(u64, &str)> = report["issues"]
+        .as_array()
+        .expect("issues")
+        .iter()
+        .map(|i| {
+            (
+                i["messageId"].as_u64().unwrap_or(0),
+                i["code"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(codes, [(1, "4002008"), (2, "4002008")], "{report}");
+    let quantity = |sku: &str| {
+        h.sandbox
+            .listings(&seller.seller_id)
+            .expect("listings")
+            .into_iter()
+            .find(|l| l.sku == sku)
+            .and_then(|l| l.quantity)
+    };
+    assert_eq!(
+        (quantity("A"), quantity("B"), quantity("C")),
+        (None, None, Some(4))
+    );
+
+    // A report request without the listings API version the schema requires: nothing is applied.
+    let headless = json!({
+        "header": {"sellerId": seller.seller_id, "version": "2.0", "report": {"includedData": ["issues"]}},
+        "messages": [listing_patch(1, "D", value)],
+    });
+    let (_, text) = run_feed(&h, &token, LISTINGS, JSON, &headless.to_string()).await;
+    let report: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(report["issues"][0]["code"], "4002005", "{report}");
+    assert_eq!(report["summary"]["messagesAccepted"], 0);
+    assert_eq!(quantity("D"), None);
 }
 
 fn urlencode(text: &str) -> String {
@@ -857,7 +1010,8 @@ async fn a_confirmation_feed_rejects_bad_messages_one_by_one_with_amazons_codes(
         codes,
         [
             (2, "18028".to_owned()),
-            (3, "25".to_owned()),
+            // Not in the XSD's CarrierCode enumeration: the schema refuses it before anything else.
+            (3, "5000".to_owned()),
             (4, "18028".to_owned()),
             (5, "18021".to_owned()),
             (6, "5000".to_owned())
@@ -889,7 +1043,7 @@ async fn a_confirmation_feed_rejects_bad_messages_one_by_one_with_amazons_codes(
 
     let feeds = h.sandbox.feeds(&seller.seller_id).expect("feeds");
     assert_eq!(feeds[0].messages_rejected, 5);
-    assert_eq!(feeds[0].results[1].code, "25");
+    assert_eq!(feeds[0].results[1].code, "5000");
 }
 
 #[tokio::test]
@@ -1147,71 +1301,11 @@ async fn a_listings_feed_rejects_bad_messages_with_amazons_codes() {
     assert!(listings.iter().all(|l| l.sku != "F"));
 }
 
-/// `SELLERSYNC_REFERENCE_DIR`, else `shared/reference` beside the repository's checkout; `None` (with a notice)
-/// when it is not there.
-fn reference_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SELLERSYNC_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference"));
-    let found = dir
-        .join("feeds/xsd/validation-bundle/amzn-envelope.xsd")
-        .is_file();
-    if !found {
-        println!(
-            "SKIPPED: Amazon's reference schemas not found at {}",
-            dir.display()
-        );
-    }
-    found.then_some(dir)
-}
-
-/// One `xmllint --noout --schema amzn-envelope.xsd` run over `documents` (compiling Amazon's schema bundle
-/// takes seconds): `Err` with xmllint's words for each invalid one; `None` (with a notice) without xmllint.
-fn xmllint(reference: &Path, documents: &[&str]) -> Option<Vec<Result<(), String>>> {
-    let dir = std::env::temp_dir().join(format!("sellersync-sandbox-xsd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let files: Vec<PathBuf> = documents
-        .iter()
-        .enumerate()
-        .map(|(i, document)| {
-            let file = dir.join(format!("report-{i}.xml"));
-            std::fs::write(&file, document).expect("temp file");
-            file
-        })
-        .collect();
-    let output = Command::new("xmllint")
-        .args(["--noout", "--schema", "amzn-envelope.xsd"])
-        .args(&files)
-        .current_dir(reference.join("feeds/xsd/validation-bundle"))
-        .output();
-    let _ = std::fs::remove_dir_all(&dir);
-    let Ok(output) = output else {
-        println!("SKIPPED: xmllint not installed (apt-get install libxml2-utils); XSD validation not run");
-        return None;
-    };
-    let said = String::from_utf8_lossy(&output.stderr).into_owned();
-    Some(
-        files
-            .iter()
-            .map(|file| {
-                let name = file.display().to_string();
-                if said.lines().any(|line| line == format!("{name} validates")) {
-                    Ok(())
-                } else {
-                    Err(said
-                        .lines()
-                        .filter(|l| l.starts_with(&name))
-                        .collect::<Vec<_>>()
-                        .join("\n"))
-                }
-            })
-            .collect(),
-    )
-}
-
 #[tokio::test]
 async fn processing_reports_are_valid_against_amazons_schemas() {
-    let Some(reference) = reference_dir() else { return };
+    let Some(reference) = tests::reference::require_xsd() else {
+        return;
+    };
     let h = harness().await;
     let seller = awaiting_seller(&h, 19);
     let token = h.token(&seller).await;
@@ -1229,21 +1323,19 @@ async fn processing_reports_are_valid_against_amazons_schemas() {
     let fatal_id = submit(&h, &token, ACKNOWLEDGEMENT, XML, "<AmazonEnvelope><Header>").await;
     let fatal = finished_feed(&h, &token, &fatal_id).await;
     let unparsable = report_text(&h, &token, &fatal).await;
-    let reports = [with_errors.as_str(), unparsable.as_str()];
-    for (verdict, report) in xmllint(&reference, &reports)
-        .unwrap_or_default()
+    let reports = [with_errors.as_bytes(), unparsable.as_bytes()];
+    let schema = tests::reference::envelope_schema(&reference);
+    for (verdict, report) in tests::reference::validate_xml(&schema, &reports)
         .iter()
         .zip(reports)
     {
-        if let Err(output) = verdict {
-            panic!("{output}\n{report}");
+        if let Err(errors) = verdict {
+            panic!("{errors:?}\n{}", String::from_utf8_lossy(report));
         }
     }
 
-    let schema_path =
-        reference.join("spapi-models/schemas/feeds/listings-feed-processing-report-schema-v2.json");
-    let schema: Value = serde_json::from_slice(&std::fs::read(schema_path).expect("schema")).expect("json");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let validator =
+        tests::reference::json_validator(&reference, "listings-feed-processing-report-schema-v2.json");
     let listings = listings_feed(
         &seller.seller_id,
         vec![

@@ -12,8 +12,6 @@ mod carriers;
 mod limits;
 mod listings;
 mod report;
-#[cfg(test)]
-mod schema_tests;
 mod xml;
 
 pub use actions::{

@@ -5,12 +5,13 @@
 //! | Code | When |
 //! |---|---|
 //! | XML `6001` (feed `FATAL`) | the document is not well-formed XML, or not an `AmazonEnvelope` with messages |
-//! | XML `5000` | a message breaks the schema: no `MessageID`, missing or malformed element, unknown `CancelReason` |
-//! | XML `25` | a `MessageType` other than the feed type's; `CarrierCode` missing, not Amazon's, or `Other` without `CarrierName` |
+//! | XML `5000` | a message breaks Amazon's XSDs (validated with `xmllint` against `amzn-envelope.xsd`, narrowed to the order feeds, from the reference folder); also, where that cannot run: no `MessageID`, missing or malformed element, unknown `CancelReason` |
+//! | XML `25` | a `MessageType` other than the feed type's; `CarrierCode` missing, retired, or `Other` without `CarrierName` |
 //! | XML `18028` | no such merchant-fulfilled order (or order item), or an order in a state that cannot take the message |
 //! | XML `18021` | more units than are left to ship or cancel (after earlier shipments and cancellations) |
-//! | JSON `4002005` / `4002006` | the header is missing / has another `version` (no message applied) |
-//! | JSON `4002008` | a message breaks the listings feed schema |
+//! | JSON `4002005` / `4002006` | the header is missing or breaks the schema / has another `version` (no message applied) |
+//! | JSON `4002008` | a message breaks the listings feed schema (validated against `listings-feed-schema-v2.json`) |
+//! | JSON, no code | more than 10,000 messages: "feed messages list beyond allowed size" (no message applied) |
 //! | JSON `99022` / `4000001` | `fulfillment_availability` without `fulfillment_channel_code` / with a bad quantity or lead time |
 //!
 //! A message is applied whole or not at all. An XML document that cannot be read ends the feed `FATAL` with a
@@ -29,6 +30,7 @@ use super::generator::{Channel, Event, FeedCancellation, FeedShipment, GenOrder,
 use super::inspect::SandboxFeedResult;
 use super::reports::ProcessingStatus;
 use super::state::{ListingState, World};
+use crate::reference::XsdError;
 
 const FULFILLMENT: &str = "POST_ORDER_FULFILLMENT_DATA";
 const ACKNOWLEDGEMENT: &str = "POST_ORDER_ACKNOWLEDGEMENT_DATA";
@@ -116,7 +118,7 @@ pub(crate) fn process(
 ) -> Option<Processed> {
     let text = decode(content, &job.content_type);
     match job.feed_type.as_str() {
-        FULFILLMENT | ACKNOWLEDGEMENT => Some(xml_feed(world, job, &text, at)),
+        FULFILLMENT | ACKNOWLEDGEMENT => Some(xml_feed(world, job, content, &text, at)),
         LISTINGS => Some(listings_feed(world, job, &text, at)),
         _ => None,
     }
@@ -716,7 +718,48 @@ fn xml_fatal(job: &FeedJob, line: usize, column: usize, reason: &str) -> Process
     }
 }
 
-fn xml_feed(world: &mut World, job: &FeedJob, text: &str, at: DateTime<Utc>) -> Processed {
+/// The narrowed envelope schema every XML feed is validated against, once per process; `None` (after a
+/// notice, or a panic under CI) where the reference folder or `xmllint` is missing.
+fn order_feed_schema() -> Option<&'static std::path::Path> {
+    static SCHEMA: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| crate::reference::require_xsd().map(|dir| crate::reference::order_feed_schema(&dir)))
+        .as_deref()
+}
+
+/// The document's violations of Amazon's XSDs, each given to the message whose lines hold it (index into
+/// `messages`), or to the document (`None`) when it lies outside every message. Amazon validates every XML
+/// feed against its XSDs and answers a message that breaks them with 5000 in the processing report
+/// (feeds/xsd/README.md; the 5000 results of feeds/Amazon-MWS/t_errors_ProcessingReport_*.xml).
+fn xsd_violations(content: &[u8], messages: &[&Node]) -> Vec<(Option<usize>, XsdError)> {
+    let Some(schema) = order_feed_schema() else {
+        return Vec::new();
+    };
+    let errors = crate::reference::validate_xml(schema, &[content])
+        .pop()
+        .and_then(Result::err)
+        .unwrap_or_default();
+    errors
+        .into_iter()
+        .map(|error| {
+            let owner = messages.iter().rposition(|m| m.line <= error.line);
+            (owner, error)
+        })
+        .collect()
+}
+
+fn xsd_result(message_id: u32, error: &XsdError) -> Rejection {
+    MessageResult::error(
+        message_id,
+        "5000",
+        format!(
+            "XML Parsing Error at Line {}, Column 1: {}",
+            error.line, error.message
+        ),
+    )
+}
+
+fn xml_feed(world: &mut World, job: &FeedJob, content: &[u8], text: &str, at: DateTime<Utc>) -> Processed {
     let root = match parse_xml(text) {
         Ok(root) => root,
         Err((line, column, reason)) => return xml_fatal(job, line, column, &reason),
@@ -734,32 +777,50 @@ fn xml_feed(world: &mut World, job: &FeedJob, text: &str, at: DateTime<Utc>) -> 
         "OrderAcknowledgement"
     };
     let type_matches = root.text_of("MessageType") == Some(expected);
+    let nodes: Vec<&Node> = root.children_named("Message").collect();
+    let violations = xsd_violations(content, &nodes);
     let mut results = Vec::new();
     let mut messages = 0;
     let mut rejected = 0;
-    for message in root.children_named("Message") {
+    if let Some((_, error)) = violations.iter().find(|(owner, _)| owner.is_none()) {
+        // The envelope itself breaks the schema: no message is applied.
+        let count = nodes.len() as u64;
+        let results = vec![*xsd_result(0, error)];
+        return Processed {
+            status: ProcessingStatus::Done,
+            report: Some(xml_report(job, count, count, &results)),
+            messages: count,
+            rejected: count,
+            results,
+        };
+    }
+    for (index, message) in nodes.into_iter().enumerate() {
         messages += 1;
         let id = message
             .text_of("MessageID")
             .and_then(|t| t.parse::<u32>().ok())
             .filter(|id| *id > 0);
-        let outcome = match (id, message.child(expected)) {
-            (None, _) => Err(schema_error(
+        let broken = violations.iter().find(|(owner, _)| *owner == Some(index));
+        let outcome = match (id, message.child(expected), broken) {
+            (Some(id), _, _) if !type_matches => Err(MessageResult::error(id, "25", INVALID_ITEMS)),
+            (_, _, Some((_, error))) => Err(xsd_result(id.unwrap_or(0), error)),
+            (None, _, _) => Err(schema_error(
                 0,
                 message,
                 "cvc-complex-type.2.4.a: Invalid content was found in element 'Message'. A positive \
                  'MessageID' is expected.",
             )),
-            (Some(id), _) if !type_matches => Err(MessageResult::error(id, "25", INVALID_ITEMS)),
-            (Some(id), None) => Err(schema_error(
+            (Some(id), None, _) => Err(schema_error(
                 id,
                 message,
                 &format!(
                     "cvc-complex-type.2.4.b: The content of element 'Message' is not complete. One of '{{{expected}}}' is expected."
                 ),
             )),
-            (Some(id), Some(body)) if job.feed_type == FULFILLMENT => fulfillment(world, job, id, body, at),
-            (Some(id), Some(body)) => acknowledgement(world, job, id, body, at),
+            (Some(id), Some(body), _) if job.feed_type == FULFILLMENT => {
+                fulfillment(world, job, id, body, at)
+            }
+            (Some(id), Some(body), _) => acknowledgement(world, job, id, body, at),
         };
         if let Err(result) = outcome {
             rejected += 1;
@@ -976,6 +1037,56 @@ fn listings_message(message: &Value) -> (Option<u32>, Option<String>, Result<Lis
     (Some(id), sku, change)
 }
 
+/// Messages one listings feed may hold: the schema's `maxItems` says 25,000, but an Amazon reply in
+/// amzn/selling-partner-api-models#4097 says 10,000, beyond which the feed fails with "feed messages list
+/// beyond allowed size" (the words Amazon gave there; no message is applied).
+const LISTINGS_MESSAGES_LIMIT: usize = 10_000;
+
+/// Where a listings feed breaks Amazon's `listings-feed-schema-v2.json`.
+#[derive(Debug, Default)]
+struct ListingsSchemaErrors {
+    /// The first violation in the header, in the validator's words.
+    header: Option<String>,
+    /// Indexes of the messages that break it.
+    messages: std::collections::BTreeSet<usize>,
+}
+
+/// Amazon's listings feed schema, compiled once per process; `None` (after a notice, or a panic under CI)
+/// where the reference folder is missing.
+fn listings_schema() -> Option<&'static jsonschema::Validator> {
+    static SCHEMA: std::sync::OnceLock<Option<jsonschema::Validator>> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            crate::reference::require_dir()
+                .map(|dir| crate::reference::json_validator(&dir, "listings-feed-schema-v2.json"))
+        })
+        .as_ref()
+}
+
+/// Validates the document against the listings feed schema, as Amazon does before it applies a message:
+/// a message that breaks it is answered 4002008 "did not meet the schema validation requirements" (the
+/// processing report in amzn/selling-partner-api-docs#374), a header that breaks it with a header issue.
+fn listings_schema_errors(document: &Value) -> ListingsSchemaErrors {
+    let mut found = ListingsSchemaErrors::default();
+    let Some(validator) = listings_schema() else {
+        return found;
+    };
+    for error in validator.iter_errors(document) {
+        let path = error.instance_path().as_str().to_owned();
+        let mut segments = path.split('/').skip(1);
+        match (segments.next(), segments.next()) {
+            (Some("messages"), Some(index)) => {
+                if let Ok(index) = index.parse::<usize>() {
+                    found.messages.insert(index);
+                }
+            }
+            (Some("header"), _) if found.header.is_none() => found.header = Some(format!("{path}: {error}")),
+            _ => {}
+        }
+    }
+    found
+}
+
 fn listings_feed(world: &mut World, job: &FeedJob, text: &str, at: DateTime<Utc>) -> Processed {
     let document: Value = match serde_json::from_str(text) {
         Ok(document) => document,
@@ -1021,6 +1132,22 @@ fn listings_feed(world: &mut World, job: &FeedJob, text: &str, at: DateTime<Utc>
         .get("messages")
         .and_then(Value::as_array)
         .filter(|m| !m.is_empty());
+    let schema_errors = listings_schema_errors(&document);
+    let header_issue = header_issue.or_else(|| {
+        schema_errors.header.as_ref().map(|reason| {
+            issue(
+                None,
+                None,
+                "4002005",
+                &format!("The feed header does not meet the schema: {reason}"),
+            )
+        })
+    });
+    let header_issue = header_issue.or_else(|| {
+        messages
+            .filter(|m| m.len() > LISTINGS_MESSAGES_LIMIT)
+            .map(|_| issue(None, None, "", "feed messages list beyond allowed size"))
+    });
     let header_issue = header_issue.or_else(|| {
         messages.is_none().then(|| {
             issue(
@@ -1044,8 +1171,14 @@ fn listings_feed(world: &mut World, job: &FeedJob, text: &str, at: DateTime<Utc>
     let messages = messages.map(Vec::as_slice).unwrap_or_default();
     let mut results = Vec::new();
     let mut rejected = 0;
-    for message in messages {
-        let (_, sku, change) = listings_message(message);
+    for (index, message) in messages.iter().enumerate() {
+        let (id, sku, change) = listings_message(message);
+        let change = match change {
+            Ok(_) if schema_errors.messages.contains(&index) => {
+                Err(issue(id, sku.as_deref(), "4002008", SCHEMA_INVALID))
+            }
+            other => other,
+        };
         match change {
             Err(result) => {
                 rejected += 1;

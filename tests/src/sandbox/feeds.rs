@@ -590,7 +590,14 @@ pub(crate) fn get_feeds(
 
 fn parse_filter<'q>(get: &impl Fn(&str) -> Option<&'q str>, now: DateTime<Utc>) -> Result<Filter, ApiError> {
     let feed_types = match get("feedTypes").map(split_list) {
-        None => None,
+        // "Either feedTypes or nextToken is required." (feeds_2021-06-30.json, getFeeds' feedTypes); the
+        // answer is the one getReports gives without reportTypes.
+        None => {
+            return Err(
+                ApiError::new(400, "InvalidInput", "One or more required parameters missing")
+                    .details("feedTypes;"),
+            );
+        }
         Some(list) if list.is_empty() || list.len() > 10 => {
             return Err(invalid_input("feedTypes must hold between 1 and 10 feed types"));
         }

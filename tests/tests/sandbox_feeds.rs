@@ -96,6 +96,21 @@ fn listing_patch(id: u32, sku: &str, value: Value) -> Value {
            "patches": [{"op": "replace", "path": "/attributes/fulfillment_availability", "value": [value]}]})
 }
 
+/// `(messageId, code)` of each issue of a listings processing report.
+fn issue_codes(report: &Value) -> Vec<(u64, &str)> {
+    report["issues"]
+        .as_array()
+        .expect("issues")
+        .iter()
+        .map(|i| {
+            (
+                i["messageId"].as_u64().unwrap_or(0),
+                i["code"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
 fn listings_feed(seller: &str, messages: Vec<Value>) -> String {
     json!({"header": {"sellerId": seller, "version": "2.0", "issueLocale": "en_US"}, "messages": messages})
         .to_string()
@@ -625,17 +640,7 @@ async fn listings_messages_and_headers_that_break_amazons_schema_are_refused() {
     );
     let (_, text) = run_feed(&h, &token, LISTINGS, JSON, &document).await;
     let report: Value = serde_json::from_str(&text).expect("json");
-    let codes: Vec<(u64, &str)> = report["issues"]
-        .as_array()
-        .expect("issues")
-        .iter()
-        .map(|i| {
-            (
-                i["messageId"].as_u64().unwrap_or(0),
-                i["code"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let codes = issue_codes(&report);
     assert_eq!(codes, [(1, "4002008"), (2, "4002008")], "{report}");
     let quantity = |sku: &str| {
         h.sandbox
@@ -1259,17 +1264,7 @@ async fn a_listings_feed_rejects_bad_messages_with_amazons_codes() {
     );
     let (_, text) = run_feed(&h, &token, LISTINGS, JSON, &document).await;
     let report: Value = serde_json::from_str(&text).expect("json");
-    let codes: Vec<(u64, &str)> = report["issues"]
-        .as_array()
-        .expect("issues")
-        .iter()
-        .map(|i| {
-            (
-                i["messageId"].as_u64().unwrap_or(0),
-                i["code"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let codes = issue_codes(&report);
     assert_eq!(codes, [(1, "99022"), (2, "4000001"), (3, "4002008")], "{report}");
     assert_eq!(report["issues"][1]["attributeName"], "fulfillment_availability");
     assert_eq!(report["summary"]["messagesInvalid"], 3);

@@ -849,3 +849,154 @@ async fn a_seller_in_six_marketplaces_gets_five_listings_feeds_now_and_the_sixth
         );
     }
 }
+
+#[tokio::test]
+async fn a_document_that_breaks_amazons_schema_shows_5000_per_message_in_the_feed_log() {
+    use shared::amazon::{CreateFeedDocumentSpecification, CreateFeedSpecification};
+    use shared::app::feeds::plan::documents;
+    use shared::domain::{ActionState, FeedSubmission, SubmissionStatus};
+    use shared::feeds::FeedType;
+    use shared::ports::AccountStore;
+
+    let api = start().await;
+    let (_, account, orders) = seller(&api, 505).await;
+    for order in &orders[..3] {
+        let queued = api
+            .post(
+                &format!("/accounts/{account}/orders/{}/shipments", order.amazon_order_id),
+                json!({"carrierCode": "UPS", "trackingNumber": "1Z999AA10123456784"}),
+            )
+            .await;
+        assert_eq!(queued.status, StatusCode::ACCEPTED, "{:?}", queued.body);
+    }
+    // What the submitter would send, with the second message broken the way only Amazon's XSDs see.
+    let feeds = processor(&api, api.state.clone());
+    let actions = api
+        .state
+        .queued_actions(&account, FeedType::OrderFulfillment, 10)
+        .await
+        .expect("queued");
+    let record = api
+        .state
+        .get_account(&account)
+        .await
+        .expect("read")
+        .expect("account");
+    let planned = documents(
+        FeedType::OrderFulfillment,
+        &record.account.seller_id,
+        &actions,
+        &feeds.settings,
+    )
+    .expect("builds");
+    let body = String::from_utf8(planned[0].document.body.clone()).expect("UTF-8");
+    let second = body.find("<MessageID>2</MessageID>").expect("a second message");
+    let broken = format!(
+        "{}{}",
+        &body[..second],
+        body[second..].replacen(
+            "<FulfillmentData>",
+            "<GiftWrap>yes</GiftWrap><FulfillmentData>",
+            1
+        )
+    );
+    let auth = api
+        .naming
+        .seller_auth(api.import.secrets.as_ref(), &record.account)
+        .await
+        .expect("secret")
+        .expect("token");
+    let content_type = FeedType::OrderFulfillment.content_type();
+    let created = api
+        .import
+        .amazon
+        .create_feed_document(
+            &auth,
+            &CreateFeedDocumentSpecification {
+                content_type: content_type.to_owned(),
+            },
+        )
+        .await
+        .expect("document");
+    api.import
+        .amazon
+        .upload_feed_document(&created.url, content_type, broken.into_bytes().into())
+        .await
+        .expect("upload");
+    let feed = api
+        .import
+        .amazon
+        .create_feed(
+            &auth,
+            &CreateFeedSpecification {
+                feed_type: FeedType::OrderFulfillment.as_str().to_owned(),
+                marketplace_ids: vec![US.to_owned()],
+                input_feed_document_id: created.feed_document_id.clone(),
+                feed_options: None,
+            },
+        )
+        .await
+        .expect("feed");
+    let now = api.clock.now();
+    let submission = FeedSubmission {
+        id: "broken-1".to_owned(),
+        account_id: account.clone(),
+        feed_type: FeedType::OrderFulfillment,
+        marketplace_id: Some(US.to_owned()),
+        document_id: created.feed_document_id,
+        started_at: now,
+        feed_id: Some(feed.feed_id),
+        messages: planned[0].messages.clone(),
+        status: SubmissionStatus::Submitted {
+            amazon_status: "IN_QUEUE".to_owned(),
+        },
+        polls: 0,
+        next_poll: Some(now),
+        updated_at: now,
+    };
+    api.state.save_submission(&submission).await.expect("saved");
+    let submitted: Vec<_> = planned[0]
+        .messages
+        .iter()
+        .flat_map(|m| m.actions.iter().map(move |key| (m.message_id, key)))
+        .map(|(message_id, key)| {
+            let mut action = actions.iter().find(|a| &a.key() == key).expect("action").clone();
+            action.state = ActionState::Submitted {
+                submission_id: submission.id.clone(),
+                message_id,
+            };
+            action
+        })
+        .collect();
+    api.state.save_actions(&submitted).await.expect("marked");
+    for _ in 0..10 {
+        api.advance(TimeDelta::minutes(2));
+        feeds.poll_feeds().await.expect("poll run");
+    }
+
+    let logged = api.get(&format!("/accounts/{account}/feeds/broken-1")).await;
+    assert_eq!(logged.body["status"], "done", "{:?}", logged.body);
+    let mut results: Vec<(u64, String, String)> = logged.body["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            (
+                a["messageId"].as_u64().unwrap_or(0),
+                a["state"].as_str().unwrap_or_default().to_owned(),
+                a["code"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    results.sort();
+    assert_eq!(
+        results,
+        [
+            (1, "accepted".to_owned(), String::new()),
+            (2, "rejected".to_owned(), "5000".to_owned()),
+            (3, "accepted".to_owned(), String::new()),
+        ],
+        "{:?}",
+        logged.body
+    );
+}

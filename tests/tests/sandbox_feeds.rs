@@ -1434,4 +1434,71 @@ async fn feeds_built_by_sellersync_are_applied_and_their_reports_read_back_per_m
         (listing.quantity, listing.lead_time_to_ship_max_days),
         (Some(6), Some(2))
     );
+
+    // A partial shipment and a partial cancellation, as sellersync builds them, pass Amazon's XSDs.
+    let split = h
+        .sandbox
+        .orders(&seller.seller_id)
+        .expect("orders")
+        .into_iter()
+        .find(|o| {
+            o.status == OrderState::Unshipped
+                && o.amazon_order_id != target.amazon_order_id
+                && o.items.len() >= 2
+                && o.items[0].quantity >= 2
+        })
+        .expect("an order of two lines");
+    let first_line = &split.items[0];
+    let partial = ShipmentConfirmation {
+        items: ShippedItems::Some(vec![shared::feeds::ItemQuantity {
+            order_item_id: first_line.order_item_id.clone(),
+            quantity: 1,
+        }]),
+        ..confirmation(&split.amazon_order_id)
+    };
+    let docs =
+        order_fulfillment_feeds(&seller.seller_id, &[partial], &FeedLimits::default()).expect("builds");
+    let body = String::from_utf8(docs[0].body.clone()).expect("UTF-8");
+    let (_, text) = run_feed(
+        &h,
+        &token,
+        docs[0].feed_type.as_str(),
+        docs[0].content_type(),
+        &body,
+    )
+    .await;
+    let report = parse_xml_processing_report(text.as_bytes()).expect("report");
+    assert!(report.outcome(1).is_accepted(), "{text}");
+    let cancellation = shared::feeds::Cancellation {
+        amazon_order_id: split.amazon_order_id.clone(),
+        reason: shared::feeds::CancelReason::NoInventory,
+        items: vec![shared::feeds::CancelledItem {
+            order_item_id: split.items[1].order_item_id.clone(),
+            quantity: Some(split.items[1].quantity),
+        }],
+    };
+    let docs = shared::feeds::order_acknowledgement_feeds(
+        &seller.seller_id,
+        &[cancellation],
+        &FeedLimits::default(),
+    )
+    .expect("builds");
+    let body = String::from_utf8(docs[0].body.clone()).expect("UTF-8");
+    let (_, text) = run_feed(
+        &h,
+        &token,
+        docs[0].feed_type.as_str(),
+        docs[0].content_type(),
+        &body,
+    )
+    .await;
+    let report = parse_xml_processing_report(text.as_bytes()).expect("report");
+    assert!(report.outcome(1).is_accepted(), "{text}");
+    let after = order(&h, &seller, &split.amazon_order_id);
+    assert_eq!(
+        after.status,
+        OrderState::Unshipped,
+        "units of the first line are left"
+    );
+    assert_eq!((after.shipments.len(), after.cancellations.len()), (1, 1));
 }

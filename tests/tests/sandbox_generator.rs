@@ -179,3 +179,37 @@ async fn a_report_holds_exactly_the_orders_visible_when_it_was_produced() {
         .count();
     assert!(ahead > 0, "some events must still be on their way to reports");
 }
+
+#[tokio::test]
+async fn yen_prices_are_whole_yen_at_the_exchange_rate_not_a_hundred_times_it() {
+    use rust_decimal::Decimal;
+    const JP: &str = "A1VC38T7YXB528";
+    const AU: &str = "A39IBJ37TRP1C6";
+    let h = harness().await;
+    let seller = h.add_seller(spec(61, &[AU, JP], 300));
+    let orders = h.sandbox.orders(&seller.seller_id).expect("seller");
+    // The same catalog in both marketplaces: at 150 yen and 1.5 Australian dollars to the US dollar, a SKU's
+    // yen price is about 100 times its Australian one (price points round it either way).
+    let unit = |marketplace: &str| -> HashMap<String, Decimal> {
+        orders
+            .iter()
+            .filter(|o| o.marketplace_id == marketplace)
+            .flat_map(|o| o.items.iter())
+            .filter(|i| i.quantity > 0 && i.item_price > Decimal::ZERO)
+            .map(|i| (i.sku.clone(), i.item_price / Decimal::from(i.quantity)))
+            .collect()
+    };
+    let (dollars, yen) = (unit(AU), unit(JP));
+    let shared: Vec<&String> = dollars.keys().filter(|sku| yen.contains_key(*sku)).collect();
+    assert!(shared.len() >= 3, "SKUs sold in both: {}", shared.len());
+    for sku in shared {
+        let ratio = yen[sku] / dollars[sku];
+        assert!(
+            (Decimal::from(50)..=Decimal::from(200)).contains(&ratio),
+            "{sku}: ¥{} against ${} (ratio {ratio})",
+            yen[sku],
+            dollars[sku]
+        );
+        assert_eq!(yen[sku].fract(), Decimal::ZERO, "whole yen");
+    }
+}

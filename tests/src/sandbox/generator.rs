@@ -349,10 +349,12 @@ impl Product {
     /// The unit price in a marketplace's currency, in minor units, with a price-point ending (9.99, 1980).
     pub(crate) fn unit_price(&self, marketplace: &Marketplace) -> i64 {
         let locale = locales::locale(marketplace);
+        // The base price in the marketplace's currency, in hundredths of its unit.
         let converted = (self.base_cents as f64 * locale.per_usd).round() as i64;
         if currency_decimals(marketplace.currency) == 0 {
-            // Yen: whole hundreds minus twenty, e.g. 1980.
-            (converted / 100).max(1) * 100 - 20
+            // Yen have no minor unit: whole yen, rounded to hundreds minus twenty, e.g. 1980.
+            let yen = converted / 100;
+            (yen / 100).max(1) * 100 - 20
         } else {
             (converted / 100) * 100 + 99
         }

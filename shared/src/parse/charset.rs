@@ -117,25 +117,62 @@ pub fn decode<R: Read>(input: R, content_type: Option<&str>) -> Result<Utf8Reade
 /// An XML document with its sniffed head put back in front.
 pub type XmlInput<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
 
-/// Decodes an XML report: the `Content-Type` charset when there is one, else the XML declaration's
-/// `encoding` (Amazon's XML reports declare `ISO-8859-1` or `UTF-8`), else UTF-8.
+/// How much of an XML document is read before its charset is chosen.
+const XML_SNIFF: u64 = 64 << 10;
+
+/// Decodes an XML report in the charset the document is in. The `Content-Type` charset and the XML
+/// declaration's `encoding` (Amazon's XML order reports declare `ISO-8859-1` or `UTF-8`) usually agree; when
+/// they do not, the document's first 64 KiB decide: bytes that are not UTF-8 rule UTF-8 out, valid
+/// non-ASCII UTF-8 rules it in, and ASCII alone leaves the document's own declaration to speak. Without
+/// either, UTF-8. A BOM overrides all of them.
 pub fn decode_xml<R: Read>(
     mut input: R,
     content_type: Option<&str>,
 ) -> Result<Utf8Reader<XmlInput<R>>, ParseError> {
-    let mut head = Vec::with_capacity(256);
+    let mut head = Vec::with_capacity(4096);
     (&mut input)
-        .take(256)
+        .take(XML_SNIFF)
         .read_to_end(&mut head)
         .map_err(|source| ParseError::Io { line: 0, source })?;
-    let charset = match content_type.and_then(charset_parameter) {
-        Some(label) => Charset::from_label(label)?,
-        None => match declared_encoding(&head) {
-            Some(label) => Charset::from_label(label)?,
-            None => Charset::UTF_8,
-        },
-    };
+    let charset = xml_charset(&head, content_type)?;
     Utf8Reader::new(io::Cursor::new(head).chain(input), charset)
+}
+
+/// The charset of an XML document whose first bytes are `head`: see [`decode_xml`].
+fn xml_charset(head: &[u8], content_type: Option<&str>) -> Result<Charset, ParseError> {
+    let header = content_type
+        .and_then(charset_parameter)
+        .map(Charset::from_label)
+        .transpose()?;
+    let declared = declared_encoding(head).map(Charset::from_label).transpose()?;
+    Ok(match (header, declared) {
+        (Some(header), Some(declared)) if header != declared => {
+            let other = match (header == Charset::UTF_8, declared == Charset::UTF_8) {
+                (true, _) => declared,
+                (_, true) => header,
+                // Two single-byte charsets: nothing in the bytes tells them apart.
+                _ => return Ok(declared),
+            };
+            if head.is_ascii() {
+                declared
+            } else if is_utf8(head) {
+                Charset::UTF_8
+            } else {
+                other
+            }
+        }
+        (Some(header), _) => header,
+        (None, Some(declared)) => declared,
+        (None, None) => Charset::UTF_8,
+    })
+}
+
+/// Whether `bytes` are UTF-8, allowing a sequence cut off at the end (the sniffed head ends anywhere).
+fn is_utf8(bytes: &[u8]) -> bool {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => true,
+        Err(error) => error.error_len().is_none(),
+    }
 }
 
 /// The `encoding` pseudo-attribute of an XML declaration at the start of `head`.
@@ -155,6 +192,41 @@ fn declared_encoding(head: &[u8]) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decoded_xml(bytes: &[u8], content_type: Option<&str>) -> String {
+        let mut text = String::new();
+        decode_xml(bytes, content_type)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    }
+
+    #[test]
+    fn an_xml_document_is_read_in_the_charset_its_bytes_are_in_when_header_and_declaration_disagree() {
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>M\xfcller</a>";
+        assert_eq!(
+            decoded_xml(latin1, Some("text/xml; charset=UTF-8")),
+            "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>Müller</a>",
+            "the declaration is right, the header is not"
+        );
+        let utf8 = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>Müller</a>";
+        assert_eq!(
+            decoded_xml(utf8.as_bytes(), Some("text/xml; charset=ISO-8859-1")),
+            utf8,
+            "the declaration is right, the header is not"
+        );
+        let mislabelled = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>M\xfcller</a>";
+        assert_eq!(
+            decoded_xml(mislabelled, Some("text/xml; charset=ISO-8859-1")),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>Müller</a>",
+            "the header is right, the declaration is not"
+        );
+        assert_eq!(
+            decoded_xml(latin1, Some("text/xml; charset=ISO-8859-1")),
+            decoded_xml(latin1, None)
+        );
+    }
 
     fn decoded(bytes: &[u8], content_type: Option<&str>) -> String {
         let mut text = String::new();

@@ -372,6 +372,17 @@ pub(crate) struct ReportStyle {
     pub(crate) all_orders_by_order_date: Vec<&'static str>,
     pub(crate) actionable: Vec<&'static str>,
     pub(crate) fba_shipments: Vec<&'static str>,
+    /// Rows end after their last non-empty cell, shorter than the header (the reference FBA shipments and
+    /// unshipped-orders files have such ragged rows).
+    pub(crate) ragged: bool,
+    /// Flat files end with a blank line (as the reference unshipped-orders file does).
+    pub(crate) trailing_blank_line: bool,
+    /// Some product names hold a line break, written as a quoted cell spanning two lines (the reference
+    /// unshipped-orders file quotes such a multi-line cell).
+    pub(crate) multiline_names: bool,
+    /// XML order reports are written in ISO-8859-1 and declare it (a GET_XML_ALL_ORDERS_DATA report in the
+    /// reference folder's SOURCES.md does), where the marketplaces' charset is Cp1252.
+    pub(crate) xml_latin1: bool,
 }
 
 /// A generated seller.
@@ -585,6 +596,15 @@ pub(crate) fn generate(spec: &SellerSpec, marketplaces: Vec<&'static Marketplace
         }
         orders.push(order);
     }
+    if style.multiline_names {
+        // About a third of the SKUs: the name's last word on a second line.
+        for item in orders.iter_mut().flat_map(|o| o.items.iter_mut()) {
+            let picked = item.sku.bytes().map(u32::from).sum::<u32>() % 3 == 0;
+            if let Some(at) = item.product_name.rfind(' ').filter(|_| picked) {
+                item.product_name.replace_range(at..=at, "\n");
+            }
+        }
+    }
     let order_index = orders
         .iter()
         .enumerate()
@@ -693,6 +713,10 @@ fn report_style(rng: &mut ChaCha8Rng) -> ReportStyle {
         all_orders_by_order_date,
         actionable,
         fba_shipments,
+        ragged: rng.random_bool(0.5),
+        trailing_blank_line: rng.random_bool(0.4),
+        multiline_names: rng.random_bool(0.5),
+        xml_latin1: rng.random_bool(0.5),
     }
 }
 

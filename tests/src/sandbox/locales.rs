@@ -15,6 +15,9 @@ pub(crate) enum Charset {
     Cp932,
     /// UTF-8: every other marketplace, XML reports and reports spanning marketplaces of different charsets.
     Utf8,
+    /// ISO-8859-1: XML order reports of some Western sellers (written with Windows-1252's table, which
+    /// differs only where ISO-8859-1 has control characters).
+    Latin1,
 }
 
 impl Charset {
@@ -46,13 +49,14 @@ impl Charset {
             Charset::Cp1252 => "Cp1252",
             Charset::Cp932 => "CP932",
             Charset::Utf8 => "UTF-8",
+            Charset::Latin1 => "ISO-8859-1",
         }
     }
 
     /// Encodes text, returning `None` if a character has no encoding (a generator bug, never served).
     pub(crate) fn encode(self, text: &str) -> Option<Vec<u8>> {
         let encoding = match self {
-            Charset::Cp1252 => encoding_rs::WINDOWS_1252,
+            Charset::Cp1252 | Charset::Latin1 => encoding_rs::WINDOWS_1252,
             Charset::Cp932 => encoding_rs::SHIFT_JIS,
             Charset::Utf8 => return Some(text.as_bytes().to_vec()),
         };

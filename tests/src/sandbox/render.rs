@@ -73,11 +73,16 @@ pub(crate) fn render(seller: &GeneratedSeller, query: &ReportQuery<'_>) -> Optio
                 .map(|(o, s, _)| (o.amazon_order_id.clone(), *s))
                 .collect();
             if matches!(query.rendering, Rendering::AllOrdersXml { .. }) {
-                let text = all_orders_xml(&selected);
+                let charset = if style.xml_latin1 && charset == Charset::Cp1252 {
+                    Charset::Latin1
+                } else {
+                    Charset::Utf8
+                };
+                let text = all_orders_xml(&selected, charset.label());
                 return Some(Rendered {
                     text,
-                    charset: Charset::Utf8,
-                    content_type: "text/xml; charset=UTF-8".to_owned(),
+                    charset,
+                    content_type: format!("text/xml; charset={}", charset.label()),
                     orders,
                 });
             }
@@ -191,8 +196,21 @@ fn flat_file(
     }
     text.push_str(&columns.join("\t"));
     text.push_str(eol);
-    for row in rows {
+    for mut row in rows {
+        if style.ragged {
+            let kept = row.iter().rposition(|cell| !cell.is_empty()).map_or(1, |last| last + 1);
+            row.truncate(kept);
+        }
+        for cell in &mut row {
+            // A cell that spans lines is quoted, its quotes doubled, as in the reference unshipped-orders file.
+            if cell.contains('\n') {
+                *cell = format!("\"{}\"", cell.replace('"', "\"\""));
+            }
+        }
         text.push_str(&row.join("\t"));
+        text.push_str(eol);
+    }
+    if style.trailing_blank_line {
         text.push_str(eol);
     }
     text
@@ -434,8 +452,8 @@ fn xml_escape(text: &str) -> String {
 }
 
 /// The AllOrdersReport XML: one `Message/Order` per order, amounts as `ItemPrice/Component`s.
-fn all_orders_xml(selected: &[(&GenOrder, OrderState, DateTime<Utc>)]) -> String {
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+fn all_orders_xml(selected: &[(&GenOrder, OrderState, DateTime<Utc>)], encoding: &str) -> String {
+    let mut x = format!("<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n");
     x.push_str("<AmazonEnvelope xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ");
     x.push_str("xsi:noNamespaceSchemaLocation=\"amzn-envelope.xsd\">\n");
     x.push_str("  <Header>\n    <DocumentVersion>1.00</DocumentVersion>\n  </Header>\n");

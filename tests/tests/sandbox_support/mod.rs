@@ -298,7 +298,7 @@ pub fn decode(bytes: &[u8], compressed: bool, content_type: &str) -> String {
         .find_map(|part| part.trim().strip_prefix("charset="))
         .unwrap_or("UTF-8");
     let encoding = match charset.to_ascii_lowercase().as_str() {
-        "cp1252" => encoding_rs::WINDOWS_1252,
+        "cp1252" | "iso-8859-1" => encoding_rs::WINDOWS_1252,
         "cp932" | "shift_jis" | "windows-31j" => encoding_rs::SHIFT_JIS,
         _ => encoding_rs::UTF_8,
     };
@@ -307,13 +307,14 @@ pub fn decode(bytes: &[u8], compressed: bool, content_type: &str) -> String {
     text.into_owned()
 }
 
-/// Reads a flat file with a plain TSV reader: header names and rows as maps.
+/// Reads a flat file with a plain TSV reader (ragged rows allowed, a cell quoted when it spans lines, as
+/// Amazon writes them): header names and rows as maps, a missing trailing cell as empty.
 pub fn read_tsv(text: &str) -> (Vec<String>, Vec<std::collections::HashMap<String, String>>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b'\t')
-        .quoting(false)
-        .flexible(false)
+        .quoting(true)
+        .flexible(true)
         .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
@@ -328,7 +329,7 @@ pub fn read_tsv(text: &str) -> (Vec<String>, Vec<std::collections::HashMap<Strin
             headers
                 .iter()
                 .cloned()
-                .zip(record.iter().map(str::to_owned))
+                .zip(record.iter().map(str::to_owned).chain(std::iter::repeat(String::new())))
                 .collect()
         })
         .collect();

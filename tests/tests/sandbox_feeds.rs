@@ -329,6 +329,17 @@ async fn an_upload_with_another_content_type_is_refused_as_s3_refuses_it() {
 }
 
 #[tokio::test]
+async fn a_feed_document_of_several_megabytes_uploads_as_s3_takes_it() {
+    let h = harness().await;
+    let seller = h.add_seller(spec(3, &[US], 10));
+    let token = h.token(&seller).await;
+    let (_, url) = create_document(&h, &token, XML).await;
+    let big = format!("<AmazonEnvelope>{}</AmazonEnvelope>", "x".repeat(9 << 20));
+    let answer = upload(&h, &url, XML, &big).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+}
+
+#[tokio::test]
 async fn an_upload_url_expires_after_five_minutes() {
     let h = harness().await;
     let seller = h.add_seller(spec(1, &[US], 10));

@@ -198,7 +198,10 @@ fn flat_file(
     text.push_str(eol);
     for mut row in rows {
         if style.ragged {
-            let kept = row.iter().rposition(|cell| !cell.is_empty()).map_or(1, |last| last + 1);
+            let kept = row
+                .iter()
+                .rposition(|cell| !cell.is_empty())
+                .map_or(1, |last| last + 1);
             row.truncate(kept);
         }
         for cell in &mut row {

@@ -326,7 +326,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/_documents/{document_id}",
-            get(download_document).put(upload_document),
+            // S3 takes a single PUT of up to 5 GB; axum's default body limit (2 MB) refused feed documents
+            // Amazon takes (up to 10 MiB recommended). The sandbox holds documents in memory: 64 MiB.
+            get(download_document)
+                .put(upload_document)
+                .layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
         )
         .merge(inspect::routes())
         .fallback(unknown_route)

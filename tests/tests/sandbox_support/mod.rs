@@ -329,7 +329,12 @@ pub fn read_tsv(text: &str) -> (Vec<String>, Vec<std::collections::HashMap<Strin
             headers
                 .iter()
                 .cloned()
-                .zip(record.iter().map(str::to_owned).chain(std::iter::repeat(String::new())))
+                .zip(
+                    record
+                        .iter()
+                        .map(str::to_owned)
+                        .chain(std::iter::repeat(String::new())),
+                )
                 .collect()
         })
         .collect();

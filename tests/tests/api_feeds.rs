@@ -945,6 +945,9 @@ async fn a_document_that_breaks_amazons_schema_shows_5000_per_message_in_the_fee
         marketplace_id: Some(US.to_owned()),
         document_id: created.feed_document_id,
         started_at: now,
+        last_attempt_at: Some(now),
+        failed_attempts: 0,
+        last_error: None,
         feed_id: Some(feed.feed_id),
         messages: planned[0].messages.clone(),
         status: SubmissionStatus::Submitted {

@@ -78,6 +78,25 @@ pub fn envelope_schema(reference: &Path) -> PathBuf {
     reference.join(ENVELOPE)
 }
 
+/// The values of `element`'s enumeration in the bundle's `file` (e.g. `CarrierCode` of `amzn-base.xsd`), each
+/// once, in the schema's order: read from Amazon's text, so code that checks against it carries no copy.
+pub fn xsd_enumeration(reference: &Path, file: &str, element: &str) -> Vec<String> {
+    let path = reference.join("feeds/xsd/validation-bundle").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let start = text
+        .find(&format!("<xsd:element name=\"{element}\""))
+        .unwrap_or_else(|| panic!("{element} not in {file}"));
+    let end = start + text[start..].find("</xsd:element>").expect("element end");
+    let mut values: Vec<String> = Vec::new();
+    for part in text[start..end].split("<xsd:enumeration value=\"").skip(1) {
+        let value = part.split('"').next().unwrap_or_default().to_owned();
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    values
+}
+
 /// One schema violation `xmllint` reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XsdError {

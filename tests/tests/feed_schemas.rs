@@ -3,8 +3,6 @@
 //! ([`tests::reference`]): one `xmllint` run over Amazon's whole envelope schema for XML, a JSON Schema
 //! validator for the listings feed. Under CI a missing folder or `xmllint` fails these tests.
 
-use std::path::Path;
-
 use serde_json::Value;
 use shared::feeds::*;
 use tests::reference::{self, XsdError};
@@ -18,23 +16,6 @@ fn ship(order: &str, carrier: &str, items: ShippedItems) -> ShipmentConfirmation
         ship_date: "2025-03-10T12:00:00Z".parse().expect("date"),
         items,
     }
-}
-
-fn xsd_enumeration(reference: &Path, file: &str, element: &str) -> Vec<String> {
-    let text =
-        std::fs::read_to_string(reference.join("feeds/xsd/validation-bundle").join(file)).expect("xsd");
-    let start = text
-        .find(&format!("<xsd:element name=\"{element}\""))
-        .expect("element in xsd");
-    let end = start + text[start..].find("</xsd:element>").expect("element end");
-    let mut values: Vec<String> = Vec::new();
-    for part in text[start..end].split("<xsd:enumeration value=\"").skip(1) {
-        let value = part.split('"').next().unwrap_or_default().to_owned();
-        if !values.contains(&value) {
-            values.push(value);
-        }
-    }
-    values
 }
 
 #[test]
@@ -220,9 +201,9 @@ fn carrier_codes_and_cancel_reasons_are_the_xsds() {
     let Some(reference) = reference::require_dir() else {
         return;
     };
-    let carriers = xsd_enumeration(&reference, "amzn-base.xsd", "CarrierCode");
+    let carriers = reference::xsd_enumeration(&reference, "amzn-base.xsd", "CarrierCode");
     assert_eq!(CARRIER_CODES, carriers.as_slice());
-    let reasons = xsd_enumeration(&reference, "OrderAcknowledgement.xsd", "CancelReason");
+    let reasons = reference::xsd_enumeration(&reference, "OrderAcknowledgement.xsd", "CancelReason");
     let ours: Vec<&str> = CancelReason::ALL.iter().map(|r| r.as_str()).collect();
     assert_eq!(ours, reasons);
 }

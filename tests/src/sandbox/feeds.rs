@@ -8,10 +8,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::marketplaces::Marketplace;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shared::domain::marketplace::Marketplace;
 
 use super::auth::Caller;
 use super::documents::{DownloadQuery, S3Error, StoredDocument};

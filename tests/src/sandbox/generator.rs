@@ -6,11 +6,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::marketplaces::{Marketplace, Region};
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use shared::domain::marketplace::{Marketplace, Region};
 
 use super::locales::{self, Locale};
 

@@ -3,8 +3,8 @@
 //! Every string here must be encodable in its marketplace's report charset (a unit test checks), because Amazon
 //! writes Cp1252 and CP932 documents and a name it cannot encode would never reach a real report.
 
+use super::marketplaces::Marketplace;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Utc, Weekday};
-use shared::domain::marketplace::Marketplace;
 
 /// The character set a report document is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -772,7 +772,7 @@ fn eu_dst(at: DateTime<Utc>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use shared::domain::marketplace::MARKETPLACES;
+    use crate::sandbox::marketplaces::MARKETPLACES;
 
     use super::*;
 

@@ -105,6 +105,7 @@ mod feeds;
 mod generator;
 mod inspect;
 mod locales;
+mod marketplaces;
 mod operations;
 mod render;
 mod report_types;

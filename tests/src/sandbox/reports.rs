@@ -7,10 +7,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::marketplaces::Marketplace;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shared::domain::marketplace::Marketplace;
 
 use super::auth::Caller;
 use super::documents::StoredDocument;
@@ -291,7 +291,7 @@ pub(crate) fn settle(world: &mut World, id: &str, now: DateTime<Utc>) {
 
 pub(crate) fn region_code(world: &World, seller: &str) -> String {
     let region = world.sellers[seller].generated.marketplaces[0].region;
-    region.code().to_ascii_lowercase()
+    region.code().to_owned()
 }
 
 fn fatal(world: &mut World, job: &ReportJob, at: DateTime<Utc>, reason: &str) -> Finished {

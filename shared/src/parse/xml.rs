@@ -483,7 +483,11 @@ impl<R: BufRead> AllOrdersXml<R> {
             .items
             .into_iter()
             .map(|item| {
-                let [a0, a1, a2, a3, a4, a5, a6, a7] = item.amounts.map(|a| resolve(a, fallback));
+                // An amount without a currency attribute (promotion discounts carry none) is in the currency
+                // the item's other amounts state; only where none does, the sales channel's (a Non-Amazon
+                // order names no marketplace, so its amounts must say theirs).
+                let stated = item.amounts.iter().flatten().find_map(|(_, currency)| *currency);
+                let [a0, a1, a2, a3, a4, a5, a6, a7] = item.amounts.map(|a| resolve(a, stated.or(fallback)));
                 Ok(OrderItem {
                     sku: item.sku.ok_or(missing("SKU"))?,
                     asin: item.asin,

@@ -94,6 +94,27 @@ fn an_amount_without_a_currency_attribute_takes_the_marketplaces() {
     assert_eq!(de.ship_to.city.as_deref(), Some("Köln"));
 }
 
+/// A multi-channel (Non-Amazon) order names no marketplace; its promotion discounts, which carry no currency
+/// attribute, are in the currency its prices state.
+#[test]
+fn a_discount_without_a_currency_takes_the_items_own_currency_where_the_channel_names_none() {
+    let text = r#"<?xml version="1.0" encoding="UTF-8"?>
+<AmazonEnvelope><Header><DocumentVersion>1.00</DocumentVersion></Header><MessageType>AllOrdersReport</MessageType>
+<Message><Order><AmazonOrderID>111-4123185-3853729</AmazonOrderID><MerchantOrderID>MCF-39640621</MerchantOrderID>
+<PurchaseDate>2025-03-08T18:58:47+00:00</PurchaseDate><LastUpdatedDate>2025-03-09T12:42:42+00:00</LastUpdatedDate>
+<OrderStatus>Shipped</OrderStatus><SalesChannel>Non-Amazon</SalesChannel>
+<FulfillmentData><FulfillmentChannel>Amazon</FulfillmentChannel></FulfillmentData><IsBusinessOrder>false</IsBusinessOrder>
+<OrderItem><ASIN>B0EG55DZS8</ASIN><SKU>682602</SKU><ItemStatus>Shipped</ItemStatus><ProductName>Mat</ProductName>
+<Quantity>1</Quantity><ItemPrice><Component><Type>Principal</Type><Amount currency="USD">39.99</Amount></Component>
+</ItemPrice><Promotion><PromotionIDs>PROMO-1</PromotionIDs><ItemPromotionDiscount>-5.99</ItemPromotionDiscount>
+</Promotion></OrderItem></Order></Message></AmazonEnvelope>"#;
+    let orders = orders(text);
+    let item = &orders[0].value.items[0];
+    assert_eq!(orders[0].value.marketplace_id, None);
+    assert_eq!(item.amounts.item_price, money("39.99", "USD"));
+    assert_eq!(item.amounts.item_promotion_discount, money("-5.99", "USD"));
+}
+
 #[test]
 fn an_iso_8859_1_declaration_decodes_when_the_content_type_names_no_charset() {
     let latin = FIXTURE.replacen("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"", 1);

@@ -1,8 +1,8 @@
 //! Report documents as Amazon writes them: which orders a report holds at a given instant, and the flat-file
 //! or XML text of each report type, in the seller's layout and the marketplace's conventions.
 
+use super::marketplaces::Marketplace;
 use chrono::{DateTime, TimeDelta, Utc};
-use shared::domain::marketplace::Marketplace;
 
 use super::generator::{Channel, GenItem, GenOrder, GeneratedSeller, OrderState, ReportStyle};
 use super::locales::{self, Charset};
@@ -277,10 +277,14 @@ fn all_orders_row(
             String::new()
         }
     };
+    // A merchant order cancelled after payment keeps its currency and item-price, with an empty item-status,
+    // quantity 0 and no tax (every Cancelled row of the real 2022 US report, airbyte's
+    // GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL.reconstructed.tsv; reports/COLUMNS.md); Amazon's own
+    // orders say Cancelled per item; an order cancelled before payment shows no amounts at all.
     let item_status = match state {
         OrderState::Pending | OrderState::Unshipped => "Unshipped",
         OrderState::Shipped => "Shipped",
-        OrderState::Cancelled if order.events.iter().any(|e| e.state == OrderState::Unshipped) => "Cancelled",
+        OrderState::Cancelled if shown && order.channel == Channel::Afn => "Cancelled",
         OrderState::Cancelled => "",
     };
     let number_of_items: u32 = order.items.iter().map(|i| i.quantity).sum();
@@ -511,7 +515,9 @@ fn all_orders_xml(selected: &[(&GenOrder, OrderState, DateTime<Utc>)], encoding:
                 item.quantity
             };
             element(&mut x, 8, "Quantity", &quantity.to_string());
-            if shown && *state != OrderState::Cancelled {
+            // A cancelled order keeps its item price and nothing else, as its flat-file row does.
+            let cancelled = *state == OrderState::Cancelled;
+            if shown {
                 let a = item.amounts;
                 x.push_str("        <ItemPrice>\n");
                 for (kind, minor) in [
@@ -522,7 +528,7 @@ fn all_orders_xml(selected: &[(&GenOrder, OrderState, DateTime<Utc>)], encoding:
                     ("GiftWrap", a.gift_wrap_price),
                     ("GiftWrapTax", a.gift_wrap_tax),
                 ] {
-                    if kind == "Principal" || minor != 0 {
+                    if kind == "Principal" || (minor != 0 && !cancelled) {
                         x.push_str(&format!(
                             "          <Component>\n            <Type>{kind}</Type>\n            \
                              <Amount currency=\"{}\">{}</Amount>\n          </Component>\n",
@@ -532,7 +538,7 @@ fn all_orders_xml(selected: &[(&GenOrder, OrderState, DateTime<Utc>)], encoding:
                     }
                 }
                 x.push_str("        </ItemPrice>\n");
-                if !item.promotion_ids.is_empty() {
+                if !item.promotion_ids.is_empty() && !cancelled {
                     x.push_str("        <Promotion>\n");
                     element(&mut x, 10, "PromotionIDs", &item.promotion_ids.join(","));
                     element(
@@ -682,6 +688,91 @@ mod tests {
         assert_eq!(money(5, 2), "0.05");
         assert_eq!(money(1980, 0), "1980");
         assert_eq!(money(0, 2), "0.00");
+    }
+
+    /// What the client reads of each order in a report: status, dates and each line's units and price.
+    type Seen = Vec<(String, String, String, Vec<(String, u32, Option<String>)>)>;
+
+    fn seen(orders: impl IntoIterator<Item = shared::domain::Order>) -> Seen {
+        let mut seen: Seen = orders
+            .into_iter()
+            .map(|o| {
+                let mut items: Vec<_> = o
+                    .items
+                    .iter()
+                    .map(|i| {
+                        let price = i
+                            .amounts
+                            .item_price
+                            .as_ref()
+                            .map(|m| m.amount.normalize().to_string());
+                        (i.sku.to_string(), i.quantity, price)
+                    })
+                    .collect();
+                items.sort();
+                let id = o.amazon_order_id.to_string();
+                (
+                    id,
+                    o.status.as_str().to_owned(),
+                    o.last_updated.to_rfc3339(),
+                    items,
+                )
+            })
+            .collect();
+        seen.sort();
+        seen
+    }
+
+    /// The flat file and the XML report of the same orders at the same instant say the same about each order
+    /// (Amazon renders both from one order record), read by the client's own parsers.
+    #[test]
+    fn flat_and_xml_renderings_of_the_same_orders_agree() {
+        use chrono::TimeZone;
+        use shared::parse::{AllOrdersFlat, AllOrdersXml, Charset, Parsed};
+
+        use crate::sandbox::generator::{SellerSpec, generate};
+
+        let start = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).single().expect("valid");
+        let end = start + TimeDelta::days(10);
+        let spec = SellerSpec::new(11, start, end).with_orders(300);
+        let seller = generate(&spec, spec.validate().expect("valid spec"));
+        let ids: Vec<String> = seller.marketplaces.iter().map(|m| m.id.to_owned()).collect();
+        let query = |rendering| ReportQuery {
+            rendering,
+            report_type: "",
+            marketplace_ids: &ids,
+            start,
+            end,
+            at: end + TimeDelta::days(20),
+        };
+        let flat =
+            render(&seller, &query(Rendering::AllOrdersFlat { by_order_date: false })).expect("orders");
+        let xml = render(&seller, &query(Rendering::AllOrdersXml { by_order_date: false })).expect("orders");
+        assert!(
+            flat.orders.iter().any(|(_, s)| *s == OrderState::Cancelled),
+            "the window holds cancelled orders"
+        );
+
+        let mut from_flat = Vec::new();
+        AllOrdersFlat::new(flat.text.as_bytes(), Charset::UTF_8)
+            .expect("header")
+            .visit(|parsed| match parsed {
+                Parsed::Record(r) => from_flat.push(r.value.clone()),
+                Parsed::Quarantined(q) => panic!("flat row quarantined: {}", q.reason),
+            })
+            .expect("flat file reads");
+        let from_xml: Vec<_> = AllOrdersXml::new(xml.text.as_bytes())
+            .map(|parsed| match parsed.expect("XML reads") {
+                Parsed::Record(r) => r.value,
+                Parsed::Quarantined(q) => panic!("XML order quarantined: {}", q.reason),
+            })
+            .collect();
+        let (from_flat, from_xml) = (seen(from_flat), seen(from_xml));
+        assert_eq!(from_flat.len(), flat.orders.len());
+        for (f, x) in from_flat.iter().zip(&from_xml) {
+            assert_eq!(f, x);
+        }
+        assert_eq!(from_flat.len(), from_xml.len());
     }
 
     #[test]

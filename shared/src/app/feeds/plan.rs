@@ -24,18 +24,23 @@ pub fn due_groups<'a>(
         .collect()
 }
 
-/// `actions` by the one marketplace whose feed carries each (Amazon takes one per feed), in marketplace
-/// order, each group in the actions' order; an action without a marketplace goes with `default`.
+/// `actions` by the one marketplace whose feed carries each (Amazon takes one per feed), each group in the
+/// actions' order; an action without a marketplace goes with `default`. The group that has waited longest
+/// (its oldest action) comes first, ties in marketplace order: when `createFeed` tokens are scarce, they go
+/// round the marketplaces instead of always to the same one while the others wait.
 pub fn by_marketplace(actions: &[FeedAction], default: &str) -> Vec<(String, Vec<FeedAction>)> {
     let mut groups: std::collections::BTreeMap<&str, Vec<FeedAction>> = std::collections::BTreeMap::new();
     for action in actions {
         let marketplace = action.marketplace_id.as_deref().unwrap_or(default);
         groups.entry(marketplace).or_default().push(action.clone());
     }
-    groups
+    let mut groups: Vec<(String, Vec<FeedAction>)> = groups
         .into_iter()
         .map(|(marketplace, actions)| (marketplace.to_owned(), actions))
-        .collect()
+        .collect();
+    // Stable: equal waits keep marketplace order.
+    groups.sort_by_key(|(_, actions)| actions.iter().map(|a| a.created_at).min());
+    groups
 }
 
 /// A document to submit and, per message, the keys of the actions it carries.
@@ -294,6 +299,26 @@ mod tests {
                 ("A1RKKUPIHCS9HS".to_owned(), vec!["c".to_owned()]),
             ]
         );
+    }
+
+    #[test]
+    fn the_marketplace_that_has_waited_longest_goes_first() {
+        let placed = |id: &str, marketplace: &str, minutes: i64| FeedAction {
+            marketplace_id: Some(marketplace.to_owned()),
+            ..action(id, stock(id, 1), minutes)
+        };
+        // MX sorts first by id, but US has waited since minute 1 and CA since minute 2.
+        let actions = [
+            placed("mx", "A1AM78C64UM0Y8", 9),
+            placed("us", "ATVPDKIKX0DER", 1),
+            placed("ca", "A2EUQ1WTGCTBG2", 2),
+            placed("mx-2", "A1AM78C64UM0Y8", 3),
+        ];
+        let order: Vec<String> = by_marketplace(&actions, "ATVPDKIKX0DER")
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        assert_eq!(order, ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"]);
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! few batches, whatever the document's size.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{BufReader, Read};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -462,14 +461,18 @@ fn pii_expiry(line: &FbaShipmentItem) -> DateTime<Utc> {
         + PII_RETENTION
 }
 
-/// A fingerprint of what a report said about an unshipped order, to tell an unchanged re-read apart.
+/// A fingerprint of what a report said about an unshipped order, to tell an unchanged re-read apart. It is
+/// stored, so it must not change with the toolchain: SHA-256 of the order's and the kept buyer's JSON (with a
+/// separator no JSON text contains), its first 8 bytes, rather than `DefaultHasher`, whose algorithm Rust does
+/// not promise to keep.
 fn fingerprint(order: &UnshippedOrder, buyer: Option<&BuyerPii>) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    serde_json::to_string(order).unwrap_or_default().hash(&mut hasher);
-    serde_json::to_string(&buyer)
-        .unwrap_or_default()
-        .hash(&mut hasher);
-    hasher.finish()
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    digest.update(serde_json::to_vec(order).unwrap_or_default());
+    digest.update([0xff]);
+    digest.update(serde_json::to_vec(&buyer).unwrap_or_default());
+    let hash = digest.finalize();
+    u64::from_be_bytes(hash[..8].try_into().expect("SHA-256 has 32 bytes"))
 }
 
 /// Runs the report's parser over `input` on the calling (blocking) thread, sending batches to `sender`.
@@ -563,5 +566,44 @@ impl<T> From<Parsed<WithBuyer<T>>> for Entry<WithBuyer<T>> {
             Parsed::Record(record) => Entry::Record(record.value),
             Parsed::Quarantined(q) => Entry::Quarantined(q),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UnshippedItem;
+
+    fn order() -> UnshippedOrder {
+        UnshippedOrder {
+            amazon_order_id: "111-0000000-0000001".into(),
+            purchase_date: "2026-03-09T12:00:00Z".parse().expect("date"),
+            payments_date: None,
+            reporting_date: None,
+            promise_date: None,
+            ship_service_level: Some("Standard".into()),
+            sales_channel: None,
+            is_business_order: false,
+            purchase_order_number: None,
+            is_prime: true,
+            items: Vec::<UnshippedItem>::new(),
+        }
+    }
+
+    /// Stored fingerprints outlive the binary that wrote them: the value for a fixed order is pinned, so a
+    /// change of algorithm (or of a toolchain's hasher) fails here instead of rewriting every stored order.
+    #[test]
+    fn the_fingerprint_is_stable_across_builds_and_tells_changes_apart() {
+        let order = order();
+        // The first 8 bytes of SHA-256 over the order's JSON, 0xff and `null`, as Python's hashlib computes them.
+        assert_eq!(fingerprint(&order, None), 0xb2a4_e52d_5224_99bc);
+        let mut changed = order.clone();
+        changed.is_prime = false;
+        assert_ne!(fingerprint(&changed, None), fingerprint(&order, None));
+        let buyer = BuyerPii {
+            amazon_order_id: order.amazon_order_id.clone(),
+            ..BuyerPii::default()
+        };
+        assert_ne!(fingerprint(&order, Some(&buyer)), fingerprint(&order, None));
     }
 }

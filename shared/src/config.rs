@@ -125,6 +125,13 @@ impl Config {
             ),
         };
 
+        // A scaled clock without an origin starts at load time, once: every clock this configuration builds
+        // then reads the same instant, however far apart they are built.
+        let clock_origin = match clock_origin {
+            None if clock_scale > 1.0 => Some(Utc::now()),
+            origin => origin,
+        };
+
         Ok(Config {
             spapi_endpoints,
             lwa_endpoint,
@@ -272,6 +279,18 @@ mod tests {
         .unwrap();
         assert_eq!(config.spapi_endpoint(Region::Na), "http://127.0.0.1:9000");
         assert_eq!(config.spapi_endpoint(Region::Fe), "http://127.0.0.1:9001");
+    }
+
+    /// Clocks built from one configuration at different moments read the same time: a scaled clock whose
+    /// origin were taken when each is built would lag the first by the scaled gap (here 100 ms x 600 = 60 s).
+    #[test]
+    fn every_clock_of_one_configuration_reads_the_same_time() {
+        let config = config(&[("CLOCK_SCALE", "600")]).unwrap();
+        let first = config.clock();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let second = config.clock();
+        let (a, b) = (first.now(), second.now());
+        assert!((a - b).abs() < TimeDelta::seconds(5), "{a} vs {b}");
     }
 
     #[test]

@@ -417,17 +417,20 @@ impl<R: Read> TsvReader<R> {
             }
             let before = self.text.len();
             let input = &self.raw[self.raw_pos..self.raw_len];
-            let (result, read, _replaced) =
-                self.decoder.decode_to_string(input, &mut self.text, self.raw_eof);
+            let last = self.raw_eof;
+            let (result, read, _replaced) = self.decoder.decode_to_string(input, &mut self.text, last);
             self.raw_pos += read;
+            // The final call may still flush output (U+FFFD for a character cut off at the end): the decoder
+            // is finished all the same, and encoding_rs panics if it is called again.
+            let finished = last && result == CoderResult::InputEmpty;
+            if finished {
+                self.eof = true;
+            }
             if self.text.len() > before {
                 return Ok(true);
             }
             match result {
-                CoderResult::InputEmpty if self.raw_eof => {
-                    self.eof = true;
-                    return Ok(false);
-                }
+                CoderResult::InputEmpty if finished => return Ok(false),
                 CoderResult::InputEmpty => {}
                 CoderResult::OutputFull => self.text.reserve(16),
             }
@@ -738,6 +741,25 @@ mod tests {
                 assert_eq!(find_tab(&hay), Some(tab), "len {len} tab {tab}");
             }
             assert_eq!(find_tab(&vec![0x89; len]), None);
+        }
+    }
+
+    #[test]
+    fn a_document_ending_in_an_incomplete_character_reads_it_as_a_replacement_character() {
+        // UTF-8 cut inside a three-byte character, Shift_JIS cut after a lead byte, with and without a newline
+        // before it: the decoder's final call flushes U+FFFD, and it must not be called again after that.
+        for (input, charset) in [
+            (&b"a\tb\n\xE3\x81"[..], Charset::UTF_8),
+            (&b"a\tb\xE3"[..], Charset::UTF_8),
+            (&b"a\tb\n\x82"[..], Charset::CP932),
+            (&b"\x82"[..], Charset::CP932),
+        ] {
+            let mut rows = TsvReader::new(input, charset);
+            let mut last = String::new();
+            while let Next::Record = rows.next_record().unwrap() {
+                last = rows.row().cell(rows.len() - 1).to_owned();
+            }
+            assert!(last.ends_with('\u{FFFD}'), "{input:?} in {charset:?}: {last:?}");
         }
     }
 

@@ -27,6 +27,7 @@ pub mod domain;
 pub mod error;
 pub mod feeds;
 pub mod metrics;
+pub mod panic;
 pub mod parse;
 pub mod ports;
 pub mod runtime;

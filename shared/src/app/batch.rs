@@ -29,7 +29,9 @@ pub struct DeadLetters {
 /// Runs `handle` on every message of `event`, one at a time. A message that fails for a reason another
 /// delivery could fix is reported back for redelivery; one that cannot succeed (or that has used up its
 /// deliveries) is sent to the dead-letter queue with a `reason` attribute and then counted as handled. If
-/// dead-lettering fails too, the message is reported back: it is never dropped.
+/// dead-lettering fails too, the message is reported back: it is never dropped. A handler that panics fails
+/// its message as one that cannot succeed, with the panic's message as the reason ([`crate::panic`]); the
+/// other messages of the batch are handled as usual.
 ///
 /// The function must be deployed with `FunctionResponseTypes: [ReportBatchItemFailures]`, or SQS ignores the
 /// response and retries (or deletes) the whole batch.
@@ -56,8 +58,10 @@ where
             message.body.clone(),
             message.attributes.get("MessageGroupId").cloned(),
         );
-        let Err(err) = handle(message).instrument(span).await else {
-            continue;
+        let err = match crate::panic::catch(handle(message).instrument(span)).await {
+            Ok(Ok(())) => continue,
+            Ok(Err(err)) => Failure::Handler(err),
+            Err(reason) => Failure::Panicked(reason),
         };
 
         let give_up = !err.is_retryable() || dead_letters.is_some_and(|d| receives >= d.max_receives);
@@ -90,6 +94,30 @@ where
         response.batch_item_failures.push(failure);
     }
     response
+}
+
+/// Why a message failed: its handler said so, or it panicked (which another delivery would repeat).
+enum Failure<E> {
+    Handler(E),
+    Panicked(String),
+}
+
+impl<E: HandlerError> Failure<E> {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Failure::Handler(err) => err.is_retryable(),
+            Failure::Panicked(_) => false,
+        }
+    }
+}
+
+impl<E: Display> Display for Failure<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Handler(err) => err.fmt(f),
+            Failure::Panicked(reason) => f.write_str(reason),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -155,6 +183,63 @@ mod tests {
             {"messageId": "good-too", "body": "ok"}
         ]);
         assert_eq!(run(event(records), None).await, ["flaky"]);
+    }
+
+    #[tokio::test]
+    async fn a_handler_that_panics_fails_its_message_with_the_reason_and_the_batch_goes_on() {
+        let recorder = Arc::new(Recorder::default());
+        let dead_letters = DeadLetters {
+            queue: recorder.clone(),
+            max_receives: 5,
+        };
+        let records = serde_json::json!([
+            {"messageId": "before", "body": "ok"},
+            {"messageId": "boom", "body": "panic", "attributes": {"ApproximateReceiveCount": "1"}},
+            {"messageId": "after", "body": "ok"}
+        ]);
+        let handled = Mutex::new(Vec::new());
+        let response = each_message(event(records.clone()), Some(&dead_letters), |message| {
+            let handled = &handled;
+            async move {
+                // A port that panics: an index past the end, as a parser bug would.
+                if message.body.as_deref() == Some("panic") {
+                    let cells: Vec<u8> = Vec::new();
+                    let _ = cells[usize::from(message.body.is_some())];
+                }
+                handled
+                    .lock()
+                    .unwrap()
+                    .push(message.message_id.unwrap_or_default());
+                Ok::<(), Failure>(())
+            }
+        })
+        .await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "dead-lettered, so handled"
+        );
+        assert_eq!(*handled.lock().unwrap(), ["before", "after"]);
+        let letters = recorder.0.lock().unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].attributes["sourceMessageId"], "boom");
+        let reason = &letters[0].attributes["reason"];
+        assert!(
+            reason.starts_with("the handler panicked: index out of bounds"),
+            "{reason}"
+        );
+
+        // Without a dead-letter queue the message is reported back, never lost.
+        let response = each_message(event(records), None, |message| async move {
+            assert_ne!(message.body.as_deref(), Some("panic"), "port failure");
+            Ok::<(), Failure>(())
+        })
+        .await;
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        assert_eq!(failed, ["boom"]);
     }
 
     #[tokio::test]

@@ -72,6 +72,9 @@ pub enum ImportError {
     /// A worker task died.
     #[error("internal failure: {0}")]
     Internal(String),
+    /// Code panicked on this input (see [`crate::panic`]); another delivery would panic again.
+    #[error("{0}")]
+    Panicked(String),
 }
 
 impl ImportError {
@@ -82,7 +85,7 @@ impl ImportError {
             ImportError::Store(err) => err.is_retryable(),
             ImportError::Parse(err) => err.is_retryable(),
             ImportError::Internal(_) => true,
-            ImportError::MissingToken(_) | ImportError::BadInput(_) => false,
+            ImportError::MissingToken(_) | ImportError::BadInput(_) | ImportError::Panicked(_) => false,
         }
     }
 }

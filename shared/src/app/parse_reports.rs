@@ -236,9 +236,11 @@ impl Import {
         .await;
         // Dropping the receiver stops the parser at its next batch if storing failed.
         drop(receiver);
-        let parsed = parser
-            .await
-            .map_err(|e| ImportError::Internal(format!("parser thread: {e}")))?;
+        let parsed = parser.await.map_err(|e| match e.try_into_panic() {
+            // A parser bug this document triggers: the job is abandoned with the reason, not retried.
+            Ok(payload) => ImportError::Panicked(crate::panic::reason(payload.as_ref())),
+            Err(e) => ImportError::Internal(format!("parser thread: {e}")),
+        })?;
         stored?;
         let parsed = parsed?;
         summary.rows = parsed.rows;

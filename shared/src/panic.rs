@@ -30,7 +30,9 @@ pub fn reason(payload: &(dyn Any + Send)) -> String {
 
 /// Runs `future`, turning a panic while it is polled into `Err` with its [`reason`].
 pub async fn catch<F: Future>(future: F) -> Result<F::Output, String> {
-    AssertUnwindSafe(future)
+    // Boxed: a handler's future is deep already, and one more layer around it overflows the compiler's
+    // query depth when a function's `main` future is laid out.
+    AssertUnwindSafe(Box::pin(future))
         .catch_unwind()
         .await
         .map_err(|payload| reason(payload.as_ref()))

@@ -28,8 +28,11 @@
 
 mod all_orders;
 mod charset;
+mod document;
 mod fba;
 mod group;
+#[cfg(test)]
+mod props;
 mod tsv;
 mod unshipped;
 mod value;
@@ -37,6 +40,7 @@ mod xml;
 
 pub use all_orders::AllOrdersFlat;
 pub use charset::{Charset, Utf8Reader, XmlInput, decode, decode_xml};
+pub use document::{ParsedDocument, parse_document};
 pub use fba::FbaShipmentsFlat;
 pub use unshipped::UnshippedOrdersFlat;
 pub use xml::AllOrdersXml;

@@ -54,3 +54,54 @@ where
         quarantined,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FLAT: [(ReportKind, &[u8]); 3] = [
+        (
+            ReportKind::AllOrdersFlat,
+            include_bytes!("../../tests/fixtures/report-all-orders.tsv"),
+        ),
+        (
+            ReportKind::ActionableOrders,
+            include_bytes!("../../tests/fixtures/report-unshipped-orders.tsv"),
+        ),
+        (
+            ReportKind::FbaShipments,
+            include_bytes!("../../tests/fixtures/report-fba-shipments.tsv"),
+        ),
+    ];
+    const XML: &str = include_str!("../../tests/fixtures/report-all-orders.xml");
+
+    #[test]
+    fn a_flat_file_whose_lines_end_in_cr_alone_is_refused_not_read_as_no_rows() {
+        for (kind, fixture) in FLAT {
+            let ok = parse_document(kind, fixture, None).unwrap();
+            assert!(ok.summary.rows > 0, "{kind:?}");
+            let text = String::from_utf8(fixture.to_vec()).unwrap().replace("\r\n", "\n");
+            let cr_only = text.replace('\n', "\r");
+            let err = parse_document(kind, cr_only.as_bytes(), None)
+                .map(|doc| doc.summary)
+                .expect_err("CR-only line endings");
+            let reason = err.to_string();
+            assert!(
+                reason.contains("line 1") && reason.contains("CR"),
+                "{kind:?}: {reason}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_xml_document_whose_declared_encoding_does_not_match_its_bytes_is_refused() {
+        let ok = parse_document(ReportKind::AllOrdersXml, XML.as_bytes(), None).unwrap();
+        assert!(ok.summary.rows > 0);
+        let mislabelled = XML.replacen("encoding=\"UTF-8\"", "encoding=\"UTF-16\"", 1);
+        assert_ne!(mislabelled, XML);
+        let err = parse_document(ReportKind::AllOrdersXml, mislabelled.as_bytes(), None)
+            .map(|doc| doc.summary)
+            .expect_err("no element read");
+        assert!(err.to_string().contains("encoding"), "{err}");
+    }
+}

@@ -534,6 +534,13 @@ impl Header {
                 )));
             }
         }
+        if (0..rows.len()).any(|i| memchr(b'\r', rows.cell(i)).is_some()) {
+            // Otherwise the whole document reads as one header line and imports as "no rows".
+            return Err(ParseError::WrongReport(format!(
+                "header line {} holds a CR: the document's lines end in CR alone, which no report does",
+                rows.line()
+            )));
+        }
         let names = (0..rows.len())
             .map(|i| {
                 let cell = rows.cell(i);

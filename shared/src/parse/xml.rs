@@ -255,6 +255,8 @@ pub struct AllOrdersXml<R: BufRead> {
     amount_currency: Option<Currency>,
     channel_cache: ChannelCache,
     summary: ParseSummary,
+    /// An element was read: a document without any is refused, not read as "no orders".
+    saw_element: bool,
     done: bool,
 }
 
@@ -279,6 +281,7 @@ impl<R: BufRead> AllOrdersXml<R> {
             amount_currency: None,
             channel_cache: ChannelCache::default(),
             summary: ParseSummary::default(),
+            saw_element: false,
             done: false,
         }
     }
@@ -596,6 +599,7 @@ impl<R: BufRead> AllOrdersXml<R> {
             let in_leaf = self.stack.last().is_some_and(|t| t.is_leaf());
             match event {
                 Event::Start(element) => {
+                    self.saw_element = true;
                     let parent = self.stack.last().copied();
                     let tag = Tag::child(self.order.is_some(), parent, element.local_name().as_ref());
                     self.stack.push(tag);
@@ -643,6 +647,15 @@ impl<R: BufRead> AllOrdersXml<R> {
                             "AmazonEnvelope"
                         };
                         return self.fail(format!("document ends inside <{inside}>: truncated download"));
+                    }
+                    if !self.saw_element {
+                        // Not retryable (unlike a malformed document, which may be a cut download): the
+                        // same bytes read the same way again.
+                        return Some(Err(ParseError::WrongReport(format!(
+                            "no XML element up to line {}: the declared encoding (or the Content-Type's \
+                             charset) does not match the document's bytes, or it is not XML",
+                            self.line()
+                        ))));
                     }
                     return None;
                 }

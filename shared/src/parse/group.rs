@@ -225,6 +225,17 @@ impl<R: Read, P: GroupParser> Grouped<R, P> {
                     format!("row at line {orphan}, inside this order's rows, has no readable {id_name}"),
                 );
             }
+            if self.lines.len() >= super::MAX_ROWS_PER_ORDER {
+                // Neither the order nor its line list grows any more.
+                group.poison(
+                    line,
+                    format!(
+                        "order has more than {} rows (from line {line} on): quarantined whole",
+                        super::MAX_ROWS_PER_ORDER
+                    ),
+                );
+                return None;
+            }
             self.lines.push(line);
             if group.poison.is_none()
                 && let Err(err) = self.parser.add(&self.rows.row(), &mut self.slot)

@@ -47,6 +47,10 @@ pub use xml::AllOrdersXml;
 
 use crate::domain::BuyerPii;
 
+/// Rows (flat files) or `<OrderItem>`s (XML) one order may have; an order with more is quarantined, so that
+/// one order cannot grow memory without bound.
+pub const MAX_ROWS_PER_ORDER: usize = 1_000;
+
 /// One entry of a parsed report.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed<T> {

@@ -475,3 +475,31 @@ fn thousands_of_rows_without_an_order_id_are_quarantined_as_they_come_and_poison
     assert!(order.reason.contains("from line 3"), "{}", order.reason);
     assert_eq!(out.summary.quarantined_rows, 2_502);
 }
+
+#[test]
+fn an_order_of_more_rows_than_the_cap_is_quarantined_and_the_next_order_still_reads() {
+    let rows = table();
+    let first_id = rows[1][rows[0].iter().position(|c| c == "amazon-order-id").unwrap()].clone();
+    let mut big = vec![rows[0].clone()];
+    // The fixture's first row repeated past the cap, then the fixture's other orders.
+    big.extend(std::iter::repeat_n(
+        rows[1].clone(),
+        crate::parse::MAX_ROWS_PER_ORDER + 1,
+    ));
+    big.extend(rows[1..].iter().filter(|r| !r.contains(&first_id)).cloned());
+    let outcome = parse(&render(&big));
+    assert!(!outcome.orders.is_empty(), "the orders after it read");
+    assert!(
+        values(&outcome)
+            .iter()
+            .all(|o| o.amazon_order_id != first_id.as_str())
+    );
+    assert_eq!(outcome.quarantined.len(), 1);
+    let q = &outcome.quarantined[0];
+    assert_eq!(q.order_id.as_deref(), Some(first_id.as_str()));
+    assert!(q.reason.contains("more than 1000 rows"), "{}", q.reason);
+    assert!(
+        q.lines.len() <= crate::parse::MAX_ROWS_PER_ORDER + 1,
+        "memory per order is bounded"
+    );
+}

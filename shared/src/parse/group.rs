@@ -226,7 +226,11 @@ impl<R: Read, P: GroupParser> Grouped<R, P> {
                 );
             }
             if self.lines.len() >= super::MAX_ROWS_PER_ORDER {
-                // Neither the order nor its line list grows any more.
+                // Neither the order nor its line list grows any more: the entry lists the first line past
+                // the cap (which its reason names), not the ones after.
+                if self.lines.len() == super::MAX_ROWS_PER_ORDER {
+                    self.lines.push(line);
+                }
                 group.poison(
                     line,
                     format!(

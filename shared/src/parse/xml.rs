@@ -383,7 +383,16 @@ impl<R: BufRead> AllOrdersXml<R> {
             return Ok(());
         };
         if tag == Tag::OrderItem {
-            order.items.extend(self.item.take());
+            let item = self.item.take();
+            if order.items.len() >= super::MAX_ROWS_PER_ORDER {
+                // The order stops growing; it is quarantined whole when it ends.
+                const _: () = assert!(super::MAX_ROWS_PER_ORDER == 1_000, "say so below");
+                return Err(CellError::new(
+                    "OrderItem",
+                    "more than 1000 in one order: quarantined whole",
+                ));
+            }
+            order.items.extend(item);
             return Ok(());
         }
         match tag {

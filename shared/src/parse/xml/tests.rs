@@ -200,3 +200,33 @@ fn malformed_xml_is_an_error_with_a_line() {
         other => panic!("expected an XML error, got {other:?}"),
     }
 }
+
+#[test]
+fn an_order_of_more_items_than_the_cap_is_quarantined_and_the_next_order_still_reads() {
+    let start = FIXTURE.find("<OrderItem>").unwrap();
+    let end = FIXTURE[start..].find("</OrderItem>").unwrap() + start + "</OrderItem>".len();
+    let item = &FIXTURE[start..end];
+    let mut doc = FIXTURE[..end].to_owned();
+    for _ in 0..crate::parse::MAX_ROWS_PER_ORDER {
+        doc.push_str(item);
+    }
+    doc.push_str(&FIXTURE[end..]);
+    let entries: Vec<_> = parse_bytes(doc.as_bytes(), None)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let quarantined: Vec<_> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Parsed::Quarantined(q) => Some(q),
+            Parsed::Record(_) => None,
+        })
+        .collect();
+    assert_eq!(quarantined.len(), 1, "{} entries", entries.len());
+    assert!(
+        quarantined[0].reason.contains("more than 1000"),
+        "{}",
+        quarantined[0].reason
+    );
+    assert_eq!(entries.len(), 3, "the other orders still read");
+}

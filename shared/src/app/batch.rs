@@ -219,7 +219,7 @@ mod tests {
             "dead-lettered, so handled"
         );
         assert_eq!(*handled.lock().unwrap(), ["before", "after"]);
-        let letters = recorder.0.lock().unwrap();
+        let letters = recorder.0.lock().unwrap().clone();
         assert_eq!(letters.len(), 1);
         assert_eq!(letters[0].attributes["sourceMessageId"], "boom");
         let reason = &letters[0].attributes["reason"];

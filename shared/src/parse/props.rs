@@ -112,7 +112,10 @@ fn apply(doc: &mut Vec<u8>, mutation: &Mutation) {
             let token = token.get(TOKENS);
             doc.splice(i..i, token.iter().copied());
         }
-        Mutation::Append(token) => doc.extend_from_slice(*token.get(TOKENS)),
+        Mutation::Append(token) => {
+            let token: &[u8] = TOKENS[token.index(TOKENS.len())];
+            doc.extend_from_slice(token);
+        }
         Mutation::Delete(i, len) => {
             let i = at(i, doc);
             let end = (i + usize::from(*len)).min(doc.len());

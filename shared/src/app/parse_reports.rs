@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::batch::{DeadLetters, HandlerError, each_message};
 use super::import::{Import, ImportError, ParseMessage};
-use super::store_orders::{Refused, store_orders};
+use super::store_orders::{Refused, merge_order_part, store_orders};
 use crate::amazon::{Document, DocumentAccess, read_error};
 use crate::domain::{
     BuyerPii, FbaShipmentItem, ImportOptions, ImportSummary, JobPurpose, JobState, Order, ReportKind,
@@ -332,50 +332,18 @@ impl Import {
         for record in split {
             summary.records += 1;
             let order_id = record.value.amazon_order_id.to_string();
-            match self.merge_split_order(account, options, record.value).await {
+            match merge_order_part(self.orders.as_ref(), account, options, record.value).await {
                 Ok(Some(PutOutcome::Written)) => summary.written += 1,
                 Ok(Some(PutOutcome::NotNewer)) => summary.unchanged += 1,
                 Ok(None) => summary.filtered += 1,
-                Err(ImportError::Store(err)) if err.is_rejected() => refused.push(Refused {
+                Err(err) if err.is_rejected() => refused.push(Refused {
                     order_id,
                     reason: err.to_string(),
                 }),
-                Err(err) => return Err(err),
+                Err(err) => return Err(err.into()),
             }
         }
         Ok((summary, refused))
-    }
-
-    /// Stores the later part of a split order: its items are added to the stored copy of the same version.
-    async fn merge_split_order(
-        &self,
-        account: &str,
-        options: &ImportOptions,
-        part: Order,
-    ) -> Result<Option<PutOutcome>, ImportError> {
-        let stored = self.orders.get_order(account, &part.amazon_order_id).await?;
-        let outcome = match stored {
-            None if !options.admits_new(&part) => return Ok(None),
-            None => self.orders.put_order(account, &part, false).await?,
-            Some(stored) if stored.last_updated < part.last_updated => {
-                self.orders.put_order(account, &part, true).await?
-            }
-            Some(stored) if stored.last_updated == part.last_updated => {
-                let mut merged = stored.clone();
-                for item in part.items {
-                    if !merged.items.contains(&item) {
-                        merged.items.push(item);
-                    }
-                }
-                if merged == stored {
-                    PutOutcome::NotNewer
-                } else {
-                    self.orders.merge_order(account, &merged).await?
-                }
-            }
-            Some(_) => PutOutcome::NotNewer,
-        };
-        Ok(Some(outcome))
     }
 
     async fn store_unshipped(

@@ -101,6 +101,40 @@ pub async fn store_orders(
     Ok((summary, refused))
 }
 
+/// Stores the later part of an order whose rows a report split apart: its items are added to the stored copy
+/// of the same version (a newer part replaces an older copy; an older part changes nothing). `None` when the
+/// order is new and the account's options leave it out.
+pub async fn merge_order_part(
+    store: &dyn OrderStore,
+    account: &str,
+    options: &ImportOptions,
+    part: Order,
+) -> Result<Option<PutOutcome>, StoreError> {
+    let stored = store.get_order(account, &part.amazon_order_id).await?;
+    let outcome = match stored {
+        None if !options.admits_new(&part) => return Ok(None),
+        None => store.put_order(account, &part, false).await?,
+        Some(stored) if stored.last_updated < part.last_updated => {
+            store.put_order(account, &part, true).await?
+        }
+        Some(stored) if stored.last_updated == part.last_updated => {
+            let mut merged = stored.clone();
+            for item in part.items {
+                if !merged.items.contains(&item) {
+                    merged.items.push(item);
+                }
+            }
+            if merged == stored {
+                PutOutcome::NotNewer
+            } else {
+                store.merge_order(account, &merged).await?
+            }
+        }
+        Some(_) => PutOutcome::NotNewer,
+    };
+    Ok(Some(outcome))
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, TimeDelta, Utc};

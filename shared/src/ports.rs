@@ -24,6 +24,17 @@ pub enum PutOutcome {
     NotNewer,
 }
 
+/// A stored order with the token of the write that stored it: every write of an order stores a new random token,
+/// so a merge conditioned on the token it read fails if anything wrote the order since (a merge keeps the
+/// order's version, so the version alone cannot tell). `None` for a copy stored before tokens were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenedOrder {
+    /// The stored order.
+    pub order: Order,
+    /// The token of the write that stored it.
+    pub token: Option<String>,
+}
+
 /// Orders of seller accounts, each kept at its newest `last_updated` version.
 #[async_trait]
 pub trait OrderStore: Send + Sync + std::fmt::Debug {
@@ -49,9 +60,23 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
     /// An account's orders matching `query`, oldest update first, at most `query.limit` a page.
     async fn list_orders(&self, account: &str, query: &OrderQuery) -> Result<Page<Order>, StoreError>;
 
-    /// Writes `order` over a stored copy of the same version, with `order`'s items merged in by the caller: the
-    /// second part of an order whose rows a report split apart. `NotNewer` when the stored copy changed.
-    async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError>;
+    /// One order, if stored, with the token of the write that stored it, read consistently: what a merge starts
+    /// from.
+    async fn get_tokened_order(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<TokenedOrder>, StoreError>;
+
+    /// Writes `order` over a stored copy of the same version that still holds `read_token` (nothing wrote it
+    /// since it was read), with `order`'s items merged in by the caller: a later part of an order whose rows a
+    /// report split apart. `NotNewer` when the stored copy changed; the caller reads it again and retries.
+    async fn merge_order(
+        &self,
+        account: &str,
+        order: &Order,
+        read_token: Option<&str>,
+    ) -> Result<PutOutcome, StoreError>;
 
     /// The fingerprints stored with these unshipped orders, so that an unchanged re-read writes nothing.
     async fn unshipped_fingerprints(

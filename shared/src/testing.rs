@@ -15,12 +15,16 @@ use crate::error::StoreError;
 use crate::feeds::FeedType;
 use crate::ports::{
     AddOutcome, FeedStore, Leases, OrderLedger, OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow,
+    TokenedOrder,
 };
 
 /// Orders in a map, with the same conditional-write rules as the DynamoDB store, counting writes.
 #[derive(Debug, Default)]
 pub struct MemoryOrderStore {
     orders: Mutex<HashMap<(String, String), Order>>,
+    /// The write token of each stored order (locked after `orders`, never alone while writing an order).
+    tokens: Mutex<HashMap<(String, String), String>>,
+    next_token: AtomicU64,
     extras: Mutex<Extras>,
     writes: AtomicU64,
 }
@@ -49,6 +53,19 @@ impl MemoryOrderStore {
         self.extras
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn tokens(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), String>> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stores `order` under `key` with a new write token, as every DynamoDB write of an order does.
+    fn store(&self, orders: &mut HashMap<(String, String), Order>, key: (String, String), order: &Order) {
+        let token = format!("t{}", self.next_token.fetch_add(1, Ordering::Relaxed));
+        self.tokens().insert(key.clone(), token);
+        orders.insert(key, order.clone());
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Order>> {
@@ -91,7 +108,7 @@ impl OrderStore for MemoryOrderStore {
             None => !only_if_stored,
         };
         if allowed {
-            orders.insert(key, order.clone());
+            self.store(&mut orders, key, order);
             Ok(PutOutcome::Written)
         } else {
             Ok(PutOutcome::NotNewer)
@@ -141,13 +158,32 @@ impl OrderStore for MemoryOrderStore {
         })
     }
 
-    async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError> {
+    async fn get_tokened_order(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<TokenedOrder>, StoreError> {
+        let orders = self.lock();
+        let key = (account.to_owned(), order_id.to_owned());
+        Ok(orders.get(&key).map(|order| TokenedOrder {
+            order: order.clone(),
+            token: self.tokens().get(&key).cloned(),
+        }))
+    }
+
+    async fn merge_order(
+        &self,
+        account: &str,
+        order: &Order,
+        read_token: Option<&str>,
+    ) -> Result<PutOutcome, StoreError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
         let mut orders = self.lock();
         let key = (account.to_owned(), order.amazon_order_id.to_string());
+        let unchanged = self.tokens().get(&key).map(String::as_str) == read_token;
         match orders.get(&key) {
-            Some(stored) if stored.last_updated == order.last_updated => {
-                orders.insert(key, order.clone());
+            Some(stored) if stored.last_updated == order.last_updated && unchanged => {
+                self.store(&mut orders, key, order);
                 Ok(PutOutcome::Written)
             }
             _ => Ok(PutOutcome::NotNewer),

@@ -1,8 +1,11 @@
 //! `DynamoOrderStore` against DynamoDB Local: conditional writes keep the newest copy of each order.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoOrderStore;
-use shared::domain::{FulfillmentChannel, Order, OrderStatus, ShipTo};
+use shared::app::store_orders::merge_order_part;
+use shared::domain::{FulfillmentChannel, ImportOptions, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
 use shared::ports::{OrderQuery, OrderStore, PutOutcome};
 use tests::stack::{LocalStack, Template, unique_prefix};
 
@@ -112,25 +115,51 @@ async fn versions_of_more_orders_than_one_batch_holds_are_all_returned() {
 }
 
 #[tokio::test]
-async fn a_split_order_is_merged_only_over_the_same_version() {
+async fn a_split_order_is_merged_only_over_the_same_version_and_the_copy_it_read() {
     let store = store().await;
     let t0: DateTime<Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
     let first = order("111-0000000-0000009", t0, OrderStatus::Shipped);
     store.put_order("acct", &first, false).await.unwrap();
+    let read = store
+        .get_tokened_order("acct", "111-0000000-0000009")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.order, first);
 
     let mut merged = first.clone();
     merged.merchant_order_id = Some("merged".into());
     assert_eq!(
-        store.merge_order("acct", &merged).await.unwrap(),
+        store
+            .merge_order("acct", &merged, read.token.as_deref())
+            .await
+            .unwrap(),
         PutOutcome::Written
+    );
+    let mut concurrent = first.clone();
+    concurrent.merchant_order_id = Some("lost".into());
+    assert_eq!(
+        store
+            .merge_order("acct", &concurrent, read.token.as_deref())
+            .await
+            .unwrap(),
+        PutOutcome::NotNewer,
+        "a merge over a copy written since it was read is refused"
     );
     let stale = order(
         "111-0000000-0000009",
         t0 - TimeDelta::minutes(1),
         OrderStatus::Pending,
     );
+    let token = store
+        .get_tokened_order("acct", "111-0000000-0000009")
+        .await
+        .unwrap()
+        .unwrap()
+        .token;
+    assert_ne!(token, read.token, "every write stores a new token");
     assert_eq!(
-        store.merge_order("acct", &stale).await.unwrap(),
+        store.merge_order("acct", &stale, token.as_deref()).await.unwrap(),
         PutOutcome::NotNewer
     );
     assert_eq!(
@@ -225,5 +254,73 @@ async fn listing_pages_through_an_accounts_orders_and_skips_their_parts_and_othe
     assert!(
         pages >= 3,
         "7 orders in pages of 3 take at least 3 pages, took {pages}"
+    );
+}
+
+fn item(sku: &str) -> OrderItem {
+    OrderItem {
+        sku: sku.into(),
+        asin: Default::default(),
+        product_name: Default::default(),
+        item_status: None,
+        quantity: 1,
+        amounts: ItemAmounts::default(),
+        promotion_ids: vec![],
+    }
+}
+
+/// Parts of one order, as concurrent parsers of a report that split its rows would merge them: 20 parts at once,
+/// 25 times, half of them with the first part already stored and half onto nothing. A part whose merge fails
+/// as retryable is merged again, as its message would be redelivered; in the end every part's item is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_merges_of_a_split_orders_parts_lose_no_item() {
+    const PARTS: usize = 20;
+    const TRIALS: usize = 25;
+    const DELIVERIES: usize = 10;
+    let store = std::sync::Arc::new(store().await);
+    let options = ImportOptions::default();
+    let t0: DateTime<Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let mut lost = Vec::new();
+    for trial in 0..TRIALS {
+        let id = format!("111-0000000-{:07}", 100 + trial);
+        let part = |n: usize| {
+            let mut part = order(&id, t0, OrderStatus::Shipped);
+            part.items = vec![item(&format!("SKU-{n}"))];
+            part
+        };
+        if trial % 2 == 0 {
+            store.put_order("acct", &part(0), false).await.unwrap();
+        }
+        let first = usize::from(trial % 2 == 0);
+        let merges = (first..=PARTS).map(|n| {
+            let (store, options, part) = (store.clone(), options.clone(), part(n));
+            tokio::spawn(async move {
+                for _ in 0..DELIVERIES {
+                    match merge_order_part(store.as_ref(), "acct", &options, part.clone()).await {
+                        Ok(outcome) => return outcome,
+                        Err(err) if err.is_retryable() => continue,
+                        Err(err) => panic!("{err}"),
+                    }
+                }
+                panic!("part {n} not merged after {DELIVERIES} deliveries");
+            })
+        });
+        let outcomes: Vec<_> = futures::future::join_all(merges).await;
+        let stored = store.get_order("acct", &id).await.unwrap().unwrap();
+        let skus: BTreeSet<String> = stored.items.iter().map(|i| i.sku.to_string()).collect();
+        let missing = (0..=PARTS)
+            .filter(|n| !skus.contains(&format!("SKU-{n}")))
+            .count();
+        let unwritten = outcomes
+            .into_iter()
+            .filter(|o| o.as_ref().unwrap() != &Some(PutOutcome::Written))
+            .count();
+        if missing > 0 || unwritten > 0 {
+            lost.push((trial, missing, unwritten));
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "(trial, items lost, parts not answered Written) of {TRIALS} trials: {lost:?}"
     );
 }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use shared::app::import::Import;
 use shared::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
 use shared::error::StoreError;
-use shared::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow};
+use shared::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow, TokenedOrder};
 
 /// The orders store, with the first order written made larger than DynamoDB stores (a product name of
 /// 450 KB), as a report's order with thousands of lines would be.
@@ -55,8 +55,20 @@ impl OrderStore for Oversized {
     async fn list_orders(&self, account: &str, query: &OrderQuery) -> Result<Page<Order>, StoreError> {
         self.inner.list_orders(account, query).await
     }
-    async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError> {
-        self.inner.merge_order(account, order).await
+    async fn get_tokened_order(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<TokenedOrder>, StoreError> {
+        self.inner.get_tokened_order(account, order_id).await
+    }
+    async fn merge_order(
+        &self,
+        account: &str,
+        order: &Order,
+        read_token: Option<&str>,
+    ) -> Result<PutOutcome, StoreError> {
+        self.inner.merge_order(account, order, read_token).await
     }
     async fn unshipped_fingerprints(
         &self,

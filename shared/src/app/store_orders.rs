@@ -101,38 +101,62 @@ pub async fn store_orders(
     Ok((summary, refused))
 }
 
+/// Reads and conditional writes one split-order part may take before it is given back as retryable (a
+/// redelivery merges it again): each lost race means another part was stored, so this bounds only contention.
+const MERGE_ATTEMPTS: u32 = 5;
+
 /// Stores the later part of an order whose rows a report split apart: its items are added to the stored copy
 /// of the same version (a newer part replaces an older copy; an older part changes nothing). `None` when the
 /// order is new and the account's options leave it out.
+///
+/// Parsers merge parts of one order at once, so every write is conditioned on what was read: a merge on the
+/// write token of the copy it read, a first part on the order being absent or older. A write that loses the
+/// race reads the order again and retries, so no part's items are lost; after [`MERGE_ATTEMPTS`] lost races
+/// the part fails as retryable.
 pub async fn merge_order_part(
     store: &dyn OrderStore,
     account: &str,
     options: &ImportOptions,
     part: Order,
 ) -> Result<Option<PutOutcome>, StoreError> {
-    let stored = store.get_order(account, &part.amazon_order_id).await?;
-    let outcome = match stored {
-        None if !options.admits_new(&part) => return Ok(None),
-        None => store.put_order(account, &part, false).await?,
-        Some(stored) if stored.last_updated < part.last_updated => {
-            store.put_order(account, &part, true).await?
-        }
-        Some(stored) if stored.last_updated == part.last_updated => {
-            let mut merged = stored.clone();
-            for item in part.items {
-                if !merged.items.contains(&item) {
-                    merged.items.push(item);
+    for attempt in 1..=MERGE_ATTEMPTS {
+        let written = match store.get_tokened_order(account, &part.amazon_order_id).await? {
+            None if !options.admits_new(&part) => return Ok(None),
+            None => store.put_order(account, &part, false).await?,
+            Some(stored) if stored.order.last_updated < part.last_updated => {
+                store.put_order(account, &part, true).await?
+            }
+            Some(stored) if stored.order.last_updated == part.last_updated => {
+                let mut merged = stored.order.clone();
+                for item in &part.items {
+                    if !merged.items.contains(item) {
+                        merged.items.push(item.clone());
+                    }
                 }
+                if merged == stored.order {
+                    return Ok(Some(PutOutcome::NotNewer));
+                }
+                store
+                    .merge_order(account, &merged, stored.token.as_deref())
+                    .await?
             }
-            if merged == stored {
-                PutOutcome::NotNewer
-            } else {
-                store.merge_order(account, &merged).await?
-            }
+            Some(_) => return Ok(Some(PutOutcome::NotNewer)),
+        };
+        if written == PutOutcome::Written {
+            return Ok(Some(written));
         }
-        Some(_) => PutOutcome::NotNewer,
-    };
-    Ok(Some(outcome))
+        // Another part or version was stored since the read: a short random pause spreads the retries of
+        // parts racing each other.
+        let pause = rand::random_range(0..=10 * u64::from(attempt));
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+    }
+    Err(StoreError::Unavailable {
+        operation: "MergeOrder",
+        message: format!(
+            "order {} changed under {MERGE_ATTEMPTS} merges in a row; merge the part again later",
+            part.amazon_order_id
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -235,5 +259,47 @@ mod tests {
             store.get_order("a", "kept").await.unwrap().unwrap().last_updated,
             t0 + TimeDelta::hours(1)
         );
+    }
+
+    #[tokio::test]
+    async fn a_merge_over_a_copy_written_since_it_was_read_is_refused_and_the_part_merged_again() {
+        let store = MemoryOrderStore::default();
+        let t0: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
+        let base = order("1", t0, FulfillmentChannel::Mfn, "US");
+        store.put_order("a", &base, false).await.unwrap();
+        let read = store.get_tokened_order("a", "1").await.unwrap().unwrap();
+        let mut other = base.clone();
+        other.merchant_order_id = Some("other part".into());
+        assert_eq!(
+            store
+                .merge_order("a", &other, read.token.as_deref())
+                .await
+                .unwrap(),
+            PutOutcome::Written
+        );
+        assert_eq!(
+            store
+                .merge_order("a", &base, read.token.as_deref())
+                .await
+                .unwrap(),
+            PutOutcome::NotNewer,
+            "the token read before the other part's merge no longer matches"
+        );
+
+        let mut part = base.clone();
+        part.items = vec![crate::domain::OrderItem {
+            sku: "SKU-2".into(),
+            asin: Default::default(),
+            product_name: Default::default(),
+            item_status: None,
+            quantity: 1,
+            amounts: Default::default(),
+            promotion_ids: vec![],
+        }];
+        let outcome = merge_order_part(&store, "a", &ImportOptions::default(), part).await;
+        assert_eq!(outcome.unwrap(), Some(PutOutcome::Written));
+        let stored = store.get_order("a", "1").await.unwrap().unwrap();
+        assert_eq!(stored.merchant_order_id.as_deref(), Some("other part"));
+        assert_eq!(stored.items.len(), 1);
     }
 }

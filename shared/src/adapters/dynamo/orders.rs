@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
@@ -12,14 +13,15 @@ use super::{Item, batch_get, batch_put, get_i64, n, put_item, s};
 use crate::adapters::unavailable;
 use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
 use crate::error::StoreError;
-use crate::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow};
+use crate::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow, TokenedOrder};
 
 /// Queries one listing page may take: filters can leave most of a query's items out, so a page keeps reading
 /// until it is full, but never for long; a short page still carries the cursor to go on.
 const LIST_QUERIES_PER_PAGE: usize = 8;
 
 /// Orders in DynamoDB. One item per order (`pk` = account, `sk` = `ORDER#<id>`) holding the whole order in
-/// `order`, with `version` (last update, epoch milliseconds) deciding which copy is newer.
+/// `order`, with `version` (last update, epoch milliseconds) deciding which copy is newer, and `write_token`
+/// (random, new with every write) telling a merge whether the copy it read is still the one stored.
 #[derive(Debug, Clone)]
 pub struct DynamoOrderStore {
     client: aws_sdk_dynamodb::Client,
@@ -46,6 +48,7 @@ impl DynamoOrderStore {
             ("kind".into(), s("order")),
             ("order".into(), body),
             ("version".into(), n(order.last_updated.timestamp_millis())),
+            ("write_token".into(), s(new_write_token())),
             ("status".into(), s(order.status.as_str())),
             (
                 "fulfillment_channel".into(),
@@ -66,13 +69,46 @@ impl DynamoOrderStore {
     }
 }
 
+/// A token no other write of the same item has: 128 random bits.
+fn new_write_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
 impl DynamoOrderStore {
-    /// A conditional put; `NotNewer` when the condition fails.
+    /// The item of one order, read consistently.
+    async fn get_order_item(&self, account: &str, order_id: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(account)))
+            .key("sk", s(order_sk(order_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        Ok(output.item)
+    }
+
+    /// The order an order item holds.
+    fn order_of(order_id: &str, item: &mut Item) -> Result<Order, StoreError> {
+        let body = item.remove("order").ok_or_else(|| StoreError::Corrupt {
+            key: order_sk(order_id),
+            reason: "no `order` attribute".into(),
+        })?;
+        serde_dynamo::from_attribute_value(body).map_err(|e| StoreError::Corrupt {
+            key: order_sk(order_id),
+            reason: e.to_string(),
+        })
+    }
+
+    /// A conditional put; `NotNewer` when the condition fails. `#v` names `version` and `#t` `write_token`;
+    /// `values` are the condition's values.
     async fn put_if(
         &self,
         item: Item,
         condition: &str,
-        version: Option<i64>,
+        values: Vec<(&str, AttributeValue)>,
     ) -> Result<PutOutcome, StoreError> {
         let mut request = self
             .client
@@ -80,10 +116,14 @@ impl DynamoOrderStore {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(condition);
-        if let Some(version) = version {
-            request = request
-                .expression_attribute_names("#v", "version")
-                .expression_attribute_values(":v", n(version));
+        if condition.contains("#v") {
+            request = request.expression_attribute_names("#v", "version");
+        }
+        if condition.contains("#t") {
+            request = request.expression_attribute_names("#t", "write_token");
+        }
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
         }
         match request.send().await {
             Ok(_) => Ok(PutOutcome::Written),
@@ -153,15 +193,39 @@ impl OrderStore for DynamoOrderStore {
         } else {
             "attribute_not_exists(pk) OR #v < :v"
         };
-        let version = order.last_updated.timestamp_millis();
-        self.put_if(Self::item(account, order)?, condition, Some(version))
+        let version = n(order.last_updated.timestamp_millis());
+        self.put_if(Self::item(account, order)?, condition, vec![(":v", version)])
             .await
     }
 
-    async fn merge_order(&self, account: &str, order: &Order) -> Result<PutOutcome, StoreError> {
-        let version = order.last_updated.timestamp_millis();
-        self.put_if(Self::item(account, order)?, "#v = :v", Some(version))
-            .await
+    async fn get_tokened_order(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<TokenedOrder>, StoreError> {
+        let Some(mut item) = self.get_order_item(account, order_id).await? else {
+            return Ok(None);
+        };
+        let token = super::get_s(&item, "write_token").map(str::to_owned);
+        let order = Self::order_of(order_id, &mut item)?;
+        Ok(Some(TokenedOrder { order, token }))
+    }
+
+    async fn merge_order(
+        &self,
+        account: &str,
+        order: &Order,
+        read_token: Option<&str>,
+    ) -> Result<PutOutcome, StoreError> {
+        let mut values = vec![(":v", n(order.last_updated.timestamp_millis()))];
+        let condition = match read_token {
+            Some(token) => {
+                values.push((":t", s(token)));
+                "#v = :v AND #t = :t"
+            }
+            None => "#v = :v AND attribute_not_exists(#t)",
+        };
+        self.put_if(Self::item(account, order)?, condition, values).await
     }
 
     async fn unshipped_fingerprints(
@@ -251,7 +315,7 @@ impl OrderStore for DynamoOrderStore {
     ) -> Result<PutOutcome, StoreError> {
         let sk = order_part_sk(&item.amazon_order_id, &format!("SHIP#{}", item.shipment_item_id));
         let stored = Self::part(account, sk, "fba_shipment_item", "shipment", item)?;
-        self.put_if(stored, "attribute_not_exists(pk)", None).await
+        self.put_if(stored, "attribute_not_exists(pk)", vec![]).await
     }
 
     async fn quarantine(&self, account: &str, rows: &[QuarantinedRow]) -> Result<(), StoreError> {
@@ -357,28 +421,9 @@ impl OrderStore for DynamoOrderStore {
     }
 
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(account_pk(account)))
-            .key("sk", s(order_sk(order_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", e))?;
-        let Some(mut item) = output.item else {
-            return Ok(None);
-        };
-        let body = item.remove("order").ok_or_else(|| StoreError::Corrupt {
-            key: order_sk(order_id),
-            reason: "no `order` attribute".into(),
-        })?;
-        serde_dynamo::from_attribute_value(body)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                key: order_sk(order_id),
-                reason: e.to_string(),
-            })
+        match self.get_order_item(account, order_id).await? {
+            Some(mut item) => Self::order_of(order_id, &mut item).map(Some),
+            None => Ok(None),
+        }
     }
 }

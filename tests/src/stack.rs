@@ -79,6 +79,29 @@ impl LocalStack {
         })
     }
 
+    /// Clients of the local stack reached through `endpoint` (a proxy in front of it, such as the chaos run's),
+    /// for every service alike. The environment must point at the local stack, as for [`LocalStack::from_env`].
+    pub async fn through(endpoint: &str) -> Result<LocalStack> {
+        Self::from_env().await?;
+        if !endpoint.starts_with("http://127.0.0.1") {
+            bail!("{endpoint} is not a loopback address; tests never talk to real AWS");
+        }
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .test_credentials()
+            .endpoint_url(endpoint)
+            .load()
+            .await;
+        Ok(LocalStack {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            scheduler: aws_sdk_scheduler::Client::new(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            s3: shared::runtime::s3_client(&sdk),
+            sdk,
+        })
+    }
+
     /// Creates every table, queue, bucket and schedule group of `template` under names starting with `prefix`,
     /// dead-letter queues first.
     pub async fn provision(&self, template: &Template, prefix: &str) -> Result<Resources> {

@@ -22,6 +22,7 @@ use shared::clock::Clock;
 use shared::config::Config;
 use shared::domain::{ImportSummary, JobState};
 
+use super::chaos::{self, Delivery, SharedPlan};
 use super::sqs_source::SqsSource;
 use super::ticker::Ticker;
 use crate::stack::{LocalStack, Resources, Template};
@@ -123,6 +124,7 @@ pub struct LocalRunner {
     queues: Vec<QueueSource>,
     parse_dead_letters: Option<DeadLetters>,
     ticker: Ticker,
+    chaos: Option<SharedPlan>,
 }
 
 impl LocalRunner {
@@ -189,6 +191,7 @@ impl LocalRunner {
             queues,
             parse_dead_letters,
             ticker: Ticker::default(),
+            chaos: None,
         })
     }
 
@@ -206,6 +209,20 @@ impl LocalRunner {
             }
         });
         Ok((url, task))
+    }
+
+    /// Lets `plan` decide what happens to every SQS batch and scheduled run from now on (crashes, timeouts,
+    /// duplicate and reordered deliveries).
+    pub fn set_chaos(&mut self, plan: SharedPlan) {
+        self.chaos = Some(plan);
+    }
+
+    fn next_delivery(&self, scheduled: bool) -> Delivery {
+        match &self.chaos {
+            Some(plan) if scheduled => chaos::lock(plan).scheduled_run(),
+            Some(plan) => chaos::lock(plan).batch(),
+            None => Delivery::Normal,
+        }
     }
 
     /// The runner's clock (the functions' clock).
@@ -357,7 +374,16 @@ impl LocalRunner {
 
     async fn tick(&mut self, tick: &Tick) {
         self.activity.ticks += 1;
-        match self.import.tick(tick).await {
+        let awaits = match self.next_delivery(true) {
+            Delivery::TimeoutAfter(awaits) => awaits,
+            _ => u32::MAX,
+        };
+        let Some(outcome) = chaos::cut_off_after(awaits, self.import.tick(tick)).await else {
+            self.activity.ticks_failed += 1;
+            tracing::warn!(account = %tick.account_id, "tick timed out; the next one retries");
+            return;
+        };
+        match outcome {
             Ok(TickOutcome::Requested { .. }) => self.activity.ticks_requested += 1,
             Ok(TickOutcome::Skipped { .. }) => {}
             Ok(TickOutcome::Failed { error }) => {
@@ -372,24 +398,32 @@ impl LocalRunner {
     }
 
     async fn invoke_scheduled(&mut self, handler: Handler) -> Result<()> {
+        // A timeout cuts the run off at an await: what it did so far stays done, the rest waits for the next run.
+        let awaits = match self.next_delivery(true) {
+            Delivery::TimeoutAfter(awaits) => awaits,
+            _ => u32::MAX,
+        };
         match handler {
             Handler::Poller => {
                 self.activity.poll_runs += 1;
-                match self.import.poll_reports().await {
-                    Ok(summary) => self.activity.polls.add(summary),
-                    Err(error) => tracing::warn!(%error, "poll run failed; the next one retries"),
+                match chaos::cut_off_after(awaits, self.import.poll_reports()).await {
+                    Some(Ok(summary)) => self.activity.polls.add(summary),
+                    Some(Err(error)) => tracing::warn!(%error, "poll run failed; the next one retries"),
+                    None => tracing::warn!("poll run timed out; the next one retries"),
                 }
             }
-            Handler::FeedSubmitter => {
-                if let Err(error) = self.feeds.submit_due().await {
-                    tracing::warn!(%error, "feed submitter run failed; the next one retries");
+            Handler::FeedSubmitter => match chaos::cut_off_after(awaits, self.feeds.submit_due()).await {
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "feed submitter run failed; the next one retries")
                 }
-            }
-            Handler::FeedPoller => {
-                if let Err(error) = self.feeds.poll_feeds().await {
-                    tracing::warn!(%error, "feed poll run failed; the next one retries");
-                }
-            }
+                None => tracing::warn!("feed submitter run timed out; the next one retries"),
+                Some(Ok(_)) => {}
+            },
+            Handler::FeedPoller => match chaos::cut_off_after(awaits, self.feeds.poll_feeds()).await {
+                Some(Err(error)) => tracing::warn!(%error, "feed poll run failed; the next one retries"),
+                None => tracing::warn!("feed poll run timed out; the next one retries"),
+                Some(Ok(_)) => {}
+            },
             Handler::Requester | Handler::Parser => {
                 bail!("{handler:?} is not invoked by a schedule of the template")
             }
@@ -399,6 +433,7 @@ impl LocalRunner {
 
     async fn drain(&mut self, i: usize) -> Result<()> {
         loop {
+            let delivery = self.next_delivery(false);
             let queue = &self.queues[i];
             let (import, dead_letters) = (&self.import, self.parse_dead_letters.as_ref());
             let feeds = &self.feeds;
@@ -406,18 +441,21 @@ impl LocalRunner {
                 Handler::Parser => {
                     queue
                         .source
-                        .poll_once(Duration::ZERO, |event| async move {
-                            import.parse_batch(event, dead_letters).await
+                        .poll_once_or_abandon(Duration::ZERO, |event| {
+                            chaos::deliver(delivery, event, |event| async move {
+                                import.parse_batch(event, dead_letters).await
+                            })
                         })
                         .await
                 }
                 Handler::FeedSubmitter => {
                     queue
                         .source
-                        .poll_once(
-                            Duration::ZERO,
-                            |event| async move { feeds.handle_nudges(event).await },
-                        )
+                        .poll_once_or_abandon(Duration::ZERO, |event| {
+                            chaos::deliver(delivery, event, |event| async move {
+                                feeds.handle_nudges(event).await
+                            })
+                        })
                         .await
                 }
                 handler => bail!("{handler:?} is not invoked by a queue of the template"),

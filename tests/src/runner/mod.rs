@@ -2,6 +2,7 @@
 //! around them (schedule ticks, SQS event-source polling with batch failures and redrive, the HTTP API on a
 //! loopback port).
 
+pub mod chaos;
 pub mod local;
 pub mod scenario;
 pub mod sqs_source;

@@ -73,6 +73,17 @@ impl SqsSource {
         H: FnOnce(SqsEvent) -> Fut,
         Fut: Future<Output = SqsBatchResponse>,
     {
+        self.poll_once_or_abandon(wait, |event| async move { Some(handler(event).await) })
+            .await
+    }
+
+    /// As [`SqsSource::poll_once`], for a handler that may never answer (`None`: its process died or it timed
+    /// out): then nothing is deleted, and every message of the batch comes back after its visibility timeout.
+    pub async fn poll_once_or_abandon<H, Fut>(&self, wait: Duration, handler: H) -> Result<PollStats>
+    where
+        H: FnOnce(SqsEvent) -> Fut,
+        Fut: Future<Output = Option<SqsBatchResponse>>,
+    {
         let received = self
             .sqs
             .receive_message()
@@ -116,7 +127,12 @@ impl SqsSource {
             failed: 0,
         };
 
-        let response = handler(event).await;
+        let Some(response) = handler(event).await else {
+            return Ok(PollStats {
+                failed: stats.received,
+                ..stats
+            });
+        };
         for failure in &response.batch_item_failures {
             receipts.remove(&failure.item_identifier);
         }

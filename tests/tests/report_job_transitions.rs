@@ -13,10 +13,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use shared::app::batch::DeadLetters;
 use shared::app::import::{Import, ParseMessage};
 use shared::domain::Problem;
 use shared::error::StoreError;
 use shared::ports::{AccountRecord, AccountStore, MessageQueue, OutgoingMessage, Page};
+use tests::sandbox::{Fault, FaultKind, Operation};
 use tokio::sync::Barrier;
 
 const FLAT: &str = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL";
@@ -199,4 +201,73 @@ async fn a_parser_that_finishes_before_the_poller_records_the_hand_over_leaves_t
     api.advance(TimeDelta::minutes(10));
     let again = api.import.poll_reports().await.expect("poll run");
     assert_eq!(again.polled, 0, "nothing is due any more: {again:?}");
+}
+
+/// The parse queue's dead-letter queue, recorded.
+#[derive(Debug, Default)]
+struct Recorded(std::sync::Mutex<Vec<OutgoingMessage>>);
+
+#[async_trait]
+impl MessageQueue for Recorded {
+    async fn send(&self, message: OutgoingMessage) -> Result<(), StoreError> {
+        self.0.lock().unwrap().push(message);
+        Ok(())
+    }
+}
+
+/// Found by the chaos run (tests/chaos.sh, seeds 2, 3, 5, 6, 9, 11, 12): a document whose downloads kept
+/// failing was dead-lettered after its last delivery, and its job stayed `parsing` for ever.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_document_dead_lettered_after_its_last_delivery_leaves_its_job_abandoned_with_the_reason() {
+    let api = start().await;
+    let (seller, account) = api.connect(seller_spec(43, &[US], 20), "never").await;
+    request(
+        &api,
+        &account,
+        json!({"reportType": FLAT, "dataStartTime": "2026-03-01T00:00:00Z", "dataEndTime": "2026-03-09T00:00:00Z"}),
+    )
+    .await;
+    api.advance(TimeDelta::minutes(2));
+    api.import.poll_reports().await.expect("poll run");
+    assert_eq!(job_states(&api, &account).await, ["parsing"]);
+
+    let queue = api.resources.get("ParseQueue").expect("parse queue");
+    let received = api
+        .stack
+        .sqs
+        .receive_message()
+        .queue_url(queue)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default();
+    let body = received[0].body.clone().expect("body");
+    // Amazon fails every download from now on: a retryable failure, on the message's fifth and last delivery.
+    api.sandbox.inject(
+        Fault::new(FaultKind::ServerError { status: 503 })
+            .on(Operation::DownloadDocument)
+            .for_seller(&seller.seller_id)
+            .times(100),
+    );
+    let event = serde_json::from_value(json!({"Records": [{
+        "messageId": "m-1",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "5"},
+    }]}))
+    .expect("event");
+    let dead_letters = DeadLetters {
+        queue: Arc::new(Recorded::default()),
+        max_receives: 5,
+    };
+    let response = api.import.parse_batch(event, Some(&dead_letters)).await;
+    assert!(response.batch_item_failures.is_empty(), "dead-lettered");
+
+    let answer = api.get(&format!("/accounts/{account}/reports?limit=100")).await;
+    let job = &answer.body["items"][0];
+    assert_eq!(job["status"], "abandoned", "{job}");
+    assert!(
+        job.to_string().contains("503") || job.to_string().contains("Amazon"),
+        "the job says why: {job}"
+    );
 }

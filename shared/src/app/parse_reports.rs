@@ -55,12 +55,30 @@ enum Batch {
 
 impl Import {
     /// Handles a batch of parse-queue messages.
+    ///
+    /// A message that fails on its last delivery is dead-lettered whatever the reason, so its job is abandoned
+    /// with the reason then, as for a failure that repeats: a retryable failure on the last delivery does not
+    /// leave the job `parsing` for ever, and the next scheduled window covers the job's window again.
     pub async fn parse_batch(&self, event: SqsEvent, dead_letters: Option<&DeadLetters>) -> SqsBatchResponse {
+        let max_receives = dead_letters.map(|d| d.max_receives);
         each_message(event, dead_letters, |message| async move {
+            let receives: u32 = message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1);
+            let last_delivery = max_receives.is_some_and(|max| receives >= max);
             let body = message.body.unwrap_or_default();
             let message: ParseMessage = serde_json::from_str(&body)
                 .map_err(|e| ImportError::BadInput(format!("not a parse message: {e}")))?;
-            self.parse_report(&message).await.map(|_| ())
+            match self.parse_report(&message).await {
+                Ok(_) => Ok(()),
+                Err(err) if last_delivery && err.is_retryable() => {
+                    self.abandon_job(&message, &err).await?;
+                    Err(err)
+                }
+                Err(err) => Err(err),
+            }
         })
         .await
     }

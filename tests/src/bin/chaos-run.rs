@@ -4,7 +4,7 @@
 //! compared with Amazon's truth. Prints the faults injected and the result per seed.
 //!
 //! ```text
-//! chaos-run [--orders N] [SEED | FIRST..=LAST]...     (default: seeds 1..=20, 60 orders)
+//! chaos-run [--orders N] [--no-truncation] [SEED | FIRST..=LAST]...     (default: seeds 1..=20, 60 orders)
 //! ```
 //!
 //! Exits 1 when any seed's stored orders differ from Amazon's.
@@ -14,14 +14,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use tests::runner::chaos::{ChaosSettings, run_seed};
 
-const USAGE: &str = "usage: chaos-run [--orders N] [SEED | FIRST..=LAST]...";
+const USAGE: &str = "usage: chaos-run [--orders N] [--no-truncation] [SEED | FIRST..=LAST]...";
 
-fn parse_args(args: impl Iterator<Item = String>) -> Result<(usize, Vec<u64>)> {
-    let (mut orders, mut seeds) = (60, Vec::new());
+fn parse_args(args: impl Iterator<Item = String>) -> Result<(usize, ChaosSettings, Vec<u64>)> {
+    let (mut orders, mut settings, mut seeds) = (60, ChaosSettings::default(), Vec::new());
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--help" | "-h" => bail!("{USAGE}"),
+            "--no-truncation" => settings.truncated_documents = false,
             "--orders" => {
                 let value = args.next().context("--orders needs a value")?;
                 orders = value.parse().context("--orders: expected a count")?;
@@ -40,7 +41,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<(usize, Vec<u64>)> {
     if seeds.is_empty() {
         seeds.extend(1..=20);
     }
-    Ok((orders, seeds))
+    Ok((orders, settings, seeds))
 }
 
 #[tokio::main]
@@ -52,14 +53,13 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let (orders, seeds) = match parse_args(std::env::args().skip(1)) {
+    let (orders, settings, seeds) = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(err) => {
             eprintln!("chaos-run: {err:#}");
             return ExitCode::from(2);
         }
     };
-    let settings = ChaosSettings::default();
     println!(
         "chaos-run: {} seeds, {orders} orders each, {settings:?}",
         seeds.len()

@@ -36,6 +36,8 @@ pub struct ChaosSettings {
     pub throttle: f64,
     /// Amazon faults armed in the sandbox at the start.
     pub amazon_faults: u32,
+    /// Whether the Amazon faults include documents cut short (mid-row for text, mid-stream for gzip).
+    pub truncated_documents: bool,
 }
 
 impl Default for ChaosSettings {
@@ -47,6 +49,7 @@ impl Default for ChaosSettings {
             reorder: 0.08,
             throttle: 0.1,
             amazon_faults: 12,
+            truncated_documents: true,
         }
     }
 }
@@ -246,7 +249,8 @@ impl ChaosPlan {
         ];
         let mut faults = Vec::new();
         for _ in 0..self.settings.amazon_faults {
-            let (name, kind, operation) = match self.amazon.random_range(0..4) {
+            let kinds = if self.settings.truncated_documents { 4 } else { 3 };
+            let (name, kind, operation) = match self.amazon.random_range(0..kinds) {
                 0 => (
                     "throttle",
                     FaultKind::Throttle,
@@ -472,6 +476,8 @@ pub struct ChaosRun {
     pub comparison: Comparison,
     /// What became of the seller actions queued through the API.
     pub actions: ActionOutcomes,
+    /// Report jobs by final state.
+    pub jobs: BTreeMap<&'static str, u64>,
     /// Wall-clock time the seed took.
     pub wall: std::time::Duration,
 }
@@ -480,6 +486,7 @@ impl fmt::Display for ChaosRun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.comparison;
         writeln!(f, "seed {}: {}", self.seed, self.counts)?;
+        writeln!(f, "seed {}: report jobs {:?}", self.seed, self.jobs)?;
         write!(
             f,
             "seed {}: {} messages came back; orders: {} in Amazon's reports, {} stored, {} missing, {} unexpected, \
@@ -561,6 +568,7 @@ async fn queue_shipments(
     account: &str,
     orders: &[shared::domain::Order],
     seed: u64,
+    first: usize,
     count: usize,
     outcomes: &mut ActionOutcomes,
 ) -> Result<Vec<Queued>> {
@@ -570,7 +578,7 @@ async fn queue_shipments(
         o.status == shared::domain::OrderStatus::Unshipped
             && o.fulfillment_channel == shared::domain::FulfillmentChannel::Mfn
     });
-    for (i, order) in candidates.take(count).enumerate() {
+    for (i, order) in (first..).zip(candidates.take(count)) {
         // A UPS tracking number: "1Z", six characters of shipper number, two of service, eight digits.
         let tracking = format!("1Z999AA1{:05}{:05}", seed % 100_000, i);
         let body = serde_json::json!({
@@ -714,18 +722,30 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
     scenario.runner.set_chaos(plan.clone());
     lock(&plan).resume();
     let pause = std::time::Duration::from_millis(20);
-    // Half a day in, some orders are stored and unshipped: the seller ships a few through the API, with chaos on.
+    // Every six hours, while orders still arrive, the seller ships a few stored unshipped orders through the
+    // API, with chaos on, until six are queued.
     let clock = scenario.runner.clock();
-    scenario
-        .runner
-        .run_until(clock.now() + chrono::TimeDelta::hours(12), pause)
-        .await?;
-    lock(&plan).stop();
-    let stored = scenario.stored_orders().await?;
-    lock(&plan).resume();
     let mut actions = ActionOutcomes::default();
     let account = scenario.account_id.clone();
-    let queued = queue_shipments(&api, &account, &stored, seed, 6, &mut actions).await?;
+    let mut queued: Vec<Queued> = Vec::new();
+    let last_arrival = scenario.settled_at() - chrono::TimeDelta::days(3);
+    while clock.now() < last_arrival && queued.len() < 6 {
+        scenario
+            .runner
+            .run_until(clock.now() + chrono::TimeDelta::hours(6), pause)
+            .await?;
+        lock(&plan).stop();
+        let stored: Vec<_> = scenario
+            .stored_orders()
+            .await?
+            .into_iter()
+            .filter(|o| queued.iter().all(|q| q.order_id != o.amazon_order_id.as_str()))
+            .collect();
+        lock(&plan).resume();
+        let wanted = 6 - queued.len();
+        let first = (actions.queued + actions.refused) as usize + actions.violations.len();
+        queued.extend(queue_shipments(&api, &account, &stored, seed, first, wanted, &mut actions).await?);
+    }
     let end = scenario.settled_at() + chrono::TimeDelta::hours(1);
     scenario.runner.run_until(end, pause).await?;
     // Chaos off: the system settles, feeds are processed and polled, and the last reports are imported.
@@ -747,6 +767,7 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
         .settle(chrono::TimeDelta::hours(24), pause)
         .await?;
     let comparison = scenario.compare().await?;
+    let (_, jobs) = scenario.runner.job_summary(&account).await?;
     let seller = scenario.seller.seller_id.clone();
     check_actions(&api, &account, &scenario.sandbox, &seller, &queued, &mut actions).await?;
     server.abort();
@@ -756,6 +777,7 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
         messages_not_acked: scenario.runner.activity.messages_failed,
         comparison,
         actions,
+        jobs,
         wall: started.elapsed(),
     };
     scenario.sandbox.shutdown().await;

@@ -831,8 +831,8 @@ mod tests {
             assert!((600..1000).contains(&n), "{name}: {n} of 10000 at 8%");
         }
         assert!(
-            (350..650).contains(&c.throttled),
-            "{} of 10000 at 5%",
+            (800..1200).contains(&c.throttled),
+            "{} of 10000 at 10%",
             c.throttled
         );
     }

@@ -53,6 +53,17 @@ pub struct LocalStack {
 impl LocalStack {
     /// Connects to the stack that `tests/local-stack.sh start` started, or explains how to start one.
     pub async fn from_env() -> Result<LocalStack> {
+        Self::check_env()?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .test_credentials()
+            .load()
+            .await;
+        Ok(Self::with_sdk(sdk))
+    }
+
+    /// That the environment points at a local stack on loopback, or how to start one.
+    fn check_env() -> Result<()> {
         for var in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"] {
             let value = std::env::var(var).map_err(|_| {
                 anyhow!(
@@ -64,25 +75,25 @@ impl LocalStack {
                 bail!("{var}={value} is not a loopback address; tests never talk to real AWS");
             }
         }
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .test_credentials()
-            .load()
-            .await;
-        Ok(LocalStack {
+        Ok(())
+    }
+
+    /// Every service's client from one SDK configuration.
+    fn with_sdk(sdk: aws_config::SdkConfig) -> LocalStack {
+        LocalStack {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             scheduler: aws_sdk_scheduler::Client::new(&sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             s3: shared::runtime::s3_client(&sdk),
             sdk,
-        })
+        }
     }
 
     /// Clients of the local stack reached through `endpoint` (a proxy in front of it, such as the chaos run's),
     /// for every service alike. The environment must point at the local stack, as for [`LocalStack::from_env`].
     pub async fn through(endpoint: &str) -> Result<LocalStack> {
-        Self::from_env().await?;
+        Self::check_env()?;
         if !endpoint.starts_with("http://127.0.0.1") {
             bail!("{endpoint} is not a loopback address; tests never talk to real AWS");
         }
@@ -92,14 +103,7 @@ impl LocalStack {
             .endpoint_url(endpoint)
             .load()
             .await;
-        Ok(LocalStack {
-            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-            sqs: aws_sdk_sqs::Client::new(&sdk),
-            scheduler: aws_sdk_scheduler::Client::new(&sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
-            s3: shared::runtime::s3_client(&sdk),
-            sdk,
-        })
+        Ok(Self::with_sdk(sdk))
     }
 
     /// Creates every table, queue, bucket and schedule group of `template` under names starting with `prefix`,

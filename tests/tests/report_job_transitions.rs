@@ -115,6 +115,12 @@ async fn request(api: &Api, account: &str, body: Value) {
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{:?}", answer.body);
 }
 
+/// Requests the all-orders flat file of 1-9 March 2026, the window every test here imports.
+async fn request_orders(api: &Api, account: &str) {
+    let window = json!({"reportType": FLAT, "dataStartTime": "2026-03-01T00:00:00Z", "dataEndTime": "2026-03-09T00:00:00Z"});
+    request(api, account, window).await;
+}
+
 /// Every message waiting in the parse queue, by report id.
 async fn queued_documents(api: &Api) -> BTreeMap<String, usize> {
     let mut documents = BTreeMap::new();
@@ -144,12 +150,7 @@ async fn job_states(api: &Api, account: &str) -> Vec<String> {
 async fn two_poll_runs_at_once_queue_each_document_once() {
     let api = start().await;
     let (_, account) = api.connect(seller_spec(41, &[US], 20), "never").await;
-    request(
-        &api,
-        &account,
-        json!({"reportType": FLAT, "dataStartTime": "2026-03-01T00:00:00Z", "dataEndTime": "2026-03-09T00:00:00Z"}),
-    )
-    .await;
+    request_orders(&api, &account).await;
     request(&api, &account, json!({"reportType": INVENTORY})).await;
     api.advance(TimeDelta::minutes(2));
 
@@ -176,12 +177,7 @@ async fn two_poll_runs_at_once_queue_each_document_once() {
 async fn a_parser_that_finishes_before_the_poller_records_the_hand_over_leaves_the_job_imported() {
     let api = start().await;
     let (_, account) = api.connect(seller_spec(42, &[US], 20), "never").await;
-    request(
-        &api,
-        &account,
-        json!({"reportType": FLAT, "dataStartTime": "2026-03-01T00:00:00Z", "dataEndTime": "2026-03-09T00:00:00Z"}),
-    )
-    .await;
+    request_orders(&api, &account).await;
     api.advance(TimeDelta::minutes(2));
 
     let poller = Import {
@@ -221,12 +217,7 @@ impl MessageQueue for Recorded {
 async fn a_document_dead_lettered_after_its_last_delivery_leaves_its_job_abandoned_with_the_reason() {
     let api = start().await;
     let (seller, account) = api.connect(seller_spec(43, &[US], 20), "never").await;
-    request(
-        &api,
-        &account,
-        json!({"reportType": FLAT, "dataStartTime": "2026-03-01T00:00:00Z", "dataEndTime": "2026-03-09T00:00:00Z"}),
-    )
-    .await;
+    request_orders(&api, &account).await;
     api.advance(TimeDelta::minutes(2));
     api.import.poll_reports().await.expect("poll run");
     assert_eq!(job_states(&api, &account).await, ["parsing"]);

@@ -8,13 +8,7 @@ use tests::runner::chaos::{ChaosSettings, run_seed};
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_import_ends_with_amazons_orders_under_seeded_chaos() {
     for seed in [1, 2] {
-        // Documents cut mid-row are left out: a flat file cut at a row is imported as complete today (the cut
-        // row quarantined, the rows after it lost), a parser defect the chaos run found (issue 14, reported).
-        let settings = ChaosSettings {
-            truncated_documents: false,
-            ..ChaosSettings::default()
-        };
-        let run = run_seed(seed, 40, settings).await.unwrap();
+        let run = run_seed(seed, 40, ChaosSettings::default()).await.unwrap();
         println!("{run}");
         let c = &run.counts;
         assert!(

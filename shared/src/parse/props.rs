@@ -233,3 +233,56 @@ fn every_parser_survives_its_document_cut_at_every_byte() {
         }
     }
 }
+
+/// A flat file cut inside its last row, short of the row's last cell, is a download cut short: a retryable
+/// error, never a smaller import (the rows before the cut would be stored, the window moved on, and the
+/// orders after it missed).
+#[test]
+fn a_flat_file_cut_inside_its_last_row_is_a_retryable_error() {
+    let fixtures = [
+        (ReportKind::AllOrdersFlat, ALL_ORDERS),
+        (ReportKind::ActionableOrders, UNSHIPPED),
+        (ReportKind::ActionableOrders, LEGACY),
+        (ReportKind::FbaShipments, FBA),
+    ];
+    for (kind, fixture) in fixtures {
+        let body = fixture.strip_suffix(b"\n").unwrap_or(fixture);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        let row_start = body.iter().rposition(|&b| b == b'\n').expect("a header and rows") + 1;
+        let last_tab = body.iter().rposition(|&b| b == b'\t').expect("cells");
+        assert!(last_tab > row_start, "{kind:?}: the last row has one cell");
+        for end in row_start + 1..=last_tab {
+            match parse_document(kind, &body[..end], None) {
+                Err(err) => assert!(err.is_retryable(), "{kind:?} cut at {end}: {err}"),
+                Ok(parsed) => panic!("{kind:?} cut at {end} imported: {:?}", parsed.summary),
+            }
+        }
+    }
+}
+
+/// The crash corpus: every input `cargo fuzz` (tests/fuzz.sh) or a report found crashing a parser is kept in
+/// `tests/fixtures/fuzz/<target>/` and replayed here exactly as the target reads it.
+#[test]
+fn every_saved_fuzz_crash_replays_without_a_panic() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    let mut replayed = 0;
+    for dir in std::fs::read_dir(&root).expect("the crash corpus") {
+        let dir = dir.unwrap().path();
+        let target = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let kind = match target.as_str() {
+            "all_orders_flat" => ReportKind::AllOrdersFlat,
+            "all_orders_xml" => ReportKind::AllOrdersXml,
+            "actionable_orders" => ReportKind::ActionableOrders,
+            "fba_shipments" => ReportKind::FbaShipments,
+            other => panic!("{other}: not a fuzz target (fuzz/Cargo.toml names them)"),
+        };
+        for input in std::fs::read_dir(&dir).unwrap() {
+            let input = input.unwrap().path();
+            let data = std::fs::read(&input).unwrap();
+            let caught = std::panic::catch_unwind(|| super::parse_fuzz_input(kind, &data));
+            assert!(caught.is_ok(), "{} panics the {target} parser", input.display());
+            replayed += 1;
+        }
+    }
+    assert!(replayed >= 4, "the crash corpus holds {replayed} inputs");
+}

@@ -104,6 +104,8 @@ pub(crate) struct TsvReader<R> {
     cells: Vec<Span>,
     /// Unescaped contents of quoted cells.
     scratch: String,
+    /// The header's cell count, once read: an unterminated last record with fewer cells was cut short.
+    header_cells: usize,
 }
 
 impl<R: Read> TsvReader<R> {
@@ -124,6 +126,7 @@ impl<R: Read> TsvReader<R> {
             record_line: 0,
             cells: Vec::with_capacity(64),
             scratch: String::new(),
+            header_cells: 0,
         }
     }
 
@@ -205,8 +208,29 @@ impl<R: Read> TsvReader<R> {
                 continue;
             }
             self.split(content_end, consumed)?;
+            self.check_not_cut()?;
             return Ok(Next::Record);
         }
+    }
+
+    /// Every report line ends in a line end, the last one included. A last record without one and with
+    /// fewer cells than the header is a download cut short: a read error, which is retried, rather than a
+    /// ragged row that would import the document minus its tail. (A last row that is complete but lacks its
+    /// line end still reads.)
+    fn check_not_cut(&self) -> io::Result<()> {
+        let terminated = self.text.as_bytes()[..self.pos + self.pending].ends_with(b"\n");
+        if terminated || self.cells.len() >= self.header_cells {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            ErrorKind::UnexpectedEof,
+            format!(
+                "the document ends inside line {}, after {} of the header's {} cells: it was cut short",
+                self.record_line,
+                self.cells.len(),
+                self.header_cells
+            ),
+        ))
     }
 
     /// Splits the record whose first physical line ends at `content_end` (raw end `consumed`).
@@ -547,7 +571,8 @@ impl Header {
                 let cell = cell.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(cell);
                 String::from_utf8_lossy(cell.trim_ascii()).to_ascii_lowercase()
             })
-            .collect();
+            .collect::<Vec<_>>();
+        rows.header_cells = names.len();
         Ok(Header { names })
     }
 
@@ -609,6 +634,23 @@ mod tests {
             got,
             vec![row(1, &["a", "b"]), row(3, &["1", "2"]), row(5, &["3", "4"])]
         );
+    }
+
+    #[test]
+    fn a_last_line_cut_short_of_the_header_s_cells_is_a_retryable_read_error() {
+        // Cut mid-row (a download cut short): no line end, fewer cells than the header.
+        let mut rows = TsvReader::new(&b"a\tb\tc\n1\t2\t3\n4\t5"[..], Charset::UTF_8);
+        Header::read(&mut rows).unwrap();
+        assert_eq!(rows.next_record().unwrap(), Next::Record);
+        let err = rows.next_record().unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert!(err.to_string().contains("2 of the header's 3 cells"), "{err}");
+        // A full last row without a line end, and a short row with one (ragged rows), still read.
+        for input in [&b"a\tb\tc\n1\t2\t3"[..], b"a\tb\tc\n1\t2\r\n4\t5\t6"] {
+            let mut rows = TsvReader::new(input, Charset::UTF_8);
+            Header::read(&mut rows).unwrap();
+            while rows.next_record().unwrap() != Next::End {}
+        }
     }
 
     #[test]

@@ -55,6 +55,27 @@ where
     })
 }
 
+/// The `Content-Type`s a fuzz input may claim: none, and each charset reports come in.
+pub const FUZZ_CONTENT_TYPES: [Option<&str>; 6] = [
+    None,
+    Some("text/plain; charset=UTF-8"),
+    Some("text/plain; charset=Cp1252"),
+    Some("text/xml; charset=ISO-8859-1"),
+    Some("text/plain; charset=Windows-31J"),
+    Some("text/plain; charset=x-unknown"),
+];
+
+/// Parses a fuzz input: its first byte picks the `Content-Type` from [`FUZZ_CONTENT_TYPES`], the rest is the
+/// document. The `cargo fuzz` targets (`fuzz/`) and the replay of their crash corpus both read inputs this way,
+/// so a saved crash replays exactly as it was found.
+pub fn parse_fuzz_input(kind: ReportKind, data: &[u8]) -> Result<ParsedDocument, ParseError> {
+    let Some((&selector, bytes)) = data.split_first() else {
+        return parse_document(kind, data, None);
+    };
+    let content_type = FUZZ_CONTENT_TYPES[usize::from(selector) % FUZZ_CONTENT_TYPES.len()];
+    parse_document(kind, bytes, content_type)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,7 +40,7 @@ mod xml;
 
 pub use all_orders::AllOrdersFlat;
 pub use charset::{Charset, Utf8Reader, XmlInput, decode, decode_xml};
-pub use document::{ParsedDocument, parse_document};
+pub use document::{FUZZ_CONTENT_TYPES, ParsedDocument, parse_document, parse_fuzz_input};
 pub use fba::FbaShipmentsFlat;
 pub use unshipped::UnshippedOrdersFlat;
 pub use xml::AllOrdersXml;

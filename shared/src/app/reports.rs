@@ -12,7 +12,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::stream::{self, StreamExt};
 
 use super::accounts::{AccountError, AccountNaming};
-use super::request_reports::report_types;
 use crate::amazon::{AmazonClient, CreateReportSpecification, Operation, SellerAuth};
 use crate::clock::Clock;
 use crate::domain::report::{ACTIONABLE_ORDERS, MAX_ORDER_REPORT_WINDOW};
@@ -254,7 +253,9 @@ impl Reports {
             .into());
         }
         let types = match request.report_types {
-            None => report_types(&account.options)
+            None => account
+                .options
+                .report_types()
                 .into_iter()
                 .filter(|t| *t != ACTIONABLE_ORDERS)
                 .map(str::to_owned)

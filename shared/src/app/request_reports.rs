@@ -6,10 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::import::{Import, ImportError};
 use crate::amazon::CreateReportSpecification;
-use crate::domain::report::{ACTIONABLE_ORDERS, ALL_ORDERS_FLAT, FBA_SHIPMENTS, MAX_ORDER_REPORT_WINDOW};
-use crate::domain::{
-    ImportInterval, ImportOptions, ImportStatus, JobPrecondition, JobPurpose, JobState, ReportJob, Window,
-};
+use crate::domain::report::MAX_ORDER_REPORT_WINDOW;
+use crate::domain::{ImportInterval, ImportStatus, JobPrecondition, JobPurpose, JobState, ReportJob, Window};
 
 /// A window ends this long before now: Amazon refuses end times in the future, and clocks differ a little.
 const END_MARGIN: TimeDelta = TimeDelta::minutes(2);
@@ -44,18 +42,6 @@ pub enum TickOutcome {
         /// What failed.
         error: String,
     },
-}
-
-/// The report types an account's options ask for.
-pub fn report_types(options: &ImportOptions) -> Vec<&'static str> {
-    let mut types = vec![ALL_ORDERS_FLAT];
-    if options.import_fba {
-        types.push(FBA_SHIPMENTS);
-    }
-    if options.import_addresses {
-        types.push(ACTIONABLE_ORDERS);
-    }
-    types
 }
 
 /// The next window of a report type: from its watermark less the overlap (or the initial lookback for a new
@@ -109,7 +95,7 @@ impl Import {
         let result = async {
             let auth = self.seller_auth(account).await?;
             let mut jobs = Vec::new();
-            for report_type in report_types(&account.options) {
+            for report_type in account.options.report_types() {
                 let now = self.clock.now();
                 let window = next_window(
                     &record.status,
@@ -162,6 +148,7 @@ impl Import {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::report::{ALL_ORDERS_FLAT, FBA_SHIPMENTS};
 
     fn t(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
@@ -223,14 +210,5 @@ mod tests {
         );
         assert_eq!(window.start, t("2026-07-31T00:00:00Z"));
         assert_eq!(window.length(), MAX_ORDER_REPORT_WINDOW);
-    }
-
-    #[test]
-    fn options_choose_the_report_types() {
-        let mut options = ImportOptions::default();
-        assert_eq!(report_types(&options), [ALL_ORDERS_FLAT, FBA_SHIPMENTS]);
-        options.import_fba = false;
-        options.import_addresses = true;
-        assert_eq!(report_types(&options), [ALL_ORDERS_FLAT, ACTIONABLE_ORDERS]);
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::marketplace::Region;
 use super::order::{FulfillmentChannel, Order};
+use super::report::{ACTIONABLE_ORDERS, ALL_ORDERS_FLAT, FBA_SHIPMENTS};
 use crate::error::DomainError;
 
 /// A seller account connected to sellersync. The LWA refresh token is not here: it lives in Secrets Manager.
@@ -71,6 +72,17 @@ impl ImportOptions {
         (self.import_fba || order.fulfillment_channel != FulfillmentChannel::Afn)
             && (self.import_shipped || !order.status.is_shipped())
             && self.country_filter.admits(order.ship_country())
+    }
+    /// The report types a scheduled import requests for these options.
+    pub fn report_types(&self) -> Vec<&'static str> {
+        let mut types = vec![ALL_ORDERS_FLAT];
+        if self.import_fba {
+            types.push(FBA_SHIPMENTS);
+        }
+        if self.import_addresses {
+            types.push(ACTIONABLE_ORDERS);
+        }
+        types
     }
 }
 
@@ -249,6 +261,15 @@ impl<'de> Deserialize<'de> for ImportInterval {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_choose_the_report_types() {
+        let mut options = ImportOptions::default();
+        assert_eq!(options.report_types(), [ALL_ORDERS_FLAT, FBA_SHIPMENTS]);
+        options.import_fba = false;
+        options.import_addresses = true;
+        assert_eq!(options.report_types(), [ALL_ORDERS_FLAT, ACTIONABLE_ORDERS]);
+    }
 
     #[test]
     fn country_filter_keeps_or_drops_the_listed_countries() {

@@ -2,7 +2,8 @@
 //! through.
 //!
 //! - [`client`]: the client, its endpoints, retry policy and statistics; the path every call takes.
-//! - [`auth`]: LWA credentials, the seller context, cached access tokens, Restricted Data Tokens.
+//! - [`auth`]: LWA credentials, the seller context, the access-token cache, Restricted Data Tokens' types.
+//! - [`lwa`]: Login with Amazon's token grants and the Tokens API, on the client.
 //! - [`rate`]: operations and their usage plans, the [`RateLimiter`] port, token-bucket arithmetic.
 //! - [`reports`], [`feeds`]: the operations, typed as the official models name them.
 //! - [`document`]: streamed document downloads (gzip, charset) and feed uploads on presigned URLs.
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod client;
 pub mod document;
 pub mod feeds;
+pub mod lwa;
 pub mod rate;
 pub mod reports;
 

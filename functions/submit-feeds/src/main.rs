@@ -2,6 +2,7 @@
 //! invoke it; either way it submits every due group of queued seller actions as feeds.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use shared::app::feeds::SubmitterEvent;
 use shared::config::Config;
 
 #[tokio::main]
@@ -10,10 +11,8 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let feeds = shared::runtime::feeds(&config, &shared::runtime::sdk_config().await).await?;
     let feeds = &feeds;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            feeds.handle_event(event.payload).await.map_err(Error::from)
-        },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SubmitterEvent>| async move {
+        feeds.handle_event(event.payload).await.map_err(Error::from)
+    }))
     .await
 }

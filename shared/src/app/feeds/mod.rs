@@ -25,7 +25,9 @@ use chrono::TimeDelta;
 pub use actions::{ActionError, FeedActions, InventoryResult, MAX_INVENTORY_UPDATES};
 pub use failures::{ACCOUNT_DELETED, NOT_SUBMITTED};
 pub use poll::{MAX_ATTEMPTS, PollFeedsSummary};
-pub use submit::{MAX_SUBMIT_ATTEMPTS, SUBMITTER_LEASE, SUBMITTER_LEASE_TIME, SubmitSummary};
+pub use submit::{
+    FlushTick, MAX_SUBMIT_ATTEMPTS, SUBMITTER_LEASE, SUBMITTER_LEASE_TIME, SubmitSummary, SubmitterEvent,
+};
 
 use super::accounts::AccountNaming;
 use crate::amazon::{AmazonClient, SellerAuth};

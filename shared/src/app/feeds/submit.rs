@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::failures::{ACCOUNT_DELETED, NOT_SUBMITTED};
 use super::plan::{PlannedDocument, by_marketplace, documents, due_groups};
@@ -72,6 +72,32 @@ pub struct SubmitSummary {
     pub given_up: u32,
 }
 
+/// What invokes the submitter (see its `main.rs`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum SubmitterEvent {
+    /// A batch of nudges from the FIFO feed queue (an SQS event source mapping).
+    Nudges(SqsEvent),
+    /// The one-minute flush schedule's tick, whose input is `{}` (infra/template.yaml).
+    Tick(FlushTick),
+}
+
+/// The flush schedule's input: an empty object, and nothing else.
+#[derive(Debug)]
+pub struct FlushTick {}
+
+impl<'de> Deserialize<'de> for FlushTick {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = serde_json::Map::deserialize(deserializer)?;
+        match fields.keys().next() {
+            None => Ok(FlushTick {}),
+            Some(key) => Err(serde::de::Error::custom(format!(
+                "the flush tick is {{}}, not a field {key:?}"
+            ))),
+        }
+    }
+}
+
 impl FeedProcessor {
     /// The queue's batch: the messages only say that something is queued, so the run is the same as a tick's.
     /// Every message fails (and is redelivered) only when the run cannot read the outbox at all.
@@ -95,15 +121,12 @@ impl FeedProcessor {
         response
     }
 
-    /// The submitter's invocation, whichever source invoked it: a feed queue batch (`Records`) answers with
-    /// its batch item failures; the minute's flush tick (any other event) answers with the run's summary.
-    pub async fn handle_event(&self, event: serde_json::Value) -> Result<serde_json::Value, FeedRunError> {
-        let json = if event.get("Records").is_some() {
-            let batch: SqsEvent = serde_json::from_value(event)
-                .map_err(|e| FeedRunError::Document(format!("not an SQS event: {e}")))?;
-            serde_json::to_value(self.handle_nudges(batch).await)
-        } else {
-            serde_json::to_value(self.submit_due().await?)
+    /// The submitter's invocation: a feed queue batch answers with its batch item failures, the minute's
+    /// flush tick with the run's summary.
+    pub async fn handle_event(&self, event: SubmitterEvent) -> Result<serde_json::Value, FeedRunError> {
+        let json = match event {
+            SubmitterEvent::Nudges(batch) => serde_json::to_value(self.handle_nudges(batch).await),
+            SubmitterEvent::Tick(FlushTick {}) => serde_json::to_value(self.submit_due().await?),
         };
         json.map_err(|e| FeedRunError::Document(e.to_string()))
     }
@@ -558,4 +581,24 @@ fn submission_marketplace(
         .clone()
         .or_else(|| account.marketplaces.first().cloned())
         .ok_or_else(|| FeedRunError::Account(account.id.clone(), "the account names no marketplace".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(json: &str) -> Result<SubmitterEvent, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn the_submitter_tells_a_queue_batch_from_the_flush_tick_and_refuses_anything_else() {
+        let batch = r#"{"Records":[{"messageId":"m1","body":"{}","attributes":{},"messageAttributes":{}}]}"#;
+        assert!(matches!(event(batch), Ok(SubmitterEvent::Nudges(b)) if b.records.len() == 1));
+        assert!(matches!(event("{}"), Ok(SubmitterEvent::Tick(FlushTick {}))));
+        // Not a batch, not the schedule's `{}`: an error naming neither, rather than a run.
+        for other in [r#"{"Records":"x"}"#, r#"{"source":"aws.events"}"#, "[]", "null"] {
+            assert!(event(other).is_err(), "{other} was accepted");
+        }
+    }
 }

@@ -196,12 +196,38 @@ async fn pending_jobs_are_due_at_their_poll_time_and_leave_the_queue_when_settle
     done.state = JobState::Parsing {
         document_id: "doc-1".into(),
     };
-    store.put_job(&done, Some(t0), expected).await.unwrap();
+    store.put_job(&done, None, expected).await.unwrap();
     assert_eq!(
         store.due_jobs(t0 + TimeDelta::minutes(9), 10).await.unwrap(),
+        vec![late.clone()]
+    );
+    assert_eq!(
+        store.get_job("a1", &done.key()).await.unwrap(),
+        Some(done.clone())
+    );
+
+    // A job with the parsers is due again at its parse deadline, when the poller gives it up if it is still
+    // there; a settled job (here: abandoned) is never due, whatever time it is given.
+    let expected = done.change();
+    store
+        .put_job(&done, Some(t0 + TimeDelta::hours(12)), expected)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.due_jobs(t0 + TimeDelta::hours(12), 10).await.unwrap(),
+        vec![late.clone(), done.clone()]
+    );
+    let mut abandoned = done.clone();
+    let expected = abandoned.change();
+    abandoned.state = JobState::Abandoned {
+        reason: "gone".into(),
+        replaced_by: None,
+    };
+    store.put_job(&abandoned, Some(t0), expected).await.unwrap();
+    assert_eq!(
+        store.due_jobs(t0 + TimeDelta::hours(12), 10).await.unwrap(),
         vec![late]
     );
-    assert_eq!(store.get_job("a1", &done.key()).await.unwrap(), Some(done));
 }
 
 #[tokio::test]

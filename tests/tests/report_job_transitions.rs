@@ -262,3 +262,39 @@ async fn a_document_dead_lettered_after_its_last_delivery_leaves_its_job_abandon
         "the job says why: {job}"
     );
 }
+
+/// Found by the chaos run (tests/chaos.sh, seed 17): a parser that dies on the message's last delivery (a
+/// crash, a timeout, running out of memory) never gets to abandon the job; SQS dead-letters the message and
+/// the job stayed `parsing` for ever, its window never covered again. The poller gives such a job up once no
+/// delivery can still come.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_whose_parser_never_finished_is_abandoned_after_the_parse_deadline() {
+    let api = start().await;
+    let (_, account) = api.connect(seller_spec(44, &[US], 20), "never").await;
+    request_orders(&api, &account).await;
+    api.advance(TimeDelta::minutes(2));
+    api.import.poll_reports().await.expect("poll run");
+    assert_eq!(job_states(&api, &account).await, ["parsing"]);
+    // Every delivery of the parse message dies before it acknowledges anything: nothing happens to the job.
+    assert_eq!(queued_documents(&api).await.len(), 1);
+
+    api.advance(shared::domain::PARSE_DEADLINE - TimeDelta::minutes(5));
+    let early = api.import.poll_reports().await.expect("poll run");
+    assert_eq!(early.polled, 0, "a delivery may still come: {early:?}");
+    assert_eq!(job_states(&api, &account).await, ["parsing"]);
+
+    api.advance(TimeDelta::minutes(10));
+    let late = api.import.poll_reports().await.expect("poll run");
+    assert_eq!(late.abandoned, 1, "{late:?}");
+    let answer = api.get(&format!("/accounts/{account}/reports?limit=100")).await;
+    let job = &answer.body["items"][0];
+    assert_eq!(job["status"], "abandoned", "{job}");
+    assert!(job.to_string().contains("dead-letter"), "the job says why: {job}");
+    api.advance(TimeDelta::minutes(10));
+    let again = api.import.poll_reports().await.expect("poll run");
+    assert_eq!(
+        again.polled + again.abandoned,
+        0,
+        "nothing is due any more: {again:?}"
+    );
+}

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use super::import::{Import, ImportError, ParseMessage};
 use crate::amazon::{CreateReportSpecification, DocumentAccess, ProcessingStatus, Report, SellerAuth};
-use crate::domain::{JobPrecondition, JobPurpose, JobState, Problem, ProblemKind, ReportJob, ReportKind};
+use crate::domain::{
+    JobPrecondition, JobPurpose, JobState, PARSE_DEADLINE, Problem, ProblemKind, ReportJob, ReportKind,
+};
 use crate::metrics;
 use crate::ports::OutgoingMessage;
 
@@ -44,6 +46,8 @@ pub struct PollSummary {
     pub retried: u32,
     /// Jobs that could not be polled this time.
     pub failed: u32,
+    /// Jobs given up because their document was not imported within [`PARSE_DEADLINE`].
+    pub abandoned: u32,
 }
 
 impl PollSummary {
@@ -56,6 +60,7 @@ impl PollSummary {
         self.pending += other.pending;
         self.retried += other.retried;
         self.failed += other.failed;
+        self.abandoned += other.abandoned;
     }
 }
 
@@ -132,6 +137,16 @@ impl Import {
             }
         };
         for job in jobs {
+            if let JobState::Parsing { .. } = job.state {
+                match self.give_up_unparsed(job).await {
+                    Ok(given_up) => summary.abandoned += u32::from(given_up),
+                    Err(err) => {
+                        summary.failed += 1;
+                        tracing::error!(account = %account_id, error = %err, "cannot give up an unparsed job");
+                    }
+                }
+                continue;
+            }
             summary.polled += 1;
             match self.poll_job(&auth, job).await {
                 Ok(outcome) => summary.add(outcome),
@@ -145,6 +160,28 @@ impl Import {
             }
         }
         summary
+    }
+
+    /// A job whose document went to the parsers [`PARSE_DEADLINE`] ago and is still not imported: every
+    /// delivery of its message died before it could settle the job (the message is in the parse dead-letter
+    /// queue). The job is abandoned with the reason, so the next scheduled window covers it again; a parser
+    /// that still finishes later (a redriven message) finds it settled and leaves it. Whether this run did.
+    async fn give_up_unparsed(&self, mut job: ReportJob) -> Result<bool, ImportError> {
+        let expected = job.change();
+        job.updated_at = self.clock.now();
+        job.state = JobState::Abandoned {
+            reason: format!(
+                "the document was not imported within {} hours of going to the parsers: its message is in the \
+                 parse dead-letter queue; the next window covers the orders again",
+                PARSE_DEADLINE.num_hours()
+            ),
+            replaced_by: None,
+        };
+        let given_up = self.jobs.put_job(&job, None, expected).await?;
+        if given_up {
+            tracing::warn!(account = %job.account_id, report_id = %job.report_id, "document never imported; job abandoned");
+        }
+        Ok(given_up)
     }
 
     /// A job of an account that cannot be polled: it is closed if the account is gone, else polled later.
@@ -299,7 +336,9 @@ impl Import {
                 location: None,
             }
         };
-        if !self.jobs.put_job(&job, None, claimed).await? {
+        // A parsed document's job comes due again at the parse deadline, in case no parser ever settles it.
+        let deadline = matches!(job.state, JobState::Parsing { .. }).then(|| now + PARSE_DEADLINE);
+        if !self.jobs.put_job(&job, deadline, claimed).await? {
             tracing::info!(account = %job.account_id, report_id = %job.report_id, "the parser settled the job first");
         }
         Ok(true)

@@ -23,6 +23,7 @@ pub use outbox::{
 };
 pub use pii::{BuyerPii, PostalAddress};
 pub use report::{
-    ImportSummary, JobPrecondition, JobPurpose, JobState, ReportJob, ReportKind, ReportTypeSpec, Window,
+    ImportSummary, JobPrecondition, JobPurpose, JobState, PARSE_DEADLINE, ReportJob, ReportKind,
+    ReportTypeSpec, Window,
 };
 pub use shipment::{FbaShipmentItem, UnshippedItem, UnshippedOrder};

@@ -19,6 +19,11 @@ pub const FBA_SHIPMENTS: &str = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL";
 /// The longest window Amazon accepts for an order report request.
 pub const MAX_ORDER_REPORT_WINDOW: TimeDelta = TimeDelta::days(30);
 
+/// How long a document handed to the parsers may stay unimported before its job is given up (and its window
+/// covered again): past the parse queue's five deliveries 90 minutes apart (7.5 hours, infra/template.yaml),
+/// after which SQS has dead-lettered the message, even if no delivery ran far enough to say so.
+pub const PARSE_DEADLINE: TimeDelta = TimeDelta::hours(12);
+
 /// FBA customer returns.
 pub const FBA_RETURNS: &str = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA";
 /// FBA inventory: active listings with their fulfillable quantities.
@@ -246,6 +251,12 @@ impl JobState {
     /// Whether the job still waits on Amazon.
     pub fn is_pending(&self) -> bool {
         matches!(self, JobState::Pending { .. })
+    }
+
+    /// Whether the poller comes back to the job at a due time: it waits on Amazon, or on the parsers (whose
+    /// [`PARSE_DEADLINE`] the poller enforces).
+    pub fn is_watched(&self) -> bool {
+        matches!(self, JobState::Pending { .. } | JobState::Parsing { .. })
     }
 
     /// The state's name as stored and served (`pending`, `parsing`, ...).

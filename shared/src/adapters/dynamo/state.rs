@@ -403,7 +403,7 @@ impl JobStore for DynamoStateStore {
             ("state".into(), s(job.state.name())),
             ("version".into(), n(job.version)),
         ]);
-        if let (true, Some(due)) = (job.state.is_pending(), next_poll) {
+        if let (true, Some(due)) = (job.state.is_watched(), next_poll) {
             item.insert("gsi1pk".into(), s(REPORTS_DUE_KIND));
             item.insert("gsi1sk".into(), s(job_due_sk(due, &job.account_id, &key)));
         }

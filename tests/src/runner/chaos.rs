@@ -534,7 +534,7 @@ impl ChaosRun {
     }
 }
 
-/// What became of the shipment confirmations a chaos run queued through the API.
+/// What became of the shipment confirmations and cancellations a chaos run queued through the API.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActionOutcomes {
     /// HTTP requests sent (retries of 5xx answers and repeats included).
@@ -553,17 +553,19 @@ pub struct ActionOutcomes {
     pub violations: Vec<String>,
 }
 
-/// A shipment confirmation queued through the API.
+/// A seller action queued through the API.
 #[derive(Debug, Clone)]
 struct Queued {
     order_id: String,
     action_id: String,
-    tracking: String,
+    /// The shipment's tracking number; `None` for a cancellation of the whole order.
+    tracking: Option<String>,
 }
 
-/// Asks the API to ship up to `count` of the account's stored unshipped merchant-fulfilled orders, each request
-/// repeated with its idempotency key (a client that lost the answer) and retried on 5xx (a throttled store).
-async fn queue_shipments(
+/// Asks the API to act on up to `count` of the account's stored unshipped merchant-fulfilled orders: every
+/// third is cancelled, the others shipped. Each request is repeated with its idempotency key (a client that
+/// lost the answer) and retried on 5xx (a throttled store).
+async fn queue_actions(
     api: &str,
     account: &str,
     orders: &[shared::domain::Order],
@@ -579,17 +581,23 @@ async fn queue_shipments(
             && o.fulfillment_channel == shared::domain::FulfillmentChannel::Mfn
     });
     for (i, order) in (first..).zip(candidates.take(count)) {
-        // A UPS tracking number: "1Z", six characters of shipper number, two of service, eight digits.
-        let tracking = format!("1Z999AA1{:05}{:05}", seed % 100_000, i);
-        let body = serde_json::json!({
-            "carrierCode": "UPS",
-            "shippingMethod": "Ground",
-            "trackingNumber": tracking,
-        });
-        let url = format!(
-            "{api}/accounts/{account}/orders/{}/shipments",
-            order.amazon_order_id
-        );
+        let (tracking, url, body) = if i % 3 == 2 {
+            let url = format!("{api}/accounts/{account}/orders/{}/cancel", order.amazon_order_id);
+            (None, url, serde_json::json!({ "reason": "NoInventory" }))
+        } else {
+            // A UPS tracking number: "1Z", six characters of shipper number, two of service, eight digits.
+            let tracking = format!("1Z999AA1{:05}{:05}", seed % 100_000, i);
+            let url = format!(
+                "{api}/accounts/{account}/orders/{}/shipments",
+                order.amazon_order_id
+            );
+            let body = serde_json::json!({
+                "carrierCode": "UPS",
+                "shippingMethod": "Ground",
+                "trackingNumber": tracking,
+            });
+            (Some(tracking), url, body)
+        };
         let key = format!("chaos-{seed}-{i}");
         let mut answer = None;
         for repeat in 0..2 {
@@ -650,7 +658,12 @@ async fn check_actions(
             .await?
             .json()
             .await?;
-        let view = order["shipments"]
+        let list = if action.tracking.is_some() {
+            "shipments"
+        } else {
+            "cancellations"
+        };
+        let view = order[list]
             .as_array()
             .into_iter()
             .flatten()
@@ -661,15 +674,29 @@ async fn check_actions(
             .as_str()
             .unwrap_or("missing from the order's actions");
         let truth = sandbox.order(seller, &action.order_id)?;
-        let applied = truth
-            .iter()
-            .flat_map(|o| &o.shipments)
-            .filter(|s| s.tracking_number.as_deref() == Some(action.tracking.as_str()))
-            .count();
+        // A shipment is known by its tracking number; a cancellation by its order in an acknowledgement feed
+        // (each chaos order gets one action at most).
+        let (applied, needle, feed_type) = match &action.tracking {
+            Some(tracking) => (
+                truth
+                    .iter()
+                    .flat_map(|o| &o.shipments)
+                    .filter(|s| s.tracking_number.as_deref() == Some(tracking.as_str()))
+                    .count(),
+                tracking.clone(),
+                "POST_ORDER_FULFILLMENT_DATA",
+            ),
+            None => (
+                truth.iter().map(|o| o.cancellations.len()).sum(),
+                format!("<AmazonOrderID>{}</AmazonOrderID>", action.order_id),
+                "POST_ORDER_ACKNOWLEDGEMENT_DATA",
+            ),
+        };
         let messages: usize = feeds
             .iter()
+            .filter(|f| f.feed_type == feed_type)
             .filter_map(|f| f.content.as_deref())
-            .map(|content| content.matches(action.tracking.as_str()).count())
+            .map(|content| content.matches(needle.as_str()).count())
             .sum();
         let reason = view["code"].is_string() && view["text"].as_str().is_some_and(|t| !t.is_empty());
         match state {
@@ -722,8 +749,8 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
     scenario.runner.set_chaos(plan.clone());
     lock(&plan).resume();
     let pause = std::time::Duration::from_millis(20);
-    // Every six hours, while orders still arrive, the seller ships a few stored unshipped orders through the
-    // API, with chaos on, until six are queued.
+    // Every six hours, while orders still arrive, the seller ships or cancels a few stored unshipped orders
+    // through the API, with chaos on, until six are queued.
     let clock = scenario.runner.clock();
     let mut actions = ActionOutcomes::default();
     let account = scenario.account_id.clone();
@@ -744,7 +771,7 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
         lock(&plan).resume();
         let wanted = 6 - queued.len();
         let first = (actions.queued + actions.refused) as usize + actions.violations.len();
-        queued.extend(queue_shipments(&api, &account, &stored, seed, first, wanted, &mut actions).await?);
+        queued.extend(queue_actions(&api, &account, &stored, seed, first, wanted, &mut actions).await?);
     }
     let end = scenario.settled_at() + chrono::TimeDelta::hours(1);
     scenario.runner.run_until(end, pause).await?;

@@ -76,10 +76,12 @@ impl Clock for ScaledClock {
 }
 
 /// A clock that moves only when told to, for tests that step through hours exactly. `sleep` advances it by
-/// the requested duration instead of waiting, so code that backs off runs at once.
+/// the requested duration instead of waiting, so code that backs off runs at once, and records it, so the
+/// waits can be asserted exactly.
 #[derive(Debug)]
 pub struct ManualClock {
     now: Mutex<DateTime<Utc>>,
+    slept: Mutex<Vec<Duration>>,
 }
 
 impl ManualClock {
@@ -87,7 +89,16 @@ impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
         ManualClock {
             now: Mutex::new(start),
+            slept: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Every sleep so far, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.slept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Moves the clock forward by `by`.
@@ -108,6 +119,10 @@ impl Clock for ManualClock {
     }
 
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.slept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(duration);
         self.advance(duration);
         Box::pin(tokio::task::yield_now())
     }

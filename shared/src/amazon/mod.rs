@@ -20,8 +20,6 @@ pub mod rate;
 pub mod reports;
 
 #[cfg(test)]
-mod testing;
-#[cfg(test)]
 mod tests;
 
 pub use auth::{LwaCredentials, RestrictedDataToken, RestrictedResource, SellerAuth};

@@ -318,7 +318,7 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
-    use crate::amazon::testing::ManualClock;
+    use crate::clock::ManualClock;
 
     fn at(seconds: f64) -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH + TimeDelta::milliseconds((seconds * 1000.0).round() as i64)

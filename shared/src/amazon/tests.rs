@@ -12,8 +12,8 @@ use tokio::io::AsyncReadExt;
 use wiremock::matchers::{body_json, body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use super::testing::ManualClock;
 use super::*;
+use crate::clock::ManualClock;
 use crate::domain::{ProblemKind, Region};
 use crate::error::{AmazonError, StoreError};
 use crate::metrics::Metrics;

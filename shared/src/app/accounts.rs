@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::amazon::SellerAuth;
 use crate::clock::Clock;
-use crate::domain::{ImportInterval, ImportOptions, Marketplace, Region, SellerAccount};
+use crate::domain::{
+    ImportInterval, ImportOptions, Marketplace, Problem, ProblemKind, Region, SellerAccount,
+};
 use crate::error::{DomainError, StoreError};
 use crate::ports::{AccountRecord, AccountStore, Page, ScheduleSpec, Schedules, SecretStore};
 
@@ -351,6 +354,29 @@ fn check_marketplaces(region: Region, marketplaces: &[String]) -> Result<(), Dom
         }
     }
     Ok(())
+}
+
+/// The one place a failure becomes an account's problem (its health cause, its connection state): `kind`
+/// is what the failure says about the account (`None`: nothing, and nothing is recorded); a throttled call
+/// also stamps the account's last throttling.
+pub async fn record_account_failure(
+    accounts: &dyn AccountStore,
+    account_id: &str,
+    kind: Option<ProblemKind>,
+    err: &(dyn std::fmt::Display + Sync),
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(kind) = kind else { return Ok(()) };
+    if kind == ProblemKind::Throttled {
+        accounts.record_throttled(account_id, at).await?;
+    }
+    tracing::warn!(account = %account_id, problem = %kind, error = %err, "account problem");
+    let problem = Problem {
+        kind,
+        detail: err.to_string(),
+        at,
+    };
+    accounts.record_problem(account_id, &problem).await
 }
 
 #[cfg(test)]

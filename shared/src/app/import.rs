@@ -6,11 +6,11 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
-use super::accounts::AccountNaming;
+use super::accounts::{AccountNaming, record_account_failure};
 use super::reports::Reports;
 use crate::amazon::{AmazonClient, SellerAuth};
 use crate::clock::Clock;
-use crate::domain::{Problem, ProblemKind, SellerAccount};
+use crate::domain::{ProblemKind, SellerAccount};
 use crate::error::{AmazonError, ParseError, StoreError};
 use crate::metrics::Metrics;
 use crate::ports::{AccountStore, DocumentArchive, JobStore, MessageQueue, OrderStore, SecretStore};
@@ -136,17 +136,6 @@ impl Import {
             ImportError::MissingToken(_) => Some(ProblemKind::RefreshTokenRevoked),
             _ => None,
         };
-        let Some(kind) = kind else { return Ok(()) };
-        let now = self.clock.now();
-        if kind == ProblemKind::Throttled {
-            self.accounts.record_throttled(account_id, now).await?;
-        }
-        tracing::warn!(account = %account_id, problem = %kind, error = %err, "account problem");
-        let problem = Problem {
-            kind,
-            detail: err.to_string(),
-            at: now,
-        };
-        self.accounts.record_problem(account_id, &problem).await
+        record_account_failure(self.accounts.as_ref(), account_id, kind, err, self.clock.now()).await
     }
 }

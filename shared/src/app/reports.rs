@@ -11,12 +11,12 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::stream::{self, StreamExt};
 
-use super::accounts::{AccountError, AccountNaming};
+use super::accounts::{AccountError, AccountNaming, record_account_failure};
 use crate::amazon::{AmazonClient, CreateReportSpecification, Operation, SellerAuth};
 use crate::clock::Clock;
 use crate::domain::report::{ACTIONABLE_ORDERS, MAX_ORDER_REPORT_WINDOW};
 use crate::domain::{
-    Backfill, BackfillStatus, JobPrecondition, JobPurpose, JobState, Problem, ReportJob, ReportTypeSpec,
+    Backfill, BackfillStatus, JobPrecondition, JobPurpose, JobState, ProblemKind, ReportJob, ReportTypeSpec,
     SellerAccount,
 };
 use crate::error::{AmazonError, DomainError, StoreError};
@@ -411,17 +411,16 @@ impl Reports {
             Err(err) => {
                 run.failed += 1;
                 tracing::warn!(account = %backfill.account_id, backfill = %backfill.id, error = %err, "backfill cannot go on now");
-                if let ReportError::Amazon(amazon) = &err
-                    && let Some(kind) = amazon.problem()
-                {
-                    let problem = Problem {
-                        kind,
-                        detail: amazon.to_string(),
-                        at: now,
-                    };
-                    if let Err(store) = self.accounts.record_problem(&backfill.account_id, &problem).await {
-                        tracing::error!(error = %store, "cannot record the account's problem");
-                    }
+                let kind = match &err {
+                    ReportError::Amazon(amazon) => amazon.problem(),
+                    ReportError::MissingToken(_) => Some(ProblemKind::RefreshTokenRevoked),
+                    _ => None,
+                };
+                let recorded =
+                    record_account_failure(self.accounts.as_ref(), &backfill.account_id, kind, &err, now)
+                        .await;
+                if let Err(store) = recorded {
+                    tracing::error!(error = %store, "cannot record the account's problem");
                 }
                 backfill.last_error = Some(err.to_string());
                 if let Err(store) = self.save(&mut backfill).await {

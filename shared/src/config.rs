@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::clock::{Clock, ScaledClock, SystemClock};
+use crate::domain::PARSE_DEADLINE;
 use crate::domain::marketplace::Region;
 use crate::error::ConfigError;
 use crate::metrics::Metrics;
@@ -63,6 +64,9 @@ pub struct Config {
     pub report_overlap: TimeDelta,
     /// How far back the first import of a new account reaches (`INITIAL_LOOKBACK_DAYS`, default 7).
     pub initial_lookback: TimeDelta,
+    /// How long a document may wait for its parsers before its job is given up (`PARSE_DEADLINE_MINUTES`,
+    /// default [`PARSE_DEADLINE`]): longer than the parse queue's deliveries of one message take.
+    pub parse_deadline: TimeDelta,
     /// The deployment's name, the `Stack` dimension of every metric (`STACK_NAME`, default `sellersync`).
     pub stack_name: String,
     /// The bucket for report documents sellersync keeps unparsed (`RAW_DOCUMENTS_BUCKET`).
@@ -153,6 +157,12 @@ impl Config {
             schedule_dlq_arn: var("SCHEDULE_DLQ_ARN"),
             report_overlap: TimeDelta::hours(whole_number(&var, "REPORT_OVERLAP_HOURS", 24, 0..=24 * 7)?),
             initial_lookback: TimeDelta::days(whole_number(&var, "INITIAL_LOOKBACK_DAYS", 7, 0..=730)?),
+            parse_deadline: TimeDelta::minutes(whole_number(
+                &var,
+                "PARSE_DEADLINE_MINUTES",
+                PARSE_DEADLINE.num_minutes(),
+                60..=14 * 24 * 60,
+            )?),
             stack_name: var("STACK_NAME").unwrap_or_else(|| "sellersync".into()),
             in_lambda: var("AWS_LAMBDA_FUNCTION_NAME").is_some(),
             raw_documents_bucket: var("RAW_DOCUMENTS_BUCKET"),
@@ -267,6 +277,7 @@ mod tests {
         assert_eq!(config.clock_scale, 1.0);
         assert_eq!(config.report_overlap, TimeDelta::hours(24));
         assert_eq!(config.initial_lookback, TimeDelta::days(7));
+        assert_eq!(config.parse_deadline, TimeDelta::hours(12));
         assert_eq!(config.stack_name, "sellersync");
     }
 

@@ -111,6 +111,7 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
         settings: ImportSettings {
             overlap: config.report_overlap,
             initial_lookback: config.initial_lookback,
+            parse_deadline: config.parse_deadline,
             naming: naming(config),
         },
     })

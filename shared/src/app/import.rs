@@ -22,6 +22,8 @@ pub struct ImportSettings {
     pub overlap: TimeDelta,
     /// How far back an account's first import reaches.
     pub initial_lookback: TimeDelta,
+    /// How long a document may wait for its parsers before its job is given up.
+    pub parse_deadline: TimeDelta,
     /// Where refresh tokens are kept.
     pub naming: AccountNaming,
 }

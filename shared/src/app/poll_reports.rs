@@ -9,9 +9,7 @@ use serde::Serialize;
 
 use super::import::{Import, ImportError, ParseMessage};
 use crate::amazon::{CreateReportSpecification, DocumentAccess, ProcessingStatus, Report, SellerAuth};
-use crate::domain::{
-    JobPrecondition, JobPurpose, JobState, PARSE_DEADLINE, Problem, ProblemKind, ReportJob, ReportKind,
-};
+use crate::domain::{JobPrecondition, JobPurpose, JobState, Problem, ProblemKind, ReportJob, ReportKind};
 use crate::metrics;
 use crate::ports::OutgoingMessage;
 
@@ -46,7 +44,7 @@ pub struct PollSummary {
     pub retried: u32,
     /// Jobs that could not be polled this time.
     pub failed: u32,
-    /// Jobs given up because their document was not imported within [`PARSE_DEADLINE`].
+    /// Jobs given up because their document was not imported within the parse deadline.
     pub abandoned: u32,
 }
 
@@ -162,7 +160,7 @@ impl Import {
         summary
     }
 
-    /// A job whose document went to the parsers [`PARSE_DEADLINE`] ago and is still not imported: every
+    /// A job whose document went to the parsers a parse deadline ago and is still not imported: every
     /// delivery of its message died before it could settle the job (the message is in the parse dead-letter
     /// queue). The job is abandoned with the reason, so the next scheduled window covers it again; a parser
     /// that still finishes later (a redriven message) finds it settled and leaves it. Whether this run did.
@@ -171,9 +169,9 @@ impl Import {
         job.updated_at = self.clock.now();
         job.state = JobState::Abandoned {
             reason: format!(
-                "the document was not imported within {} hours of going to the parsers: its message is in the \
+                "the document was not imported within {} minutes of going to the parsers: its message is in the \
                  parse dead-letter queue; the next window covers the orders again",
-                PARSE_DEADLINE.num_hours()
+                self.settings.parse_deadline.num_minutes()
             ),
             replaced_by: None,
         };
@@ -337,7 +335,8 @@ impl Import {
             }
         };
         // A parsed document's job comes due again at the parse deadline, in case no parser ever settles it.
-        let deadline = matches!(job.state, JobState::Parsing { .. }).then(|| now + PARSE_DEADLINE);
+        let deadline =
+            matches!(job.state, JobState::Parsing { .. }).then(|| now + self.settings.parse_deadline);
         if !self.jobs.put_job(&job, deadline, claimed).await? {
             tracing::info!(account = %job.account_id, report_id = %job.report_id, "the parser settled the job first");
         }

@@ -213,19 +213,20 @@ impl<R: Read> TsvReader<R> {
         }
     }
 
-    /// Every report line ends in a line end, the last one included. A last record without one and with
-    /// fewer cells than the header is a download cut short: a read error, which is retried, rather than a
-    /// ragged row that would import the document minus its tail. (A last row that is complete but lacks its
-    /// line end still reads.)
+    /// Every report line ends in a line end, the last one included (every flat file in Amazon's samples
+    /// does: ../shared/reference/reports). A row after the header without one is where a download was cut
+    /// short: a read error, which is retried, rather than a short or mangled last row that would import the
+    /// document minus its tail. Cut inside its last cell, the row even has all its cells.
     fn check_not_cut(&self) -> io::Result<()> {
         let terminated = self.text.as_bytes()[..self.pos + self.pending].ends_with(b"\n");
-        if terminated || self.cells.len() >= self.header_cells {
+        if terminated || self.header_cells == 0 {
             return Ok(());
         }
         Err(io::Error::new(
             ErrorKind::UnexpectedEof,
             format!(
-                "the document ends inside line {}, after {} of the header's {} cells: it was cut short",
+                "the document ends inside line {}, which has no line end ({} of the header's {} cells): it was \
+                 cut short",
                 self.record_line,
                 self.cells.len(),
                 self.header_cells
@@ -637,16 +638,27 @@ mod tests {
     }
 
     #[test]
-    fn a_last_line_cut_short_of_the_header_s_cells_is_a_retryable_read_error() {
-        // Cut mid-row (a download cut short): no line end, fewer cells than the header.
-        let mut rows = TsvReader::new(&b"a\tb\tc\n1\t2\t3\n4\t5"[..], Charset::UTF_8);
-        Header::read(&mut rows).unwrap();
-        assert_eq!(rows.next_record().unwrap(), Next::Record);
-        let err = rows.next_record().unwrap_err();
-        assert!(err.is_retryable(), "{err}");
-        assert!(err.to_string().contains("2 of the header's 3 cells"), "{err}");
-        // A full last row without a line end, and a short row with one (ragged rows), still read.
-        for input in [&b"a\tb\tc\n1\t2\t3"[..], b"a\tb\tc\n1\t2\r\n4\t5\t6"] {
+    fn a_row_without_its_line_end_is_a_retryable_read_error() {
+        // Cut mid-row (a download cut short): no line end, fewer cells than the header; or cut inside the last
+        // cell, with every cell there.
+        for (input, cells) in [
+            (&b"a\tb\tc\n1\t2\t3\n4\t5"[..], "2 of"),
+            (b"a\tb\tc\r\n1\t2\t3\r\n4\t5\t6", "3 of"),
+        ] {
+            let mut rows = TsvReader::new(input, Charset::UTF_8);
+            Header::read(&mut rows).unwrap();
+            assert_eq!(rows.next_record().unwrap(), Next::Record);
+            let err = rows.next_record().unwrap_err();
+            assert!(err.is_retryable(), "{err}");
+            assert!(
+                err.to_string().contains(&format!(
+                    "line 3, which has no line end ({cells} the header's 3 cells)"
+                )),
+                "{err}"
+            );
+        }
+        // A short row with its line end (ragged rows) and a header alone without one still read.
+        for input in [&b"a\tb\tc\n1\t2\r\n4\t5\t6\n"[..], b"a\tb\tc"] {
             let mut rows = TsvReader::new(input, Charset::UTF_8);
             Header::read(&mut rows).unwrap();
             while rows.next_record().unwrap() != Next::End {}

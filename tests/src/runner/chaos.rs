@@ -775,7 +775,8 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
     }
     let end = scenario.settled_at() + chrono::TimeDelta::hours(1);
     scenario.runner.run_until(end, pause).await?;
-    // Chaos off: the system settles, feeds are processed and polled, and the last reports are imported.
+    // Chaos off: the system settles, feeds are processed and polled, and the last reports are imported. A job
+    // whose message died on every delivery waits for the parse deadline (about 44 h of this clock), hence 72 h.
     lock(&plan).stop();
     let left: u32 = scenario.sandbox.faults().iter().map(|f| f.fault.count).sum();
     let armed: u32 = lock(&plan).counts().amazon.values().sum();
@@ -783,7 +784,7 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
     scenario.sandbox.clear_faults();
     scenario
         .runner
-        .settle(chrono::TimeDelta::hours(24), pause)
+        .settle(chrono::TimeDelta::hours(72), pause)
         .await?;
     scenario
         .runner
@@ -791,7 +792,7 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
         .await?;
     scenario
         .runner
-        .settle(chrono::TimeDelta::hours(24), pause)
+        .settle(chrono::TimeDelta::hours(72), pause)
         .await?;
     let comparison = scenario.compare().await?;
     let (_, jobs) = scenario.runner.job_summary(&account).await?;

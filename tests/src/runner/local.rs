@@ -172,6 +172,14 @@ impl LocalRunner {
             .ok_or_else(|| anyhow!("the template has no ScheduleDeadLetterQueue"))?;
         env.entry("SCHEDULE_DLQ_ARN".to_owned())
             .or_insert(schedule_dlq.clone());
+        // The parse deadline outlasts the parse queue's deliveries, as in AWS (12 h against 5 x 90 min): here
+        // a failed message comes back after `redelivery` of wall time, which the scaled clock stretches.
+        let deliveries = settings.redelivery.max(Duration::from_secs(1)).as_secs_f64()
+            * settings.clock_scale
+            * f64::from(shared::runtime::PARSE_MAX_RECEIVES);
+        let deadline_minutes = (deliveries * 1.6 / 60.0).ceil().clamp(60.0, 14.0 * 24.0 * 60.0);
+        env.entry("PARSE_DEADLINE_MINUTES".to_owned())
+            .or_insert(format!("{deadline_minutes:.0}"));
         let config = Config::from_lookup(|name| env.get(name).cloned())?;
         let import = shared::runtime::import(&config, &stack.sdk).await?;
         let accounts = shared::runtime::accounts(&config, &stack.sdk)?;

@@ -175,6 +175,7 @@ pub async fn start() -> Api {
         settings: ImportSettings {
             overlap: TimeDelta::hours(24),
             initial_lookback: TimeDelta::days(7),
+            parse_deadline: shared::domain::PARSE_DEADLINE,
             naming: naming.clone(),
         },
     };

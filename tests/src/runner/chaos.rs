@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::scenario::{Comparison, Scenario, ScenarioSettings};
-use crate::sandbox::{Fault, FaultKind, Operation};
+use crate::sandbox::{Fault, FaultKind, Operation, OrderState};
 use crate::stack::LocalStack;
 
 /// How often each fault is chosen.
@@ -686,8 +686,17 @@ async fn check_actions(
                 tracking.clone(),
                 "POST_ORDER_FULFILLMENT_DATA",
             ),
+            // Amazon accepts the cancellation of an order already cancelled (the buyer or Amazon did it first)
+            // and changes nothing: the order is cancelled once either way.
             None => (
-                truth.iter().map(|o| o.cancellations.len()).sum(),
+                truth
+                    .iter()
+                    .map(|o| {
+                        o.cancellations
+                            .len()
+                            .max(usize::from(o.status == OrderState::Cancelled))
+                    })
+                    .sum(),
                 format!("<AmazonOrderID>{}</AmazonOrderID>", action.order_id),
                 "POST_ORDER_ACKNOWLEDGEMENT_DATA",
             ),

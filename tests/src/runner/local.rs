@@ -300,6 +300,11 @@ impl LocalRunner {
                 return Ok(false);
             }
         }
+        // Seller actions still queued, or in a feed Amazon has not answered yet.
+        let outbox = &self.feeds.outbox;
+        if !outbox.queued_groups().await?.is_empty() || !outbox.open_submissions(1).await?.is_empty() {
+            return Ok(false);
+        }
         let mut after: Option<String> = None;
         loop {
             let page = self.accounts_page(after.as_deref()).await?;

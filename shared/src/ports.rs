@@ -188,6 +188,14 @@ pub trait MessageQueue: Send + Sync + std::fmt::Debug {
     async fn send(&self, message: OutgoingMessage) -> Result<(), StoreError>;
 }
 
+/// The event bus integrators' rules read (EventBridge).
+#[async_trait]
+pub trait EventPublisher: Send + Sync + std::fmt::Debug {
+    /// Publishes up to [`crate::app::publish_events::EVENTS_PER_CALL`] events in one call. `Ok` lists the
+    /// positions of the events the bus did not take (empty when it took all); `Err` means none was taken.
+    async fn publish(&self, events: &[crate::domain::events::Event]) -> Result<Vec<usize>, StoreError>;
+}
+
 /// How an archived document was stored at Amazon, so that a reader gets it back the same way.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArchivedDocument {

@@ -572,3 +572,49 @@ impl Leases for MemoryLeases {
         Ok(())
     }
 }
+
+/// An event bus in memory: keeps what it takes, and refuses the entries (or calls) it is told to.
+#[derive(Debug, Default)]
+pub struct MemoryEventBus {
+    /// Every event taken, in order.
+    pub published: Mutex<Vec<crate::domain::events::Event>>,
+    /// Calls to fail whole, from now on (counted down).
+    pub fail_calls: AtomicU64,
+    /// Entries to refuse one by one, from now on (counted down), as `PutEvents` does with `FailedEntryCount`.
+    pub fail_entries: AtomicU64,
+}
+
+impl MemoryEventBus {
+    /// The events taken so far.
+    pub fn events(&self) -> Vec<crate::domain::events::Event> {
+        self.published.lock().unwrap().clone()
+    }
+}
+
+fn take_one(counter: &AtomicU64) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+#[async_trait]
+impl crate::ports::EventPublisher for MemoryEventBus {
+    async fn publish(&self, events: &[crate::domain::events::Event]) -> Result<Vec<usize>, StoreError> {
+        if take_one(&self.fail_calls) {
+            return Err(StoreError::Unavailable {
+                operation: "PutEvents",
+                message: "injected failure".into(),
+            });
+        }
+        let mut failed = Vec::new();
+        let mut published = self.published.lock().unwrap();
+        for (index, event) in events.iter().enumerate() {
+            if take_one(&self.fail_entries) {
+                failed.push(index);
+            } else {
+                published.push(event.clone());
+            }
+        }
+        Ok(failed)
+    }
+}

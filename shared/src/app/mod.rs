@@ -9,6 +9,7 @@ pub mod import;
 pub mod orders;
 pub mod parse_reports;
 pub mod poll_reports;
+pub mod publish_events;
 pub mod reports;
 pub mod request_reports;
 pub mod store_orders;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod backfill;
+pub mod events;
 pub mod health;
 pub mod marketplace;
 pub mod money;

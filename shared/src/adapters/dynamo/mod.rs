@@ -17,6 +17,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 
 pub use orders::DynamoOrderStore;
+#[cfg(test)]
+pub(crate) use outbox::action_item;
 pub use rate::DynamoRateLimiter;
 pub use state::DynamoStateStore;
 

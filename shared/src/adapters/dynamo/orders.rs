@@ -37,7 +37,7 @@ impl DynamoOrderStore {
         }
     }
 
-    fn item(account: &str, order: &Order) -> Result<Item, StoreError> {
+    pub(crate) fn item(account: &str, order: &Order) -> Result<Item, StoreError> {
         let body = serde_dynamo::to_attribute_value(order).map_err(|e| StoreError::Corrupt {
             key: order_sk(&order.amazon_order_id),
             reason: format!("order cannot be encoded: {e}"),

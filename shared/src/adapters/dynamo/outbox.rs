@@ -33,7 +33,7 @@ use crate::ports::{AddOutcome, FeedStore, OrderLedger, Page};
 /// Conditional writes of one move in flight at once.
 const MOVES_IN_FLIGHT: usize = 16;
 
-fn action_item(action: &FeedAction) -> Result<Item, StoreError> {
+pub(crate) fn action_item(action: &FeedAction) -> Result<Item, StoreError> {
     let key = action.key();
     let mut item = Item::from([
         ("pk".into(), s(account_pk(&action.account_id))),

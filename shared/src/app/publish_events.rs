@@ -698,6 +698,119 @@ mod tests {
         assert!(!err.to_string().contains("Jane"), "{err}");
     }
 
+    /// One event of every case the decision has, from the same images as the table tests above.
+    fn every_case() -> Vec<Event> {
+        let old = stored(&order(5));
+        let mut cancelled = order(9);
+        cancelled.status = OrderStatus::Cancelled;
+        cancelled.items[0].item_status = Some("Cancelled".into());
+        cancelled.items[0].quantity = 0;
+        let mut no_marketplace = order(5);
+        no_marketplace.marketplace_id = None;
+        let inventory = || {
+            ActionPayload::Inventory(InventoryUpdate {
+                sku: "SKU-1".into(),
+                quantity: 4,
+                handling_time_days: None,
+            })
+        };
+        let accepted = ActionState::Accepted {
+            submission_id: "sub-1".into(),
+            message_id: 3,
+            warnings: vec!["8560: SKU has no price".into()],
+        };
+        let rejected = ActionState::Rejected {
+            submission_id: "sub-1".into(),
+            message_id: 3,
+            code: "18028".into(),
+            text: "The order id was not found".into(),
+        };
+        let connected = account("connected", None);
+        let denied = account("disconnected", Some((ProblemKind::AccessDenied, 3)));
+        let cases: Vec<(Option<Item>, Option<Item>)> = vec![
+            (None, Some(old.clone())),
+            (None, Some(stored(&no_marketplace))),
+            (Some(old.clone()), Some(stored(&cancelled))),
+            (None, Some(buyer_item())),
+            (Some(buyer_item()), None),
+            (
+                Some(action(inventory(), submitted())),
+                Some(action(inventory(), accepted)),
+            ),
+            (
+                Some(action(inventory(), submitted())),
+                Some(action(inventory(), rejected)),
+            ),
+            (Some(connected.clone()), Some(denied.clone())),
+            (Some(denied), Some(connected)),
+        ];
+        cases
+            .iter()
+            .flat_map(|(old, new)| decide(old.as_ref(), new.as_ref()).unwrap())
+            .collect()
+    }
+
+    fn schema(kind: EventKind) -> jsonschema::Validator {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../infra/events")
+            .join(format!("{}.json", kind.schema_name()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The event as EventBridge delivers it to a target.
+    fn delivered(event: &Event) -> serde_json::Value {
+        serde_json::json!({
+            "version": "0",
+            "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+            "detail-type": event.kind.detail_type(),
+            "source": crate::domain::events::EVENT_SOURCE,
+            "account": "111122223333",
+            "time": "2026-11-02T10:00:00Z",
+            "region": "eu-west-1",
+            "resources": [],
+            "detail": serde_json::from_str::<serde_json::Value>(&event.detail_json()).unwrap(),
+        })
+    }
+
+    #[test]
+    fn every_event_the_decision_emits_validates_against_its_schema() {
+        let events = every_case();
+        let kinds: BTreeSet<EventKind> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            EventKind::ALL.into_iter().collect(),
+            "a kind without a case"
+        );
+        for event in &events {
+            let instance = delivered(event);
+            let errors: Vec<String> = schema(event.kind)
+                .iter_errors(&instance)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{}: {errors:?}\n{instance:#}", event.kind);
+        }
+    }
+
+    #[test]
+    fn the_schemas_refuse_what_the_contract_leaves_out() {
+        let event = every_case().remove(0);
+        let validator = schema(event.kind);
+        let mut pii = delivered(&event);
+        pii["detail"]["buyerName"] = "Jane Doe".into();
+        assert!(!validator.is_valid(&pii), "a PII field must not validate");
+        let mut other = delivered(&event);
+        other["detail-type"] = "Order Changed".into();
+        assert!(!validator.is_valid(&other));
+        let mut no_id = delivered(&event);
+        no_id["detail"].as_object_mut().unwrap().remove("eventId");
+        assert!(!validator.is_valid(&no_id));
+    }
+
     fn records(count: usize) -> Vec<ChangeRecord> {
         (0..count)
             .map(|i| {

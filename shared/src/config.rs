@@ -80,6 +80,15 @@ pub struct Config {
     pub clock_origin: Option<DateTime<Utc>>,
 }
 
+/// The event publisher's one setting: `EVENT_BUS_NAME`, the bus its events go to.
+pub fn event_bus_from_env() -> Result<String, ConfigError> {
+    std::env::var("EVENT_BUS_NAME")
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("EVENT_BUS_NAME"))
+}
+
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {

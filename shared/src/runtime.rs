@@ -52,6 +52,11 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
+/// The event publisher's bus.
+pub fn event_publisher(sdk: &SdkConfig, bus: String) -> crate::adapters::eventbridge::EventBus {
+    crate::adapters::eventbridge::EventBus::new(aws_sdk_eventbridge::Client::new(sdk), bus)
+}
+
 /// What the scheduled and queue-driven functions share: the state table, secrets, metrics and Amazon.
 struct Backend {
     dynamodb: aws_sdk_dynamodb::Client,

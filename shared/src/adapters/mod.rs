@@ -1,6 +1,7 @@
 //! Adapters: the ports implemented over AWS (DynamoDB, S3, Scheduler, Secrets Manager, SQS). The only modules that import `aws_sdk_*`.
 
 pub mod dynamo;
+pub mod eventbridge;
 pub mod s3;
 pub mod scheduler;
 pub mod secrets;

@@ -351,6 +351,45 @@ pub async fn publish_changes(records: &[ChangeRecord], publisher: &dyn EventPubl
     unreadable.map(|index| records[index].sequence_number.clone())
 }
 
+impl ChangeRecord {
+    /// A record of a Lambda DynamoDB stream event; `None` without a sequence number (which every record of a
+    /// stream has).
+    pub fn from_lambda(record: aws_lambda_events::event::dynamodb::EventRecord) -> Option<Self> {
+        let change = record.change;
+        let image = |item: Item| (!item.is_empty()).then_some(item);
+        Some(ChangeRecord {
+            sequence_number: change.sequence_number?,
+            old: image(change.old_image),
+            new: image(change.new_image),
+        })
+    }
+}
+
+/// The publisher's handler: a Lambda stream batch in, the partial failure out (the first record not published;
+/// the event source mapping retries from it, bisects, and after its retries sends it to the on-failure queue).
+pub async fn handle_stream_event(
+    event: aws_lambda_events::event::dynamodb::Event,
+    publisher: &dyn EventPublisher,
+) -> aws_lambda_events::event::streams::DynamoDbEventResponse {
+    let mut response = aws_lambda_events::event::streams::DynamoDbEventResponse::default();
+    let mut records = Vec::with_capacity(event.records.len());
+    for record in event.records {
+        let sequence = record.change.sequence_number.clone();
+        match ChangeRecord::from_lambda(record) {
+            Some(record) => records.push(record),
+            None => {
+                tracing::error!(?sequence, "stream record without a sequence number: skipped");
+            }
+        }
+    }
+    if let Some(sequence) = publish_changes(&records, publisher).await {
+        let mut failure = aws_lambda_events::event::streams::DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(sequence);
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::Ordering;
@@ -858,6 +897,61 @@ mod tests {
         let bus = MemoryEventBus::default();
         assert_eq!(publish_changes(&batch, &bus).await.as_deref(), Some("00102"));
         assert_eq!(bus.events().len(), 2);
+    }
+
+    /// A Lambda DynamoDB stream event as the event source mapping sends it.
+    fn lambda_event(records: &[ChangeRecord]) -> aws_lambda_events::event::dynamodb::Event {
+        let records: Vec<serde_json::Value> = records
+            .iter()
+            .map(|r| {
+                let mut change = serde_json::json!({
+                    "ApproximateCreationDateTime": 1_793_613_600.0,
+                    "Keys": {"pk": {"S": "ACCOUNT#acc-1"}, "sk": {"S": "ORDER#x"}},
+                    "SequenceNumber": r.sequence_number,
+                    "SizeBytes": 512,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                });
+                if let Some(new) = &r.new {
+                    change["NewImage"] = serde_json::to_value(new).unwrap();
+                }
+                if let Some(old) = &r.old {
+                    change["OldImage"] = serde_json::to_value(old).unwrap();
+                }
+                serde_json::json!({
+                    "eventID": format!("e{}", r.sequence_number),
+                    "eventName": if r.old.is_none() { "INSERT" } else { "MODIFY" },
+                    "eventVersion": "1.1",
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": "eu-west-1",
+                    "dynamodb": change,
+                    "eventSourceARN": "arn:aws:dynamodb:eu-west-1:111122223333:table/orders/stream/2026-11-02T00:00:00.000",
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_lambda_handler_reads_stream_images_and_answers_with_the_failed_sequence_number() {
+        let batch = records(3);
+        let bus = MemoryEventBus::default();
+        let response = handle_stream_event(lambda_event(&batch), &bus).await;
+        assert!(response.batch_item_failures.is_empty());
+        let published = bus.events();
+        assert_eq!(published.len(), 3);
+        assert_eq!(order_detail(&published[2]).amazon_order_id, "114-0000000-0000002");
+
+        let bus = MemoryEventBus::default();
+        bus.fail_calls.store(1, Ordering::SeqCst);
+        let response = handle_stream_event(lambda_event(&batch), &bus).await;
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        assert_eq!(failed, [Some("00100".to_owned())]);
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(json["batchItemFailures"][0]["itemIdentifier"], "00100");
     }
 
     /// A bus that refuses the event at one position of the whole run and everything after it in that call.

@@ -611,3 +611,74 @@ fn the_dashboard_shows_every_alarm_every_function_and_every_watched_sellersync_m
         }
     }
 }
+
+/// The tables whose changes become events: their streams carry both images, and each is read by a mapping that
+/// reports partial failures, bisects, gives up after a bounded number of retries into a dead-letter queue, and
+/// keeps one batch per shard in flight (an order's versions in order).
+#[test]
+fn table_streams_reach_the_event_publisher_with_partial_failures_retries_and_a_dead_letter_queue() {
+    let template = template();
+    let tables = of_type(&template, "AWS::DynamoDB::Table");
+    let mut read = BTreeSet::new();
+    for (id, function) in functions(&template) {
+        for (name, event) in function["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            if event["Type"] != "DynamoDB" {
+                continue;
+            }
+            let properties = &event["Properties"];
+            let table = referenced(&properties["Stream"]).unwrap();
+            read.insert(table.clone());
+            assert_eq!(
+                properties["FunctionResponseTypes"],
+                serde_norway::from_str::<Value>("[ReportBatchItemFailures]").unwrap(),
+                "{id} {name:?}"
+            );
+            assert_eq!(properties["BisectBatchOnFunctionError"], true, "{id} {name:?}");
+            assert_eq!(properties["ParallelizationFactor"], 1, "{id} {name:?}");
+            let retries = properties["MaximumRetryAttempts"].as_i64().unwrap_or(-1);
+            assert!((0..=100).contains(&retries), "{id} {name:?} retries forever");
+            let dlq = referenced(&properties["DestinationConfig"]["OnFailure"]["Destination"])
+                .unwrap_or_else(|| panic!("{id} {name:?} has no on-failure destination"));
+            assert!(dlq.ends_with("DeadLetterQueue"), "{id} {name:?} fails into {dlq}");
+            assert_eq!(
+                tables[&table]["Properties"]["StreamSpecification"]["StreamViewType"], "NEW_AND_OLD_IMAGES",
+                "{table}"
+            );
+        }
+    }
+    let expected: BTreeSet<String> = ["OrdersTable", "StateTable"].map(String::from).into();
+    assert_eq!(read, expected);
+}
+
+/// Every event kind the code can publish has its schema registered, and the registered schema is the file in
+/// infra/events that the events are tested against.
+#[test]
+fn every_event_kind_has_its_schema_registered_as_the_file_in_infra_events() {
+    use shared::domain::events::EventKind;
+    let template = template();
+    let schemas = of_type(&template, "AWS::EventSchemas::Schema");
+    assert_eq!(of_type(&template, "AWS::EventSchemas::Registry").len(), 1);
+    assert_eq!(schemas.len(), EventKind::ALL.len());
+    for kind in EventKind::ALL {
+        let id = format!("{}Schema", kind.schema_name());
+        let properties = &schemas
+            .get(&id)
+            .unwrap_or_else(|| panic!("no schema resource {id}"))["Properties"];
+        assert_eq!(properties["Type"], "JSONSchemaDraft4", "{id}");
+        let registered: serde_json::Value =
+            serde_json::from_str(properties["Content"].as_str().unwrap()).unwrap();
+        let path = repository().join(format!("infra/events/{}.json", kind.schema_name()));
+        let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(registered, file, "{id} differs from {}", path.display());
+        assert_eq!(
+            file["properties"]["detail-type"]["enum"][0],
+            kind.detail_type(),
+            "{}",
+            path.display()
+        );
+    }
+}

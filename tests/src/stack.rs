@@ -191,6 +191,16 @@ impl LocalStack {
                 request = request.global_secondary_indexes(gsi.build()?);
             }
         }
+        if let Some(stream) = props.get("StreamSpecification") {
+            request = request.stream_specification(
+                aws_sdk_dynamodb::types::StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(
+                        string(stream, "StreamViewType")?.as_str(),
+                    ))
+                    .build()?,
+            );
+        }
         request.send().await?;
         if let Some(ttl) = props.get("TimeToLiveSpecification") {
             self.dynamodb

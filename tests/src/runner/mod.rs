@@ -6,4 +6,5 @@ pub mod chaos;
 pub mod local;
 pub mod scenario;
 pub mod sqs_source;
+pub mod streams;
 pub mod ticker;

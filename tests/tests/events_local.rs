@@ -1,0 +1,275 @@
+//! Events end to end on the local stack: orders written to DynamoDB Local, its stream read the way the event
+//! source mapping reads it (tests::runner::streams), published through the EventBridge adapter to moto's bus,
+//! whose rule sends them to an SQS queue the test counts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use shared::adapters::dynamo::DynamoOrderStore;
+use shared::adapters::eventbridge::EventBus;
+use shared::domain::events::Event;
+use shared::domain::{FulfillmentChannel, ItemAmounts, Money, Order, OrderItem, OrderStatus, ShipTo};
+use shared::error::StoreError;
+use shared::ports::{EventPublisher, OrderStore, PutOutcome};
+use tests::runner::streams::StreamSource;
+use tests::stack::{LocalStack, Template, unique_prefix};
+
+struct Setup {
+    store: DynamoOrderStore,
+    source: StreamSource,
+    bus: EventBus,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+/// The stack's tables, a bus on moto with a rule for `source: sellersync` whose target is a queue.
+async fn setup() -> Setup {
+    let stack = LocalStack::from_env().await.unwrap();
+    let prefix = unique_prefix("events");
+    let resources = stack
+        .provision(&Template::load().unwrap(), &prefix)
+        .await
+        .unwrap();
+    let table = resources.get("OrdersTable").unwrap().to_owned();
+    let events = aws_sdk_eventbridge::Client::new(&stack.sdk);
+    let bus_name = format!("{prefix}-events");
+    events.create_event_bus().name(&bus_name).send().await.unwrap();
+    let queue_url = stack
+        .sqs
+        .create_queue()
+        .queue_name(format!("{prefix}-consumer"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = format!(
+        "arn:aws:sqs:us-east-1:{}:{prefix}-consumer",
+        tests::stack::LOCAL_ACCOUNT
+    );
+    events
+        .put_rule()
+        .name("all-sellersync")
+        .event_bus_name(&bus_name)
+        .event_pattern(r#"{"source": ["sellersync"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("all-sellersync")
+        .event_bus_name(&bus_name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    Setup {
+        store: DynamoOrderStore::new(stack.dynamodb.clone(), &table),
+        source: StreamSource::new(StreamSource::local_client(&stack.sdk).unwrap(), table),
+        bus: EventBus::new(events, bus_name),
+        sqs: stack.sqs.clone(),
+        queue_url,
+    }
+}
+
+/// Every message on the consumer queue, as delivered events.
+async fn drain(setup: &Setup) -> Vec<serde_json::Value> {
+    let mut events = vec![];
+    loop {
+        let output = setup
+            .sqs
+            .receive_message()
+            .queue_url(&setup.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return events;
+        }
+        for message in messages {
+            events.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            setup
+                .sqs
+                .delete_message()
+                .queue_url(&setup.queue_url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn order(n: usize, updated: DateTime<Utc>, status: OrderStatus) -> Order {
+    Order {
+        amazon_order_id: format!("302-0000000-{n:07}").into(),
+        merchant_order_id: None,
+        purchase_date: "2026-11-01T09:00:00Z".parse().unwrap(),
+        last_updated: updated,
+        status,
+        fulfillment_channel: FulfillmentChannel::Mfn,
+        sales_channel: "Amazon.de".into(),
+        marketplace_id: Some("A1PA6795UKMFR9".into()),
+        ship_service_level: Some("Standard".into()),
+        ship_to: ShipTo {
+            city: Some("Berlin".into()),
+            country: Some("DE".into()),
+            ..ShipTo::default()
+        },
+        is_business_order: false,
+        purchase_order_number: None,
+        items: vec![OrderItem {
+            sku: "SKU-1".into(),
+            asin: "B000000001".into(),
+            product_name: "Mug".into(),
+            item_status: None,
+            quantity: 1,
+            // Not empty: DynamoDB Local's GetRecords writes an empty map as `{}` (no `M`), which the SDK
+            // cannot read; DynamoDB's own stream (and Lambda's event) keeps `{"M": {}}`.
+            amounts: ItemAmounts {
+                item_price: Money::parse_amount("item-price", "9.99", "EUR".parse().unwrap()).unwrap(),
+                ..ItemAmounts::default()
+            },
+            promotion_ids: vec![],
+        }],
+    }
+}
+
+/// A bus that takes the first `take` events through `inner` and then refuses everything, as a publisher that
+/// crashes (or loses EventBridge) part-way through a batch.
+#[derive(Debug)]
+struct CrashAfter<'a> {
+    take: usize,
+    taken: AtomicUsize,
+    inner: &'a EventBus,
+}
+
+#[async_trait]
+impl EventPublisher for CrashAfter<'_> {
+    async fn publish(&self, events: &[Event]) -> Result<Vec<usize>, StoreError> {
+        let room = self
+            .take
+            .saturating_sub(self.taken.load(Ordering::SeqCst))
+            .min(events.len());
+        if room == 0 {
+            return Err(StoreError::Unavailable {
+                operation: "PutEvents",
+                message: "the publisher crashed".into(),
+            });
+        }
+        let failed = self.inner.publish(&events[..room]).await?;
+        assert!(failed.is_empty(), "moto refused {failed:?}");
+        self.taken.fetch_add(room, Ordering::SeqCst);
+        Ok((room..events.len()).collect())
+    }
+}
+
+#[tokio::test]
+async fn each_order_is_created_once_changed_once_per_change_and_a_crash_loses_nothing() {
+    const ORDERS: usize = 24;
+    let mut setup = setup().await;
+    let t0: DateTime<Utc> = "2026-11-02T10:00:00Z".parse().unwrap();
+    for n in 0..ORDERS {
+        let new = order(n, t0, OrderStatus::Unshipped);
+        assert_eq!(
+            setup.store.put_order("acc-1", &new, false).await.unwrap(),
+            PutOutcome::Written
+        );
+    }
+    // A re-read of the same documents writes nothing.
+    for n in 0..ORDERS {
+        let again = order(n, t0, OrderStatus::Unshipped);
+        assert_eq!(
+            setup.store.put_order("acc-1", &again, false).await.unwrap(),
+            PutOutcome::NotNewer
+        );
+    }
+    // A later version with the same facts is written but changes nothing that matters; 5 orders ship.
+    let t1 = t0 + TimeDelta::hours(1);
+    for n in 0..3 {
+        let same = order(n, t1, OrderStatus::Unshipped);
+        assert_eq!(
+            setup.store.put_order("acc-1", &same, false).await.unwrap(),
+            PutOutcome::Written
+        );
+    }
+    let t2 = t0 + TimeDelta::hours(2);
+    for n in 10..15 {
+        let shipped = order(n, t2, OrderStatus::Shipped);
+        assert_eq!(
+            setup.store.put_order("acc-1", &shipped, false).await.unwrap(),
+            PutOutcome::Written
+        );
+    }
+
+    // The publisher crashes after 7 events of the first batch: the stream position stays before the first
+    // record not published.
+    let crash = CrashAfter {
+        take: 7,
+        taken: AtomicUsize::new(0),
+        inner: &setup.bus,
+    };
+    let first = setup.source.pump(&crash, 10).await.unwrap();
+    assert_eq!(first.failed_batches, 1, "{first:?}");
+    // Restarted, it publishes the rest; a third pump finds nothing new.
+    let second = setup.source.pump(&setup.bus, 10).await.unwrap();
+    assert_eq!(second.failed_batches, 0, "{second:?}");
+    assert_eq!(second.records, ORDERS + 3 + 5 - 7, "{second:?}");
+    let third = setup.source.pump(&setup.bus, 10).await.unwrap();
+    assert_eq!(third.records, 0);
+
+    let delivered = drain(&setup).await;
+    let count = |detail_type: &str| {
+        delivered
+            .iter()
+            .filter(|e| e["detail-type"] == detail_type)
+            .count()
+    };
+    assert_eq!(count("Order Created"), ORDERS, "{delivered:#?}");
+    assert_eq!(count("Order Changed"), 5);
+    assert_eq!(delivered.len(), ORDERS + 5);
+    let ids: BTreeSet<&str> = delivered
+        .iter()
+        .map(|e| e["detail"]["eventId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), delivered.len(), "an event came twice");
+    let mut created: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut versions: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for event in &delivered {
+        let detail = &event["detail"];
+        assert_eq!(event["source"], "sellersync");
+        let id = detail["amazonOrderId"].as_str().unwrap();
+        if event["detail-type"] == "Order Created" {
+            *created.entry(id).or_default() += 1;
+        } else {
+            assert_eq!(detail["changes"], serde_json::json!(["status"]));
+            assert_eq!(detail["status"], "Shipped");
+        }
+        versions
+            .entry(id)
+            .or_default()
+            .push(detail["lastUpdated"].as_str().unwrap());
+        assert!(
+            !event.to_string().contains("Berlin"),
+            "PII-ish ship-to in {event}"
+        );
+    }
+    assert!(created.values().all(|&n| n == 1));
+    for (id, seen) in versions {
+        assert!(
+            seen.windows(2).all(|w| w[0] <= w[1]),
+            "{id}: versions went back: {seen:?}"
+        );
+    }
+}

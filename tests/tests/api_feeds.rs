@@ -14,6 +14,7 @@ use serde_json::json;
 use shared::adapters::sqs::SqsQueue;
 use shared::app::feeds::{FeedProcessor, FeedSettings};
 use shared::clock::Clock;
+use shared::domain::events::EventDetail;
 use shared::domain::{ActionOrigin, FeedAction, FeedSubmission, Order, QueuedGroup};
 use shared::error::StoreError;
 use shared::feeds::FeedType;
@@ -237,6 +238,38 @@ async fn shipments_and_cancellations_reach_the_sandbox_and_rejections_show_in_th
         OrderState::Unshipped,
         "a rejected confirmation ships nothing"
     );
+
+    // The state table's stream, published as the event publisher publishes it: one result event per action.
+    let mut stream = tests::runner::streams::StreamSource::new(
+        tests::runner::streams::StreamSource::local_client(&api.stack.sdk).unwrap(),
+        api.resources.get("StateTable").unwrap(),
+    );
+    let bus = shared::testing::MemoryEventBus::default();
+    let pumped = stream.pump(&bus, 100).await.expect("stream read");
+    assert_eq!(pumped.failed_batches, 0);
+    let mut results: Vec<(String, String, Option<String>)> = bus
+        .events()
+        .iter()
+        .map(|event| match &event.detail {
+            EventDetail::Action(detail) => (
+                event.kind.detail_type().to_owned(),
+                detail.amazon_order_id.clone().unwrap_or_default(),
+                detail.code.clone(),
+            ),
+            other => panic!("not a seller action's result: {other:?}"),
+        })
+        .collect();
+    results.sort();
+    let accepted = "Seller Action Accepted".to_owned();
+    let rejected = "Seller Action Rejected".to_owned();
+    let mut expected = vec![
+        (accepted.clone(), shipped.amazon_order_id.clone(), None),
+        (accepted, cancelled.amazon_order_id.clone(), None),
+        (rejected.clone(), unknown.to_owned(), Some("18028".to_owned())),
+        (rejected, retired.amazon_order_id.clone(), Some("25".to_owned())),
+    ];
+    expected.sort();
+    assert_eq!(results, expected);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoOrderStore;
 use shared::adapters::eventbridge::EventBus;
 use shared::domain::events::Event;
-use shared::domain::{FulfillmentChannel, ItemAmounts, Money, Order, OrderItem, OrderStatus, ShipTo};
+use shared::domain::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
 use shared::error::StoreError;
 use shared::ports::{EventPublisher, OrderStore, PutOutcome};
 use tests::runner::streams::StreamSource;
@@ -135,12 +135,8 @@ fn order(n: usize, updated: DateTime<Utc>, status: OrderStatus) -> Order {
             product_name: "Mug".into(),
             item_status: None,
             quantity: 1,
-            // Not empty: DynamoDB Local's GetRecords writes an empty map as `{}` (no `M`), which the SDK
-            // cannot read; DynamoDB's own stream (and Lambda's event) keeps `{"M": {}}`.
-            amounts: ItemAmounts {
-                item_price: Money::parse_amount("item-price", "9.99", "EUR".parse().unwrap()).unwrap(),
-                ..ItemAmounts::default()
-            },
+            // Empty: DynamoDB Local's GetRecords writes the empty map as `{}` (see runner::streams).
+            amounts: ItemAmounts::default(),
             promotion_ids: vec![],
         }],
     }

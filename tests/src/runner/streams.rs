@@ -15,6 +15,7 @@ use shared::ports::EventPublisher;
 #[derive(Debug)]
 pub struct StreamSource {
     streams: aws_sdk_dynamodbstreams::Client,
+    http: reqwest::Client,
     table: String,
     /// Per shard, the sequence number of the last record published (none: from the shard's start).
     checkpoints: HashMap<String, Option<String>>,
@@ -34,6 +35,7 @@ impl StreamSource {
     pub fn new(streams: aws_sdk_dynamodbstreams::Client, table: impl Into<String>) -> Self {
         StreamSource {
             streams,
+            http: reqwest::Client::new(),
             table: table.into(),
             checkpoints: HashMap::new(),
         }
@@ -86,6 +88,58 @@ impl StreamSource {
         Ok(stats)
     }
 
+    /// GetRecords, read as JSON rather than through the SDK: DynamoDB Local writes an empty map attribute as
+    /// `{}` instead of `{"M": {}}` (an account's `watermarks`, an order line without amounts), which the SDK
+    /// refuses to parse, failing the whole batch. DynamoDB Local does not check signatures.
+    async fn get_records(&self, iterator: &str, limit: i32) -> Result<RecordsPage> {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").context("AWS_ENDPOINT_URL_DYNAMODB")?;
+        let response = self
+            .http
+            .post(endpoint)
+            .header("Content-Type", "application/x-amz-json-1.0")
+            .header("X-Amz-Target", "DynamoDBStreams_20120810.GetRecords")
+            .header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20261101/us-east-1/dynamodb/aws4_request, \
+                 SignedHeaders=host, Signature=local",
+            )
+            .json(&serde_json::json!({"ShardIterator": iterator, "Limit": limit}))
+            .send()
+            .await
+            .context("GetRecords")?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.context("GetRecords body")?;
+        if !status.is_success() {
+            anyhow::bail!("GetRecords: {status} {body}");
+        }
+        let mut records = Vec::new();
+        for record in body["Records"].as_array().into_iter().flatten() {
+            let change = &record["dynamodb"];
+            let Some(sequence) = change["SequenceNumber"].as_str() else {
+                continue;
+            };
+            let image = |name: &str| -> Result<Option<serde_dynamo::Item>> {
+                match change.get(name) {
+                    Some(serde_json::Value::Object(map)) => {
+                        let fixed: serde_json::Map<String, serde_json::Value> =
+                            map.iter().map(|(k, v)| (k.clone(), empty_maps(v))).collect();
+                        Ok(Some(serde_json::from_value(serde_json::Value::Object(fixed))?))
+                    }
+                    _ => Ok(None),
+                }
+            };
+            records.push(ChangeRecord {
+                sequence_number: sequence.to_owned(),
+                old: image("OldImage")?,
+                new: image("NewImage")?,
+            });
+        }
+        Ok(RecordsPage {
+            records,
+            next_iterator: body["NextShardIterator"].as_str().map(str::to_owned),
+        })
+    }
+
     async fn pump_shard(
         &mut self,
         arn: &str,
@@ -104,26 +158,8 @@ impl StreamSource {
         };
         let mut iterator = request.send().await.context("GetShardIterator")?.shard_iterator;
         while let Some(current) = iterator.take() {
-            let output = self
-                .streams
-                .get_records()
-                .shard_iterator(current)
-                .limit(batch_size)
-                .send()
-                .await
-                .context("GetRecords")?;
-            let records: Vec<ChangeRecord> = output
-                .records()
-                .iter()
-                .filter_map(|record| {
-                    let change = record.dynamodb()?;
-                    Some(ChangeRecord {
-                        sequence_number: change.sequence_number()?.to_owned(),
-                        old: change.old_image().cloned().map(serde_dynamo::Item::from),
-                        new: change.new_image().cloned().map(serde_dynamo::Item::from),
-                    })
-                })
-                .collect();
+            let output = self.get_records(&current, batch_size).await?;
+            let records = output.records;
             if records.is_empty() {
                 // DynamoDB Local keeps an open shard's iterator alive forever; no records means its end.
                 break;
@@ -133,7 +169,7 @@ impl StreamSource {
                 None => {
                     let last = records.last().map(|r| r.sequence_number.clone());
                     self.checkpoints.insert(shard.to_owned(), last);
-                    iterator = output.next_shard_iterator().map(str::to_owned);
+                    iterator = output.next_iterator;
                 }
                 Some(failed) => {
                     // Retry from the failed record: the checkpoint names the record before it.
@@ -148,5 +184,49 @@ impl StreamSource {
             }
         }
         Ok(())
+    }
+}
+
+/// One GetRecords answer.
+struct RecordsPage {
+    records: Vec<ChangeRecord>,
+    next_iterator: Option<String>,
+}
+
+/// An attribute value with DynamoDB Local's `{}` for an empty map restored to `{"M": {}}`, at any depth.
+fn empty_maps(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let Value::Object(map) = value else {
+        return value.clone();
+    };
+    if map.is_empty() {
+        return json!({"M": {}});
+    }
+    if let Some(Value::Object(inner)) = map.get("M") {
+        let fixed: serde_json::Map<String, Value> =
+            inner.iter().map(|(k, v)| (k.clone(), empty_maps(v))).collect();
+        return json!({ "M": fixed });
+    }
+    if let Some(Value::Array(items)) = map.get("L") {
+        return json!({ "L": items.iter().map(empty_maps).collect::<Vec<_>>() });
+    }
+    value.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_maps_are_restored_at_any_depth_and_other_values_kept() {
+        let local = serde_json::json!({"M": {"e": {}, "l": {"L": [{}, {"S": "x"}]}, "n": {"N": "1"}}});
+        let fixed = empty_maps(&local);
+        assert_eq!(
+            fixed,
+            serde_json::json!({"M": {"e": {"M": {}}, "l": {"L": [{"M": {}}, {"S": "x"}]}, "n": {"N": "1"}}})
+        );
+        let item: serde_dynamo::Item =
+            serde_json::from_value(serde_json::json!({"a": fixed})).expect("a valid image");
+        assert_eq!(item.len(), 1);
     }
 }

@@ -8,6 +8,7 @@ use api_support::{Api, DE, US, epoch, seller_spec, start};
 use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tests::sandbox::{Fault, FaultKind, Operation};
 
 const FLAT: &str = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL";
 const FBA: &str = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL";
@@ -267,4 +268,35 @@ async fn a_backfill_walks_thirty_day_windows_forward_and_resumes_after_a_failure
         !orders.body["items"].as_array().unwrap().is_empty(),
         "the history was imported"
     );
+}
+
+#[tokio::test]
+async fn a_backfill_amazon_throttles_marks_the_account_throttled_as_the_import_does() {
+    let api = start().await;
+    let (seller, id) = api.connect(seller_spec(15, &[US], 10), "never").await;
+    let account = api.get(&format!("/accounts/{id}")).await.body;
+    assert_eq!(account["status"].get("lastThrottledAt"), None, "{account}");
+    api.sandbox.inject(
+        Fault::new(FaultKind::Throttle)
+            .on(Operation::CreateReport)
+            .for_seller(&seller.seller_id)
+            .times(100),
+    );
+    let body = json!({"startDate": (epoch() - TimeDelta::days(20)).to_rfc3339()});
+    let started = api
+        .post_with_key(&format!("/accounts/{id}/backfill"), "backfill-throttled", body)
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{:?}", started.body);
+    assert!(
+        started.body["lastError"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("throttl"),
+        "{:?}",
+        started.body
+    );
+    // The account says so, as it does when the scheduled import is throttled.
+    let account = api.get(&format!("/accounts/{id}")).await.body;
+    assert!(account["status"]["lastThrottledAt"].is_string(), "{account}");
+    assert_eq!(account["status"]["problem"]["kind"], "throttled", "{account}");
 }

@@ -16,6 +16,14 @@ const ALL_ORDERS_XML: &[u8] = include_bytes!("../../tests/fixtures/report-all-or
 const UNSHIPPED: &[u8] = include_bytes!("../../tests/fixtures/report-unshipped-orders.tsv");
 const LEGACY: &[u8] = include_bytes!("../../tests/fixtures/report-legacy-orders.tsv");
 const FBA: &[u8] = include_bytes!("../../tests/fixtures/report-fba-shipments.tsv");
+/// Every fixture with the parser that reads it.
+const FIXTURES: [(ReportKind, &[u8]); 5] = [
+    (ReportKind::AllOrdersFlat, ALL_ORDERS),
+    (ReportKind::AllOrdersXml, ALL_ORDERS_XML),
+    (ReportKind::ActionableOrders, UNSHIPPED),
+    (ReportKind::ActionableOrders, LEGACY),
+    (ReportKind::FbaShipments, FBA),
+];
 
 /// The charsets reports come in, as their `Content-Type` names them.
 const CHARSETS: [(&str, Option<&str>); 5] = [
@@ -209,14 +217,7 @@ proptest! {
 /// Truncation at every byte of every fixture in every charset: a download cut short anywhere.
 #[test]
 fn every_parser_survives_its_document_cut_at_every_byte() {
-    let fixtures = [
-        (ReportKind::AllOrdersFlat, ALL_ORDERS),
-        (ReportKind::AllOrdersXml, ALL_ORDERS_XML),
-        (ReportKind::ActionableOrders, UNSHIPPED),
-        (ReportKind::ActionableOrders, LEGACY),
-        (ReportKind::FbaShipments, FBA),
-    ];
-    for (kind, fixture) in fixtures {
+    for (kind, fixture) in FIXTURES {
         for (encoding, content_type) in CHARSETS {
             // Some non-ASCII text at the end, so cuts land inside multi-byte characters.
             let mut doc = fixture.to_vec();
@@ -239,13 +240,10 @@ fn every_parser_survives_its_document_cut_at_every_byte() {
 /// orders after it missed).
 #[test]
 fn a_flat_file_cut_inside_its_last_row_is_a_retryable_error() {
-    let fixtures = [
-        (ReportKind::AllOrdersFlat, ALL_ORDERS),
-        (ReportKind::ActionableOrders, UNSHIPPED),
-        (ReportKind::ActionableOrders, LEGACY),
-        (ReportKind::FbaShipments, FBA),
-    ];
-    for (kind, fixture) in fixtures {
+    for (kind, fixture) in FIXTURES
+        .into_iter()
+        .filter(|(kind, _)| *kind != ReportKind::AllOrdersXml)
+    {
         let body = fixture.strip_suffix(b"\n").unwrap_or(fixture);
         let body = body.strip_suffix(b"\r").unwrap_or(body);
         let row_start = body.iter().rposition(|&b| b == b'\n').expect("a header and rows") + 1;

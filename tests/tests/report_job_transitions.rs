@@ -18,7 +18,7 @@ use shared::app::import::{Import, ParseMessage};
 use shared::domain::Problem;
 use shared::error::StoreError;
 use shared::ports::{AccountRecord, AccountStore, MessageQueue, OutgoingMessage, Page};
-use tests::sandbox::{Fault, FaultKind, Operation};
+use tests::sandbox::{Fault, FaultKind, Operation, SellerCredentials};
 use tokio::sync::Barrier;
 
 const FLAT: &str = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL";
@@ -199,6 +199,17 @@ async fn a_parser_that_finishes_before_the_poller_records_the_hand_over_leaves_t
     assert_eq!(again.polled, 0, "nothing is due any more: {again:?}");
 }
 
+/// Connects a seller (from `seed`) and polls its orders report until its document is with the parsers: the
+/// job `parsing`, its message in the parse queue.
+async fn handed_to_the_parsers(api: &Api, seed: u64) -> (SellerCredentials, String) {
+    let (seller, account) = api.connect(seller_spec(seed, &[US], 20), "never").await;
+    request_orders(api, &account).await;
+    api.advance(TimeDelta::minutes(2));
+    api.import.poll_reports().await.expect("poll run");
+    assert_eq!(job_states(api, &account).await, ["parsing"]);
+    (seller, account)
+}
+
 /// The parse queue's dead-letter queue, recorded.
 #[derive(Debug, Default)]
 struct Recorded(std::sync::Mutex<Vec<OutgoingMessage>>);
@@ -216,11 +227,7 @@ impl MessageQueue for Recorded {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_document_dead_lettered_after_its_last_delivery_leaves_its_job_abandoned_with_the_reason() {
     let api = start().await;
-    let (seller, account) = api.connect(seller_spec(43, &[US], 20), "never").await;
-    request_orders(&api, &account).await;
-    api.advance(TimeDelta::minutes(2));
-    api.import.poll_reports().await.expect("poll run");
-    assert_eq!(job_states(&api, &account).await, ["parsing"]);
+    let (seller, account) = handed_to_the_parsers(&api, 43).await;
 
     let queue = api.resources.get("ParseQueue").expect("parse queue");
     let received = api
@@ -270,11 +277,7 @@ async fn a_document_dead_lettered_after_its_last_delivery_leaves_its_job_abandon
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_whose_parser_never_finished_is_abandoned_after_the_parse_deadline() {
     let api = start().await;
-    let (_, account) = api.connect(seller_spec(44, &[US], 20), "never").await;
-    request_orders(&api, &account).await;
-    api.advance(TimeDelta::minutes(2));
-    api.import.poll_reports().await.expect("poll run");
-    assert_eq!(job_states(&api, &account).await, ["parsing"]);
+    let (_, account) = handed_to_the_parsers(&api, 44).await;
     // Every delivery of the parse message dies before it acknowledges anything: nothing happens to the job.
     assert_eq!(queued_documents(&api).await.len(), 1);
 

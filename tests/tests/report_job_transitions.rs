@@ -279,7 +279,9 @@ async fn a_job_whose_parser_never_finished_is_abandoned_after_the_parse_deadline
     let api = start().await;
     let (_, account) = handed_to_the_parsers(&api, 44).await;
     // Every delivery of the parse message dies before it acknowledges anything: nothing happens to the job.
-    assert_eq!(queued_documents(&api).await.len(), 1);
+    let received = api.receive_parse_messages().await;
+    assert_eq!(received.len(), 1);
+    let message = received[0].0.clone();
 
     api.advance(shared::domain::PARSE_DEADLINE - TimeDelta::minutes(5));
     let early = api.import.poll_reports().await.expect("poll run");
@@ -299,5 +301,16 @@ async fn a_job_whose_parser_never_finished_is_abandoned_after_the_parse_deadline
         again.polled + again.abandoned,
         0,
         "nothing is due any more: {again:?}"
+    );
+
+    // The message redriven from the dead-letter queue and parsed after all: its orders are stored, and the job
+    // it finds given up stays so (the next window covers the same orders again, which changes nothing).
+    api.import.parse_report(&message).await.expect("parsed late");
+    assert_eq!(job_states(&api, &account).await, ["abandoned"]);
+    let orders = api.get(&format!("/accounts/{account}/orders?limit=100")).await;
+    assert!(
+        !orders.body["items"].as_array().expect("items").is_empty(),
+        "{:?}",
+        orders.body
     );
 }

@@ -718,6 +718,46 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             get(list_faults).post(inject_fault).delete(clear_faults),
         )
         .route("/_sandbox/carriers/{code}/retire", post(retire_carrier_route))
+        .route(
+            "/_sandbox/sellers/{seller_id}/pii-role",
+            post(grant_pii_role).delete(withdraw_pii_role),
+        )
+        .route("/_sandbox/sellers/{seller_id}/pii", get(list_pii))
+}
+
+/// Grants or withdraws the application's PII roles for a seller (Orders API v2026-01-01 leaves PII out
+/// without them).
+pub(crate) fn set_pii_role(world: &mut World, seller_id: &str, granted: bool) -> Result<(), SandboxError> {
+    seller(world, seller_id)?;
+    if granted {
+        world.pii_withheld.remove(seller_id);
+    } else {
+        world.pii_withheld.insert(seller_id.to_owned());
+    }
+    Ok(())
+}
+
+/// The PII values of a seller's orders.
+pub(crate) fn pii_values(world: &World, seller_id: &str) -> Result<Vec<String>, SandboxError> {
+    super::orders::pii_values(world, seller_id).ok_or_else(|| SandboxError::UnknownSeller(seller_id.to_owned()))
+}
+
+async fn grant_pii_role(State(shared): State<Arc<Shared>>, Path(seller_id): Path<String>) -> Response {
+    control_result(
+        200,
+        set_pii_role(&mut shared.world(), &seller_id, true).map(|()| json!({})),
+    )
+}
+
+async fn withdraw_pii_role(State(shared): State<Arc<Shared>>, Path(seller_id): Path<String>) -> Response {
+    control_result(
+        200,
+        set_pii_role(&mut shared.world(), &seller_id, false).map(|()| json!({})),
+    )
+}
+
+async fn list_pii(State(shared): State<Arc<Shared>>, Path(seller_id): Path<String>) -> Response {
+    control_result(200, pii_values(&shared.world(), &seller_id))
 }
 
 /// Makes order feeds naming carrier code `code` fail with result code 25 from now on.

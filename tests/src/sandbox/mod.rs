@@ -107,6 +107,7 @@ mod inspect;
 mod locales;
 mod marketplaces;
 mod operations;
+mod orders;
 mod render;
 mod report_types;
 mod reports;
@@ -280,6 +281,18 @@ impl Sandbox {
     /// Undoes [`Sandbox::deauthorize`].
     pub fn reauthorize(&self, seller_id: &str) -> Result<(), SandboxError> {
         inspect::set_authorized(&mut self.shared.world(), seller_id, true)
+    }
+
+    /// Grants (`true`) or withdraws (`false`) the application's PII roles for the seller: without them the
+    /// Orders API v2026-01-01 leaves every PII field out (Access Orders PII page).
+    pub fn set_pii_role(&self, seller_id: &str, granted: bool) -> Result<(), SandboxError> {
+        inspect::set_pii_role(&mut self.shared.world(), seller_id, granted)
+    }
+
+    /// The buyer names, e-mails, recipient names, street lines and phones of the seller's orders, so tests
+    /// can check logs hold none of them.
+    pub fn pii_values(&self, seller_id: &str) -> Result<Vec<String>, SandboxError> {
+        inspect::pii_values(&self.shared.world(), seller_id)
     }
 
     /// Marks the seller's account ineligible (`true`) or eligible again (`false`).

@@ -43,11 +43,15 @@ pub enum Operation {
     GetFeedDocument,
     /// `PUT` of a feed document to its presigned URL (S3 in production; not rate-limited).
     UploadDocument,
+    /// Orders API v2026-01-01 `getOrder`.
+    GetOrder,
+    /// Orders API v2026-01-01 `searchOrders`.
+    SearchOrders,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 17] = [
         Operation::LwaToken,
         Operation::CreateRestrictedDataToken,
         Operation::GetReports,
@@ -63,6 +67,8 @@ impl Operation {
         Operation::CancelFeed,
         Operation::GetFeedDocument,
         Operation::UploadDocument,
+        Operation::GetOrder,
+        Operation::SearchOrders,
     ];
 
     /// The operation id as Amazon's models spell it (`createReport`), or the sandbox's own name.
@@ -83,6 +89,8 @@ impl Operation {
             Operation::CancelFeed => "cancelFeed",
             Operation::GetFeedDocument => "getFeedDocument",
             Operation::UploadDocument => "uploadDocument",
+            Operation::GetOrder => "getOrder",
+            Operation::SearchOrders => "searchOrders",
         }
     }
 
@@ -162,6 +170,24 @@ const fn plan(
 /// Amazon's default usage plans (reference: `spapi-models/sandbox-examples/usage-plans.tsv`), kept as code so
 /// the sandbox needs no file at run time. Orders and Notifications rows are here for the APIs to come.
 pub static USAGE_PLANS: &[UsagePlan] = &[
+    // orders_2026-01-01.json, each operation's "Usage Plan" table; listed before v0's getOrder so the
+    // operation id finds this version's plan.
+    plan(
+        "orders_2026-01-01",
+        "getOrder",
+        "GET",
+        "/orders/2026-01-01/orders/{orderId}",
+        0.5,
+        30,
+    ),
+    plan(
+        "orders_2026-01-01",
+        "searchOrders",
+        "GET",
+        "/orders/2026-01-01/orders",
+        0.0056,
+        20,
+    ),
     plan(
         "reports_2021-06-30",
         "getReports",

@@ -21,6 +21,7 @@ use super::faults::FaultKind;
 use super::feeds;
 use super::inspect::{self, OperationStats};
 use super::operations::Operation;
+use super::orders;
 use super::reports;
 use super::state::World;
 
@@ -324,6 +325,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/feeds/2021-06-30/feeds/{feed_id}",
             get(get_feed).delete(cancel_feed),
         )
+        // Orders API v2026-01-01 (issue 17).
+        .route("/orders/2026-01-01/orders", get(search_orders))
+        .route("/orders/2026-01-01/orders/{order_id}", get(get_order))
         .route(
             "/_documents/{document_id}",
             // S3 takes a single PUT of up to 5 GB; axum's default body limit (2 MB) refused feed documents
@@ -387,6 +391,49 @@ async fn get_reports(
         |world, caller, now| {
             let pairs = query_pairs(query.as_deref())?;
             reports::get_reports(world, caller, &pairs, now).map(|v| Reply::json(200, v))
+        },
+    )
+    .await
+}
+
+async fn search_orders(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    sp_api(
+        &shared,
+        Operation::SearchOrders,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, now| {
+            let pairs = query_pairs(query.as_deref())?;
+            orders::search_orders(world, caller, &pairs, now).map(|v| Reply::json(200, v))
+        },
+    )
+    .await
+}
+
+async fn get_order(
+    State(shared): State<Arc<Shared>>,
+    Path(order_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    sp_api(
+        &shared,
+        Operation::GetOrder,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, now| {
+            let pairs = query_pairs(query.as_deref())?;
+            orders::get_order(world, caller, &order_id, &pairs, now).map(|v| Reply::json(200, v))
         },
     )
     .await

@@ -71,6 +71,9 @@ pub(crate) struct World {
     /// Carrier codes of Amazon's published list that feeds are nevertheless rejected for, as when Amazon
     /// retires a code before a client's list knows.
     pub(crate) retired_carriers: BTreeSet<String>,
+    /// Sellers whose application lacks the PII roles (Access Orders PII page): Orders API v2026-01-01 answers
+    /// without the PII fields for them.
+    pub(crate) pii_withheld: BTreeSet<String>,
 }
 
 impl World {
@@ -90,6 +93,7 @@ impl World {
             faults: Faults::default(),
             stats: BTreeMap::new(),
             retired_carriers: BTreeSet::new(),
+            pii_withheld: BTreeSet::new(),
         }
     }
 

@@ -309,6 +309,83 @@ async fn get_order_beyond_its_burst_of_30_is_throttled() {
     assert_eq!(stats[&Operation::SearchOrders].throttled, 1);
 }
 
+/// Ships `units` of the order's first line through a `POST_ORDER_FULFILLMENT_DATA` feed, the existing feed path.
+async fn ship_first_line(h: &Harness, token: &str, seller: &str, order: &str, item: &str, units: u32) {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AmazonEnvelope xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xsi:noNamespaceSchemaLocation=\"amzn-envelope.xsd\">\n<Header><DocumentVersion>1.01</DocumentVersion>\
+         <MerchantIdentifier>{seller}</MerchantIdentifier></Header>\n<MessageType>OrderFulfillment</MessageType>\n\
+         <Message><MessageID>1</MessageID><OrderFulfillment><AmazonOrderID>{order}</AmazonOrderID>\
+         <FulfillmentDate>2025-03-10T12:00:00+00:00</FulfillmentDate><FulfillmentData><CarrierCode>DHL</CarrierCode>\
+         <ShippingMethod>Ground</ShippingMethod><ShipperTrackingNumber>JD0001</ShipperTrackingNumber></FulfillmentData>\
+         <Item><AmazonOrderItemCode>{item}</AmazonOrderItemCode><Quantity>{units}</Quantity></Item></OrderFulfillment>\
+         </Message>\n</AmazonEnvelope>\n"
+    );
+    let content_type = "text/xml; charset=UTF-8";
+    let document = h
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/documents",
+            Some(token),
+            Some(json!({ "contentType": content_type })),
+        )
+        .await;
+    assert_eq!(document.status, StatusCode::CREATED, "{:?}", document.body);
+    let uploaded = h
+        .http
+        .put(document.body["url"].as_str().expect("url"))
+        .header("content-type", content_type)
+        .body(xml)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(uploaded.status(), StatusCode::OK);
+    let feed = h
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/feeds",
+            Some(token),
+            Some(json!({"feedType": "POST_ORDER_FULFILLMENT_DATA", "marketplaceIds": [US],
+                "inputFeedDocumentId": document.body["feedDocumentId"]})),
+        )
+        .await;
+    assert_eq!(feed.status, StatusCode::ACCEPTED, "{:?}", feed.body);
+    h.advance(TimeDelta::seconds(91));
+}
+
+#[tokio::test]
+async fn a_shipment_fed_through_feeds_shows_in_get_order() {
+    let h = fast().await;
+    let seller = mfn_seller(&h, 11);
+    h.advance(TimeDelta::hours(2));
+    let token = h.token(&seller).await;
+    let target = h
+        .sandbox
+        .visible_orders(&seller.seller_id, h.now())
+        .expect("known seller")
+        .into_iter()
+        .find(|o| o.status == OrderState::Unshipped && o.items.len() >= 2)
+        .expect("an unshipped order with two lines");
+    let first = &target.items[0];
+    let id = &target.amazon_order_id;
+    ship_first_line(&h, &token, &seller.seller_id, id, &first.order_item_id, first.quantity).await;
+
+    let order = get_order(&h, &token, id, "FULFILLMENT,PACKAGES").await;
+    assert_eq!(order["fulfillment"]["fulfillmentStatus"], "PARTIALLY_SHIPPED", "{order}");
+    let line = order["orderItems"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["orderItemId"] == first.order_item_id.as_str())
+        .expect("the shipped line");
+    assert_eq!(line["fulfillment"]["quantityFulfilled"], first.quantity);
+    assert_eq!(line["fulfillment"]["quantityUnfulfilled"], 0);
+    let packages = order["packages"].as_array().expect("packages");
+    assert_eq!(packages.len(), 1);
+    assert_eq!(packages[0]["trackingNumber"], "JD0001");
+    assert_eq!(packages[0]["packageItems"][0]["orderItemId"], first.order_item_id.as_str());
+}
+
 fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }

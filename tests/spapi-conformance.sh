@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Holds the SP-API sandbox to Amazon's own models: schemathesis (PyPI) generates requests from
-# reports_2021-06-30.json and feeds_2021-06-30.json in the shared reference folder (used in place, never
+# reports_2021-06-30.json, feeds_2021-06-30.json and orders_2026-01-01.json in the shared reference folder (used in place, never
 # copied) and checks every answer of a freshly started sandbox with not_a_server_error,
 # status_code_conformance and response_schema_conformance. Request parameters are restricted to real report
 # and feed types, the seller's marketplaces and ids that exist (tests/conformance/hooks.py); responses are
@@ -9,7 +9,7 @@
 #   tests/spapi-conformance.sh [schemathesis options...]    e.g. --max-examples 50
 #
 # schemathesis goes into its own venv under .local/tools (the one tests/api-fuzz.sh uses, same version).
-# CONFORMANCE_MAX_TIME (seconds, default 600) bounds the run. Exits non-zero on any failure.
+# CONFORMANCE_MAX_TIME (seconds, default 600) bounds each model's run; CONFORMANCE_MODELS picks models. Exits non-zero on any failure.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -89,6 +89,8 @@ for _ in range(100):
     if r.get("reportDocumentId") and f.get("resultFeedDocumentId"):
         break
     time.sleep(0.2)
+orders = call("GET", "/_sandbox/sellers/%s/orders?visible=true" % seller["sellerId"])
+print("export CONFORMANCE_ORDER_ID=%s" % (orders[0]["amazonOrderId"] if orders else ""))
 print("export CONFORMANCE_TOKEN=%s" % json.dumps(token))
 print("export CONFORMANCE_MARKETPLACES=%s" % ",".join(marketplaces))
 print("export CONFORMANCE_REPORT_ID=%s" % report)
@@ -98,12 +100,13 @@ print("export CONFORMANCE_FEED_DOCUMENT_ID=%s" % f.get("resultFeedDocumentId", d
 PY
 )"
 
-log "testing $url against Amazon's reports and feeds models"
+log "testing $url against Amazon's reports, feeds and orders models"
 export PYTHONPATH="$root/tests/conformance"
 export SCHEMATHESIS_HOOKS=hooks
 cd "$root/.local"
 status=0
-for model in reports-api-model/reports_2021-06-30.json feeds-api-model/feeds_2021-06-30.json; do
+for model in ${CONFORMANCE_MODELS:-reports-api-model/reports_2021-06-30.json feeds-api-model/feeds_2021-06-30.json \
+    orders-api-model/orders_2026-01-01.json}; do
   "$venv/bin/st" run "$models/$model" \
     --url "$url" \
     --header "x-amz-access-token: $CONFORMANCE_TOKEN" \

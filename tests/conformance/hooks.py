@@ -3,6 +3,7 @@ name (real report and feed types, the seller's marketplaces, ids that exist), so
 sandbox's answers rather than its refusals of random strings. Responses are never touched."""
 
 import os
+from datetime import datetime, timedelta, timezone
 
 import schemathesis
 
@@ -12,6 +13,7 @@ REPORT_DOCUMENT_ID = os.environ["CONFORMANCE_REPORT_DOCUMENT_ID"]
 FEED_ID = os.environ["CONFORMANCE_FEED_ID"]
 FEED_DOCUMENT_ID = os.environ["CONFORMANCE_FEED_DOCUMENT_ID"]
 SCHEDULE_ID = os.environ.get("CONFORMANCE_SCHEDULE_ID", "")
+ORDER_ID = os.environ.get("CONFORMANCE_ORDER_ID", "")
 REPORT_TYPES = [
     "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
     "GET_XML_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
@@ -35,6 +37,7 @@ def map_path_parameters(ctx, path):
         "feedId": FEED_ID,
         "feedDocumentId": FEED_DOCUMENT_ID,
         "reportScheduleId": SCHEDULE_ID or path.get("reportScheduleId"),
+        "orderId": ORDER_ID,
     }.items():
         if name in path and value:
             path[name] = value
@@ -51,6 +54,16 @@ def map_query(ctx, query):
         query["feedTypes"] = FEED_TYPES[: 1 + len(str(query["feedTypes"])) % len(FEED_TYPES)]
     if "marketplaceIds" in query:
         query["marketplaceIds"] = MARKETPLACES[:1]
+    # searchOrders: dates a seller would send (the last month, Before at least two minutes ago), so the
+    # answers are orders rather than refusals; the parameter combinations themselves stay as generated.
+    month_ago = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    recent = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for name in ("createdAfter", "lastUpdatedAfter"):
+        if name in query:
+            query[name] = month_ago
+    for name in ("createdBefore", "lastUpdatedBefore"):
+        if name in query:
+            query[name] = recent
     return query
 
 

@@ -63,15 +63,13 @@ async fn get_order_agrees_with_the_report_row_on_status_items_and_last_update_fo
     let (_, rows) = read_tsv(&document.text);
     let mut by_order: BTreeMap<String, (String, String, BTreeSet<String>)> = BTreeMap::new();
     for row in &rows {
-        let entry = by_order
-            .entry(row["amazon-order-id"].clone())
-            .or_insert_with(|| {
-                (
-                    row["order-status"].clone(),
-                    row["last-updated-date"].clone(),
-                    BTreeSet::new(),
-                )
-            });
+        let entry = by_order.entry(row["amazon-order-id"].clone()).or_insert_with(|| {
+            (
+                row["order-status"].clone(),
+                row["last-updated-date"].clone(),
+                BTreeSet::new(),
+            )
+        });
         entry.2.insert(row["sku"].clone());
     }
     assert!(by_order.len() > 20, "{} orders", by_order.len());
@@ -79,7 +77,11 @@ async fn get_order_agrees_with_the_report_row_on_status_items_and_last_update_fo
         // A millisecond refills the scaled bucket without letting anything happen to the orders.
         h.advance(TimeDelta::milliseconds(1));
         let order = get_order(&h, &token, id, "FULFILLMENT").await;
-        assert_eq!(order["fulfillment"]["fulfillmentStatus"], api_status(status), "{id}");
+        assert_eq!(
+            order["fulfillment"]["fulfillmentStatus"],
+            api_status(status),
+            "{id}"
+        );
         assert_eq!(
             parse(order["lastUpdatedTime"].as_str().expect("lastUpdatedTime")),
             parse(updated),
@@ -118,7 +120,11 @@ async fn search_orders_pages_cover_every_order_exactly_once() {
         let orders = answer.body["orders"].as_array().expect("orders");
         assert!(orders.len() <= 7);
         h.advance(TimeDelta::milliseconds(1));
-        seen.extend(orders.iter().map(|o| o["orderId"].as_str().expect("id").to_owned()));
+        seen.extend(
+            orders
+                .iter()
+                .map(|o| o["orderId"].as_str().expect("id").to_owned()),
+        );
         pages += 1;
         match answer.body["pagination"]["nextToken"].as_str() {
             Some(next) => path = format!("{base}&paginationToken={}", urlencode(next)),
@@ -160,7 +166,7 @@ async fn search_orders_refuses_the_combinations_the_model_forbids() {
         format!("lastUpdatedAfter={t}&createdBefore={later}"),
         format!("createdAfter={later}&createdBefore={t}"),
         format!("createdAfter={t}&createdBefore={future}"),
-        format!("createdAfter=yesterday"),
+        "createdAfter=yesterday".to_owned(),
         format!("createdAfter={t}&maxResultsPerPage=101"),
         format!("createdAfter={t}&maxResultsPerPage=0"),
         format!("createdAfter={t}&fulfillmentStatuses=LOST"),
@@ -168,10 +174,13 @@ async fn search_orders_refuses_the_combinations_the_model_forbids() {
         format!("createdAfter={t}&includedData=EVERYTHING"),
         format!("createdAfter={t}&paginationToken=nonsense"),
     ] {
-        let answer = h
-            .get(&format!("/orders/2026-01-01/orders?{query}"), &token)
-            .await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}: {:?}", answer.body);
+        let answer = h.get(&format!("/orders/2026-01-01/orders?{query}"), &token).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {:?}",
+            answer.body
+        );
         assert_eq!(answer.body["errors"][0]["code"], "InvalidInput", "{query}");
     }
     let fine = h
@@ -225,7 +234,14 @@ async fn included_data_decides_which_blocks_appear() {
     assert!(bare["orderItems"][0]["fulfillment"].is_null());
     let full = get_order(&h, &token, &id, "BUYER,RECIPIENT,FULFILLMENT").await;
     let address = &full["recipient"]["deliveryAddress"];
-    for field in ["name", "addressLine1", "city", "postalCode", "countryCode", "phone"] {
+    for field in [
+        "name",
+        "addressLine1",
+        "city",
+        "postalCode",
+        "countryCode",
+        "phone",
+    ] {
         assert!(address[field].is_string(), "{field}: {full}");
     }
     assert!(full["buyer"]["buyerEmail"].is_string());
@@ -266,7 +282,12 @@ async fn pii_is_withheld_without_the_role_and_back_when_granted() {
     assert!(order["recipient"]["deliveryAddress"]["addressLine1"].is_string());
     assert!(order["buyer"]["buyerName"].is_string());
     let listed = h
-        .call(Method::GET, &format!("/_sandbox/sellers/{}/pii", seller.seller_id), None, None)
+        .call(
+            Method::GET,
+            &format!("/_sandbox/sellers/{}/pii", seller.seller_id),
+            None,
+            None,
+        )
         .await;
     assert_eq!(listed.body, json!(pii));
 }
@@ -279,15 +300,11 @@ async fn get_order_beyond_its_burst_of_30_is_throttled() {
     let token = h.token(&seller).await;
     let id = unshipped_id(&h, &seller);
     for n in 0..30 {
-        let answer = h
-            .get(&format!("/orders/2026-01-01/orders/{id}"), &token)
-            .await;
+        let answer = h.get(&format!("/orders/2026-01-01/orders/{id}"), &token).await;
         assert_eq!(answer.status, StatusCode::OK, "call {n}");
         assert_eq!(answer.header("x-amzn-ratelimit-limit"), Some("0.5"));
     }
-    let throttled = h
-        .get(&format!("/orders/2026-01-01/orders/{id}"), &token)
-        .await;
+    let throttled = h.get(&format!("/orders/2026-01-01/orders/{id}"), &token).await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
         throttled.body,
@@ -345,8 +362,10 @@ async fn ship_first_line(h: &Harness, token: &str, seller: &str, order: &str, it
             Method::POST,
             "/feeds/2021-06-30/feeds",
             Some(token),
-            Some(json!({"feedType": "POST_ORDER_FULFILLMENT_DATA", "marketplaceIds": [US],
-                "inputFeedDocumentId": document.body["feedDocumentId"]})),
+            Some(
+                json!({"feedType": "POST_ORDER_FULFILLMENT_DATA", "marketplaceIds": [US],
+                "inputFeedDocumentId": document.body["feedDocumentId"]}),
+            ),
         )
         .await;
     assert_eq!(feed.status, StatusCode::ACCEPTED, "{:?}", feed.body);
@@ -368,10 +387,21 @@ async fn a_shipment_fed_through_feeds_shows_in_get_order() {
         .expect("an unshipped order with two lines");
     let first = &target.items[0];
     let id = &target.amazon_order_id;
-    ship_first_line(&h, &token, &seller.seller_id, id, &first.order_item_id, first.quantity).await;
+    ship_first_line(
+        &h,
+        &token,
+        &seller.seller_id,
+        id,
+        &first.order_item_id,
+        first.quantity,
+    )
+    .await;
 
     let order = get_order(&h, &token, id, "FULFILLMENT,PACKAGES").await;
-    assert_eq!(order["fulfillment"]["fulfillmentStatus"], "PARTIALLY_SHIPPED", "{order}");
+    assert_eq!(
+        order["fulfillment"]["fulfillmentStatus"], "PARTIALLY_SHIPPED",
+        "{order}"
+    );
     let line = order["orderItems"]
         .as_array()
         .expect("items")
@@ -383,7 +413,10 @@ async fn a_shipment_fed_through_feeds_shows_in_get_order() {
     let packages = order["packages"].as_array().expect("packages");
     assert_eq!(packages.len(), 1);
     assert_eq!(packages[0]["trackingNumber"], "JD0001");
-    assert_eq!(packages[0]["packageItems"][0]["orderItemId"], first.order_item_id.as_str());
+    assert_eq!(
+        packages[0]["packageItems"][0]["orderItemId"],
+        first.order_item_id.as_str()
+    );
 }
 
 fn urlencode(text: &str) -> String {

@@ -739,7 +739,8 @@ pub(crate) fn set_pii_role(world: &mut World, seller_id: &str, granted: bool) ->
 
 /// The PII values of a seller's orders.
 pub(crate) fn pii_values(world: &World, seller_id: &str) -> Result<Vec<String>, SandboxError> {
-    super::orders::pii_values(world, seller_id).ok_or_else(|| SandboxError::UnknownSeller(seller_id.to_owned()))
+    super::orders::pii_values(world, seller_id)
+        .ok_or_else(|| SandboxError::UnknownSeller(seller_id.to_owned()))
 }
 
 async fn grant_pii_role(State(shared): State<Arc<Shared>>, Path(seller_id): Path<String>) -> Response {

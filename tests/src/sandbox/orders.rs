@@ -117,7 +117,7 @@ impl<'a> View<'a> {
     fn buyer_cancel_request(&self) -> bool {
         self.order.channel == Channel::Mfn
             && self.status() == "UNSHIPPED"
-            && (hash(&self.order.amazon_order_id) >> 16) % 10 == 0
+            && (hash(&self.order.amazon_order_id) >> 16).is_multiple_of(10)
     }
 }
 
@@ -193,7 +193,7 @@ fn render(view: &View<'_>, included: &[&str], pii: bool) -> Value {
         address.insert("addressType".into(), json!(kind));
         out.insert("recipient".into(), json!({ "deliveryAddress": address }));
     }
-    if has("TAX") && EU_VAT.contains(&order.marketplace.country) && (h >> 24) % 8 == 0 {
+    if has("TAX") && EU_VAT.contains(&order.marketplace.country) && (h >> 24).is_multiple_of(8) {
         out.insert(
             "tax".into(),
             json!({"taxRegistrations": [{
@@ -229,7 +229,7 @@ fn render(view: &View<'_>, included: &[&str], pii: bool) -> Value {
             product.insert("title".into(), json!(item.product_name));
             product.insert("sellerSku".into(), json!(item.sku));
             // Amazon Custom: some merchant items carry the customisation's archive.
-            let custom = order.channel == Channel::Mfn && (hash(&item.order_item_id) >> 8) % 12 == 0;
+            let custom = order.channel == Channel::Mfn && (hash(&item.order_item_id) >> 8).is_multiple_of(12);
             if custom && pii {
                 product.insert(
                     "customization".into(),
@@ -287,7 +287,7 @@ fn render(view: &View<'_>, included: &[&str], pii: bool) -> Value {
                 let mut fulfillment = Map::new();
                 fulfillment.insert("quantityFulfilled".into(), json!(shipped));
                 fulfillment.insert("quantityUnfulfilled".into(), json!(unfulfilled));
-                if i == 0 && h % 10 == 0 {
+                if i == 0 && h.is_multiple_of(10) {
                     let mut gift = Map::new();
                     if pii {
                         gift.insert("giftMessage".into(), json!("Happy birthday! Love, Sam"));
@@ -353,7 +353,7 @@ fn single<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-fn included<'p>(pairs: &'p [(String, String)]) -> Result<Vec<&'p str>, ApiError> {
+fn included(pairs: &[(String, String)]) -> Result<Vec<&str>, ApiError> {
     let wanted = values(pairs, "includedData");
     if let Some(bad) = wanted.iter().find(|v| !DATASETS.contains(v)) {
         return Err(invalid(format!("Invalid includedData value: {bad}")));
@@ -416,24 +416,22 @@ pub(crate) fn search_orders(
         }
         (Some(after), None) => {
             if updated_before.is_some() {
-                return Err(invalid(
-                    "lastUpdatedBefore cannot be provided with createdAfter",
-                ));
+                return Err(invalid("lastUpdatedBefore cannot be provided with createdAfter"));
             }
             (false, after, created_before)
         }
         (None, Some(after)) => {
             if created_before.is_some() {
-                return Err(invalid(
-                    "createdBefore cannot be provided with lastUpdatedAfter",
-                ));
+                return Err(invalid("createdBefore cannot be provided with lastUpdatedAfter"));
             }
             (true, after, updated_before)
         }
     };
     if let Some(before) = before {
         if before < after {
-            return Err(invalid("The Before date must be equal to or after the After date"));
+            return Err(invalid(
+                "The Before date must be equal to or after the After date",
+            ));
         }
         if before > latest {
             return Err(invalid(
@@ -442,7 +440,9 @@ pub(crate) fn search_orders(
         }
     }
     if after > latest {
-        return Err(invalid("The After date must be at least two minutes before the time of the request"));
+        return Err(invalid(
+            "The After date must be at least two minutes before the time of the request",
+        ));
     }
     let before = before.unwrap_or(latest);
     let statuses = values(pairs, "fulfillmentStatuses");
@@ -496,7 +496,11 @@ pub(crate) fn search_orders(
         })
         .filter(|v| statuses.is_empty() || statuses.contains(&v.status()))
         .filter(|v| {
-            let t = if by_update { v.updated } else { v.order.purchase_date };
+            let t = if by_update {
+                v.updated
+            } else {
+                v.order.purchase_date
+            };
             after <= t && t <= before
         })
         .collect();

@@ -422,3 +422,64 @@ async fn a_shipment_fed_through_feeds_shows_in_get_order() {
 fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }
+
+#[tokio::test]
+async fn merchant_orders_carry_buyer_requests_customisations_gifts_and_purchase_orders_on_some_orders() {
+    let h = fast().await;
+    let mut spec = spec(12, &[US], 200);
+    spec.afn_share = 0.0;
+    spec.cancel_share = 0.0;
+    spec.awaiting_shipment_share = 1.0;
+    spec.business_share = 0.2;
+    let seller = h.add_seller(spec);
+    h.advance(TimeDelta::hours(2));
+    let token = h.token(&seller).await;
+    let after = urlencode(&(epoch() - TimeDelta::days(4)).to_rfc3339());
+    let answer = h
+        .get(
+            &format!(
+                "/orders/2026-01-01/orders?createdAfter={after}&includedData=BUYER,CANCELLATION,FULFILLMENT"
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    let orders = answer.body["orders"].as_array().expect("orders");
+    let items = || {
+        orders
+            .iter()
+            .flat_map(|o| o["orderItems"].as_array().expect("items"))
+    };
+    let requests = items()
+        .filter(|i| i["cancellation"]["cancellationRequest"]["requester"] == "BUYER")
+        .count();
+    let custom = items()
+        .filter(|i| i["product"]["customization"]["customizedUrl"].is_string())
+        .count();
+    let gifts = items()
+        .filter(|i| i["fulfillment"]["packing"]["giftOption"]["giftMessage"].is_string())
+        .count();
+    let purchase_orders = orders
+        .iter()
+        .filter(|o| o["buyer"]["buyerPurchaseOrderNumber"].is_string())
+        .count();
+    for (what, n) in [
+        ("cancellation requests", requests),
+        ("customised items", custom),
+        ("gift messages", gifts),
+        ("purchase orders", purchase_orders),
+    ] {
+        assert!(
+            n > 0 && n < orders.len(),
+            "{what}: {n} of {} orders",
+            orders.len()
+        );
+    }
+    // Requests only on orders still waiting for the seller.
+    for order in orders {
+        let requested = order["orderItems"][0]["cancellation"]["cancellationRequest"].is_object();
+        if requested {
+            assert_eq!(order["fulfillment"]["fulfillmentStatus"], "UNSHIPPED", "{order}");
+        }
+    }
+}

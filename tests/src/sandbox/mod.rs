@@ -72,6 +72,8 @@
 //! | `POST /_sandbox/faults` | arm a [`Fault`] → 201 `{"faultId"}` | [`Sandbox::inject`] |
 //! | `GET /_sandbox/faults`, `DELETE /_sandbox/faults` | list / disarm faults | [`Sandbox::faults`], [`Sandbox::clear_faults`] |
 //! | `POST /_sandbox/carriers/{code}/retire` | reject order feeds naming this carrier code (result code 25), as when Amazon retires a code | [`Sandbox::retire_carrier`] |
+//! | `POST /_sandbox/sellers/{id}/pii-role`, `DELETE …/pii-role` | grant / withdraw the application's PII roles: Orders API v2026-01-01 leaves PII fields out without them | [`Sandbox::set_pii_role`] |
+//! | `GET /_sandbox/sellers/{id}/pii` | the buyer names, e-mails, recipient names, street lines and phones of its orders (to grep logs for) | [`Sandbox::pii_values`] |
 //!
 //! Unknown sellers answer 404 and bad input 400, both as `{"error": "..."}`.
 //!

@@ -71,6 +71,9 @@ pub struct Config {
     pub stack_name: String,
     /// The bucket for report documents sellersync keeps unparsed (`RAW_DOCUMENTS_BUCKET`).
     pub raw_documents_bucket: Option<String>,
+    /// The stack's event bus, where the event publisher puts order, action and account events
+    /// (`EVENT_BUS_NAME`).
+    pub event_bus_name: Option<String>,
     /// Whether this runs in AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME`, which Lambda sets): metrics go to stdout
     /// for CloudWatch there, and stay in memory elsewhere (the local runner counts them).
     pub in_lambda: bool,
@@ -78,15 +81,6 @@ pub struct Config {
     pub clock_scale: f64,
     /// Origin of the scaled clock (`CLOCK_ORIGIN`, RFC 3339); ignored at scale 1.
     pub clock_origin: Option<DateTime<Utc>>,
-}
-
-/// The event publisher's one setting: `EVENT_BUS_NAME`, the bus its events go to.
-pub fn event_bus_from_env() -> Result<String, ConfigError> {
-    std::env::var("EVENT_BUS_NAME")
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .ok_or(ConfigError::Missing("EVENT_BUS_NAME"))
 }
 
 impl Config {
@@ -175,6 +169,7 @@ impl Config {
             stack_name: var("STACK_NAME").unwrap_or_else(|| "sellersync".into()),
             in_lambda: var("AWS_LAMBDA_FUNCTION_NAME").is_some(),
             raw_documents_bucket: var("RAW_DOCUMENTS_BUCKET"),
+            event_bus_name: var("EVENT_BUS_NAME"),
             clock_scale,
             clock_origin,
         })

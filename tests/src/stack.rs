@@ -48,6 +48,8 @@ pub struct LocalStack {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// moto's S3 (path-style, as the functions address it locally).
     pub s3: aws_sdk_s3::Client,
+    /// moto's EventBridge.
+    pub events: aws_sdk_eventbridge::Client,
 }
 
 impl LocalStack {
@@ -86,6 +88,7 @@ impl LocalStack {
             scheduler: aws_sdk_scheduler::Client::new(&sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             s3: shared::runtime::s3_client(&sdk),
+            events: aws_sdk_eventbridge::Client::new(&sdk),
             sdk,
         }
     }
@@ -145,6 +148,23 @@ impl LocalStack {
             resources
                 .arns
                 .insert(id.to_owned(), format!("arn:aws:s3:::{name}"));
+            resources.refs.insert(id.to_owned(), name);
+        }
+        for (id, properties) in template.resources_of("AWS::Events::EventBus") {
+            let name = match properties.get("Name") {
+                Some(name) => resources.resolve(name)?,
+                None => format!("{prefix}-{id}"),
+            };
+            self.events
+                .create_event_bus()
+                .name(&name)
+                .send()
+                .await
+                .with_context(|| format!("creating event bus {id}"))?;
+            resources.arns.insert(
+                id.to_owned(),
+                format!("arn:aws:events:us-east-1:{LOCAL_ACCOUNT}:event-bus/{name}"),
+            );
             resources.refs.insert(id.to_owned(), name);
         }
         for (id, properties) in template.resources_of("AWS::Scheduler::ScheduleGroup") {

@@ -245,7 +245,7 @@ async fn shipments_and_cancellations_reach_the_sandbox_and_rejections_show_in_th
         api.resources.get("StateTable").unwrap(),
     );
     let bus = shared::testing::MemoryEventBus::default();
-    let pumped = stream.pump(&bus, 100).await.expect("stream read");
+    let pumped = stream.pump(&bus, 100, None).await.expect("stream read");
     assert_eq!(pumped.failed_batches, 0);
     let mut results: Vec<(String, String, Option<String>)> = bus
         .events()

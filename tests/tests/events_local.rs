@@ -33,9 +33,9 @@ async fn setup() -> Setup {
         .await
         .unwrap();
     let table = resources.get("OrdersTable").unwrap().to_owned();
-    let events = aws_sdk_eventbridge::Client::new(&stack.sdk);
-    let bus_name = format!("{prefix}-events");
-    events.create_event_bus().name(&bus_name).send().await.unwrap();
+    let events = stack.events.clone();
+    // The template's bus, created by `provision`.
+    let bus_name = resources.get("EventBus").unwrap().to_owned();
     let queue_url = stack
         .sqs
         .create_queue()
@@ -216,13 +216,13 @@ async fn each_order_is_created_once_changed_once_per_change_and_a_crash_loses_no
         taken: AtomicUsize::new(0),
         inner: &setup.bus,
     };
-    let first = setup.source.pump(&crash, 10).await.unwrap();
+    let first = setup.source.pump(&crash, 10, None).await.unwrap();
     assert_eq!(first.failed_batches, 1, "{first:?}");
     // Restarted, it publishes the rest; a third pump finds nothing new.
-    let second = setup.source.pump(&setup.bus, 10).await.unwrap();
+    let second = setup.source.pump(&setup.bus, 10, None).await.unwrap();
     assert_eq!(second.failed_batches, 0, "{second:?}");
     assert_eq!(second.records, ORDERS + 3 + 5 - 7, "{second:?}");
-    let third = setup.source.pump(&setup.bus, 10).await.unwrap();
+    let third = setup.source.pump(&setup.bus, 10, None).await.unwrap();
     assert_eq!(third.records, 0);
 
     let delivered = drain(&setup).await;

@@ -8,7 +8,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let bus = shared::config::event_bus_from_env()?;
+    let config = shared::config::Config::from_env()?;
+    let bus = shared::config::Config::require(&config.event_bus_name, "EVENT_BUS_NAME")?.to_owned();
     let sdk = shared::runtime::sdk_config().await;
     let publisher = shared::runtime::event_publisher(&sdk, bus);
     let publisher = &publisher;

@@ -24,6 +24,7 @@ use shared::domain::{ImportSummary, JobState};
 
 use super::chaos::{self, Delivery, SharedPlan};
 use super::sqs_source::SqsSource;
+use super::streams::StreamSource;
 use super::ticker::Ticker;
 use crate::stack::{LocalStack, Resources, Template};
 
@@ -54,6 +55,7 @@ enum Handler {
     Parser,
     FeedSubmitter,
     FeedPoller,
+    Publisher,
 }
 
 impl Handler {
@@ -64,6 +66,7 @@ impl Handler {
             "parse-reports" => Handler::Parser,
             "submit-feeds" => Handler::FeedSubmitter,
             "poll-feeds" => Handler::FeedPoller,
+            "publish-events" => Handler::Publisher,
             _ => return None,
         })
     }
@@ -75,6 +78,9 @@ struct Scheduled {
     expression: String,
     handler: Handler,
 }
+
+/// A function's `DynamoDB` event: a table's stream and the batch size its mapping reads.
+type StreamMapping = (StreamSource, i32);
 
 #[derive(Debug)]
 struct QueueSource {
@@ -100,6 +106,10 @@ pub struct Activity {
     pub messages: u64,
     /// Messages handlers reported as failed (to be redelivered).
     pub messages_failed: u64,
+    /// Stream records handed to the event publisher.
+    pub stream_records: u64,
+    /// Stream batches the publisher failed (read again from the failed record).
+    pub stream_batches_failed: u64,
 }
 
 /// The functions of the template, running locally.
@@ -122,6 +132,11 @@ pub struct LocalRunner {
     clock: Arc<dyn Clock>,
     scheduled: Vec<Scheduled>,
     queues: Vec<QueueSource>,
+    /// The tables' streams the event publisher reads.
+    streams: Vec<StreamMapping>,
+    publisher: Option<Arc<dyn shared::ports::EventPublisher>>,
+    /// When the streams were last read.
+    streams_read: Option<std::time::Instant>,
     parse_dead_letters: Option<DeadLetters>,
     ticker: Ticker,
     chaos: Option<SharedPlan>,
@@ -185,7 +200,17 @@ impl LocalRunner {
         let accounts = shared::runtime::accounts(&config, &stack.sdk)?;
         let feeds = shared::runtime::feeds(&config, &stack.sdk).await?;
         let parse_dead_letters = shared::runtime::parse_dead_letters(&config, &stack.sdk);
-        let (scheduled, queues) = function_events(&template, &resources, &stack, settings.redelivery)?;
+        let (scheduled, queues, streams) =
+            function_events(&template, &resources, &stack, settings.redelivery)?;
+        let publisher: Option<Arc<dyn shared::ports::EventPublisher>> = if streams.is_empty() {
+            None
+        } else {
+            let bus = Config::require(&config.event_bus_name, "EVENT_BUS_NAME")?;
+            Some(Arc::new(shared::runtime::event_publisher(
+                &stack.sdk,
+                bus.to_owned(),
+            )))
+        };
         Ok(LocalRunner {
             clock: config.clock(),
             stack,
@@ -197,6 +222,9 @@ impl LocalRunner {
             activity: Activity::default(),
             scheduled,
             queues,
+            streams,
+            publisher,
+            streams_read: None,
             parse_dead_letters,
             ticker: Ticker::default(),
             chaos: None,
@@ -238,7 +266,8 @@ impl LocalRunner {
         self.clock.clone()
     }
 
-    /// One round: every schedule that is due fires, then every queue is drained of what is visible.
+    /// One round: every schedule that is due fires, every queue is drained of what is visible, and the
+    /// tables' streams are published for a moment.
     pub async fn step(&mut self) -> Result<()> {
         let now = self.clock.now();
         let mut names = Vec::new();
@@ -262,6 +291,54 @@ impl LocalRunner {
         for i in 0..self.queues.len() {
             self.drain(i).await?;
         }
+        // Five seconds of wall time between reads, a quarter of a second each.
+        if self
+            .streams_read
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(5))
+        {
+            self.read_streams(Some(Duration::from_millis(250))).await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes everything the tables' streams hold so far, as the template's mappings do.
+    pub async fn pump_streams(&mut self) -> Result<()> {
+        self.read_streams(None).await
+    }
+
+    /// Publishes everything the stream of the template's table `table` (a logical id) holds so far.
+    pub async fn pump_stream(&mut self, table: &str) -> Result<()> {
+        let name = self.resources.get(table)?.to_owned();
+        let Some(publisher) = &self.publisher else {
+            return Ok(());
+        };
+        for (source, batch_size) in &mut self.streams {
+            if source.table() == name {
+                let stats = source.pump(publisher.as_ref(), *batch_size, None).await?;
+                self.activity.stream_records += stats.records as u64;
+                self.activity.stream_batches_failed += stats.failed_batches as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the streams for at most `budget` (all of them without one). DynamoDB Local answers GetRecords
+    /// slowly, a few records at a time, and serves nothing else meanwhile: unbounded, reading after a large
+    /// import would stall the other functions for a minute of wall time (hours on the runner's clock), so
+    /// while the import runs the publisher lags and catches up when asked.
+    async fn read_streams(&mut self, budget: Option<Duration>) -> Result<()> {
+        let Some(publisher) = &self.publisher else {
+            return Ok(());
+        };
+        for (source, batch_size) in &mut self.streams {
+            let stats = source
+                .pump(publisher.as_ref(), *batch_size, budget)
+                .await
+                .context("reading a table's stream")?;
+            self.activity.stream_records += stats.records as u64;
+            self.activity.stream_batches_failed += stats.failed_batches as u64;
+        }
+        self.streams_read = Some(std::time::Instant::now());
         Ok(())
     }
 
@@ -437,7 +514,7 @@ impl LocalRunner {
                 None => tracing::warn!("feed poll run timed out; the next one retries"),
                 Some(Ok(_)) => {}
             },
-            Handler::Requester | Handler::Parser => {
+            Handler::Requester | Handler::Parser | Handler::Publisher => {
                 bail!("{handler:?} is not invoked by a schedule of the template")
             }
         }
@@ -531,7 +608,12 @@ fn function_environment(template: &Template, resources: &Resources) -> Result<BT
         .and_then(|e| e.get("Variables"))
         .and_then(Value::as_mapping);
     let mut env = BTreeMap::new();
-    for (name, value) in variables.into_iter().flatten() {
+    // Each function's own variables join the shared ones: the runner gives every handler one configuration.
+    let own = template
+        .resources_of("AWS::Serverless::Function")
+        .filter_map(|(_, props)| props.get("Environment")?.get("Variables")?.as_mapping())
+        .flatten();
+    for (name, value) in variables.into_iter().flatten().chain(own) {
         let name = name
             .as_str()
             .ok_or_else(|| anyhow!("environment variable names are strings"))?;
@@ -572,9 +654,10 @@ fn function_events(
     resources: &Resources,
     stack: &LocalStack,
     redelivery: Duration,
-) -> Result<(Vec<Scheduled>, Vec<QueueSource>)> {
+) -> Result<(Vec<Scheduled>, Vec<QueueSource>, Vec<StreamMapping>)> {
     let mut scheduled = Vec::new();
     let mut queues = Vec::new();
+    let mut streams = Vec::new();
     for (id, properties) in template.resources_of("AWS::Serverless::Function") {
         let crate_name = properties
             .get("CodeUri")
@@ -629,9 +712,26 @@ fn function_events(
                         handler: handler()?,
                     });
                 }
+                "DynamoDB" => {
+                    if handler()? != Handler::Publisher {
+                        bail!("{id}.{event_name}: only the event publisher reads table streams");
+                    }
+                    let table = props
+                        .and_then(|p| p.get("Stream"))
+                        .and_then(reference_target)
+                        .ok_or_else(|| anyhow!("{id}.{event_name} has no Stream of a table"))?;
+                    let batch_size = props
+                        .and_then(|p| p.get("BatchSize"))
+                        .and_then(Value::as_i64)
+                        .unwrap_or(100);
+                    streams.push((
+                        StreamSource::new(StreamSource::local_client(&stack.sdk)?, resources.get(table)?),
+                        batch_size as i32,
+                    ));
+                }
                 _ => {}
             }
         }
     }
-    Ok((scheduled, queues))
+    Ok((scheduled, queues, streams))
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -17,8 +17,8 @@ use shared::ports::OrderQuery;
 
 use super::local::{LocalRunner, RunnerSettings};
 use crate::sandbox::{
-    CLIENT_ID, CLIENT_SECRET, Channel, OrderState, Sandbox, SandboxOptions, SandboxOrder, SellerCredentials,
-    SellerSpec, SellerStats,
+    CLIENT_ID, CLIENT_SECRET, Channel, OrderState, Sandbox, SandboxOptions, SandboxOrder, SandboxReport,
+    SellerCredentials, SellerSpec, SellerStats,
 };
 use crate::stack::{LocalStack, unique_prefix};
 
@@ -85,6 +85,10 @@ pub struct Scenario {
     pub settings: ScenarioSettings,
     started: Instant,
     origin: DateTime<Utc>,
+    /// The queue a rule for every sellersync event on the stack's bus sends to, as an integrator's would.
+    events_queue: String,
+    /// Events taken off that queue so far, in the order received.
+    received_events: Mutex<Vec<serde_json::Value>>,
 }
 
 impl Scenario {
@@ -122,6 +126,7 @@ impl Scenario {
             },
         )
         .await?;
+        let events_queue = subscribe_to_events(&runner).await?;
         let record = runner
             .accounts
             .create(NewAccount {
@@ -145,7 +150,47 @@ impl Scenario {
             settings,
             started: Instant::now(),
             origin,
+            events_queue,
+            received_events: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Every event a consumer of the stack's bus received so far (what the runner published), tallied against
+    /// the sandbox's history.
+    pub async fn events(&self) -> Result<EventTally> {
+        let sqs = &self.runner.stack.sqs;
+        loop {
+            let output = sqs
+                .receive_message()
+                .queue_url(&self.events_queue)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .context("receiving events")?;
+            let messages = output.messages.unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            let mut delete = sqs.delete_message_batch().queue_url(&self.events_queue);
+            for (i, message) in messages.iter().enumerate() {
+                let body = message.body().unwrap_or_default();
+                let event: serde_json::Value = serde_json::from_str(body)
+                    .with_context(|| format!("an event that is not JSON: {body}"))?;
+                lock(&self.received_events).push(event);
+                delete = delete.entries(
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .set_receipt_handle(message.receipt_handle().map(str::to_owned))
+                        .build()?,
+                );
+            }
+            delete.send().await.context("deleting events")?;
+        }
+        let truth = self
+            .sandbox
+            .visible_orders(&self.seller.seller_id, self.sandbox.now())?;
+        let reports = self.sandbox.reports(&self.seller.seller_id)?;
+        Ok(EventTally::of(&lock(&self.received_events), &truth, &reports))
     }
 
     /// When the last order can still change in reports.
@@ -166,7 +211,9 @@ impl Scenario {
         self.runner.run_until(end, Duration::from_millis(20)).await?;
         self.runner
             .settle(TimeDelta::hours(6), Duration::from_millis(20))
-            .await
+            .await?;
+        // The event publisher catches up with everything the import wrote.
+        self.runner.pump_streams().await
     }
 
     /// Every order stored for the account.
@@ -269,7 +316,172 @@ impl Scenario {
             calls: self.sandbox.stats(&self.seller.seller_id)?,
             alarms: AlarmMetrics::of(&self.runner.import.metrics, &self.account_id),
             comparison: self.compare().await?,
+            events: self.events().await?,
         })
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A queue and a rule on the stack's bus that sends it every sellersync event: an integrator's subscription.
+async fn subscribe_to_events(runner: &LocalRunner) -> Result<String> {
+    let bus = runner.resources.get("EventBus")?;
+    let name = format!("{}-consumer", runner.resources.prefix);
+    let queue_url = runner
+        .stack
+        .sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .context("creating the events consumer's queue")?
+        .queue_url
+        .context("a queue URL")?;
+    let events = &runner.stack.events;
+    events
+        .put_rule()
+        .name("every-sellersync-event")
+        .event_bus_name(bus)
+        .event_pattern(r#"{"source": ["sellersync"]}"#)
+        .send()
+        .await
+        .context("creating the consumer's rule")?;
+    events
+        .put_targets()
+        .rule("every-sellersync-event")
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("consumer")
+                .arn(format!(
+                    "arn:aws:sqs:us-east-1:{}:{name}",
+                    crate::stack::LOCAL_ACCOUNT
+                ))
+                .build()?,
+        )
+        .send()
+        .await
+        .context("pointing the rule at the queue")?;
+    Ok(queue_url)
+}
+
+/// The events a consumer received, against the sandbox's history of each order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventTally {
+    /// Messages received, duplicates included.
+    pub received: usize,
+    /// Messages whose `detail.eventId` was received before (at-least-once delivery's duplicates).
+    pub duplicates: usize,
+    /// Distinct events by `detail-type`.
+    pub by_type: BTreeMap<String, usize>,
+    /// Changes at Amazon: per order, the status changes in its history after the version its `Order Created`
+    /// carried. Two changes between two reports reach sellersync as one, so this is an upper bound.
+    pub real_changes: usize,
+    /// Changes reports showed: per order, the statuses the sandbox's reports gave it, less the first. Each is
+    /// one `Order Changed`.
+    pub reported_changes: usize,
+    /// What breaks the contract: an order created other than once, an `Order Changed` whose version is not a
+    /// change in the order's history, a version going backwards, an event for an order Amazon does not have.
+    pub problems: Vec<String>,
+}
+
+impl EventTally {
+    /// Tallies `events` (as received, in order) against `truth` (the orders reports show now).
+    pub fn of(events: &[serde_json::Value], truth: &[SandboxOrder], reports: &[SandboxReport]) -> EventTally {
+        let mut tally = EventTally {
+            received: events.len(),
+            ..EventTally::default()
+        };
+        let mut statuses: HashMap<&str, std::collections::BTreeSet<OrderState>> = HashMap::new();
+        for order in reports.iter().flat_map(|r| &r.orders) {
+            statuses
+                .entry(order.amazon_order_id.as_str())
+                .or_default()
+                .insert(order.status);
+        }
+        tally.reported_changes = statuses.values().map(|s| s.len().saturating_sub(1)).sum();
+        let history: HashMap<&str, &SandboxOrder> =
+            truth.iter().map(|o| (o.amazon_order_id.as_str(), o)).collect();
+        let mut seen = std::collections::HashSet::new();
+        // Per order: versions of its order events in the order received, and its creations.
+        let mut versions: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+        for event in events {
+            let detail = &event["detail"];
+            let id = detail["eventId"].as_str().unwrap_or_default().to_owned();
+            if !seen.insert(id) {
+                tally.duplicates += 1;
+                continue;
+            }
+            let kind = event["detail-type"].as_str().unwrap_or("?").to_owned();
+            *tally.by_type.entry(kind.clone()).or_insert(0) += 1;
+            let (Some(order), Some(version)) = (
+                detail["amazonOrderId"].as_str(),
+                detail["lastUpdated"]
+                    .as_str()
+                    .and_then(|v| v.parse::<DateTime<Utc>>().ok()),
+            ) else {
+                continue;
+            };
+            if kind == "Order Created" || kind == "Order Changed" {
+                versions
+                    .entry(order.to_owned())
+                    .or_default()
+                    .push((kind, version.timestamp()));
+            }
+        }
+        for order in truth {
+            let id = order.amazon_order_id.as_str();
+            let Some(events) = versions.get(id) else {
+                tally.problems.push(format!("{id}: no Order Created"));
+                continue;
+            };
+            let created: Vec<i64> = events
+                .iter()
+                .filter(|(kind, _)| kind == "Order Created")
+                .map(|(_, v)| *v)
+                .collect();
+            if created.len() != 1 {
+                tally
+                    .problems
+                    .push(format!("{id}: {} Order Created events", created.len()));
+            }
+            if let Some(first) = created.first() {
+                tally.real_changes += order
+                    .events
+                    .iter()
+                    .filter(|e| e.last_updated_date.timestamp() > *first)
+                    .count();
+            }
+            let changes: Vec<i64> = order
+                .events
+                .iter()
+                .map(|e| e.last_updated_date.timestamp())
+                .collect();
+            let mut last = i64::MIN;
+            for (kind, version) in events {
+                if *version < last {
+                    tally
+                        .problems
+                        .push(format!("{id}: {kind} at version {version} after {last}"));
+                }
+                if kind == "Order Changed" && !changes.contains(version) {
+                    tally.problems.push(format!(
+                        "{id}: Order Changed at version {version}, which is no change in its history"
+                    ));
+                }
+                last = last.max(*version);
+            }
+        }
+        for id in versions.keys() {
+            if !history.contains_key(id.as_str()) {
+                tally
+                    .problems
+                    .push(format!("{id}: events for an order Amazon does not have"));
+            }
+        }
+        tally
     }
 }
 
@@ -388,6 +600,8 @@ pub struct RunReport {
     pub alarms: AlarmMetrics,
     /// Stored against true.
     pub comparison: Comparison,
+    /// The events a consumer of the stack's bus received.
+    pub events: EventTally,
 }
 
 impl fmt::Display for RunReport {
@@ -453,6 +667,22 @@ impl fmt::Display for RunReport {
             c.different.len()
         )?;
         for line in c.missing.iter().chain(&c.unexpected).chain(&c.different).take(10) {
+            writeln!(f, "  {line}")?;
+        }
+        let e = &self.events;
+        let types: Vec<String> = e.by_type.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+        writeln!(
+            f,
+            "events received: {} ({} duplicates): {}; status changes after creation: {} at Amazon, {} in \
+             reports; {} problems",
+            e.received,
+            e.duplicates,
+            types.join(", "),
+            e.real_changes,
+            e.reported_changes,
+            e.problems.len()
+        )?;
+        for line in e.problems.iter().take(10) {
             writeln!(f, "  {line}")?;
         }
         let a = &self.alarms;

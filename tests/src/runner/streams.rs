@@ -5,6 +5,7 @@
 //! the checkpoint where it was, so the next pump reads the same records again.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
@@ -41,6 +42,11 @@ impl StreamSource {
         }
     }
 
+    /// The table whose stream this is.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
     /// A streams client for the local stack's DynamoDB Local (`AWS_ENDPOINT_URL_DYNAMODB`).
     pub fn local_client(sdk: &aws_config::SdkConfig) -> Result<aws_sdk_dynamodbstreams::Client> {
         let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").context("AWS_ENDPOINT_URL_DYNAMODB")?;
@@ -52,8 +58,15 @@ impl StreamSource {
 
     /// Reads every shard from its checkpoint to its current end, in batches of up to `batch_size` records,
     /// publishing each batch; a shard stops at its first failed batch (its checkpoint then names the last
-    /// record before the failure).
-    pub async fn pump(&mut self, publisher: &dyn EventPublisher, batch_size: i32) -> Result<PumpStats> {
+    /// record before the failure). With a `budget`, stops after the first batch that ends past it, checkpoint
+    /// saved: the next pump goes on from there.
+    pub async fn pump(
+        &mut self,
+        publisher: &dyn EventPublisher,
+        batch_size: i32,
+        budget: Option<Duration>,
+    ) -> Result<PumpStats> {
+        let until = budget.map(|b| Instant::now() + b);
         let mut stats = PumpStats::default();
         let streams = self
             .streams
@@ -81,7 +94,10 @@ impl StreamSource {
                 })
                 .unwrap_or_default();
             for shard in shards {
-                self.pump_shard(arn, &shard, publisher, batch_size, &mut stats)
+                if until.is_some_and(|until| Instant::now() >= until) {
+                    return Ok(stats);
+                }
+                self.pump_shard(arn, &shard, publisher, batch_size, until, &mut stats)
                     .await?;
             }
         }
@@ -146,6 +162,7 @@ impl StreamSource {
         shard: &str,
         publisher: &dyn EventPublisher,
         batch_size: i32,
+        until: Option<Instant>,
         stats: &mut PumpStats,
     ) -> Result<()> {
         let checkpoint = self.checkpoints.get(shard).cloned().flatten();
@@ -170,6 +187,9 @@ impl StreamSource {
                     let last = records.last().map(|r| r.sequence_number.clone());
                     self.checkpoints.insert(shard.to_owned(), last);
                     iterator = output.next_iterator;
+                    if until.is_some_and(|until| Instant::now() >= until) {
+                        break;
+                    }
                 }
                 Some(failed) => {
                     // Retry from the failed record: the checkpoint names the record before it.

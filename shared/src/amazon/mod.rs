@@ -5,7 +5,7 @@
 //! - [`auth`]: LWA credentials, the seller context, the access-token cache, Restricted Data Tokens' types.
 //! - [`lwa`]: Login with Amazon's token grants and the Tokens API, on the client.
 //! - [`rate`]: operations and their usage plans, the [`RateLimiter`] port, token-bucket arithmetic.
-//! - [`reports`], [`feeds`]: the operations, typed as the official models name them.
+//! - [`reports`], [`feeds`], [`orders`]: the operations, typed as the official models name them.
 //! - [`document`]: streamed document downloads (gzip, charset) and feed uploads on presigned URLs.
 //!
 //! Errors are [`crate::error::AmazonError`]. No log line or error carries a token, a secret or a presigned
@@ -16,6 +16,7 @@ pub mod client;
 pub mod document;
 pub mod feeds;
 pub mod lwa;
+pub mod orders;
 pub mod rate;
 pub mod reports;
 
@@ -28,6 +29,10 @@ pub use document::{CompressionAlgorithm, Document, DocumentReader, PresignedUrl,
 pub use feeds::{
     CreateFeedDocumentResponse, CreateFeedDocumentSpecification, CreateFeedResponse, CreateFeedSpecification,
     Feed, FeedDocument, GetFeedsQuery, GetFeedsResponse,
+};
+pub use orders::{
+    ApiOrder, ApiOrderItem, FulfilledBy, FulfillmentStatus, GetOrderResponse, IncludedData, PiiText,
+    SearchOrdersQuery, SearchOrdersResponse,
 };
 pub use rate::{MemoryRateLimiter, Operation, Quota, RateLimiter, TokenBucket};
 pub use reports::{

@@ -43,11 +43,15 @@ pub enum Operation {
     GetFeedDocument,
     /// Tokens 2021-03-01 `createRestrictedDataToken`.
     CreateRestrictedDataToken,
+    /// Orders 2026-01-01 `getOrder`.
+    GetOrder,
+    /// Orders 2026-01-01 `searchOrders`.
+    SearchOrders,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 14] = [
         Operation::CreateReport,
         Operation::GetReport,
         Operation::GetReports,
@@ -60,6 +64,8 @@ impl Operation {
         Operation::CancelFeed,
         Operation::GetFeedDocument,
         Operation::CreateRestrictedDataToken,
+        Operation::GetOrder,
+        Operation::SearchOrders,
     ];
 
     /// The model's `operationId`, e.g. `createReport`; also the name in logs and limiter keys.
@@ -77,6 +83,8 @@ impl Operation {
             Operation::CancelFeed => "cancelFeed",
             Operation::GetFeedDocument => "getFeedDocument",
             Operation::CreateRestrictedDataToken => "createRestrictedDataToken",
+            Operation::GetOrder => "getOrder",
+            Operation::SearchOrders => "searchOrders",
         }
     }
 
@@ -101,6 +109,8 @@ impl Operation {
             Operation::CancelFeed => (2.0, 15),
             Operation::GetFeedDocument => (0.0222, 10),
             Operation::CreateRestrictedDataToken => (1.0, 10),
+            Operation::GetOrder => (0.5, 30),
+            Operation::SearchOrders => (0.0056, 20),
         };
         Quota { rate, burst }
     }

@@ -1310,3 +1310,109 @@ async fn create_feed_document_is_retried_on_a_server_error_since_an_unused_docum
     assert_eq!(created.feed_document_id, "3d4e42b5");
     assert_eq!(amazon.client.stats().attempts, 2);
 }
+
+fn api_order_json(order_id: &str) -> Value {
+    json!({
+        "orderId": order_id,
+        "createdTime": "2026-01-02T10:00:00Z",
+        "lastUpdatedTime": "2026-01-02T11:00:00Z",
+        "salesChannel": {"channelName": "AMAZON", "marketplaceId": "A1PA6795UKMFR9"},
+        "fulfillment": {"fulfillmentStatus": "UNSHIPPED", "fulfilledBy": "MERCHANT"},
+        "orderItems": [{"orderItemId": "41", "quantityOrdered": 1, "product": {"sellerSku": "SKU-1"}}]
+    })
+}
+
+#[tokio::test]
+async fn get_order_asks_for_its_datasets_on_the_orders_path_and_draws_from_the_get_order_bucket() {
+    let amazon = amazon().await;
+    mount_lwa(&amazon.server).await;
+    Mock::given(method("GET"))
+        .and(path("/orders/2026-01-01/orders/306-1234567-1234567"))
+        .and(query_param(
+            "includedData",
+            "BUYER,RECIPIENT,FULFILLMENT,CANCELLATION,PROCEEDS",
+        ))
+        .and(header("x-amz-access-token", ACCESS_TOKEN))
+        .respond_with(ok_json(json!({"order": api_order_json("306-1234567-1234567")})))
+        .expect(1)
+        .mount(&amazon.server)
+        .await;
+
+    let order = amazon
+        .client
+        .get_order(&seller(), "306-1234567-1234567", &IncludedData::FOR_SHIPPING)
+        .await
+        .unwrap();
+
+    assert_eq!(order.order_items[0].order_item_id, "41");
+    assert_eq!(
+        amazon.limiter.draws(),
+        [(ACCOUNT.to_owned(), Operation::GetOrder)]
+    );
+}
+
+#[tokio::test]
+async fn get_order_of_an_unknown_order_is_not_found_and_not_retried() {
+    let amazon = amazon().await;
+    mount_lwa(&amazon.server).await;
+    Mock::given(method("GET"))
+        .and(path("/orders/2026-01-01/orders/nope"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "errors": [{"code": "NotFound", "message": "Order not found", "details": ""}]
+        })))
+        .expect(1)
+        .mount(&amazon.server)
+        .await;
+
+    let err = amazon.client.get_order(&seller(), "nope", &[]).await.unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            AmazonError::NotFound {
+                operation: "getOrder",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn search_orders_repeats_every_filter_with_the_pagination_token() {
+    let amazon = amazon().await;
+    mount_lwa(&amazon.server).await;
+    Mock::given(method("GET"))
+        .and(path("/orders/2026-01-01/orders"))
+        .and(query_param("lastUpdatedAfter", "2026-01-01T00:00:00Z"))
+        .and(query_param("fulfilledBy", "MERCHANT"))
+        .and(query_param("includedData", "FULFILLMENT"))
+        .and(query_param("paginationToken", "page-2"))
+        .respond_with(ok_json(json!({"orders": [api_order_json("O3")],
+            "lastUpdatedBefore": "2026-01-03T00:00:00Z"})))
+        .expect(1)
+        .mount(&amazon.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders/2026-01-01/orders"))
+        .and(query_param("lastUpdatedAfter", "2026-01-01T00:00:00Z"))
+        .respond_with(ok_json(
+            json!({"orders": [api_order_json("O1"), api_order_json("O2")],
+            "pagination": {"nextToken": "page-2"}}),
+        ))
+        .expect(1)
+        .mount(&amazon.server)
+        .await;
+    let query = SearchOrdersQuery {
+        last_updated_after: Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()),
+        fulfilled_by: vec![FulfilledBy::Merchant],
+        included_data: vec![IncludedData::Fulfillment],
+        ..SearchOrdersQuery::default()
+    };
+
+    let orders = amazon.client.search_all_orders(&seller(), &query).await.unwrap();
+
+    let ids: Vec<_> = orders.iter().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(ids, ["O1", "O2", "O3"]);
+    assert_eq!(amazon.limiter.draws_of(Operation::SearchOrders), 2);
+}

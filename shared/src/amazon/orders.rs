@@ -17,6 +17,10 @@ use serde::{Deserialize, Serialize};
 use super::auth::SellerAuth;
 use super::client::{AmazonClient, ApiRequest, segment};
 use super::rate::Operation;
+use crate::domain::{
+    BuyerPii, CancellationRequest, OrderDetails, OrderPii, PiiAvailability, PostalAddress, ShippableItem,
+    TimeWindow,
+};
 use crate::error::AmazonError;
 
 const ORDERS: &str = "/orders/2026-01-01/orders";
@@ -136,7 +140,8 @@ pub enum FulfilledBy {
 }
 
 impl FulfilledBy {
-    fn as_str(self) -> &'static str {
+    /// The model's value (`OTHER` for an unknown one, which is never sent).
+    pub fn as_str(self) -> &'static str {
         match self {
             FulfilledBy::Amazon => "AMAZON",
             FulfilledBy::Merchant => "MERCHANT",
@@ -522,6 +527,129 @@ pub struct GiftOption {
     pub gift_wrap_level: Option<String>,
 }
 
+fn window(range: Option<DateTimeRange>) -> TimeWindow {
+    range
+        .map(|r| TimeWindow {
+            earliest: r.earliest_date_time,
+            latest: r.latest_date_time,
+        })
+        .unwrap_or_default()
+}
+
+fn pii(text: Option<&PiiText>) -> Option<String> {
+    text.and_then(PiiText::non_empty).map(str::to_owned)
+}
+
+impl ApiOrder {
+    /// The order's shipping details and, apart, its PII. `pii_asked` says whether `BUYER`/`RECIPIENT` were in
+    /// `includedData`: asked for and absent means Amazon withheld them.
+    pub fn split(&self, pii_asked: bool) -> (OrderDetails, OrderPii) {
+        let fulfillment = self.fulfillment.as_ref();
+        let items = self
+            .order_items
+            .iter()
+            .map(|item| {
+                let fulfilled = item.fulfillment.as_ref();
+                let shipped = fulfilled.and_then(|f| f.quantity_fulfilled).unwrap_or(0);
+                let gift = fulfilled
+                    .and_then(|f| f.packing.as_ref())
+                    .and_then(|p| p.gift_option.as_ref());
+                ShippableItem {
+                    order_item_id: item.order_item_id.clone(),
+                    sku: item.product.seller_sku.clone(),
+                    quantity_ordered: item.quantity_ordered,
+                    quantity_shipped: shipped,
+                    quantity_left: fulfilled
+                        .and_then(|f| f.quantity_unfulfilled)
+                        .unwrap_or(item.quantity_ordered.saturating_sub(shipped)),
+                    programs: item.programs.clone(),
+                    gift_wrap_level: gift.and_then(|g| g.gift_wrap_level.clone()),
+                    cancellation_request: item
+                        .cancellation
+                        .as_ref()
+                        .and_then(|c| c.cancellation_request.as_ref())
+                        .map(|r| CancellationRequest {
+                            requester: r.requester.clone(),
+                            reason: r.cancel_reason.clone(),
+                        }),
+                }
+            })
+            .collect();
+        let buyer = self.buyer.as_ref();
+        let address = self.recipient.as_ref().and_then(|r| r.delivery_address.as_ref());
+        let order_pii = OrderPii {
+            buyer: BuyerPii {
+                amazon_order_id: self.order_id.clone(),
+                buyer_name: pii(buyer.and_then(|b| b.buyer_name.as_ref())),
+                buyer_email: pii(buyer.and_then(|b| b.buyer_email.as_ref())),
+                buyer_phone: None,
+                ship_to: address
+                    .map(|a| PostalAddress {
+                        name: pii(a.name.as_ref()),
+                        address_1: pii(a.address_line1.as_ref()),
+                        address_2: pii(a.address_line2.as_ref()),
+                        address_3: pii(a.address_line3.as_ref()),
+                        city: a.city.clone(),
+                        state: a.state_or_region.clone(),
+                        postal_code: pii(a.postal_code.as_ref()),
+                        country: a.country_code.clone(),
+                        phone: pii(a.phone.as_ref()),
+                    })
+                    .unwrap_or_default(),
+                bill_to: None,
+            },
+            gift_messages: self
+                .order_items
+                .iter()
+                .filter_map(|item| {
+                    let message = item
+                        .fulfillment
+                        .as_ref()?
+                        .packing
+                        .as_ref()?
+                        .gift_option
+                        .as_ref()?
+                        .gift_message
+                        .as_ref();
+                    Some((item.order_item_id.clone(), pii(message)?))
+                })
+                .collect(),
+            customized_urls: self
+                .order_items
+                .iter()
+                .filter_map(|item| {
+                    let url = item.product.customization.as_ref()?.customized_url.as_ref();
+                    Some((item.order_item_id.clone(), pii(url)?))
+                })
+                .collect(),
+        };
+        // The address lines and the recipient's name are what a label needs; without them the PII was withheld.
+        let given = pii_asked && order_pii.buyer.ship_to.address_1.is_some();
+        let details = OrderDetails {
+            amazon_order_id: self.order_id.clone(),
+            last_updated: self.last_updated_time,
+            fulfillment_status: fulfillment
+                .map_or(FulfillmentStatus::Other, |f| f.fulfillment_status)
+                .as_str()
+                .to_owned(),
+            fulfilled_by: fulfillment
+                .and_then(|f| f.fulfilled_by)
+                .map(|f| f.as_str().to_owned()),
+            ship_by: window(fulfillment.and_then(|f| f.ship_by_window)),
+            deliver_by: window(fulfillment.and_then(|f| f.deliver_by_window)),
+            programs: self.programs.clone(),
+            purchase_order_number: buyer.and_then(|b| b.buyer_purchase_order_number.clone()),
+            items,
+            pii: if given {
+                PiiAvailability::Given
+            } else {
+                PiiAvailability::Withheld
+            },
+        };
+        (details, order_pii)
+    }
+}
+
 /// Which orders `searchOrders` returns. Exactly one of `created_after` and `last_updated_after` must be set,
 /// and the `created_*` and `last_updated_*` pairs do not mix (the model's notes on those parameters).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -823,6 +951,59 @@ mod tests {
         let request = item.cancellation.unwrap().cancellation_request.unwrap();
         assert_eq!(request.requester.as_deref(), Some("BUYER"));
         assert_eq!(request.cancel_reason.as_deref(), Some("Ordered by mistake"));
+    }
+
+    #[test]
+    fn the_example_splits_into_shipping_details_and_pii_kept_apart() {
+        let (details, pii) = model_order().split(true);
+        assert_eq!(details.amazon_order_id, "202-1234567-8901234");
+        assert_eq!(details.fulfillment_status, "SHIPPED");
+        assert_eq!(details.fulfilled_by.as_deref(), Some("MERCHANT"));
+        assert!(details.is_prime() && !details.needs_shipping());
+        assert_eq!(
+            details.deliver_by.latest,
+            Some(Utc.with_ymd_and_hms(2024, 12, 30, 23, 59, 59).unwrap())
+        );
+        let item = &details.items[0];
+        assert_eq!(
+            (item.order_item_id.as_str(), item.sku.as_deref()),
+            ("20212345678901", Some("ECHO-DOT-4-UK-CHARCOAL-3PACK"))
+        );
+        assert_eq!(
+            (item.quantity_ordered, item.quantity_shipped, item.quantity_left),
+            (3, 3, 0)
+        );
+        assert_eq!(item.gift_wrap_level.as_deref(), Some("PREMIUM"));
+        assert_eq!(details.pii, PiiAvailability::Given);
+        let details_json = serde_json::to_string(&details).unwrap();
+        for secret in [
+            "James",
+            "High Street",
+            "M1 2AB",
+            "+44",
+            "Happy Christmas",
+            "buyer-email",
+        ] {
+            assert!(!details_json.contains(secret), "{secret} in {details_json}");
+        }
+        assert_eq!(pii.buyer.ship_to.address_1.as_deref(), Some("123 High Street"));
+        assert_eq!(pii.buyer.ship_to.address_3, None, "empty strings are no data");
+        assert_eq!(pii.buyer.buyer_name.as_deref(), Some("James Wilson"));
+        assert_eq!(pii.gift_messages.len(), 1);
+        assert!(pii.customized_urls.is_empty());
+        assert!(!format!("{pii:?}").contains("James"));
+    }
+
+    #[test]
+    fn pii_asked_for_and_left_out_is_withheld() {
+        let mut order = model_order();
+        order.buyer = None;
+        order.recipient = None;
+        let (details, pii) = order.split(true);
+        assert_eq!(details.pii, PiiAvailability::Withheld);
+        assert!(pii.buyer.ship_to.is_empty());
+        let (details, _) = model_order().split(false);
+        assert_eq!(details.pii, PiiAvailability::Withheld, "not asked for");
     }
 
     #[test]

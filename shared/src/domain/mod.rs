@@ -7,6 +7,7 @@ pub mod health;
 pub mod marketplace;
 pub mod money;
 pub mod order;
+pub mod order_details;
 pub mod outbox;
 pub mod pii;
 pub mod report;
@@ -18,6 +19,10 @@ pub use health::{Connection, ImportStatus, Problem, ProblemKind};
 pub use marketplace::{MARKETPLACES, Marketplace, Region};
 pub use money::{Currency, Money};
 pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
+pub use order_details::{
+    CancellationRequest, DetailsDecision, OrderDetails, OrderPii, PiiAvailability, ShippableItem, TimeWindow,
+    decide_details, needs_details,
+};
 pub use outbox::{
     ActionOrigin, ActionPayload, ActionState, FeedAction, FeedNudge, FeedSubmission, QueuedGroup,
     SubmissionStatus, SubmittedMessage, action_id, action_key,

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     ActionOrigin, Backfill, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, FulfillmentChannel,
-    ImportStatus, JobPrecondition, Order, OrderStatus, Problem, QueuedGroup, ReportJob, SellerAccount,
-    UnshippedOrder,
+    ImportStatus, JobPrecondition, Order, OrderDetails, OrderPii, OrderStatus, Problem, QueuedGroup,
+    ReportJob, SellerAccount, UnshippedOrder,
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -101,6 +101,31 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
         buyer: &BuyerPii,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// The `getOrder` details stored for an order, if any.
+    async fn get_order_details(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<OrderDetails>, StoreError>;
+
+    /// Stores an order's details over any stored ones (the caller decided with
+    /// [`crate::domain::decide_details`]) and, when given, its PII, removed by the store at the expiry. The PII is
+    /// written first, so that a crash between the two makes the next read write both again.
+    async fn put_order_details(
+        &self,
+        account: &str,
+        details: &OrderDetails,
+        pii: Option<(&OrderPii, DateTime<Utc>)>,
+    ) -> Result<(), StoreError>;
+
+    /// An order's PII from `getOrder` with its expiry, if stored (the caller checks the expiry: a store may remove
+    /// expired items late).
+    async fn get_order_pii(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<(OrderPii, DateTime<Utc>)>, StoreError>;
 
     /// Which of these FBA shipment lines (by shipment-item id) are stored already.
     async fn stored_shipment_items(

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ActionOrigin, ActionState, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, Order, QueuedGroup,
-    UnshippedOrder,
+    ActionOrigin, ActionState, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, Order, OrderDetails,
+    OrderPii, QueuedGroup, UnshippedOrder,
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -36,6 +36,10 @@ pub struct Extras {
     pub unshipped: HashMap<(String, String), (UnshippedOrder, u64)>,
     /// Buyer PII and its expiry by (account, order id).
     pub buyers: HashMap<(String, String), (BuyerPii, DateTime<Utc>)>,
+    /// `getOrder` details by (account, order id).
+    pub details: HashMap<(String, String), OrderDetails>,
+    /// `getOrder` PII and its expiry by (account, order id).
+    pub order_pii: HashMap<(String, String), (OrderPii, DateTime<Utc>)>,
     /// FBA shipment lines by (account, shipment-item id).
     pub shipment_items: HashMap<(String, String), FbaShipmentItem>,
     /// Quarantined rows by account.
@@ -231,6 +235,47 @@ impl OrderStore for MemoryOrderStore {
             (buyer.clone(), expires_at),
         );
         Ok(())
+    }
+
+    async fn get_order_details(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<OrderDetails>, StoreError> {
+        Ok(self
+            .extras()
+            .details
+            .get(&(account.to_owned(), order_id.to_owned()))
+            .cloned())
+    }
+
+    async fn put_order_details(
+        &self,
+        account: &str,
+        details: &OrderDetails,
+        pii: Option<(&OrderPii, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        let key = (account.to_owned(), details.amazon_order_id.clone());
+        let mut extras = self.extras();
+        if let Some((pii, expires_at)) = pii {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            extras.order_pii.insert(key.clone(), (pii.clone(), expires_at));
+        }
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        extras.details.insert(key, details.clone());
+        Ok(())
+    }
+
+    async fn get_order_pii(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<(OrderPii, DateTime<Utc>)>, StoreError> {
+        Ok(self
+            .extras()
+            .order_pii
+            .get(&(account.to_owned(), order_id.to_owned()))
+            .cloned())
     }
 
     async fn stored_shipment_items(

@@ -70,6 +70,28 @@ impl OrderStore for Oversized {
     ) -> Result<PutOutcome, StoreError> {
         self.inner.merge_order(account, order, read_token).await
     }
+    async fn get_order_details(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<shared::domain::OrderDetails>, StoreError> {
+        self.inner.get_order_details(account, order_id).await
+    }
+    async fn put_order_details(
+        &self,
+        account: &str,
+        details: &shared::domain::OrderDetails,
+        pii: Option<(&shared::domain::OrderPii, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        self.inner.put_order_details(account, details, pii).await
+    }
+    async fn get_order_pii(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<(shared::domain::OrderPii, DateTime<Utc>)>, StoreError> {
+        self.inner.get_order_pii(account, order_id).await
+    }
     async fn unshipped_fingerprints(
         &self,
         account: &str,

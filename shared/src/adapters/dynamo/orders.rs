@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::keys::{account_pk, order_part_sk, order_sk, order_updated_sk, quarantine_sk, timestamp};
 use super::{Item, batch_get, batch_put, get_i64, n, put_item, s};
 use crate::adapters::unavailable;
-use crate::domain::{BuyerPii, FbaShipmentItem, Order, UnshippedOrder};
+use crate::domain::{BuyerPii, FbaShipmentItem, Order, OrderDetails, OrderPii, UnshippedOrder};
 use crate::error::StoreError;
 use crate::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow, TokenedOrder};
 
@@ -88,6 +88,37 @@ impl DynamoOrderStore {
             .await
             .map_err(|e| unavailable("GetItem", e))?;
         Ok(output.item)
+    }
+
+    /// An order's part item (`sk` from [`order_part_sk`]), read consistently.
+    async fn get_part(&self, account: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(account)))
+            .key("sk", s(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        Ok(output.item)
+    }
+
+    /// The body `body_name` of a part item.
+    fn body_of<T: serde::de::DeserializeOwned>(
+        sk: &str,
+        item: &mut Item,
+        body_name: &str,
+    ) -> Result<T, StoreError> {
+        let body = item.remove(body_name).ok_or_else(|| StoreError::Corrupt {
+            key: sk.to_owned(),
+            reason: format!("no `{body_name}` attribute"),
+        })?;
+        serde_dynamo::from_attribute_value(body).map_err(|e| StoreError::Corrupt {
+            key: sk.to_owned(),
+            reason: e.to_string(),
+        })
     }
 
     /// The order an order item holds.
@@ -283,6 +314,53 @@ impl OrderStore for DynamoOrderStore {
         let mut item = Self::part(account, sk, "buyer_pii", "buyer", buyer)?;
         item.insert("expires_at".into(), n(expires_at.timestamp()));
         put_item(&self.client, &self.table, item).await
+    }
+
+    async fn get_order_details(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<OrderDetails>, StoreError> {
+        let sk = order_part_sk(order_id, "DETAILS");
+        match self.get_part(account, &sk).await? {
+            Some(mut item) => Self::body_of(&sk, &mut item, "details").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_order_details(
+        &self,
+        account: &str,
+        details: &OrderDetails,
+        pii: Option<(&OrderPii, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        if let Some((pii, expires_at)) = pii {
+            let sk = order_part_sk(&details.amazon_order_id, "ORDERPII");
+            let mut item = Self::part(account, sk, "order_pii", "pii", pii)?;
+            item.insert("expires_at".into(), n(expires_at.timestamp()));
+            put_item(&self.client, &self.table, item).await?;
+        }
+        let sk = order_part_sk(&details.amazon_order_id, "DETAILS");
+        let item = Self::part(account, sk, "order_details", "details", details)?;
+        put_item(&self.client, &self.table, item).await
+    }
+
+    async fn get_order_pii(
+        &self,
+        account: &str,
+        order_id: &str,
+    ) -> Result<Option<(OrderPii, DateTime<Utc>)>, StoreError> {
+        let sk = order_part_sk(order_id, "ORDERPII");
+        let Some(mut item) = self.get_part(account, &sk).await? else {
+            return Ok(None);
+        };
+        let expires_at = get_i64(&item, "expires_at")
+            .and_then(|secs| Utc.timestamp_opt(secs, 0).single())
+            .ok_or_else(|| StoreError::Corrupt {
+                key: sk.clone(),
+                reason: "no `expires_at` attribute".into(),
+            })?;
+        Self::body_of(&sk, &mut item, "pii").map(|pii| Some((pii, expires_at)))
     }
 
     async fn stored_shipment_items(

@@ -176,6 +176,43 @@ pub async fn enrich(
     Ok(summary)
 }
 
+/// Stored orders one run looks at, at most: the open merchant-fulfilled ones, oldest change first, a page of
+/// [`SCAN_PAGE`] per status.
+pub const SCAN_PAGE: u32 = 100;
+
+/// One run for an account: the open merchant-fulfilled orders' candidates, [`select`] within the `getOrder`
+/// bucket's tokens, then [`enrich`]. What the bucket cannot take now is selected again by the next run.
+pub async fn enrich_account(
+    amazon: &AmazonClient,
+    seller: &SellerAuth,
+    store: &dyn OrderStore,
+) -> Result<EnrichSummary, EnrichError> {
+    let account = seller.account_id.as_str();
+    let mut candidates = Vec::new();
+    for status in [
+        OrderStatus::Unshipped,
+        OrderStatus::PartiallyShipped,
+        OrderStatus::Pending,
+    ] {
+        let query = crate::ports::OrderQuery {
+            status: Some(status),
+            channel: Some(FulfillmentChannel::Mfn),
+            limit: SCAN_PAGE,
+            ..Default::default()
+        };
+        for order in store.list_orders(account, &query).await?.items {
+            let details = store.get_order_details(account, &order.amazon_order_id).await?;
+            candidates.push(Candidate::of(&order, details.as_ref()));
+        }
+    }
+    let available = available_get_order_tokens(amazon, seller).await?;
+    let chosen = select(&candidates, available);
+    if chosen.is_empty() {
+        return Ok(EnrichSummary::default());
+    }
+    enrich(amazon, seller, store, &chosen).await
+}
+
 /// The tokens the seller's shared `getOrder` bucket holds now (`None` when the limiter cannot tell).
 pub async fn available_get_order_tokens(
     amazon: &AmazonClient,
@@ -452,5 +489,45 @@ mod tests {
             .unwrap();
         assert_eq!((stale.stale, stale.written), (1, 0));
         assert_eq!(store.writes(), writes);
+    }
+
+    #[tokio::test]
+    async fn an_account_run_calls_get_order_only_for_open_merchant_orders_and_then_not_again() {
+        let server = MockServer::start().await;
+        let store = MemoryOrderStore::default();
+        let mut fba = report_order("fba", t(10));
+        fba.fulfillment_channel = FulfillmentChannel::Afn;
+        let mut shipped = report_order("shipped", t(10));
+        shipped.status = OrderStatus::Shipped;
+        store_orders(
+            &store,
+            ACCOUNT,
+            &ImportOptions::default(),
+            &[report_order("306-1", t(10)), fba, shipped],
+        )
+        .await
+        .unwrap();
+        answer_with(
+            &server,
+            answer("306-1", "2026-01-02T10:00:00Z", "UNSHIPPED", true),
+        )
+        .await;
+        let (client, seller) = amazon(&server).await;
+
+        let first = enrich_account(&client, &seller, &store).await.unwrap();
+        let second = enrich_account(&client, &seller, &store).await.unwrap();
+
+        assert_eq!((first.fetched, first.written), (1, 1));
+        assert_eq!(
+            second,
+            EnrichSummary::default(),
+            "details of the order's version are stored"
+        );
+        let calls = server.received_requests().await.unwrap();
+        let orders: Vec<_> = calls
+            .iter()
+            .filter(|r| r.url.path().starts_with("/orders/"))
+            .collect();
+        assert_eq!(orders.len(), 1);
     }
 }

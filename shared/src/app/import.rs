@@ -26,6 +26,9 @@ pub struct ImportSettings {
     pub parse_deadline: TimeDelta,
     /// Where refresh tokens are kept.
     pub naming: AccountNaming,
+    /// Whether the parser completes open merchant-fulfilled orders with `getOrder` after an import
+    /// (`ENRICH_ORDERS=true`; see [`crate::app::enrich_orders`]).
+    pub enrich_orders: bool,
 }
 
 /// The dependencies of the import functions.

@@ -177,6 +177,7 @@ pub async fn start() -> Api {
             initial_lookback: TimeDelta::days(7),
             parse_deadline: shared::domain::PARSE_DEADLINE,
             naming: naming.clone(),
+            enrich_orders: false,
         },
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -215,6 +215,44 @@ async fn real_answers_match_their_documented_schemas() {
         items: vec![],
     };
     api.orders.put_order(&id, &order, false).await.unwrap();
+    let mut with_details = order.clone();
+    with_details.amazon_order_id = "114-0000002-0000002".into();
+    api.orders.put_order(&id, &with_details, false).await.unwrap();
+    let details = shared::domain::OrderDetails {
+        amazon_order_id: with_details.amazon_order_id.to_string(),
+        last_updated: t0,
+        fulfillment_status: "UNSHIPPED".into(),
+        fulfilled_by: Some("MERCHANT".into()),
+        ship_by: shared::domain::TimeWindow {
+            earliest: Some(t0),
+            latest: Some(t0 + chrono::TimeDelta::days(1)),
+        },
+        deliver_by: shared::domain::TimeWindow::default(),
+        programs: vec!["PRIME".into()],
+        purchase_order_number: Some("PO-1".into()),
+        items: vec![shared::domain::ShippableItem {
+            order_item_id: "41".into(),
+            sku: Some("MUG-1".into()),
+            quantity_ordered: 1,
+            quantity_left: 1,
+            cancellation_request: Some(shared::domain::CancellationRequest::default()),
+            ..shared::domain::ShippableItem::default()
+        }],
+        pii: shared::domain::PiiAvailability::Given,
+    };
+    let pii = shared::domain::OrderPii {
+        buyer: shared::domain::BuyerPii {
+            amazon_order_id: details.amazon_order_id.clone(),
+            buyer_email: Some("x@marketplace.amazon.com".into()),
+            ..shared::domain::BuyerPii::default()
+        },
+        gift_messages: vec![("41".into(), "Hi".into())],
+        customized_urls: vec![("41".into(), "https://zme-caps.amazon.com/t/x".into())],
+    };
+    api.orders
+        .put_order_details(&id, &details, Some((&pii, t0 + chrono::TimeDelta::days(400))))
+        .await
+        .unwrap();
 
     let exchanges: Vec<(&str, &str, Answer)> = vec![
         ("GET", "/accounts", api.get("/accounts").await),
@@ -273,6 +311,23 @@ async fn real_answers_match_their_documented_schemas() {
             "GET",
             "/accounts/{accountId}/orders/{orderId}",
             api.get(&format!("{account}/orders/114-0000001-0000001")).await,
+        ),
+        (
+            "GET",
+            "/accounts/{accountId}/orders/{orderId}",
+            api.get(&format!("{account}/orders/114-0000002-0000002")).await,
+        ),
+        (
+            "GET",
+            "/accounts/{accountId}/orders/{orderId}/recipient",
+            api.get(&format!("{account}/orders/114-0000002-0000002/recipient"))
+                .await,
+        ),
+        (
+            "GET",
+            "/accounts/{accountId}/orders/{orderId}/recipient",
+            api.get(&format!("{account}/orders/114-0000001-0000001/recipient"))
+                .await,
         ),
     ];
     for (method, path, answer) in &exchanges {

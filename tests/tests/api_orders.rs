@@ -9,7 +9,8 @@ use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use shared::domain::{
-    Currency, FulfillmentChannel, ItemAmounts, Money, Order, OrderItem, OrderStatus, ShipTo,
+    BuyerPii, CancellationRequest, Currency, FulfillmentChannel, ItemAmounts, Money, Order, OrderDetails,
+    OrderItem, OrderPii, OrderStatus, PiiAvailability, PostalAddress, ShipTo, ShippableItem, TimeWindow,
 };
 use shared::ports::OrderStore;
 
@@ -222,4 +223,114 @@ async fn bad_order_parameters_name_themselves() {
         );
         assert_eq!(answer.field(), Some(field), "{query}: {:?}", answer.body);
     }
+}
+
+fn details(id: &str, updated: DateTime<Utc>, pii: PiiAvailability) -> OrderDetails {
+    OrderDetails {
+        amazon_order_id: id.into(),
+        last_updated: updated,
+        fulfillment_status: "PARTIALLY_SHIPPED".into(),
+        fulfilled_by: Some("MERCHANT".into()),
+        ship_by: TimeWindow {
+            earliest: None,
+            latest: Some(updated + TimeDelta::days(1)),
+        },
+        deliver_by: TimeWindow {
+            earliest: None,
+            latest: Some(updated + TimeDelta::days(5)),
+        },
+        programs: vec!["PRIME".into()],
+        purchase_order_number: None,
+        items: vec![ShippableItem {
+            order_item_id: "41".into(),
+            sku: Some("MUG-1".into()),
+            quantity_ordered: 2,
+            quantity_shipped: 1,
+            quantity_left: 1,
+            programs: vec![],
+            gift_wrap_level: Some("PREMIUM".into()),
+            cancellation_request: Some(CancellationRequest {
+                requester: Some("BUYER".into()),
+                reason: Some("Ordered by mistake".into()),
+            }),
+        }],
+        pii,
+    }
+}
+
+#[tokio::test]
+async fn an_order_read_with_get_order_shows_what_to_ship_and_its_pii_only_on_its_own_route() {
+    let api = start().await;
+    let (_, id) = api.connect(seller_spec(23, &[US], 1), "never").await;
+    let t0 = api_support::epoch();
+    let given = "114-0000001-0000001";
+    let withheld = "114-0000002-0000002";
+    let unread = "114-0000003-0000003";
+    for order_id in [given, withheld, unread] {
+        let stored = order(order_id, t0, OrderStatus::Unshipped, FulfillmentChannel::Mfn, US);
+        api.orders.put_order(&id, &stored, false).await.unwrap();
+    }
+    let pii = OrderPii {
+        buyer: BuyerPii {
+            amazon_order_id: given.into(),
+            buyer_name: Some("Jane Doe".into()),
+            ship_to: PostalAddress {
+                name: Some("Jane Doe".into()),
+                address_1: Some("1 Main Street".into()),
+                postal_code: Some("66044".into()),
+                country: Some("US".into()),
+                ..PostalAddress::default()
+            },
+            ..BuyerPii::default()
+        },
+        gift_messages: vec![("41".into(), "Happy birthday".into())],
+        customized_urls: vec![],
+    };
+    let expires = t0 + TimeDelta::days(35);
+    api.orders
+        .put_order_details(
+            &id,
+            &details(given, t0, PiiAvailability::Given),
+            Some((&pii, expires)),
+        )
+        .await
+        .unwrap();
+    api.orders
+        .put_order_details(&id, &details(withheld, t0, PiiAvailability::Withheld), None)
+        .await
+        .unwrap();
+
+    let order = api.get(&format!("/accounts/{id}/orders/{given}")).await;
+    assert_eq!(order.status, StatusCode::OK, "{:?}", order.body);
+    let shipping = &order.body["shipping"];
+    assert_eq!(shipping["isPrime"], true);
+    assert_eq!(
+        shipping["items"][0],
+        json!({"orderItemId": "41", "sku": "MUG-1", "quantityOrdered": 2, "quantityShipped": 1,
+            "quantityLeft": 1, "programs": [], "giftWrapLevel": "PREMIUM",
+            "cancellationRequest": {"requester": "BUYER", "reason": "Ordered by mistake"}})
+    );
+    assert!(
+        !order.body.to_string().contains("Main Street"),
+        "no PII on the order route"
+    );
+
+    let recipient = api.get(&format!("/accounts/{id}/orders/{given}/recipient")).await;
+    assert_eq!(recipient.status, StatusCode::OK, "{:?}", recipient.body);
+    assert_eq!(recipient.body["address"]["addressLine1"], "1 Main Street");
+    assert_eq!(recipient.body["giftMessages"][0]["value"], "Happy birthday");
+
+    let refused = api
+        .get(&format!("/accounts/{id}/orders/{withheld}/recipient"))
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
+    assert!(refused.body.to_string().contains("Direct-to-Consumer Shipping"));
+    let unread_answer = api
+        .get(&format!("/accounts/{id}/orders/{unread}/recipient"))
+        .await;
+    assert_eq!(unread_answer.status, StatusCode::NOT_FOUND);
+
+    api.advance(TimeDelta::days(36));
+    let gone = api.get(&format!("/accounts/{id}/orders/{given}/recipient")).await;
+    assert_eq!(gone.status, StatusCode::GONE, "{:?}", gone.body);
 }

@@ -12,10 +12,11 @@ use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams, check_id};
 use super::idempotency::HEADER as IDEMPOTENCY_HEADER;
 use super::views::{
-    AccountView, ActionView, BackfillView, FeedView, HealthView, OrderView, PageView, ReportJobView,
+    AccountView, ActionView, BackfillView, FeedView, HealthView, OrderView, PageView, RecipientView,
+    ReportJobView,
 };
 use crate::app::accounts::{AccountChanges, NewAccount, RefreshToken};
-use crate::app::orders::MAX_PAGE as MAX_ORDERS_PAGE;
+use crate::app::orders::{MAX_PAGE as MAX_ORDERS_PAGE, RecipientRead};
 use crate::app::reports::{BackfillRequest, ReportRequest};
 use crate::domain::{
     CountryFilter, FeedAction, FulfillmentChannel, ImportInterval, ImportOptions, Marketplace, OrderStatus,
@@ -301,7 +302,58 @@ pub(crate) async fn get_order(
     check_id("order", &order_id)?;
     let order = state.orders.get(&id, &order_id).await?;
     let actions = state.feeds.order_actions(&id, &order_id).await?;
-    Ok(Json(OrderView::with_actions(order, actions)).into_response())
+    let details = state.orders.details(&id, &order_id).await?;
+    Ok(Json(OrderView::with_details(order, actions, details)).into_response())
+}
+
+/// The caller the API function found in API Gateway's IAM authorisation ([`super::Caller`]); `unknown` when the
+/// request did not come through API Gateway (tests, the local runner).
+fn caller(caller: Option<&super::Caller>) -> &str {
+    caller.map_or("unknown", |c| c.0.as_str())
+}
+
+pub(crate) async fn get_order_recipient(
+    State(state): State<ApiState>,
+    Path((id, order_id)): Path<(String, String)>,
+    caller_ext: Option<axum::Extension<super::Caller>>,
+) -> Answer {
+    check_id("account", &id)?;
+    check_id("order", &order_id)?;
+    let now = state.clock.now();
+    let read = state.orders.recipient(&id, &order_id, now).await?;
+    // Every read of buyer PII is logged with who asked for which order, never the values.
+    tracing::info!(caller = %caller(caller_ext.as_ref().map(|e| &e.0)), account = %id, order_id = %order_id, outcome = read.outcome(), "buyer PII read");
+    match read {
+        RecipientRead::Found(pii, expires_at) => {
+            Ok(Json(RecipientView::new(*pii, expires_at)).into_response())
+        }
+        RecipientRead::NotRead => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "order {order_id} has not been read from Amazon's Orders API yet (only open merchant-fulfilled \
+                 orders are); try again after the next import"
+            ),
+        )),
+        RecipientRead::Withheld => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "pii_withheld",
+            format!(
+                "Amazon withheld the buyer data of order {order_id}: the application needs the Direct-to-Consumer \
+                 Shipping (Restricted) role (and Tax Invoicing or Tax Remittance for the buyer name), and the \
+                 order must be unshipped, partially shipped or shipped; request the role in Solution Provider \
+                 Portal, then the next import reads the order again"
+            ),
+        )),
+        RecipientRead::Expired => Err(ApiError::new(
+            StatusCode::GONE,
+            "pii_expired",
+            format!(
+                "the buyer data of order {order_id} was removed 30 days after its delivery, as Amazon's Data \
+                 Protection Policy requires"
+            ),
+        )),
+    }
 }
 
 /// The request's idempotency key, which also names the actions it queues (a repeat queues nothing new).

@@ -47,6 +47,11 @@ use crate::ports::{
 };
 
 /// The use cases the API serves.
+/// Who called, as API Gateway's IAM authorisation names them (a user or role ARN); the API function puts it in
+/// the request's extensions, and reads of buyer PII log it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub String);
+
 #[derive(Debug, Clone)]
 pub struct ApiState {
     /// Accounts, their secrets and schedules.
@@ -158,6 +163,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/accounts/{accountId}/reports"),
     ("GET", "/accounts/{accountId}/orders"),
     ("GET", "/accounts/{accountId}/orders/{orderId}"),
+    ("GET", "/accounts/{accountId}/orders/{orderId}/recipient"),
     ("POST", "/accounts/{accountId}/orders/{orderId}/shipments"),
     ("POST", "/accounts/{accountId}/orders/{orderId}/cancel"),
     ("PUT", "/accounts/{accountId}/inventory"),
@@ -200,6 +206,11 @@ fn handlers() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
             Method::GET,
             "/accounts/{accountId}/orders/{orderId}",
             get(h::get_order),
+        ),
+        (
+            Method::GET,
+            "/accounts/{accountId}/orders/{orderId}/recipient",
+            get(h::get_order_recipient),
         ),
         (
             Method::POST,

@@ -9,8 +9,8 @@ use super::extract::encode_token;
 use crate::app::health::{AccountHealth, HealthStatus, LiveCheck};
 use crate::domain::{
     ActionPayload, ActionState, Backfill, BackfillStatus, Connection, FeedAction, FeedSubmission,
-    ImportOptions, ImportSummary, ItemAmounts, JobPurpose, JobState, Money, Order, OrderItem, Problem,
-    ProblemKind, ReportJob, ShipTo, SubmissionStatus,
+    ImportOptions, ImportSummary, ItemAmounts, JobPurpose, JobState, Money, Order, OrderDetails, OrderItem,
+    OrderPii, PiiAvailability, Problem, ProblemKind, ReportJob, ShipTo, SubmissionStatus, TimeWindow,
 };
 use crate::ports::{AccountRecord, Page};
 
@@ -494,12 +494,185 @@ pub(crate) struct OrderView {
     shipments: Vec<ActionView>,
     /// Cancellations sent (or on their way) to Amazon, oldest first.
     cancellations: Vec<ActionView>,
+    /// What a seller ships from, once `getOrder` read the order (merchant-fulfilled orders left to ship).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipping: Option<ShippingView>,
+}
+
+/// An order's shipping details from the Orders API; no PII (that is `.../recipient`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ShippingView {
+    last_updated: DateTime<Utc>,
+    fulfillment_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fulfilled_by: Option<String>,
+    ship_by: TimeWindow,
+    deliver_by: TimeWindow,
+    programs: Vec<String>,
+    is_prime: bool,
+    is_business: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purchase_order_number: Option<String>,
+    items: Vec<ShippableItemView>,
+    /// `given` or `withheld` (the application lacks the role, or the status did not allow it).
+    pii: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ShippableItemView {
+    order_item_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sku: Option<String>,
+    quantity_ordered: u32,
+    quantity_shipped: u32,
+    quantity_left: u32,
+    programs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gift_wrap_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancellation_request: Option<CancellationRequestView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CancellationRequestView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requester: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl From<OrderDetails> for ShippingView {
+    fn from(d: OrderDetails) -> Self {
+        ShippingView {
+            is_prime: d.is_prime(),
+            is_business: d.is_business(),
+            last_updated: d.last_updated,
+            fulfillment_status: d.fulfillment_status,
+            fulfilled_by: d.fulfilled_by,
+            ship_by: d.ship_by,
+            deliver_by: d.deliver_by,
+            programs: d.programs,
+            purchase_order_number: d.purchase_order_number,
+            items: d
+                .items
+                .into_iter()
+                .map(|i| ShippableItemView {
+                    order_item_id: i.order_item_id,
+                    sku: i.sku,
+                    quantity_ordered: i.quantity_ordered,
+                    quantity_shipped: i.quantity_shipped,
+                    quantity_left: i.quantity_left,
+                    programs: i.programs,
+                    gift_wrap_level: i.gift_wrap_level,
+                    cancellation_request: i.cancellation_request.map(|r| CancellationRequestView {
+                        requester: r.requester,
+                        reason: r.reason,
+                    }),
+                })
+                .collect(),
+            pii: match d.pii {
+                PiiAvailability::Given => "given",
+                PiiAvailability::Withheld => "withheld",
+            },
+        }
+    }
+}
+
+/// An order's buyer PII (`GET .../orders/{orderId}/recipient`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RecipientView {
+    amazon_order_id: String,
+    expires_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    buyer_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    buyer_email: Option<String>,
+    address: PostalAddressView,
+    gift_messages: Vec<ItemTextView>,
+    customized_urls: Vec<ItemTextView>,
+}
+
+impl std::fmt::Debug for RecipientView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecipientView")
+            .field("amazon_order_id", &self.amazon_order_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PostalAddressView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address_line1: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address_line2: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address_line3: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_or_region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ItemTextView {
+    order_item_id: String,
+    value: String,
+}
+
+impl RecipientView {
+    pub(crate) fn new(pii: OrderPii, expires_at: DateTime<Utc>) -> Self {
+        let a = pii.buyer.ship_to;
+        let items = |list: Vec<(String, String)>| {
+            list.into_iter()
+                .map(|(order_item_id, value)| ItemTextView { order_item_id, value })
+                .collect()
+        };
+        RecipientView {
+            amazon_order_id: pii.buyer.amazon_order_id,
+            expires_at,
+            buyer_name: pii.buyer.buyer_name,
+            buyer_email: pii.buyer.buyer_email,
+            address: PostalAddressView {
+                name: a.name,
+                address_line1: a.address_1,
+                address_line2: a.address_2,
+                address_line3: a.address_3,
+                city: a.city,
+                state_or_region: a.state,
+                postal_code: a.postal_code,
+                country_code: a.country,
+                phone: a.phone,
+            },
+            gift_messages: items(pii.gift_messages),
+            customized_urls: items(pii.customized_urls),
+        }
+    }
 }
 
 impl OrderView {
-    /// The order with its feed actions.
-    pub(crate) fn with_actions(order: Order, actions: Vec<FeedAction>) -> Self {
+    /// The order with its feed actions and its shipping details, when `getOrder` read them.
+    pub(crate) fn with_details(
+        order: Order,
+        actions: Vec<FeedAction>,
+        details: Option<OrderDetails>,
+    ) -> Self {
         let mut view = OrderView::from(order);
+        view.shipping = details.map(ShippingView::from);
         for action in actions {
             match action.payload {
                 ActionPayload::Shipment(_) => view.shipments.push(ActionView::from(action)),
@@ -679,6 +852,7 @@ impl From<Order> for OrderView {
             items: order.items.into_iter().map(OrderItemView::from).collect(),
             shipments: Vec::new(),
             cancellations: Vec::new(),
+            shipping: None,
         }
     }
 }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use super::accounts::AccountError;
-use crate::domain::Order;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Order, OrderDetails, OrderPii, PiiAvailability};
 use crate::error::DomainError;
 use crate::ports::{AccountStore, OrderQuery, OrderStore, Page};
 
@@ -55,10 +57,66 @@ impl Orders {
             .ok_or_else(|| AccountError::NotFound(format!("order {order_id} of account {account_id}")))
     }
 
+    /// The order's shipping details from `getOrder`, when they were read.
+    pub async fn details(
+        &self,
+        account_id: &str,
+        order_id: &str,
+    ) -> Result<Option<OrderDetails>, AccountError> {
+        Ok(self.orders.get_order_details(account_id, order_id).await?)
+    }
+
+    /// The order's buyer PII from `getOrder` as of `now`: what stands between the caller and it, if anything.
+    pub async fn recipient(
+        &self,
+        account_id: &str,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RecipientRead, AccountError> {
+        self.get(account_id, order_id).await?;
+        let Some(details) = self.orders.get_order_details(account_id, order_id).await? else {
+            return Ok(RecipientRead::NotRead);
+        };
+        if details.pii == PiiAvailability::Withheld {
+            return Ok(RecipientRead::Withheld);
+        }
+        match self.orders.get_order_pii(account_id, order_id).await? {
+            Some((pii, expires_at)) if expires_at > now => {
+                Ok(RecipientRead::Found(Box::new(pii), expires_at))
+            }
+            _ => Ok(RecipientRead::Expired),
+        }
+    }
+
     async fn require_account(&self, account_id: &str) -> Result<(), AccountError> {
         match self.accounts.get_account(account_id).await? {
             Some(_) => Ok(()),
             None => Err(AccountError::NotFound(format!("account {account_id}"))),
+        }
+    }
+}
+
+/// What reading an order's PII found.
+#[derive(Debug)]
+pub enum RecipientRead {
+    /// The PII and when it is removed.
+    Found(Box<OrderPii>, DateTime<Utc>),
+    /// `getOrder` has not read the order yet.
+    NotRead,
+    /// Amazon withheld it: the application lacks the role, or the order was not in a status that allows it.
+    Withheld,
+    /// Removed: 30 days after the promised delivery (Amazon's Data Protection Policy).
+    Expired,
+}
+
+impl RecipientRead {
+    /// A word for the access log.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            RecipientRead::Found(..) => "found",
+            RecipientRead::NotRead => "not_read",
+            RecipientRead::Withheld => "withheld",
+            RecipientRead::Expired => "expired",
         }
     }
 }

@@ -109,9 +109,10 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
         order_id: &str,
     ) -> Result<Option<OrderDetails>, StoreError>;
 
-    /// Stores an order's details over any stored ones (the caller decided with
-    /// [`crate::domain::decide_details`]) and, when given, its PII, removed by the store at the expiry. The PII is
-    /// written first, so that a crash between the two makes the next read write both again.
+    /// Stores an order's details over any older stored ones (the caller decided with
+    /// [`crate::domain::decide_details`]; a concurrent writer's newer details win, whatever the order of the
+    /// writes) and, when given, its PII, removed by the store at the expiry. The PII is written first, so that a
+    /// crash between the two makes the next read write both again.
     async fn put_order_details(
         &self,
         account: &str,

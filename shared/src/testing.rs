@@ -257,6 +257,14 @@ impl OrderStore for MemoryOrderStore {
     ) -> Result<(), StoreError> {
         let key = (account.to_owned(), details.amazon_order_id.clone());
         let mut extras = self.extras();
+        // As the DynamoDB store: never over details of the same or a newer version.
+        if extras
+            .details
+            .get(&key)
+            .is_some_and(|stored| stored.last_updated >= details.last_updated)
+        {
+            return Ok(());
+        }
         if let Some((pii, expires_at)) = pii {
             self.writes.fetch_add(1, Ordering::Relaxed);
             extras.order_pii.insert(key.clone(), (pii.clone(), expires_at));

@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoOrderStore;
 use shared::app::store_orders::merge_order_part;
-use shared::domain::{FulfillmentChannel, ImportOptions, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
+use shared::domain::{
+    FulfillmentChannel, ImportOptions, ItemAmounts, Order, OrderDetails, OrderItem, OrderPii, OrderStatus,
+    PiiAvailability, ShipTo, ShippableItem, TimeWindow,
+};
 use shared::ports::{OrderQuery, OrderStore, PutOutcome};
 use tests::stack::{LocalStack, Template, unique_prefix};
 
@@ -323,4 +326,55 @@ async fn concurrent_merges_of_a_split_orders_parts_lose_no_item() {
         lost.is_empty(),
         "(trial, items lost, parts not answered Written) of {TRIALS} trials: {lost:?}"
     );
+}
+
+fn details(id: &str, updated: DateTime<Utc>, status: &str, recipient: &str) -> (OrderDetails, OrderPii) {
+    let details = OrderDetails {
+        amazon_order_id: id.into(),
+        last_updated: updated,
+        fulfillment_status: status.into(),
+        fulfilled_by: Some("MERCHANT".into()),
+        ship_by: TimeWindow::default(),
+        deliver_by: TimeWindow::default(),
+        programs: vec![],
+        purchase_order_number: None,
+        items: vec![ShippableItem {
+            order_item_id: "11111111111111".into(),
+            sku: Some("SKU-1".into()),
+            ..ShippableItem::default()
+        }],
+        pii: PiiAvailability::Given,
+    };
+    let mut pii = OrderPii::default();
+    pii.buyer.amazon_order_id = id.into();
+    pii.buyer.ship_to.name = Some(recipient.into());
+    (details, pii)
+}
+
+/// Two parsers enriching one order at once: the newer getOrder answer stays, whichever write comes last, in the
+/// DynamoDB store and in its in-memory fake alike (fails with an unconditional put: the older answer wins).
+#[tokio::test]
+async fn order_details_and_their_pii_are_never_written_over_newer_ones() {
+    let dynamo = store().await;
+    let memory = shared::testing::MemoryOrderStore::default();
+    let stores: [&dyn OrderStore; 2] = [&dynamo, &memory];
+    let t0: DateTime<Utc> = "2026-11-02T10:00:00Z".parse().unwrap();
+    let expiry = t0 + TimeDelta::days(30);
+    for store in stores {
+        let (newer, newer_pii) = details("114-1", t0 + TimeDelta::hours(2), "PARTIALLY_SHIPPED", "New Name");
+        let (older, older_pii) = details("114-1", t0 + TimeDelta::hours(1), "UNSHIPPED", "Old Name");
+        store
+            .put_order_details("acc-d", &newer, Some((&newer_pii, expiry)))
+            .await
+            .unwrap();
+        store
+            .put_order_details("acc-d", &older, Some((&older_pii, expiry)))
+            .await
+            .unwrap();
+        let stored = store.get_order_details("acc-d", "114-1").await.unwrap().unwrap();
+        assert_eq!(stored.fulfillment_status, "PARTIALLY_SHIPPED");
+        assert_eq!(stored.last_updated, newer.last_updated);
+        let (pii, _) = store.get_order_pii("acc-d", "114-1").await.unwrap().unwrap();
+        assert_eq!(pii.buyer.ship_to.name.as_deref(), Some("New Name"));
+    }
 }

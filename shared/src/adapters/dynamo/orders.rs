@@ -334,15 +334,22 @@ impl OrderStore for DynamoOrderStore {
         details: &OrderDetails,
         pii: Option<(&OrderPii, DateTime<Utc>)>,
     ) -> Result<(), StoreError> {
+        // Two parsers can enrich the same order at once with answers of different ages: each part is written
+        // only over an older one, so the older answer, written last, changes nothing.
+        let version = n(details.last_updated.timestamp_millis());
+        let newer = "attribute_not_exists(pk) OR #v < :v";
         if let Some((pii, expires_at)) = pii {
             let sk = order_part_sk(&details.amazon_order_id, "ORDERPII");
             let mut item = Self::part(account, sk, "order_pii", "pii", pii)?;
             item.insert("expires_at".into(), n(expires_at.timestamp()));
-            put_item(&self.client, &self.table, item).await?;
+            item.insert("version".into(), version.clone());
+            self.put_if(item, newer, vec![(":v", version.clone())]).await?;
         }
         let sk = order_part_sk(&details.amazon_order_id, "DETAILS");
-        let item = Self::part(account, sk, "order_details", "details", details)?;
-        put_item(&self.client, &self.table, item).await
+        let mut item = Self::part(account, sk, "order_details", "details", details)?;
+        item.insert("version".into(), version.clone());
+        self.put_if(item, newer, vec![(":v", version)]).await?;
+        Ok(())
     }
 
     async fn get_order_pii(

@@ -74,6 +74,9 @@ pub struct Config {
     /// The stack's event bus, where the event publisher puts order, action and account events
     /// (`EVENT_BUS_NAME`).
     pub event_bus_name: Option<String>,
+    /// Whether the parser completes open merchant-fulfilled orders with getOrder after an import
+    /// (`ENRICH_ORDERS`, `true` or `false`, default `false`; the template turns it on for the parser).
+    pub enrich_orders: bool,
     /// Whether this runs in AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME`, which Lambda sets): metrics go to stdout
     /// for CloudWatch there, and stay in memory elsewhere (the local runner counts them).
     pub in_lambda: bool,
@@ -170,6 +173,11 @@ impl Config {
             in_lambda: var("AWS_LAMBDA_FUNCTION_NAME").is_some(),
             raw_documents_bucket: var("RAW_DOCUMENTS_BUCKET"),
             event_bus_name: var("EVENT_BUS_NAME"),
+            enrich_orders: match var("ENRICH_ORDERS").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(_) => return Err(invalid("ENRICH_ORDERS", "expected true or false")),
+            },
             clock_scale,
             clock_origin,
         })
@@ -268,6 +276,15 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn enrichment_is_off_unless_turned_on_and_a_typo_is_refused() {
+        assert!(!config(&[]).unwrap().enrich_orders);
+        assert!(config(&[("ENRICH_ORDERS", "true")]).unwrap().enrich_orders);
+        assert!(!config(&[("ENRICH_ORDERS", "false")]).unwrap().enrich_orders);
+        let err = config(&[("ENRICH_ORDERS", "yes")]).unwrap_err();
+        assert!(err.to_string().contains("ENRICH_ORDERS"), "{err}");
     }
 
     #[test]

@@ -118,7 +118,7 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
             initial_lookback: config.initial_lookback,
             parse_deadline: config.parse_deadline,
             naming: naming(config),
-            enrich_orders: std::env::var("ENRICH_ORDERS").is_ok_and(|v| v == "true"),
+            enrich_orders: config.enrich_orders,
         },
     })
 }

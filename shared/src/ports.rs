@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{
     ActionOrigin, Backfill, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, FulfillmentChannel,
     ImportStatus, JobPrecondition, Order, OrderDetails, OrderPii, OrderStatus, Problem, QueuedGroup,
-    ReportJob, SellerAccount, UnshippedOrder,
+    ReportJob, SellerAccount, StoredVersion, UnshippedOrder,
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -33,25 +33,47 @@ pub struct TokenedOrder {
     pub order: Order,
     /// The token of the write that stored it.
     pub token: Option<String>,
+    /// Moved ahead of the reports by the Orders API ([`StoredVersion`]).
+    pub ahead_of_reports: bool,
+}
+
+impl TokenedOrder {
+    /// Its stored version.
+    pub fn version(&self) -> StoredVersion {
+        StoredVersion {
+            last_updated: self.order.last_updated,
+            ahead_of_reports: self.ahead_of_reports,
+        }
+    }
 }
 
 /// Orders of seller accounts, each kept at its newest `last_updated` version.
 #[async_trait]
 pub trait OrderStore: Send + Sync + std::fmt::Debug {
-    /// The stored `last_updated` of each of `order_ids` that is stored, in as few requests as the store allows.
+    /// The stored version of each of `order_ids` that is stored, in as few requests as the store allows.
     async fn order_versions(
         &self,
         account: &str,
         order_ids: &[&str],
-    ) -> Result<HashMap<String, DateTime<Utc>>, StoreError>;
+    ) -> Result<HashMap<String, StoredVersion>, StoreError>;
 
-    /// Writes `order` if it is new or newer than the stored copy; when `only_if_stored`, writes it only over an
-    /// existing older copy (an order the account's options would not import, but whose earlier version is kept).
+    /// Writes `order` if it is new or replaces the stored copy ([`StoredVersion::is_replaced_by`]); when
+    /// `only_if_stored`, writes it only over an existing copy (an order the account's options would not import,
+    /// but whose earlier version is kept).
     async fn put_order(
         &self,
         account: &str,
         order: &Order,
         only_if_stored: bool,
+    ) -> Result<PutOutcome, StoreError>;
+
+    /// Moves a stored order ahead of the reports to the newer version `getOrder` answered (its status and
+    /// version; the lines stay as the last report showed them): written only over an older stored copy, and
+    /// marked so that the report row of the same version still replaces it.
+    async fn put_order_ahead_of_reports(
+        &self,
+        account: &str,
+        order: &Order,
     ) -> Result<PutOutcome, StoreError>;
 
     /// One order, if stored.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     ActionOrigin, ActionState, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, Order, OrderDetails,
-    OrderPii, QueuedGroup, UnshippedOrder,
+    OrderPii, QueuedGroup, StoredVersion, UnshippedOrder,
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -22,8 +22,9 @@ use crate::ports::{
 #[derive(Debug, Default)]
 pub struct MemoryOrderStore {
     orders: Mutex<HashMap<(String, String), Order>>,
-    /// The write token of each stored order (locked after `orders`, never alone while writing an order).
-    tokens: Mutex<HashMap<(String, String), String>>,
+    /// The write token of each stored order and whether it is ahead of the reports (locked after `orders`, never
+    /// alone while writing an order).
+    stamps: Mutex<HashMap<(String, String), (String, bool)>>,
     next_token: AtomicU64,
     extras: Mutex<Extras>,
     writes: AtomicU64,
@@ -59,17 +60,30 @@ impl MemoryOrderStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn tokens(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), String>> {
-        self.tokens
+    fn stamps(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), (String, bool)>> {
+        self.stamps
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Stores `order` under `key` with a new write token, as every DynamoDB write of an order does.
-    fn store(&self, orders: &mut HashMap<(String, String), Order>, key: (String, String), order: &Order) {
+    fn store(
+        &self,
+        orders: &mut HashMap<(String, String), Order>,
+        key: (String, String),
+        order: &Order,
+        ahead_of_reports: bool,
+    ) {
         let token = format!("t{}", self.next_token.fetch_add(1, Ordering::Relaxed));
-        self.tokens().insert(key.clone(), token);
+        self.stamps().insert(key.clone(), (token, ahead_of_reports));
         orders.insert(key, order.clone());
+    }
+
+    fn stored_version(&self, key: &(String, String), order: &Order) -> StoredVersion {
+        StoredVersion {
+            last_updated: order.last_updated,
+            ahead_of_reports: self.stamps().get(key).is_some_and(|(_, ahead)| *ahead),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Order>> {
@@ -86,14 +100,14 @@ impl OrderStore for MemoryOrderStore {
         &self,
         account: &str,
         order_ids: &[&str],
-    ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+    ) -> Result<HashMap<String, StoredVersion>, StoreError> {
         let orders = self.lock();
         Ok(order_ids
             .iter()
             .filter_map(|id| {
-                orders
-                    .get(&(account.to_owned(), (*id).to_owned()))
-                    .map(|o| ((*id).to_owned(), o.last_updated))
+                let key = (account.to_owned(), (*id).to_owned());
+                let order = orders.get(&key)?;
+                Some(((*id).to_owned(), self.stored_version(&key, order)))
             })
             .collect())
     }
@@ -108,14 +122,33 @@ impl OrderStore for MemoryOrderStore {
         let mut orders = self.lock();
         let key = (account.to_owned(), order.amazon_order_id.to_string());
         let allowed = match orders.get(&key) {
-            Some(stored) => stored.last_updated < order.last_updated,
+            Some(stored) => self
+                .stored_version(&key, stored)
+                .is_replaced_by(order.last_updated),
             None => !only_if_stored,
         };
         if allowed {
-            self.store(&mut orders, key, order);
+            self.store(&mut orders, key, order, false);
             Ok(PutOutcome::Written)
         } else {
             Ok(PutOutcome::NotNewer)
+        }
+    }
+
+    async fn put_order_ahead_of_reports(
+        &self,
+        account: &str,
+        order: &Order,
+    ) -> Result<PutOutcome, StoreError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let mut orders = self.lock();
+        let key = (account.to_owned(), order.amazon_order_id.to_string());
+        match orders.get(&key) {
+            Some(stored) if stored.last_updated < order.last_updated => {
+                self.store(&mut orders, key, order, true);
+                Ok(PutOutcome::Written)
+            }
+            _ => Ok(PutOutcome::NotNewer),
         }
     }
 
@@ -169,9 +202,13 @@ impl OrderStore for MemoryOrderStore {
     ) -> Result<Option<TokenedOrder>, StoreError> {
         let orders = self.lock();
         let key = (account.to_owned(), order_id.to_owned());
-        Ok(orders.get(&key).map(|order| TokenedOrder {
-            order: order.clone(),
-            token: self.tokens().get(&key).cloned(),
+        Ok(orders.get(&key).map(|order| {
+            let (token, ahead_of_reports) = self.stamps().get(&key).cloned().unzip();
+            TokenedOrder {
+                order: order.clone(),
+                token,
+                ahead_of_reports: ahead_of_reports.unwrap_or(false),
+            }
         }))
     }
 
@@ -184,10 +221,10 @@ impl OrderStore for MemoryOrderStore {
         self.writes.fetch_add(1, Ordering::Relaxed);
         let mut orders = self.lock();
         let key = (account.to_owned(), order.amazon_order_id.to_string());
-        let unchanged = self.tokens().get(&key).map(String::as_str) == read_token;
+        let unchanged = self.stamps().get(&key).map(|(token, _)| token.as_str()) == read_token;
         match orders.get(&key) {
             Some(stored) if stored.last_updated == order.last_updated && unchanged => {
-                self.store(&mut orders, key, order);
+                self.store(&mut orders, key, order, false);
                 Ok(PutOutcome::Written)
             }
             _ => Ok(PutOutcome::NotNewer),

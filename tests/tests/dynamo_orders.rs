@@ -113,7 +113,10 @@ async fn versions_of_more_orders_than_one_batch_holds_are_all_returned() {
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let versions = store.order_versions("acct", &refs).await.unwrap();
     assert_eq!(versions.len(), 50);
-    assert_eq!(versions["111-0000000-0000003"], t0 + TimeDelta::seconds(3));
+    assert_eq!(
+        versions["111-0000000-0000003"].last_updated,
+        t0 + TimeDelta::seconds(3)
+    );
     assert!(!versions.contains_key("111-0000000-0000001"));
 }
 
@@ -377,4 +380,101 @@ async fn order_details_and_their_pii_are_never_written_over_newer_ones() {
         let (pii, _) = store.get_order_pii("acc-d", "114-1").await.unwrap().unwrap();
         assert_eq!(pii.buyer.ship_to.name.as_deref(), Some("New Name"));
     }
+}
+
+/// The same rules from the DynamoDB store and its in-memory fake: a copy `getOrder` moved ahead of the reports
+/// is replaced by the report row of its own version (the lines as Amazon settled them), any other copy only by
+/// a newer version; moving ahead never creates an order nor goes back.
+async fn a_copy_ahead_of_the_reports_yields_to_the_report_row_of_its_version(store: &dyn OrderStore) {
+    let t0: DateTime<Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let t1 = t0 + TimeDelta::minutes(30);
+    let id = "111-0000000-0000077";
+    let mut unshipped = order(id, t0, OrderStatus::Unshipped);
+    unshipped.items = vec![item("SKU-1")];
+    assert_eq!(
+        store
+            .put_order_ahead_of_reports("acct", &order(id, t1, OrderStatus::Cancelled))
+            .await
+            .unwrap(),
+        PutOutcome::NotNewer,
+        "moving ahead created an order"
+    );
+    store.put_order("acct", &unshipped, false).await.unwrap();
+
+    // getOrder says Cancelled at t1; the lines are still the t0 report's.
+    let mut ahead = unshipped.clone();
+    ahead.status = OrderStatus::Cancelled;
+    ahead.last_updated = t1;
+    assert_eq!(
+        store.put_order_ahead_of_reports("acct", &ahead).await.unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(
+        store.put_order_ahead_of_reports("acct", &ahead).await.unwrap(),
+        PutOutcome::NotNewer,
+        "moved ahead to the same version twice"
+    );
+    assert_eq!(
+        store.put_order("acct", &unshipped, false).await.unwrap(),
+        PutOutcome::NotNewer,
+        "an older report row went back over the copy ahead"
+    );
+    let versions = store.order_versions("acct", &[id]).await.unwrap();
+    assert_eq!(versions[id].last_updated, t1);
+    assert!(versions[id].ahead_of_reports);
+    assert!(
+        store
+            .get_tokened_order("acct", id)
+            .await
+            .unwrap()
+            .unwrap()
+            .ahead_of_reports
+    );
+
+    // The t1 report row: cancelled lines show 0 units. It replaces the copy ahead, and then nothing of t1 does.
+    let mut cancelled = ahead.clone();
+    cancelled.items[0].quantity = 0;
+    assert_eq!(
+        store.put_order("acct", &cancelled, true).await.unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(
+        store.get_order("acct", id).await.unwrap(),
+        Some(cancelled.clone())
+    );
+    let versions = store.order_versions("acct", &[id]).await.unwrap();
+    assert!(!versions[id].ahead_of_reports);
+    assert_eq!(
+        store.put_order("acct", &ahead, false).await.unwrap(),
+        PutOutcome::NotNewer
+    );
+    assert_eq!(
+        store.put_order_ahead_of_reports("acct", &ahead).await.unwrap(),
+        PutOutcome::NotNewer
+    );
+
+    // A split order's first part at the version of a copy ahead replaces the copy instead of merging into it.
+    let other = "111-0000000-0000078";
+    let mut first = order(other, t0, OrderStatus::Unshipped);
+    first.items = vec![item("SKU-1")];
+    store.put_order("acct", &first, false).await.unwrap();
+    let mut moved = first.clone();
+    moved.status = OrderStatus::Cancelled;
+    moved.last_updated = t1;
+    store.put_order_ahead_of_reports("acct", &moved).await.unwrap();
+    let mut part = moved.clone();
+    part.items = vec![item("SKU-2")];
+    merge_order_part(store, "acct", &ImportOptions::default(), part.clone())
+        .await
+        .unwrap();
+    assert_eq!(store.get_order("acct", other).await.unwrap(), Some(part));
+}
+
+#[tokio::test]
+async fn a_copy_ahead_of_the_reports_yields_to_the_report_row_of_its_version_in_dynamodb_and_the_fake() {
+    a_copy_ahead_of_the_reports_yields_to_the_report_row_of_its_version(&store().await).await;
+    a_copy_ahead_of_the_reports_yields_to_the_report_row_of_its_version(
+        &shared::testing::MemoryOrderStore::default(),
+    )
+    .await;
 }

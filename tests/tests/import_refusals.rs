@@ -33,7 +33,7 @@ impl OrderStore for Oversized {
         &self,
         account: &str,
         order_ids: &[&str],
-    ) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
+    ) -> Result<std::collections::HashMap<String, shared::domain::StoredVersion>, StoreError> {
         self.inner.order_versions(account, order_ids).await
     }
     async fn put_order(
@@ -48,6 +48,13 @@ impl OrderStore for Oversized {
         let mut big = order.clone();
         big.items[0].product_name = "x".repeat(450 * 1024).into();
         self.inner.put_order(account, &big, only_if_stored).await
+    }
+    async fn put_order_ahead_of_reports(
+        &self,
+        account: &str,
+        order: &Order,
+    ) -> Result<PutOutcome, StoreError> {
+        self.inner.put_order_ahead_of_reports(account, order).await
     }
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError> {
         self.inner.get_order(account, order_id).await

@@ -166,8 +166,9 @@ pub async fn enrich(
                     if let Some(status) = status_of(&details) {
                         newer.status = status;
                     }
-                    // Conditional on the stored copy being older: a newer report row written meanwhile wins.
-                    store.put_order(account, &newer, true).await?;
+                    // Conditional on the stored copy being older: a newer report row written meanwhile wins; the
+                    // report row of this version, with the lines as Amazon settled them, still replaces it.
+                    store.put_order_ahead_of_reports(account, &newer).await?;
                     summary.orders_bumped += 1;
                 }
             }
@@ -442,6 +443,27 @@ mod tests {
         assert_eq!(store.writes(), writes);
         let order = store.get_order(ACCOUNT, "306-1").await.unwrap().unwrap();
         assert_eq!(order.status, OrderStatus::PartiallyShipped);
+
+        // The report row of the answer's version carries the lines as Amazon settled them: it replaces the copy
+        // moved ahead (which kept the older report's lines), once.
+        let mut settled = report_order("306-1", t(11));
+        settled.status = OrderStatus::PartiallyShipped;
+        settled.items = vec![crate::domain::OrderItem {
+            sku: "SKU-41".into(),
+            asin: Default::default(),
+            product_name: Default::default(),
+            item_status: Some("Shipped".into()),
+            quantity: 2,
+            amounts: Default::default(),
+            promotion_ids: vec![],
+        }];
+        for written in [1, 0] {
+            let (stored, _) = store_orders(&store, ACCOUNT, &ImportOptions::default(), &[settled.clone()])
+                .await
+                .unwrap();
+            assert_eq!(stored.written, written);
+        }
+        assert_eq!(store.get_order(ACCOUNT, "306-1").await.unwrap(), Some(settled));
     }
 
     #[tokio::test]

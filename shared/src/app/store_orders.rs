@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use futures::stream::{self, StreamExt};
 
-use crate::domain::{ImportOptions, ImportSummary, Order};
+use crate::domain::{ImportOptions, ImportSummary, Order, StoredVersion};
 use crate::error::StoreError;
 use crate::ports::{OrderStore, PutOutcome};
 
@@ -26,9 +26,9 @@ enum Decision {
     Filtered,
 }
 
-fn decide(order: &Order, stored: Option<chrono::DateTime<chrono::Utc>>, options: &ImportOptions) -> Decision {
+fn decide(order: &Order, stored: Option<StoredVersion>, options: &ImportOptions) -> Decision {
     match stored {
-        Some(version) if version >= order.last_updated => Decision::Unchanged,
+        Some(version) if !version.is_replaced_by(order.last_updated) => Decision::Unchanged,
         // An order stored before the options changed is still kept current, so it never goes stale.
         Some(_) => Decision::Replace,
         None if options.admits_new(order) => Decision::Create,
@@ -123,7 +123,7 @@ pub async fn merge_order_part(
         let written = match store.get_tokened_order(account, &part.amazon_order_id).await? {
             None if !options.admits_new(&part) => return Ok(None),
             None => store.put_order(account, &part, false).await?,
-            Some(stored) if stored.order.last_updated < part.last_updated => {
+            Some(stored) if stored.version().is_replaced_by(part.last_updated) => {
                 store.put_order(account, &part, true).await?
             }
             Some(stored) if stored.order.last_updated == part.last_updated => {

@@ -18,7 +18,7 @@ pub use backfill::{Backfill, BackfillStatus, BackfillWindow};
 pub use health::{Connection, ImportStatus, Problem, ProblemKind};
 pub use marketplace::{MARKETPLACES, Marketplace, Region};
 pub use money::{Currency, Money};
-pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
+pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo, StoredVersion};
 pub use order_details::{
     CancellationRequest, DetailsDecision, OrderDetails, OrderPii, PiiAvailability, ShippableItem, TimeWindow,
     decide_details, needs_details,

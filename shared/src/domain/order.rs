@@ -56,6 +56,25 @@ impl Order {
 }
 
 /// The part of the shipping address that order-tracking reports carry without restriction.
+/// The version of a stored order, and whether the copy is ahead of the reports: `getOrder` answered a newer
+/// version before any report showed it, and the copy moved to it (status and version) keeping its older lines.
+/// Reports carry the lines as Amazon settles them at that version (a cancelled line shows 0 units), so the report
+/// row of the same version still replaces such a copy; any other copy is replaced only by a newer version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredVersion {
+    /// The stored copy's `last_updated`.
+    pub last_updated: DateTime<Utc>,
+    /// Moved ahead by the Orders API, not yet replaced by a report row.
+    pub ahead_of_reports: bool,
+}
+
+impl StoredVersion {
+    /// Whether a report row of version `incoming` replaces the stored copy.
+    pub fn is_replaced_by(&self, incoming: DateTime<Utc>) -> bool {
+        incoming > self.last_updated || (incoming == self.last_updated && self.ahead_of_reports)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShipTo {
     /// City.
@@ -264,6 +283,29 @@ impl<'de> Deserialize<'de> for OrderStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_ahead_of_the_reports_is_replaced_by_the_row_of_its_own_version_and_others_only_by_newer_ones() {
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        for (ahead, incoming, replaced) in [
+            (false, 9, false),
+            (false, 10, false),
+            (false, 11, true),
+            (true, 9, false),
+            (true, 10, true),
+            (true, 11, true),
+        ] {
+            let stored = StoredVersion {
+                last_updated: at(10),
+                ahead_of_reports: ahead,
+            };
+            assert_eq!(
+                stored.is_replaced_by(at(incoming)),
+                replaced,
+                "ahead {ahead}, incoming {incoming}"
+            );
+        }
+    }
 
     #[test]
     fn statuses_accept_both_spellings_and_keep_unknown_ones() {

@@ -11,9 +11,21 @@ use serde::Serialize;
 use super::keys::{account_pk, order_part_sk, order_sk, order_updated_sk, quarantine_sk, timestamp};
 use super::{Item, batch_get, batch_put, get_i64, n, put_item, s};
 use crate::adapters::unavailable;
-use crate::domain::{BuyerPii, FbaShipmentItem, Order, OrderDetails, OrderPii, UnshippedOrder};
+use crate::domain::{
+    BuyerPii, FbaShipmentItem, Order, OrderDetails, OrderPii, StoredVersion, UnshippedOrder,
+};
 use crate::error::StoreError;
 use crate::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow, TokenedOrder};
+
+/// The attribute marking a copy ahead of the reports; every other write leaves it out.
+const AHEAD: &str = "ahead_of_reports";
+
+fn is_ahead(item: &Item) -> bool {
+    item.get(AHEAD)
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .unwrap_or(false)
+}
 
 /// Queries one listing page may take: filters can leave most of a query's items out, so a page keeps reading
 /// until it is full, but never for long; a short page still carries the cursor to go on.
@@ -21,7 +33,8 @@ const LIST_QUERIES_PER_PAGE: usize = 8;
 
 /// Orders in DynamoDB. One item per order (`pk` = account, `sk` = `ORDER#<id>`) holding the whole order in
 /// `order`, with `version` (last update, epoch milliseconds) deciding which copy is newer, and `write_token`
-/// (random, new with every write) telling a merge whether the copy it read is still the one stored.
+/// (random, new with every write) telling a merge whether the copy it read is still the one stored, and
+/// `ahead_of_reports` (true, or absent) on a copy `getOrder` moved ahead of the reports ([`StoredVersion`]).
 #[derive(Debug, Clone)]
 pub struct DynamoOrderStore {
     client: aws_sdk_dynamodb::Client,
@@ -153,6 +166,9 @@ impl DynamoOrderStore {
         if condition.contains("#t") {
             request = request.expression_attribute_names("#t", "write_token");
         }
+        if condition.contains("#a") {
+            request = request.expression_attribute_names("#a", AHEAD);
+        }
         for (name, value) in values {
             request = request.expression_attribute_values(name, value);
         }
@@ -191,7 +207,7 @@ impl OrderStore for DynamoOrderStore {
         &self,
         account: &str,
         order_ids: &[&str],
-    ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+    ) -> Result<HashMap<String, StoredVersion>, StoreError> {
         let keys = order_ids
             .iter()
             .map(|id| {
@@ -202,12 +218,23 @@ impl OrderStore for DynamoOrderStore {
             })
             .collect();
         let names = HashMap::from([("#v".to_owned(), "version".to_owned())]);
-        let items = batch_get(&self.client, &self.table, keys, "sk, #v", &names).await?;
+        let items = batch_get(
+            &self.client,
+            &self.table,
+            keys,
+            &format!("sk, #v, {AHEAD}"),
+            &names,
+        )
+        .await?;
         Ok(items
             .iter()
             .filter_map(|item| {
                 let id = super::get_s(item, "sk")?.strip_prefix("ORDER#")?;
-                let version = Utc.timestamp_millis_opt(get_i64(item, "version")?).single()?;
+                let last_updated = Utc.timestamp_millis_opt(get_i64(item, "version")?).single()?;
+                let version = StoredVersion {
+                    last_updated,
+                    ahead_of_reports: is_ahead(item),
+                };
                 Some((id.to_owned(), version))
             })
             .collect())
@@ -219,13 +246,26 @@ impl OrderStore for DynamoOrderStore {
         order: &Order,
         only_if_stored: bool,
     ) -> Result<PutOutcome, StoreError> {
+        // `StoredVersion::is_replaced_by`, as a condition.
         let condition = if only_if_stored {
-            "attribute_exists(pk) AND #v < :v"
+            "attribute_exists(pk) AND (#v < :v OR (#v = :v AND #a = :ahead))"
         } else {
-            "attribute_not_exists(pk) OR #v < :v"
+            "attribute_not_exists(pk) OR #v < :v OR (#v = :v AND #a = :ahead)"
         };
         let version = n(order.last_updated.timestamp_millis());
-        self.put_if(Self::item(account, order)?, condition, vec![(":v", version)])
+        let values = vec![(":v", version), (":ahead", AttributeValue::Bool(true))];
+        self.put_if(Self::item(account, order)?, condition, values).await
+    }
+
+    async fn put_order_ahead_of_reports(
+        &self,
+        account: &str,
+        order: &Order,
+    ) -> Result<PutOutcome, StoreError> {
+        let mut item = Self::item(account, order)?;
+        item.insert(AHEAD.into(), AttributeValue::Bool(true));
+        let version = n(order.last_updated.timestamp_millis());
+        self.put_if(item, "attribute_exists(pk) AND #v < :v", vec![(":v", version)])
             .await
     }
 
@@ -238,8 +278,13 @@ impl OrderStore for DynamoOrderStore {
             return Ok(None);
         };
         let token = super::get_s(&item, "write_token").map(str::to_owned);
+        let ahead_of_reports = is_ahead(&item);
         let order = Self::order_of(order_id, &mut item)?;
-        Ok(Some(TokenedOrder { order, token }))
+        Ok(Some(TokenedOrder {
+            order,
+            token,
+            ahead_of_reports,
+        }))
     }
 
     async fn merge_order(

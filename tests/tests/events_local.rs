@@ -10,7 +10,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoOrderStore;
 use shared::adapters::eventbridge::EventBus;
 use shared::domain::events::Event;
-use shared::domain::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo};
+use shared::domain::{
+    BuyerPii, CancellationRequest, FulfillmentChannel, ItemAmounts, Order, OrderDetails, OrderItem, OrderPii,
+    OrderStatus, PiiAvailability, ShipTo, ShippableItem,
+};
 use shared::error::StoreError;
 use shared::ports::{EventPublisher, OrderStore, PutOutcome};
 use tests::runner::streams::StreamSource;
@@ -268,4 +271,122 @@ async fn each_order_is_created_once_changed_once_per_change_and_a_crash_loses_no
             "{id}: versions went back: {seen:?}"
         );
     }
+}
+
+fn details(n: usize, updated: DateTime<Utc>, requested: bool) -> OrderDetails {
+    OrderDetails {
+        amazon_order_id: format!("302-0000000-{n:07}"),
+        last_updated: updated,
+        fulfillment_status: "UNSHIPPED".into(),
+        fulfilled_by: Some("MERCHANT".into()),
+        ship_by: Default::default(),
+        deliver_by: Default::default(),
+        programs: vec![],
+        purchase_order_number: None,
+        items: vec![ShippableItem {
+            order_item_id: "41".into(),
+            sku: Some("SKU-1".into()),
+            quantity_ordered: 1,
+            quantity_left: 1,
+            cancellation_request: requested.then(|| CancellationRequest {
+                requester: Some("BUYER".into()),
+                reason: Some("Jane ordered twice".into()),
+            }),
+            ..Default::default()
+        }],
+        pii: PiiAvailability::Given,
+    }
+}
+
+/// What the Orders API adds, through real stream images: an order moved ahead of the reports and the report row
+/// settling it (one `Order Changed`), the `getOrder` recipient (one recipient change, the same id as the
+/// report's), a buyer's cancellation request seen in two answers (one `Order Cancellation Requested`).
+#[tokio::test]
+async fn the_orders_apis_answers_publish_each_change_once() {
+    let mut setup = setup().await;
+    let t0: DateTime<Utc> = "2026-11-02T10:00:00Z".parse().unwrap();
+    let t1 = t0 + TimeDelta::minutes(20);
+    let store = &setup.store;
+    store
+        .put_order("acc-1", &order(1, t0, OrderStatus::Unshipped), false)
+        .await
+        .unwrap();
+    let mut ahead = order(1, t1, OrderStatus::Cancelled);
+    assert_eq!(
+        store.put_order_ahead_of_reports("acc-1", &ahead).await.unwrap(),
+        PutOutcome::Written
+    );
+    ahead.items[0].quantity = 0;
+    assert_eq!(
+        store.put_order("acc-1", &ahead, false).await.unwrap(),
+        PutOutcome::Written,
+        "the report row of the same version did not settle the copy ahead"
+    );
+
+    let pii = OrderPii {
+        buyer: BuyerPii {
+            amazon_order_id: "302-0000000-0000002".into(),
+            buyer_name: Some("Jane Doe".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    store
+        .put_order("acc-1", &order(2, t0, OrderStatus::Unshipped), false)
+        .await
+        .unwrap();
+    let expiry = t0 + TimeDelta::days(30);
+    store
+        .put_order_details("acc-1", &details(2, t0, true), Some((&pii, expiry)))
+        .await
+        .unwrap();
+    store
+        .put_order_details("acc-1", &details(2, t1, true), Some((&pii, expiry)))
+        .await
+        .unwrap();
+
+    let pumped = setup.source.pump(&setup.bus, 10, None).await.unwrap();
+    assert_eq!(pumped.failed_batches, 0, "{pumped:?}");
+    let delivered = drain(&setup).await;
+    let kinds: Vec<(&str, &str, String)> = delivered
+        .iter()
+        .map(|e| {
+            (
+                e["detail-type"].as_str().unwrap(),
+                e["detail"]["amazonOrderId"].as_str().unwrap(),
+                e["detail"]["changes"].to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("Order Created", "302-0000000-0000001", "null".to_owned()),
+        ("Order Changed", "302-0000000-0000001", r#"["status"]"#.to_owned()),
+        ("Order Created", "302-0000000-0000002", "null".to_owned()),
+        (
+            "Order Changed",
+            "302-0000000-0000002",
+            r#"["recipient"]"#.to_owned(),
+        ),
+        (
+            "Order Cancellation Requested",
+            "302-0000000-0000002",
+            "null".to_owned(),
+        ),
+    ];
+    let mut sorted = kinds.clone();
+    sorted.sort();
+    let mut wanted = expected.to_vec();
+    wanted.sort();
+    assert_eq!(sorted, wanted, "{delivered:#?}");
+    for event in &delivered {
+        assert!(!event.to_string().contains("Jane"), "PII in {event}");
+    }
+    let request = delivered
+        .iter()
+        .find(|e| e["detail-type"] == "Order Cancellation Requested")
+        .unwrap();
+    assert_eq!(
+        request["detail"]["items"],
+        serde_json::json!([{"orderItemId": "41", "sku": "SKU-1", "requester": "BUYER"}])
+    );
 }

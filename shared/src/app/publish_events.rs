@@ -8,9 +8,15 @@
 //! - an order item (`kind` = `order`) that is new: `Order Created`; one that is stored again with a newer or equal
 //!   version: `Order Changed` naming which of status, items and shipment state (its lines' own statuses) changed;
 //!   nothing when none of them did (a re-read, a new write token, a later version with the same facts) and
-//!   nothing when the version went back;
-//! - a buyer item (`kind` = `buyer_pii`) that appears or disappears (written, or expired by TTL): `Order Changed`
-//!   with `recipient`; rewritten: nothing;
+//!   nothing when the version went back; the report row that settles a copy the Orders API moved ahead
+//!   (`ahead_of_reports`, same version) publishes only a status the answer did not give: the change at Amazon
+//!   was published when the copy moved;
+//! - a buyer item from a report or from the Orders API (`kind` = `buyer_pii` or `order_pii`) that appears or
+//!   disappears (written, or expired by TTL): `Order Changed` with `recipient`, with the same id from either;
+//!   rewritten: nothing;
+//! - an order's Orders API details (`kind` = `order_details`) showing a buyer's cancellation request on an item
+//!   the older details had none on: `Order Cancellation Requested` naming the requested items (not the buyer's
+//!   reason);
 //! - an outbox action (`kind` = `feed_action`) that reaches `accepted` or `rejected` from another state:
 //!   `Seller Action Accepted` or `Seller Action Rejected` with Amazon's code and text;
 //! - an account (`kind` = `account`) whose connection becomes `disconnected`: `Account Disconnected` with the
@@ -27,10 +33,11 @@ use serde_dynamo::Item;
 use thiserror::Error;
 
 use crate::domain::events::{
-    AccountDetail, ActionDetail, Event, EventDetail, EventKind, OrderChange, OrderDetail, event_id,
+    AccountDetail, ActionDetail, CancellationDetail, CancellationItem, Event, EventDetail, EventKind,
+    OrderChange, OrderDetail, event_id,
 };
 use crate::domain::health::Problem;
-use crate::domain::{ActionPayload, ActionState, FeedAction, Order, OrderItem};
+use crate::domain::{ActionPayload, ActionState, FeedAction, Order, OrderDetails, OrderItem};
 use crate::ports::EventPublisher;
 
 /// A stream image sellersync cannot read; names the item's key, never its contents.
@@ -56,6 +63,14 @@ struct Head {
 #[derive(Deserialize)]
 struct OrderImage {
     order: Order,
+    /// Moved ahead of the reports by the Orders API (`StoredVersion`).
+    #[serde(default)]
+    ahead_of_reports: bool,
+}
+
+#[derive(Deserialize)]
+struct DetailsImage {
+    details: OrderDetails,
 }
 
 #[derive(Deserialize)]
@@ -107,13 +122,23 @@ pub fn decide(old: Option<&Item>, new: Option<&Item>) -> Result<Vec<Event>, Imag
             let Some(new) = new else { return Ok(vec![]) };
             let new: OrderImage = read(any, new)?;
             let old = old.map(|o| read::<OrderImage>(any, o)).transpose()?;
-            Ok(order_events(&account, old.map(|o| o.order).as_ref(), &new.order)
+            Ok(order_events(&account, old.as_ref(), &new.order)
                 .into_iter()
                 .collect())
         }
-        "buyer_pii" => Ok(recipient_event(&account, any, old.is_some(), new.is_some())
+        "buyer_pii" | "order_pii" => Ok(recipient_event(&account, any, old.is_some(), new.is_some())
             .into_iter()
             .collect()),
+        "order_details" => {
+            let Some(new) = new else { return Ok(vec![]) };
+            let new: DetailsImage = read(any, new)?;
+            let old = old.map(|o| read::<DetailsImage>(any, o)).transpose()?;
+            Ok(
+                cancellation_event(&account, old.map(|o| o.details).as_ref(), &new.details)
+                    .into_iter()
+                    .collect(),
+            )
+        }
         "feed_action" => {
             let Some(new) = new else { return Ok(vec![]) };
             let new: ActionImage = read(any, new)?;
@@ -153,22 +178,28 @@ fn line_states(items: &[OrderItem]) -> Vec<(&str, Option<&str>)> {
         .collect()
 }
 
-fn order_events(account: &str, old: Option<&Order>, new: &Order) -> Option<Event> {
+fn order_events(account: &str, old: Option<&OrderImage>, new: &Order) -> Option<Event> {
     let version = new.last_updated.timestamp_millis().to_string();
     let (kind, changes, previous_status) = match old {
         None => (EventKind::OrderCreated, vec![], None),
-        Some(old) => {
+        Some(OrderImage {
+            order: old,
+            ahead_of_reports,
+        }) => {
             if new.last_updated < old.last_updated {
                 return None;
             }
+            // The report row settling a copy the Orders API moved ahead: the change at Amazon was published when
+            // the copy moved; only a status the answer did not give is news.
+            let settles = *ahead_of_reports && new.last_updated == old.last_updated;
             let mut changes = BTreeSet::new();
             if old.status != new.status {
                 changes.insert(OrderChange::Status);
             }
-            if lines(&old.items) != lines(&new.items) {
+            if lines(&old.items) != lines(&new.items) && !settles {
                 changes.insert(OrderChange::Items);
             }
-            if line_states(&old.items) != line_states(&new.items) {
+            if line_states(&old.items) != line_states(&new.items) && !settles {
                 changes.insert(OrderChange::Shipment);
             }
             if changes.is_empty() {
@@ -203,7 +234,9 @@ fn recipient_event(account: &str, head: &Head, existed: bool, exists: bool) -> O
     if existed == exists {
         return None;
     }
-    let order_id = head.sk.strip_prefix("ORDER#")?.strip_suffix("#PII")?;
+    // `ORDER#<id>#PII` (report buyer data) or `ORDER#<id>#ORDERPII` (the Orders API's): either makes the
+    // recipient readable, and both give the same event id, so a consumer dropping repeats sees one.
+    let (order_id, _) = head.sk.strip_prefix("ORDER#")?.split_once('#')?;
     let kind = EventKind::OrderChanged;
     let available = if exists { "available" } else { "gone" };
     Some(Event {
@@ -220,6 +253,45 @@ fn recipient_event(account: &str, head: &Head, existed: bool, exists: bool) -> O
             last_updated: None,
             changes: vec![OrderChange::Recipient],
             recipient_available: Some(exists),
+        }),
+    })
+}
+
+/// `Order Cancellation Requested` when the answer shows a buyer's request on an item the older answer had none on.
+fn cancellation_event(account: &str, old: Option<&OrderDetails>, new: &OrderDetails) -> Option<Event> {
+    let requested = |details: &OrderDetails| -> BTreeSet<String> {
+        details
+            .items
+            .iter()
+            .filter(|item| item.cancellation_request.is_some())
+            .map(|item| item.order_item_id.clone())
+            .collect()
+    };
+    let now = requested(new);
+    if now.is_empty() || old.is_some_and(|old| now.is_subset(&requested(old))) {
+        return None;
+    }
+    let ids: Vec<&str> = now.iter().map(String::as_str).collect();
+    let kind = EventKind::OrderCancellationRequested;
+    Some(Event {
+        kind,
+        detail: EventDetail::Cancellation(CancellationDetail {
+            event_id: event_id(kind, &[account, &new.amazon_order_id, &ids.join(",")]),
+            account_id: account.to_owned(),
+            amazon_order_id: new.amazon_order_id.clone(),
+            last_updated: new.last_updated,
+            items: new
+                .items
+                .iter()
+                .filter_map(|item| {
+                    let request = item.cancellation_request.as_ref()?;
+                    Some(CancellationItem {
+                        order_item_id: item.order_item_id.clone(),
+                        sku: item.sku.clone(),
+                        requester: request.requester.clone(),
+                    })
+                })
+                .collect(),
         }),
     })
 }
@@ -577,6 +649,131 @@ mod tests {
         assert_eq!(one(Some(&buyer), Some(&buyer)), None);
     }
 
+    /// A copy `getOrder` moved ahead of the reports: cancelled at 9, still with the lines of the report at 5.
+    fn moved_ahead() -> Order {
+        let mut ahead = order(9);
+        ahead.status = OrderStatus::Cancelled;
+        ahead
+    }
+
+    #[test]
+    fn a_copy_moved_ahead_publishes_the_change_and_the_report_row_settling_it_publishes_nothing_new() {
+        let old = stored(&order(5));
+        let ahead = DynamoOrderStore::ahead_item(ACCOUNT, &moved_ahead())
+            .unwrap()
+            .into();
+        let moved = one(Some(&old), Some(&ahead)).expect("an event");
+        assert_eq!(order_detail(&moved).changes, [OrderChange::Status]);
+        assert_eq!(order_detail(&moved).last_updated, Some(at(9)));
+
+        // The report row of version 9: the cancelled line at 0 units and without its own status. The same change
+        // at Amazon, already published.
+        let mut settled = moved_ahead();
+        settled.items[0].quantity = 0;
+        settled.items[0].item_status = None;
+        assert_eq!(one(Some(&ahead), Some(&stored(&settled))), None);
+        // A status the answer did not give is news (and only it).
+        settled.status = OrderStatus::Shipped;
+        let news = one(Some(&ahead), Some(&stored(&settled))).expect("an event");
+        assert_eq!(order_detail(&news).changes, [OrderChange::Status]);
+        // Over a copy that is not ahead, the same row is a change of its lines.
+        let plain = stored(&moved_ahead());
+        settled.status = OrderStatus::Cancelled;
+        let lines = one(Some(&plain), Some(&stored(&settled))).expect("an event");
+        assert_eq!(
+            order_detail(&lines).changes,
+            [OrderChange::Items, OrderChange::Shipment]
+        );
+    }
+
+    fn details(updated: i64, requested: &[&str]) -> OrderDetails {
+        OrderDetails {
+            amazon_order_id: "114-1234567-1234567".into(),
+            last_updated: at(updated),
+            fulfillment_status: "UNSHIPPED".into(),
+            fulfilled_by: Some("MERCHANT".into()),
+            ship_by: Default::default(),
+            deliver_by: Default::default(),
+            programs: vec![],
+            purchase_order_number: None,
+            items: ["41", "42"]
+                .iter()
+                .map(|id| crate::domain::ShippableItem {
+                    order_item_id: (*id).into(),
+                    sku: Some(format!("SKU-{id}")),
+                    quantity_ordered: 1,
+                    quantity_left: 1,
+                    cancellation_request: requested.contains(id).then(|| {
+                        crate::domain::CancellationRequest {
+                            requester: Some("BUYER".into()),
+                            reason: Some("Jane found it cheaper".into()),
+                        }
+                    }),
+                    ..Default::default()
+                })
+                .collect(),
+            pii: crate::domain::PiiAvailability::Given,
+        }
+    }
+
+    fn details_item(details: &OrderDetails) -> Item {
+        DynamoOrderStore::details_item(ACCOUNT, details).unwrap().into()
+    }
+
+    #[test]
+    fn a_buyers_cancellation_request_is_published_once_per_requested_item_without_the_reason() {
+        let none = details_item(&details(5, &[]));
+        assert_eq!(one(None, Some(&none)), None);
+        let first = details_item(&details(6, &["41"]));
+        let event = one(Some(&none), Some(&first)).expect("an event");
+        assert_eq!(event.kind, EventKind::OrderCancellationRequested);
+        let EventDetail::Cancellation(detail) = &event.detail else {
+            panic!("{event:?}")
+        };
+        assert_eq!(detail.amazon_order_id, "114-1234567-1234567");
+        assert_eq!(detail.last_updated, at(6));
+        assert_eq!(detail.items.len(), 1);
+        assert_eq!(detail.items[0].order_item_id, "41");
+        assert_eq!(detail.items[0].sku.as_deref(), Some("SKU-41"));
+        assert_eq!(detail.items[0].requester.as_deref(), Some("BUYER"));
+        assert!(!event.detail_json().contains("Jane"), "{}", event.detail_json());
+        // Details stored first with the request: the same event, the same id.
+        assert_eq!(one(None, Some(&first)).unwrap().id(), event.id());
+        // A newer answer with the same request, or with the request gone: nothing.
+        assert_eq!(one(Some(&first), Some(&details_item(&details(7, &["41"])))), None);
+        assert_eq!(one(Some(&first), Some(&details_item(&details(8, &[])))), None);
+        // Another item requested: a new event naming both.
+        let second = one(Some(&first), Some(&details_item(&details(9, &["41", "42"])))).unwrap();
+        assert_ne!(second.id(), event.id());
+        let EventDetail::Cancellation(detail) = &second.detail else {
+            panic!("{second:?}")
+        };
+        assert_eq!(detail.items.len(), 2);
+    }
+
+    #[test]
+    fn the_orders_apis_recipient_is_the_same_change_as_the_reports() {
+        let pii = crate::domain::OrderPii {
+            buyer: crate::domain::BuyerPii {
+                amazon_order_id: "114-1234567-1234567".into(),
+                buyer_name: Some("Jane Doe".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let item: Item = DynamoOrderStore::order_pii_item(ACCOUNT, &details(5, &[]), &pii, at(60))
+            .unwrap()
+            .into();
+        let appeared = one(None, Some(&item)).expect("an event");
+        assert_eq!(order_detail(&appeared).changes, [OrderChange::Recipient]);
+        assert_eq!(order_detail(&appeared).amazon_order_id, "114-1234567-1234567");
+        assert!(!appeared.detail_json().contains("Jane"));
+        assert_eq!(appeared.id(), one(None, Some(&buyer_item())).unwrap().id());
+        assert_eq!(one(Some(&item), Some(&item)), None);
+        let expired = one(Some(&item), None).expect("an event");
+        assert_eq!(order_detail(&expired).recipient_available, Some(false));
+    }
+
     fn action(payload: ActionPayload, state: ActionState) -> Item {
         action_item(&FeedAction {
             id: "act-1".into(),
@@ -772,6 +969,7 @@ mod tests {
             (Some(old.clone()), Some(stored(&cancelled))),
             (None, Some(buyer_item())),
             (Some(buyer_item()), None),
+            (None, Some(details_item(&details(6, &["41", "42"])))),
             (
                 Some(action(inventory(), submitted())),
                 Some(action(inventory(), accepted)),

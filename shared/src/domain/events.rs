@@ -24,6 +24,8 @@ pub enum EventKind {
     OrderCreated,
     /// A stored order changed in its status, items, shipment state or recipient availability.
     OrderChanged,
+    /// A buyer asked to cancel items of a merchant-fulfilled order (Amazon's Orders API says so).
+    OrderCancellationRequested,
     /// Amazon applied a seller action (shipment, cancellation, inventory update).
     SellerActionAccepted,
     /// Amazon refused a seller action, with its code and text.
@@ -36,9 +38,10 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order of the schemas.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::OrderCreated,
         EventKind::OrderChanged,
+        EventKind::OrderCancellationRequested,
         EventKind::SellerActionAccepted,
         EventKind::SellerActionRejected,
         EventKind::AccountDisconnected,
@@ -50,6 +53,7 @@ impl EventKind {
         match self {
             EventKind::OrderCreated => "Order Created",
             EventKind::OrderChanged => "Order Changed",
+            EventKind::OrderCancellationRequested => "Order Cancellation Requested",
             EventKind::SellerActionAccepted => "Seller Action Accepted",
             EventKind::SellerActionRejected => "Seller Action Rejected",
             EventKind::AccountDisconnected => "Account Disconnected",
@@ -62,6 +66,7 @@ impl EventKind {
         match self {
             EventKind::OrderCreated => "OrderCreated",
             EventKind::OrderChanged => "OrderChanged",
+            EventKind::OrderCancellationRequested => "OrderCancellationRequested",
             EventKind::SellerActionAccepted => "SellerActionAccepted",
             EventKind::SellerActionRejected => "SellerActionRejected",
             EventKind::AccountDisconnected => "AccountDisconnected",
@@ -90,6 +95,7 @@ impl Event {
     pub fn id(&self) -> &str {
         match &self.detail {
             EventDetail::Order(d) => &d.event_id,
+            EventDetail::Cancellation(d) => &d.event_id,
             EventDetail::Action(d) => &d.event_id,
             EventDetail::Account(d) => &d.event_id,
         }
@@ -99,6 +105,7 @@ impl Event {
     pub fn account_id(&self) -> &str {
         match &self.detail {
             EventDetail::Order(d) => &d.account_id,
+            EventDetail::Cancellation(d) => &d.account_id,
             EventDetail::Action(d) => &d.account_id,
             EventDetail::Account(d) => &d.account_id,
         }
@@ -117,6 +124,8 @@ impl Event {
 pub enum EventDetail {
     /// Of `Order Created` and `Order Changed`.
     Order(OrderDetail),
+    /// Of `Order Cancellation Requested`.
+    Cancellation(CancellationDetail),
     /// Of `Seller Action Accepted` and `Seller Action Rejected`.
     Action(ActionDetail),
     /// Of `Account Disconnected` and `Account Reconnected`.
@@ -183,6 +192,37 @@ pub struct OrderDetail {
     /// Whether the recipient can be read now (`Order Changed` with a recipient change).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recipient_available: Option<bool>,
+}
+
+/// The `detail` of `Order Cancellation Requested`: the order and the items a buyer asked to cancel, as of the
+/// Orders API answer's version. The buyer's reason is left out (free text a buyer wrote); the API has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancellationDetail {
+    /// The event's stable id.
+    pub event_id: String,
+    /// The seller account.
+    pub account_id: String,
+    /// Amazon's order id.
+    pub amazon_order_id: String,
+    /// The Orders API's last update of the order when the request was seen.
+    pub last_updated: DateTime<Utc>,
+    /// The items with a pending request (all of them, not only the newly requested ones).
+    pub items: Vec<CancellationItem>,
+}
+
+/// An item a buyer asked to cancel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancellationItem {
+    /// The id a cancellation names.
+    pub order_item_id: String,
+    /// The seller's SKU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// Who asked, e.g. `BUYER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
 }
 
 /// The `detail` of a seller action's result.

@@ -50,6 +50,35 @@ impl DynamoOrderStore {
         }
     }
 
+    /// The item of an order's `getOrder` details, at the answer's version.
+    pub(crate) fn details_item(account: &str, details: &OrderDetails) -> Result<Item, StoreError> {
+        let sk = order_part_sk(&details.amazon_order_id, "DETAILS");
+        let mut item = Self::part(account, sk, "order_details", "details", details)?;
+        item.insert("version".into(), n(details.last_updated.timestamp_millis()));
+        Ok(item)
+    }
+
+    /// The item of the PII of an order's `getOrder` answer, removed by TTL at `expires_at`.
+    pub(crate) fn order_pii_item(
+        account: &str,
+        details: &OrderDetails,
+        pii: &OrderPii,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Item, StoreError> {
+        let sk = order_part_sk(&details.amazon_order_id, "ORDERPII");
+        let mut item = Self::part(account, sk, "order_pii", "pii", pii)?;
+        item.insert("expires_at".into(), n(expires_at.timestamp()));
+        item.insert("version".into(), n(details.last_updated.timestamp_millis()));
+        Ok(item)
+    }
+
+    /// The item of an order moved ahead of the reports ([`StoredVersion`]).
+    pub(crate) fn ahead_item(account: &str, order: &Order) -> Result<Item, StoreError> {
+        let mut item = Self::item(account, order)?;
+        item.insert(AHEAD.into(), AttributeValue::Bool(true));
+        Ok(item)
+    }
+
     pub(crate) fn item(account: &str, order: &Order) -> Result<Item, StoreError> {
         let body = serde_dynamo::to_attribute_value(order).map_err(|e| StoreError::Corrupt {
             key: order_sk(&order.amazon_order_id),
@@ -262,8 +291,7 @@ impl OrderStore for DynamoOrderStore {
         account: &str,
         order: &Order,
     ) -> Result<PutOutcome, StoreError> {
-        let mut item = Self::item(account, order)?;
-        item.insert(AHEAD.into(), AttributeValue::Bool(true));
+        let item = Self::ahead_item(account, order)?;
         let version = n(order.last_updated.timestamp_millis());
         self.put_if(item, "attribute_exists(pk) AND #v < :v", vec![(":v", version)])
             .await
@@ -384,15 +412,10 @@ impl OrderStore for DynamoOrderStore {
         let version = n(details.last_updated.timestamp_millis());
         let newer = "attribute_not_exists(pk) OR #v < :v";
         if let Some((pii, expires_at)) = pii {
-            let sk = order_part_sk(&details.amazon_order_id, "ORDERPII");
-            let mut item = Self::part(account, sk, "order_pii", "pii", pii)?;
-            item.insert("expires_at".into(), n(expires_at.timestamp()));
-            item.insert("version".into(), version.clone());
+            let item = Self::order_pii_item(account, details, pii, expires_at)?;
             self.put_if(item, newer, vec![(":v", version.clone())]).await?;
         }
-        let sk = order_part_sk(&details.amazon_order_id, "DETAILS");
-        let mut item = Self::part(account, sk, "order_details", "details", details)?;
-        item.insert("version".into(), version.clone());
+        let item = Self::details_item(account, details)?;
         self.put_if(item, newer, vec![(":v", version)]).await?;
         Ok(())
     }

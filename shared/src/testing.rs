@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     ActionOrigin, ActionState, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, Order, OrderDetails,
-    OrderPii, QueuedGroup, StoredVersion, UnshippedOrder,
+    OrderPii, PiiAvailability, QueuedGroup, ShippableItem, StoredVersion, UnshippedOrder,
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -17,6 +17,26 @@ use crate::ports::{
     AddOutcome, FeedStore, Leases, OrderLedger, OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow,
     TokenedOrder,
 };
+
+/// `getOrder` details of an unshipped merchant-fulfilled order at `last_updated`, with `items` and the PII given.
+pub fn unshipped_details(
+    order_id: &str,
+    last_updated: DateTime<Utc>,
+    items: Vec<ShippableItem>,
+) -> OrderDetails {
+    OrderDetails {
+        amazon_order_id: order_id.into(),
+        last_updated,
+        fulfillment_status: "UNSHIPPED".into(),
+        fulfilled_by: Some("MERCHANT".into()),
+        ship_by: Default::default(),
+        deliver_by: Default::default(),
+        programs: vec![],
+        purchase_order_number: None,
+        items,
+        pii: PiiAvailability::Given,
+    }
+}
 
 /// Orders in a map, with the same conditional-write rules as the DynamoDB store, counting writes.
 #[derive(Debug, Default)]

@@ -7,18 +7,18 @@ mod api_support;
 
 use std::sync::Arc;
 
-use api_support::{Api, DE, FR, IT, US, seller_spec, start};
+use api_support::{Api, DE, FR, IT, US, processor, seller_spec, start, submit_and_settle};
 use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::json;
 use shared::adapters::sqs::SqsQueue;
-use shared::app::feeds::{FeedProcessor, FeedSettings};
+use shared::app::feeds::FeedProcessor;
 use shared::clock::Clock;
 use shared::domain::events::EventDetail;
 use shared::domain::{ActionOrigin, FeedAction, FeedSubmission, Order, QueuedGroup};
 use shared::error::StoreError;
 use shared::feeds::FeedType;
-use shared::metrics::{self, Metrics};
+use shared::metrics;
 use shared::ports::{AddOutcome, FeedStore, OrderLedger, OrderStore, Page};
 use shared::testing::MemoryFeedStore;
 use tests::sandbox::{Channel, Fault, FaultKind, Operation, OrderState, SandboxOrder, SellerCredentials};
@@ -56,30 +56,6 @@ async fn seller(api: &Api, seed: u64) -> (SellerCredentials, String, Vec<Sandbox
 
 fn stored(id: &str, units: u32) -> Order {
     tests::orders::unshipped(id, US, units, api_support::epoch() - TimeDelta::hours(2))
-}
-
-fn processor(api: &Api, outbox: Arc<dyn FeedStore>) -> FeedProcessor {
-    FeedProcessor {
-        accounts: api.state.clone(),
-        secrets: api.import.secrets.clone(),
-        outbox,
-        leases: api.state.clone(),
-        amazon: api.import.amazon.clone(),
-        clock: api.clock.clone(),
-        metrics: Metrics::recording("feed-tests"),
-        naming: api.naming.clone(),
-        settings: FeedSettings::new(TimeDelta::minutes(3), TimeDelta::minutes(5)),
-    }
-}
-
-/// Submits what is due, then lets the sandbox process and the poller read every feed.
-async fn submit_and_settle(api: &Api, feeds: &FeedProcessor) {
-    api.advance(TimeDelta::minutes(6));
-    feeds.submit_due().await.expect("submitter run");
-    for _ in 0..10 {
-        api.advance(TimeDelta::minutes(2));
-        feeds.poll_feeds().await.expect("poll run");
-    }
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use shared::adapters::eventbridge::EventBus;
 use shared::domain::events::Event;
 use shared::domain::{
     BuyerPii, CancellationRequest, FulfillmentChannel, ItemAmounts, Order, OrderDetails, OrderItem, OrderPii,
-    OrderStatus, PiiAvailability, ShipTo, ShippableItem,
+    OrderStatus, ShipTo, ShippableItem,
 };
 use shared::error::StoreError;
 use shared::ports::{EventPublisher, OrderStore, PutOutcome};
@@ -274,16 +274,10 @@ async fn each_order_is_created_once_changed_once_per_change_and_a_crash_loses_no
 }
 
 fn details(n: usize, updated: DateTime<Utc>, requested: bool) -> OrderDetails {
-    OrderDetails {
-        amazon_order_id: format!("302-0000000-{n:07}"),
-        last_updated: updated,
-        fulfillment_status: "UNSHIPPED".into(),
-        fulfilled_by: Some("MERCHANT".into()),
-        ship_by: Default::default(),
-        deliver_by: Default::default(),
-        programs: vec![],
-        purchase_order_number: None,
-        items: vec![ShippableItem {
+    shared::testing::unshipped_details(
+        &format!("302-0000000-{n:07}"),
+        updated,
+        vec![ShippableItem {
             order_item_id: "41".into(),
             sku: Some("SKU-1".into()),
             quantity_ordered: 1,
@@ -294,8 +288,7 @@ fn details(n: usize, updated: DateTime<Utc>, requested: bool) -> OrderDetails {
             }),
             ..Default::default()
         }],
-        pii: PiiAvailability::Given,
-    }
+    )
 }
 
 /// What the Orders API adds, through real stream images: an order moved ahead of the reports and the report row

@@ -5,7 +5,7 @@
 
 mod api_support;
 
-use api_support::{US, seller_spec, start};
+use api_support::{US, processor, seller_spec, start, submit_and_settle};
 use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -26,19 +26,7 @@ async fn open_merchant_orders(api: &api_support::Api, id: &str) -> Vec<Value> {
 async fn imported_merchant_orders_are_completed_with_get_order_and_their_recipient_is_readable_apart() {
     let api = start().await;
     let (seller, id) = api.connect(seller_spec(61, &[US], 40), "never").await;
-    let requested = api
-        .post(
-            &format!("/accounts/{id}/reports"),
-            json!({"reportType": FLAT, "dataStartTime": "2026-03-02T00:00:00Z", "dataEndTime": "2026-03-09T12:00:00Z"}),
-        )
-        .await;
-    assert_eq!(requested.status, StatusCode::ACCEPTED, "{:?}", requested.body);
-    let mut import = api.import.clone();
-    import.settings.enrich_orders = true;
-    api.advance(TimeDelta::minutes(2));
-    for outcome in api.poll_and_parse_with(&import).await {
-        outcome.expect("report imported");
-    }
+    import_enriched(&api, &id).await;
 
     let open = open_merchant_orders(&api, &id).await;
     assert!(!open.is_empty(), "the seed has unshipped merchant orders");
@@ -94,19 +82,7 @@ async fn without_the_pii_role_the_recipient_route_says_what_to_do() {
     let api = start().await;
     let (seller, id) = api.connect(seller_spec(62, &[US], 20), "never").await;
     api.sandbox.set_pii_role(&seller.seller_id, false).unwrap();
-    let requested = api
-        .post(
-            &format!("/accounts/{id}/reports"),
-            json!({"reportType": FLAT, "dataStartTime": "2026-03-02T00:00:00Z", "dataEndTime": "2026-03-09T12:00:00Z"}),
-        )
-        .await;
-    assert_eq!(requested.status, StatusCode::ACCEPTED, "{:?}", requested.body);
-    let mut import = api.import.clone();
-    import.settings.enrich_orders = true;
-    api.advance(TimeDelta::minutes(2));
-    for outcome in api.poll_and_parse_with(&import).await {
-        outcome.expect("report imported");
-    }
+    import_enriched(&api, &id).await;
 
     let open = open_merchant_orders(&api, &id).await;
     let order_id = open
@@ -120,4 +96,155 @@ async fn without_the_pii_role_the_recipient_route_says_what_to_do() {
         .get(&format!("/accounts/{id}/orders/{order_id}/recipient"))
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
+}
+
+/// Imports the seller's orders of the first March week with enrichment on.
+async fn import_enriched(api: &api_support::Api, id: &str) {
+    let requested = api
+        .post(
+            &format!("/accounts/{id}/reports"),
+            json!({"reportType": FLAT, "dataStartTime": "2026-03-02T00:00:00Z", "dataEndTime": "2026-03-09T12:00:00Z"}),
+        )
+        .await;
+    assert_eq!(requested.status, StatusCode::ACCEPTED, "{:?}", requested.body);
+    let mut import = api.import.clone();
+    import.settings.enrich_orders = true;
+    api.advance(TimeDelta::minutes(2));
+    for outcome in api.poll_and_parse_with(&import).await {
+        outcome.expect("report imported");
+    }
+}
+
+/// The SKU of a line no other line of the order has, with its order item id.
+fn unique_sku(shipping: &Value) -> Option<(String, String)> {
+    let items = shipping["items"].as_array()?;
+    items.iter().find_map(|item| {
+        let sku = item["sku"].as_str()?;
+        let same = items.iter().filter(|i| i["sku"] == item["sku"]).count();
+        let line = item["orderItemId"].as_str()?;
+        (same == 1).then(|| (sku.to_owned(), line.to_owned()))
+    })
+}
+
+#[tokio::test]
+async fn a_line_ships_by_sku_and_a_buyers_cancellation_request_is_answered_with_buyer_canceled() {
+    let api = start().await;
+    let mut spec = seller_spec(63, &[US], 60);
+    spec.afn_share = 0.0;
+    let (seller, id) = api.connect(spec, "never").await;
+    import_enriched(&api, &id).await;
+
+    // Enriched open orders: one with 2 or more units and no request to ship a unit of by SKU, one with a
+    // buyer's cancellation request, one without to cancel with no reason.
+    let mut to_ship = None;
+    let mut requested = None;
+    let mut unrequested = None;
+    for listed in open_merchant_orders(&api, &id).await {
+        let order_id = listed["amazonOrderId"].as_str().unwrap().to_owned();
+        let order = api.get(&format!("/accounts/{id}/orders/{order_id}")).await.body;
+        let shipping = &order["shipping"];
+        let Some(items) = shipping["items"].as_array() else {
+            continue;
+        };
+        let asked = items.iter().any(|i| i["cancellationRequest"].is_object());
+        let units: u64 = items.iter().map(|i| i["quantityOrdered"].as_u64().unwrap()).sum();
+        match unique_sku(shipping) {
+            _ if asked => requested = requested.or(Some(order_id)),
+            Some(line) if units >= 2 && to_ship.is_none() => to_ship = Some((order_id, line)),
+            _ => unrequested = unrequested.or(Some(order_id)),
+        }
+    }
+    let (shipped, (sku, line)) = to_ship.expect("an enriched order of 2 or more units");
+    let requested = requested.expect("an enriched order with a buyer's cancellation request");
+    let unrequested = unrequested.expect("another enriched order");
+    let path = |order: &str, action: &str| format!("/accounts/{id}/orders/{order}/{action}");
+
+    let ship = api
+        .post(
+            &path(&shipped, "shipments"),
+            json!({"carrierCode": "UPS", "trackingNumber": "1Z999AA10123456784",
+                   "items": [{"sku": sku, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(ship.status, StatusCode::ACCEPTED, "{:?}", ship.body);
+    assert_eq!(
+        ship.body["request"]["items"]["items"][0]["orderItemId"],
+        line.as_str(),
+        "{:?}",
+        ship.body
+    );
+    let refusals = [
+        (
+            path(&shipped, "shipments"),
+            json!({"carrierCode": "UPS", "items": [{"sku": "NO-SUCH-SKU", "quantity": 1}]}),
+            StatusCode::BAD_REQUEST,
+            "items[0].sku",
+        ),
+        (
+            path(&shipped, "shipments"),
+            json!({"carrierCode": "UPS", "items": [{"sku": sku, "orderItemId": line, "quantity": 1}]}),
+            StatusCode::BAD_REQUEST,
+            "items[0].orderItemId",
+        ),
+        (
+            path(&shipped, "shipments"),
+            json!({"carrierCode": "UPS", "items": [{"sku": sku}]}),
+            StatusCode::BAD_REQUEST,
+            "items[0].quantity",
+        ),
+        (
+            path(&unrequested, "cancel"),
+            json!({}),
+            StatusCode::BAD_REQUEST,
+            "reason",
+        ),
+    ];
+    for (route, body, status, field) in refusals {
+        let refused = api.post(&route, body.clone()).await;
+        assert_eq!(refused.status, status, "{body}: {:?}", refused.body);
+        assert_eq!(
+            refused.body["error"]["field"], field,
+            "{body}: {:?}",
+            refused.body
+        );
+    }
+    let cancel = api.post(&path(&requested, "cancel"), json!({})).await;
+    assert_eq!(cancel.status, StatusCode::ACCEPTED, "{:?}", cancel.body);
+    assert_eq!(
+        cancel.body["request"]["reason"], "BuyerCanceled",
+        "{:?}",
+        cancel.body
+    );
+
+    let feeds = processor(&api, api.state.clone());
+    submit_and_settle(&api, &feeds).await;
+    let at_amazon = |order: &str| api.sandbox.order(&seller.seller_id, order).unwrap().unwrap();
+    let shipments = at_amazon(&shipped).shipments;
+    assert_eq!(shipments.len(), 1, "{shipments:?}");
+    assert_eq!(
+        (
+            shipments[0].items[0].order_item_id.as_str(),
+            shipments[0].items[0].quantity
+        ),
+        (line.as_str(), 1)
+    );
+    let cancellations = at_amazon(&requested).cancellations;
+    assert_eq!(cancellations.len(), 1, "{cancellations:?}");
+    assert!(
+        cancellations[0]
+            .items
+            .iter()
+            .all(|i| i.cancel_reason.as_deref() == Some("BuyerCanceled")),
+        "{cancellations:?}"
+    );
+    for (order, actions) in [(&shipped, "shipments"), (&requested, "cancellations")] {
+        let view = api.get(&format!("/accounts/{id}/orders/{order}")).await.body;
+        let states: Vec<&str> = view[actions]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, ["accepted"], "{view}");
+    }
 }

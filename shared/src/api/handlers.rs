@@ -16,6 +16,7 @@ use super::views::{
     ReportJobView,
 };
 use crate::app::accounts::{AccountChanges, NewAccount, RefreshToken};
+use crate::app::feeds::ItemRef;
 use crate::app::orders::{MAX_PAGE as MAX_ORDERS_PAGE, RecipientRead};
 use crate::app::reports::{BackfillRequest, ReportRequest};
 use crate::domain::{
@@ -375,7 +376,36 @@ pub(crate) struct ShipmentBody {
     #[serde(default, deserialize_with = "present")]
     ship_date: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "present")]
-    items: Option<Vec<ItemQuantity>>,
+    items: Option<Vec<LineBody>>,
+}
+
+/// An order line in a shipment or cancellation: by `orderItemId` or by `sku`, with units (a shipment's are
+/// required, a cancellation's default to the whole line).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct LineBody {
+    #[serde(default, deserialize_with = "present")]
+    order_item_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    sku: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    quantity: Option<u32>,
+}
+
+/// Each line's reference, or a 400 naming the line that gives both or neither.
+fn line_refs(lines: &[LineBody]) -> Result<Vec<ItemRef>, ApiError> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| match (&line.order_item_id, &line.sku) {
+            (Some(id), None) => Ok(ItemRef::OrderItemId(id.clone())),
+            (None, Some(sku)) => Ok(ItemRef::Sku(sku.clone())),
+            _ => Err(ApiError::invalid(
+                format!("items[{index}].orderItemId"),
+                "name the line by orderItemId or by sku (one of them)",
+            )),
+        })
+        .collect()
 }
 
 pub(crate) async fn confirm_shipment(
@@ -404,13 +434,37 @@ pub(crate) async fn confirm_shipment(
             ));
         }
     };
+    let items = match body.items {
+        None => ShippedItems::All,
+        Some(lines) => {
+            let refs = line_refs(&lines)?;
+            let mut items = Vec::with_capacity(lines.len());
+            for (index, line) in lines.iter().enumerate() {
+                let quantity = line.quantity.ok_or_else(|| {
+                    ApiError::invalid(format!("items[{index}].quantity"), "required: the units shipped")
+                })?;
+                items.push(quantity);
+            }
+            let ids = state.feeds.order_lines(&id, &order_id, &refs).await?;
+            let items = ids
+                .order_item_ids
+                .into_iter()
+                .zip(items)
+                .map(|(order_item_id, quantity)| ItemQuantity {
+                    order_item_id,
+                    quantity,
+                })
+                .collect();
+            ShippedItems::Some(items)
+        }
+    };
     let confirmation = ShipmentConfirmation {
         amazon_order_id: order_id.clone(),
         carrier,
         shipping_method: body.shipping_method,
         tracking_number: body.tracking_number,
         ship_date: body.ship_date.unwrap_or_else(|| state.clock.now()),
-        items: body.items.map_or(ShippedItems::All, ShippedItems::Some),
+        items,
     };
     let action = state
         .feeds
@@ -428,9 +482,10 @@ fn queued(id: &str, order_id: &str, action: FeedAction) -> Response {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CancelBody {
-    reason: String,
+    #[serde(default, deserialize_with = "present")]
+    reason: Option<String>,
     #[serde(default)]
-    items: Vec<CancelledItem>,
+    items: Vec<LineBody>,
 }
 
 pub(crate) async fn cancel_order(
@@ -441,10 +496,44 @@ pub(crate) async fn cancel_order(
 ) -> Answer {
     check_id("account", &id)?;
     check_id("order", &order_id)?;
+    let refs = line_refs(&body.items)?;
+    let lines = state.feeds.order_lines(&id, &order_id, &refs).await?;
+    // In answer to a buyer's request, Amazon's reason is BuyerCanceled.
+    let reason = match body.reason {
+        Some(reason) => reason.parse::<CancelReason>()?,
+        None if lines.buyer_requested_cancellation => CancelReason::BuyerCanceled,
+        None => {
+            return Err(ApiError::invalid(
+                "reason",
+                "required: no buyer asked to cancel this order (BuyerCanceled is the default only then)",
+            ));
+        }
+    };
+    let items = if body.items.is_empty() {
+        // The whole order: its open lines by name where known, since Amazon takes the reason only per item.
+        lines
+            .open_lines
+            .into_iter()
+            .map(|order_item_id| CancelledItem {
+                order_item_id,
+                quantity: None,
+            })
+            .collect()
+    } else {
+        lines
+            .order_item_ids
+            .into_iter()
+            .zip(&body.items)
+            .map(|(order_item_id, line)| CancelledItem {
+                order_item_id,
+                quantity: line.quantity,
+            })
+            .collect()
+    };
     let cancellation = Cancellation {
         amazon_order_id: order_id.clone(),
-        reason: body.reason.parse::<CancelReason>()?,
-        items: body.items,
+        reason,
+        items,
     };
     let action = state
         .feeds

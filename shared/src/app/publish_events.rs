@@ -687,16 +687,10 @@ mod tests {
     }
 
     fn details(updated: i64, requested: &[&str]) -> OrderDetails {
-        OrderDetails {
-            amazon_order_id: "114-1234567-1234567".into(),
-            last_updated: at(updated),
-            fulfillment_status: "UNSHIPPED".into(),
-            fulfilled_by: Some("MERCHANT".into()),
-            ship_by: Default::default(),
-            deliver_by: Default::default(),
-            programs: vec![],
-            purchase_order_number: None,
-            items: ["41", "42"]
+        crate::testing::unshipped_details(
+            "114-1234567-1234567",
+            at(updated),
+            ["41", "42"]
                 .iter()
                 .map(|id| crate::domain::ShippableItem {
                     order_item_id: (*id).into(),
@@ -712,8 +706,7 @@ mod tests {
                     ..Default::default()
                 })
                 .collect(),
-            pii: crate::domain::PiiAvailability::Given,
-        }
+        )
     }
 
     fn details_item(details: &OrderDetails) -> Item {

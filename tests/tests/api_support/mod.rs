@@ -354,3 +354,28 @@ impl Api {
             .collect()
     }
 }
+
+/// The feed submitter and poller over the API's stores, the sandbox and the clock, with `outbox`.
+pub fn processor(api: &Api, outbox: Arc<dyn shared::ports::FeedStore>) -> shared::app::feeds::FeedProcessor {
+    shared::app::feeds::FeedProcessor {
+        accounts: api.state.clone(),
+        secrets: api.import.secrets.clone(),
+        outbox,
+        leases: api.state.clone(),
+        amazon: api.import.amazon.clone(),
+        clock: api.clock.clone(),
+        metrics: Metrics::recording("feed-tests"),
+        naming: api.naming.clone(),
+        settings: shared::app::feeds::FeedSettings::new(TimeDelta::minutes(3), TimeDelta::minutes(5)),
+    }
+}
+
+/// Submits what is due, then lets the sandbox process and the poller read every feed.
+pub async fn submit_and_settle(api: &Api, feeds: &shared::app::feeds::FeedProcessor) {
+    api.advance(TimeDelta::minutes(6));
+    feeds.submit_due().await.expect("submitter run");
+    for _ in 0..10 {
+        api.advance(TimeDelta::minutes(2));
+        feeds.poll_feeds().await.expect("poll run");
+    }
+}

@@ -13,7 +13,7 @@ use super::plan::{ordered_units, total, units_left};
 use crate::clock::Clock;
 use crate::domain::{
     ActionPayload, ActionState, FeedAction, FeedNudge, FeedSubmission, FulfillmentChannel, Order,
-    OrderStatus, action_id, action_key,
+    OrderDetails, OrderStatus, action_id, action_key,
 };
 use crate::error::{DomainError, StoreError};
 use crate::feeds::{Cancellation, InventoryUpdate, ShipmentConfirmation, ShippedItems};
@@ -60,6 +60,86 @@ pub struct InventoryResult {
     pub skipped: Vec<String>,
 }
 
+/// An order line as a request names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemRef {
+    /// Amazon's order item id, as shipments and cancellations send it.
+    OrderItemId(String),
+    /// The seller's SKU, which names a line when exactly one line of the order has it.
+    Sku(String),
+}
+
+/// What a request naming lines needs from the order's `getOrder` details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLines {
+    /// The order item id of each reference, in the request's order.
+    pub order_item_ids: Vec<String>,
+    /// Whether a buyer asked to cancel items of the order (a cancellation then defaults to `BuyerCanceled`).
+    pub buyer_requested_cancellation: bool,
+    /// The order item ids of the lines with units left to ship; empty when the details are not read yet. Amazon
+    /// takes a cancel reason only per item, so a whole-order cancellation names these to carry its reason.
+    pub open_lines: Vec<String>,
+}
+
+/// The order item ids `refs` name: ids as given, SKUs through the order's details (`None`: not read yet). The
+/// error names the reference (`items[2].sku`).
+pub fn order_lines(details: Option<&OrderDetails>, refs: &[ItemRef]) -> Result<OrderLines, ActionError> {
+    let mut order_item_ids = Vec::with_capacity(refs.len());
+    for (index, item) in refs.iter().enumerate() {
+        let sku = match item {
+            ItemRef::OrderItemId(id) => {
+                order_item_ids.push(id.clone());
+                continue;
+            }
+            ItemRef::Sku(sku) => sku,
+        };
+        let field = format!("items[{index}].sku");
+        let Some(details) = details else {
+            return Err(conflict(
+                &field,
+                "the order's lines are not known yet: sellersync reads them with Amazon's Orders API within minutes \
+                 of importing the order; name the line by orderItemId, or try again shortly",
+            ));
+        };
+        let lines: Vec<&str> = details
+            .items
+            .iter()
+            .filter(|line| line.sku.as_deref() == Some(sku.as_str()))
+            .map(|line| line.order_item_id.as_str())
+            .collect();
+        match lines[..] {
+            [id] => order_item_ids.push(id.to_owned()),
+            [] => {
+                return Err(DomainError::invalid(field, sku, "no line of the order has this SKU").into());
+            }
+            _ => {
+                return Err(DomainError::invalid(
+                    field,
+                    sku,
+                    format!(
+                        "{} lines of the order have this SKU; name the line by orderItemId",
+                        lines.len()
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(OrderLines {
+        order_item_ids,
+        buyer_requested_cancellation: details.is_some_and(OrderDetails::has_cancellation_request),
+        open_lines: details
+            .map(|d| {
+                d.items
+                    .iter()
+                    .filter(|line| line.quantity_left > 0)
+                    .map(|line| line.order_item_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
 /// The API's feed use cases.
 #[derive(Debug, Clone)]
 pub struct FeedActions {
@@ -104,6 +184,17 @@ impl FeedActions {
             check_shipment(order, earlier, &confirmation, now)
         })
         .await
+    }
+
+    /// The order lines `refs` name and whether a buyer asked to cancel, from the order's `getOrder` details.
+    pub async fn order_lines(
+        &self,
+        account_id: &str,
+        order_id: &str,
+        refs: &[ItemRef],
+    ) -> Result<OrderLines, ActionError> {
+        let details = self.orders.get_order_details(account_id, order_id).await?;
+        order_lines(details.as_ref(), refs)
     }
 
     /// Queues a cancellation of a stored order, or of some of its items.
@@ -493,5 +584,74 @@ fn conflict(field: &str, message: impl Into<String>) -> ActionError {
     ActionError::Conflict {
         field: field.to_owned(),
         message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CancellationRequest, ShippableItem};
+
+    fn details(lines: &[(&str, &str)], requested: bool) -> OrderDetails {
+        crate::testing::unshipped_details(
+            "306-1234567-1234567",
+            chrono::DateTime::UNIX_EPOCH,
+            lines
+                .iter()
+                .map(|(id, sku)| ShippableItem {
+                    order_item_id: (*id).into(),
+                    sku: Some((*sku).into()),
+                    quantity_ordered: 2,
+                    quantity_left: 2,
+                    cancellation_request: requested.then(CancellationRequest::default),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+    }
+
+    fn id(s: &str) -> ItemRef {
+        ItemRef::OrderItemId(s.into())
+    }
+
+    fn sku(s: &str) -> ItemRef {
+        ItemRef::Sku(s.into())
+    }
+
+    #[test]
+    fn skus_name_the_only_line_that_has_them_and_ids_pass_as_given() {
+        let order = details(&[("41", "MUG"), ("42", "CUP"), ("43", "CUP")], false);
+        let lines = order_lines(Some(&order), &[sku("MUG"), id("43"), id("99")]).unwrap();
+        assert_eq!(lines.order_item_ids, ["41", "43", "99"]);
+        assert!(!lines.buyer_requested_cancellation);
+        assert_eq!(lines.open_lines, ["41", "42", "43"]);
+        let mut shipped = details(&[("41", "MUG"), ("42", "CUP")], false);
+        shipped.items[0].quantity_left = 0;
+        assert_eq!(order_lines(Some(&shipped), &[]).unwrap().open_lines, ["42"]);
+        assert!(order_lines(None, &[]).unwrap().open_lines.is_empty());
+        assert!(
+            order_lines(Some(&details(&[("41", "MUG")], true)), &[])
+                .unwrap()
+                .buyer_requested_cancellation
+        );
+        assert!(
+            !order_lines(None, &[id("41")])
+                .unwrap()
+                .buyer_requested_cancellation
+        );
+
+        let refused = |details: Option<&OrderDetails>, refs: &[ItemRef]| match order_lines(details, refs) {
+            Err(ActionError::Invalid(err)) => (400, err.field.clone(), err.to_string()),
+            Err(ActionError::Conflict { field, message }) => (409, field, message),
+            other => panic!("{other:?}"),
+        };
+        let (status, field, message) = refused(Some(&order), &[id("41"), sku("CUP")]);
+        assert_eq!((status, field.as_str()), (400, "items[1].sku"));
+        assert!(message.contains("2 lines"), "{message}");
+        let (status, field, _) = refused(Some(&order), &[sku("BOWL")]);
+        assert_eq!((status, field.as_str()), (400, "items[0].sku"));
+        let (status, field, message) = refused(None, &[id("41"), sku("MUG")]);
+        assert_eq!((status, field.as_str()), (409, "items[1].sku"));
+        assert!(message.contains("orderItemId"), "{message}");
     }
 }

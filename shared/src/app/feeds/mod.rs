@@ -22,7 +22,9 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 
-pub use actions::{ActionError, FeedActions, InventoryResult, MAX_INVENTORY_UPDATES};
+pub use actions::{
+    ActionError, FeedActions, InventoryResult, ItemRef, MAX_INVENTORY_UPDATES, OrderLines, order_lines,
+};
 pub use failures::{ACCOUNT_DELETED, NOT_SUBMITTED};
 pub use poll::{MAX_ATTEMPTS, PollFeedsSummary};
 pub use submit::{

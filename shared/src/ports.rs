@@ -82,6 +82,17 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
     /// An account's orders matching `query`, oldest update first, at most `query.limit` a page.
     async fn list_orders(&self, account: &str, query: &OrderQuery) -> Result<Page<Order>, StoreError>;
 
+    /// The account's merchant orders the seller still has to ship (as their `getOrder` details say, and their
+    /// stored status still open), latest ship date soonest first, with those details; only `marketplace_id`'s
+    /// when given. `after` is a previous page's `next`: the last order's `<latest ship date>#<order id>`.
+    async fn orders_to_ship(
+        &self,
+        account: &str,
+        marketplace_id: Option<&str>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<(Order, OrderDetails)>, StoreError>;
+
     /// One order, if stored, with the token of the write that stored it, read consistently: what a merge starts
     /// from.
     async fn get_tokened_order(

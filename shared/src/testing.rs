@@ -215,6 +215,56 @@ impl OrderStore for MemoryOrderStore {
         })
     }
 
+    async fn orders_to_ship(
+        &self,
+        account: &str,
+        marketplace_id: Option<&str>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<(Order, OrderDetails)>, StoreError> {
+        // The same order and cursor as the DynamoDB store's `to-ship` index.
+        let orders = self.lock();
+        let extras = self.extras();
+        let mut entries: Vec<(String, &OrderDetails)> = extras
+            .details
+            .iter()
+            .filter(|((owner, _), details)| owner == account && details.needs_shipping())
+            .map(|((_, id), details)| {
+                let cursor = crate::adapters::dynamo::keys::to_ship_sk(details.ship_by.latest, id);
+                (cursor, details)
+            })
+            .filter(|(cursor, _)| after.is_none_or(|after| cursor.as_str() > after))
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let limit = limit.clamp(1, 1000) as usize;
+        let mut items = Vec::new();
+        let mut next = None;
+        for (cursor, details) in entries {
+            if items.len() == limit {
+                break;
+            }
+            next = Some(cursor);
+            let Some(order) = orders.get(&(account.to_owned(), details.amazon_order_id.clone())) else {
+                continue;
+            };
+            let marketplace_matches =
+                marketplace_id.is_none_or(|m| order.marketplace_id.as_deref() == Some(m));
+            if marketplace_matches && crate::domain::still_to_ship(order, details) {
+                items.push((order.clone(), details.clone()));
+            }
+        }
+        let last = extras
+            .details
+            .iter()
+            .filter(|((owner, _), details)| owner == account && details.needs_shipping())
+            .map(|((_, id), details)| crate::adapters::dynamo::keys::to_ship_sk(details.ship_by.latest, id))
+            .max();
+        if next.is_some() && next == last {
+            next = None;
+        }
+        Ok(Page { items, next })
+    }
+
     async fn get_tokened_order(
         &self,
         account: &str,

@@ -478,3 +478,122 @@ async fn a_copy_ahead_of_the_reports_yields_to_the_report_row_of_its_version_in_
     )
     .await;
 }
+
+/// The same listing from the DynamoDB store's `to-ship` index and from the fake: open merchant orders by latest
+/// ship date (none last), paged, by marketplace; an order the reports moved on (stale details) is left out.
+async fn orders_to_ship_come_by_latest_ship_date(store: &dyn OrderStore) {
+    let t0: DateTime<Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let ship_by = |hours: i64| Some(t0 + TimeDelta::hours(hours));
+    // id, marketplace, ship-by, stored status
+    let orders = [
+        (
+            "111-0000000-0000201",
+            "ATVPDKIKX0DER",
+            ship_by(30),
+            OrderStatus::Unshipped,
+        ),
+        (
+            "111-0000000-0000202",
+            "ATVPDKIKX0DER",
+            ship_by(10),
+            OrderStatus::PartiallyShipped,
+        ),
+        (
+            "111-0000000-0000203",
+            "A2EUQ1WTGCTBG2",
+            ship_by(20),
+            OrderStatus::Unshipped,
+        ),
+        (
+            "111-0000000-0000204",
+            "ATVPDKIKX0DER",
+            None,
+            OrderStatus::Unshipped,
+        ),
+        (
+            "111-0000000-0000205",
+            "ATVPDKIKX0DER",
+            ship_by(5),
+            OrderStatus::Shipped,
+        ),
+        (
+            "111-0000000-0000206",
+            "ATVPDKIKX0DER",
+            ship_by(15),
+            OrderStatus::Unshipped,
+        ),
+    ];
+    for (id, marketplace, latest, status) in &orders {
+        let mut stored = order(id, t0, status.clone());
+        stored.marketplace_id = Some((*marketplace).into());
+        store.put_order("acct", &stored, false).await.unwrap();
+        let (mut details, _) = details(id, t0, "UNSHIPPED", "");
+        details.ship_by.latest = *latest;
+        store.put_order_details("acct", &details, None).await.unwrap();
+    }
+    // Details that no longer need shipping leave the index.
+    let (shipped, _) = details("111-0000000-0000206", t0 + TimeDelta::hours(1), "SHIPPED", "");
+    store.put_order_details("acct", &shipped, None).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    for _ in 0..10 {
+        let page = store
+            .orders_to_ship("acct", None, 2, after.as_deref())
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(
+            page.items
+                .into_iter()
+                .map(|(o, d)| (o.amazon_order_id.to_string(), d.ship_by.latest)),
+        );
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    let ids: Vec<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "111-0000000-0000202",
+            "111-0000000-0000203",
+            "111-0000000-0000201",
+            "111-0000000-0000204"
+        ]
+    );
+    let us = store
+        .orders_to_ship("acct", Some("ATVPDKIKX0DER"), 100, None)
+        .await
+        .unwrap();
+    let ids: Vec<String> = us
+        .items
+        .iter()
+        .map(|(o, _)| o.amazon_order_id.to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "111-0000000-0000202",
+            "111-0000000-0000201",
+            "111-0000000-0000204"
+        ]
+    );
+    assert_eq!(us.next, None);
+    assert!(
+        store
+            .orders_to_ship("other", None, 100, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "another account's orders"
+    );
+}
+
+#[tokio::test]
+async fn orders_to_ship_come_by_latest_ship_date_in_dynamodb_and_the_fake() {
+    orders_to_ship_come_by_latest_ship_date(&store().await).await;
+    orders_to_ship_come_by_latest_ship_date(&shared::testing::MemoryOrderStore::default()).await;
+}

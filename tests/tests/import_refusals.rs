@@ -56,6 +56,17 @@ impl OrderStore for Oversized {
     ) -> Result<PutOutcome, StoreError> {
         self.inner.put_order_ahead_of_reports(account, order).await
     }
+    async fn orders_to_ship(
+        &self,
+        account: &str,
+        marketplace_id: Option<&str>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<(Order, shared::domain::OrderDetails)>, StoreError> {
+        self.inner
+            .orders_to_ship(account, marketplace_id, limit, after)
+            .await
+    }
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError> {
         self.inner.get_order(account, order_id).await
     }

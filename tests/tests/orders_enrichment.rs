@@ -62,6 +62,38 @@ async fn imported_merchant_orders_are_completed_with_get_order_and_their_recipie
         open.len()
     );
 
+    // The warehouse's list: every completed open order, latest ship date soonest first, with its details.
+    let mut listed = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = api
+            .get(&format!(
+                "/accounts/{id}/orders?needsShipping=true&limit=7{token}"
+            ))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+        listed.extend(page.body["items"].as_array().unwrap().iter().cloned());
+        match page.body["nextToken"].as_str() {
+            Some(next) => token = format!("&nextToken={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), completed, "{listed:#?}");
+    let ship_by: Vec<&str> = listed
+        .iter()
+        .map(|o| o["shipping"]["shipBy"]["latest"].as_str().unwrap())
+        .collect();
+    assert!(ship_by.windows(2).all(|w| w[0] <= w[1]), "{ship_by:?}");
+    assert!(listed.iter().all(|o| o["fulfillmentChannel"] == "MFN"
+        && ["Unshipped", "PartiallyShipped"].contains(&o["status"].as_str().unwrap())));
+    let mixed = api
+        .get(&format!(
+            "/accounts/{id}/orders?needsShipping=true&status=Shipped"
+        ))
+        .await;
+    assert_eq!(mixed.status, StatusCode::BAD_REQUEST, "{:?}", mixed.body);
+    assert_eq!(mixed.body["error"]["field"], "status");
+
     // No PII value of the seller is on an order route.
     let pii = api.sandbox.pii_values(&seller.seller_id).unwrap();
     for listed in &open {

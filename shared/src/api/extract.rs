@@ -154,6 +154,15 @@ impl QueryParams {
         self.text("nextToken").map(decode_token).transpose()
     }
 
+    /// A boolean parameter: `true` or `false`, `false` when left out.
+    pub(crate) fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.text(name) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(ApiError::invalid(name, "expected true or false")),
+        }
+    }
+
     /// An RFC 3339 timestamp parameter.
     pub(crate) fn time(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
         self.text(name)

@@ -259,6 +259,7 @@ pub(crate) async fn list_orders(
         "channel",
         "marketplace",
         "updatedSince",
+        "needsShipping",
         "limit",
         "nextToken",
     ])?;
@@ -283,6 +284,26 @@ pub(crate) async fn list_orders(
         .text("marketplace")
         .map(|text| Marketplace::parse_id("marketplace", text).map(|m| m.id.to_owned()))
         .transpose()?;
+    if query.flag("needsShipping")? {
+        // What a warehouse works from: open merchant orders by latest ship date, with their shipping details.
+        if let Some(other) = ["status", "channel", "updatedSince"]
+            .into_iter()
+            .find(|name| query.text(name).is_some())
+        {
+            return Err(ApiError::invalid(
+                other,
+                "needsShipping lists open merchant orders by latest ship date; it combines only with marketplace",
+            ));
+        }
+        let limit = query.limit(MAX_ORDERS_PAGE)?;
+        let after = query.next_token()?;
+        let page = state
+            .orders
+            .to_ship(&id, marketplace_id.as_deref(), limit, after.as_deref())
+            .await?;
+        let view = |(order, details)| OrderView::with_details(order, Vec::new(), Some(details));
+        return Ok(Json(PageView::of(page, view)).into_response());
+    }
     let order_query = OrderQuery {
         status,
         channel,

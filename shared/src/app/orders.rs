@@ -28,24 +28,26 @@ impl Orders {
     /// A page of the account's orders matching `query`, oldest update first. The cursor in `query.after` is a
     /// previous page's `next`: the last order's `<last update>#<order id>`.
     pub async fn list(&self, account_id: &str, query: OrderQuery) -> Result<Page<Order>, AccountError> {
-        if !(1..=MAX_PAGE).contains(&query.limit) {
-            return Err(DomainError::invalid(
-                "limit",
-                &query.limit.to_string(),
-                format!("expected 1 to {MAX_PAGE}"),
-            )
-            .into());
-        }
-        if let Some(after) = &query.after {
-            let well_formed = after.split_once('#').is_some_and(|(at, id)| {
-                !id.is_empty() && at.parse::<chrono::DateTime<chrono::Utc>>().is_ok()
-            });
-            if !well_formed {
-                return Err(DomainError::invalid("nextToken", after, "not a token this API returned").into());
-            }
-        }
+        check_page(query.limit, query.after.as_deref())?;
         self.require_account(account_id).await?;
         Ok(self.orders.list_orders(account_id, &query).await?)
+    }
+
+    /// A page of the account's merchant orders still to ship, latest ship date soonest first, each with its
+    /// `getOrder` details; only `marketplace_id`'s when given. `after` is a previous page's `next`.
+    pub async fn to_ship(
+        &self,
+        account_id: &str,
+        marketplace_id: Option<&str>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<(Order, OrderDetails)>, AccountError> {
+        check_page(limit, after)?;
+        self.require_account(account_id).await?;
+        Ok(self
+            .orders
+            .orders_to_ship(account_id, marketplace_id, limit, after)
+            .await?)
     }
 
     /// One order with its items.
@@ -119,4 +121,22 @@ impl RecipientRead {
             RecipientRead::Expired => "expired",
         }
     }
+}
+
+/// A page size within [`MAX_PAGE`] and a cursor of the form pages return (`<time>#<order id>`).
+fn check_page(limit: u32, after: Option<&str>) -> Result<(), AccountError> {
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(
+            DomainError::invalid("limit", &limit.to_string(), format!("expected 1 to {MAX_PAGE}")).into(),
+        );
+    }
+    if let Some(after) = after {
+        let well_formed = after
+            .split_once('#')
+            .is_some_and(|(at, id)| !id.is_empty() && at.parse::<chrono::DateTime<chrono::Utc>>().is_ok());
+        if !well_formed {
+            return Err(DomainError::invalid("nextToken", after, "not a token this API returned").into());
+        }
+    }
+    Ok(())
 }

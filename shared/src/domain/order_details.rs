@@ -12,6 +12,7 @@ use std::fmt;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::order::{FulfillmentChannel, Order, OrderStatus};
 use super::pii::BuyerPii;
 
 /// Buyer PII is kept this long after the order's (promised) delivery, as for report PII (Amazon's Data
@@ -223,6 +224,18 @@ pub fn decide_details(
             bumps_order: incoming > order,
         },
     }
+}
+
+/// Whether the seller still has to ship `order` now: merchant-fulfilled, paid and not (fully) shipped or
+/// cancelled as stored, and its `getOrder` details say so too. Details are refreshed only while an order needs
+/// the seller, so the stored status, which every report updates, is the one that can say "no longer".
+pub fn still_to_ship(order: &Order, details: &OrderDetails) -> bool {
+    order.fulfillment_channel == FulfillmentChannel::Mfn
+        && matches!(
+            order.status,
+            OrderStatus::Unshipped | OrderStatus::PartiallyShipped
+        )
+        && details.needs_shipping()
 }
 
 /// Whether a stored order needs `getOrder`: merchant-fulfilled, still to ship (or with a cancellation request

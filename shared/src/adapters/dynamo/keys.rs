@@ -27,6 +27,15 @@ pub fn order_updated_sk(last_updated: DateTime<Utc>, order_id: &str) -> String {
     format!("{}#{order_id}", timestamp(last_updated))
 }
 
+/// The `to-ship` index's sort key of an order the seller still has to ship: its latest ship date (orders
+/// without one last), then its id.
+pub fn to_ship_sk(ship_by: Option<DateTime<Utc>>, order_id: &str) -> String {
+    match ship_by {
+        Some(at) => format!("{}#{order_id}", timestamp(at)),
+        None => format!("9999-12-31T23:59:59.999Z#{order_id}"),
+    }
+}
+
 /// Sort key of an account's own item in the state table.
 pub const ACCOUNT_SK: &str = "ACCOUNT";
 

@@ -8,7 +8,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use super::keys::{account_pk, order_part_sk, order_sk, order_updated_sk, quarantine_sk, timestamp};
+use super::keys::{
+    account_pk, order_part_sk, order_sk, order_updated_sk, quarantine_sk, timestamp, to_ship_sk,
+};
 use super::{Item, batch_get, batch_put, get_i64, n, put_item, s};
 use crate::adapters::unavailable;
 use crate::domain::{
@@ -51,10 +53,16 @@ impl DynamoOrderStore {
     }
 
     /// The item of an order's `getOrder` details, at the answer's version.
+    /// Details that need shipping are in the `to-ship` index, by latest ship date.
     pub(crate) fn details_item(account: &str, details: &OrderDetails) -> Result<Item, StoreError> {
         let sk = order_part_sk(&details.amazon_order_id, "DETAILS");
         let mut item = Self::part(account, sk, "order_details", "details", details)?;
         item.insert("version".into(), n(details.last_updated.timestamp_millis()));
+        if details.needs_shipping() {
+            let order_id = &details.amazon_order_id;
+            item.insert("gsi2pk".into(), s(account_pk(account)));
+            item.insert("gsi2sk".into(), s(to_ship_sk(details.ship_by.latest, order_id)));
+        }
         Ok(item)
     }
 
@@ -571,6 +579,99 @@ impl OrderStore for DynamoOrderStore {
                 .map(str::to_owned);
         }
         Ok(Page { items: orders, next })
+    }
+
+    async fn orders_to_ship(
+        &self,
+        account: &str,
+        marketplace_id: Option<&str>,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<(Order, OrderDetails)>, StoreError> {
+        let limit = limit.clamp(1, 1000) as usize;
+        let pk = account_pk(account);
+        let values = HashMap::from([(":pk".to_owned(), s(&pk))]);
+        let mut start = after.and_then(|cursor| {
+            let (_, order_id) = cursor.split_once('#')?;
+            Some(Item::from([
+                ("pk".into(), s(&pk)),
+                ("sk".into(), s(order_part_sk(order_id, "DETAILS"))),
+                ("gsi2pk".into(), s(&pk)),
+                ("gsi2sk".into(), s(cursor)),
+            ]))
+        });
+        let mut found = Vec::new();
+        let mut next = None;
+        for _ in 0..LIST_QUERIES_PER_PAGE {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("to-ship")
+                .key_condition_expression("gsi2pk = :pk")
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start.take())
+                .limit((limit - found.len()) as i32)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            let entries: Vec<(String, String)> = output
+                .items
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|entry| {
+                    let cursor = super::get_s(entry, "gsi2sk")?;
+                    let (_, order_id) = cursor.split_once('#')?;
+                    Some((cursor.to_owned(), order_id.to_owned()))
+                })
+                .collect();
+            // The orders and their details, read together; an entry whose order no longer needs shipping (the
+            // reports moved it on since its details were read) is left out.
+            let keys = entries
+                .iter()
+                .flat_map(|(_, order_id)| [order_sk(order_id), order_part_sk(order_id, "DETAILS")])
+                .map(|sk| Item::from([("pk".into(), s(&pk)), ("sk".into(), s(sk))]))
+                .collect();
+            let names = HashMap::from([("#o".to_owned(), "order".to_owned())]);
+            let items = batch_get(&self.client, &self.table, keys, "sk, #o, details", &names).await?;
+            let mut orders = HashMap::new();
+            let mut details = HashMap::new();
+            for mut item in items {
+                let sk = super::get_s(&item, "sk").unwrap_or_default().to_owned();
+                if let Some(id) = sk.strip_prefix("ORDER#").and_then(|r| r.strip_suffix("#DETAILS")) {
+                    let id = id.to_owned();
+                    details.insert(id, Self::body_of::<OrderDetails>(&sk, &mut item, "details")?);
+                } else if let Some(id) = sk.strip_prefix("ORDER#") {
+                    let id = id.to_owned();
+                    orders.insert(id.clone(), Self::order_of(&id, &mut item)?);
+                }
+            }
+            for (cursor, order_id) in entries {
+                next = Some(cursor);
+                let (Some(order), Some(details)) = (orders.remove(&order_id), details.remove(&order_id))
+                else {
+                    continue;
+                };
+                let marketplace_matches =
+                    marketplace_id.is_none_or(|m| order.marketplace_id.as_deref() == Some(m));
+                if marketplace_matches && crate::domain::still_to_ship(&order, &details) {
+                    found.push((order, details));
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                next = None;
+                break;
+            }
+            if found.len() >= limit {
+                break;
+            }
+            next = start
+                .as_ref()
+                .and_then(|key| super::get_s(key, "gsi2sk"))
+                .map(str::to_owned);
+        }
+        Ok(Page { items: found, next })
     }
 
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError> {

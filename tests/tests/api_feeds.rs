@@ -272,6 +272,7 @@ async fn a_submitter_that_dies_after_create_feed_adopts_its_feed_instead_of_subm
             tracking_number: Some("9400111899223344556677".into()),
             ship_date: api.clock.now(),
             items: shared::feeds::ShippedItems::All,
+            ship_from: None,
         };
         actions
             .confirm_shipment(&account, confirmation, None)

@@ -15,6 +15,7 @@ fn ship(order: &str, carrier: &str, items: ShippedItems) -> ShipmentConfirmation
         tracking_number: Some("1Z999AA10123456784".to_owned()),
         ship_date: "2025-03-10T12:00:00Z".parse().expect("date"),
         items,
+        ship_from: None,
     }
 }
 
@@ -33,10 +34,22 @@ fn order_feeds_and_report_fixtures_are_valid_against_amazons_envelope_schema() {
             quantity: 3,
         },
     ]);
+    let mut from_hamburg = ship("114-1234567-7654324", "DHL", ShippedItems::All);
+    from_hamburg.ship_from = Some(ShipFrom {
+        name: "Lager Nord GmbH".to_owned(),
+        address_line1: "Hafenstrasse 12".to_owned(),
+        address_line2: Some("Tor 3".to_owned()),
+        address_line3: None,
+        city: Some("Hamburg".to_owned()),
+        state_or_region: None,
+        postal_code: Some("20457".to_owned()),
+        country_code: "DE".to_owned(),
+    });
     let confirmations = [
         ship("114-1234567-7654321", "UPS", ShippedItems::All),
         ship("114-1234567-7654322", "Deutsche Post", partial),
         ship("114-1234567-7654323", "Ferry & <Van> \"Co\"", ShippedItems::All),
+        from_hamburg,
     ];
     let docs = order_fulfillment_feeds("A2SELLER", &confirmations, &FeedLimits::default()).expect("builds");
     let cancellations = [
@@ -106,6 +119,12 @@ fn broken_variants(fulfillment: &str, acknowledgement: &str) -> Vec<String> {
     };
     vec![
         one(fulfillment, "<CarrierCode>UPS", "<CarrierCode>Carrier Pigeon"),
+        one(
+            fulfillment,
+            "<CountryCode>DE</CountryCode>",
+            "<CountryCode>DEU</CountryCode>",
+        ),
+        one(fulfillment, "<Name>Lager Nord GmbH</Name>", ""),
         one(
             fulfillment,
             "<FulfillmentDate>2025",

@@ -195,7 +195,9 @@ async fn a_line_ships_by_sku_and_a_buyers_cancellation_request_is_answered_with_
         .post(
             &path(&shipped, "shipments"),
             json!({"carrierCode": "UPS", "trackingNumber": "1Z999AA10123456784",
-                   "items": [{"sku": sku, "quantity": 1}]}),
+                   "items": [{"sku": sku, "quantity": 1}],
+                   "shipFrom": {"name": "Warehouse East", "addressLine1": "1 Dock Rd", "city": "Newark",
+                                "stateOrRegion": "NJ", "postalCode": "07114", "countryCode": "US"}}),
         )
         .await;
     assert_eq!(ship.status, StatusCode::ACCEPTED, "{:?}", ship.body);
@@ -253,6 +255,10 @@ async fn a_line_ships_by_sku_and_a_buyers_cancellation_request_is_answered_with_
     let at_amazon = |order: &str| api.sandbox.order(&seller.seller_id, order).unwrap().unwrap();
     let shipments = at_amazon(&shipped).shipments;
     assert_eq!(shipments.len(), 1, "{shipments:?}");
+    assert_eq!(
+        shipments[0].ship_from,
+        Some(("US".to_owned(), Some("07114".to_owned())))
+    );
     assert_eq!(
         (
             shipments[0].items[0].order_item_id.as_str(),

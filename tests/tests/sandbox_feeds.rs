@@ -1379,6 +1379,7 @@ async fn feeds_built_by_sellersync_are_applied_and_their_reports_read_back_per_m
         tracking_number: Some("9400111899223344556677".to_owned()),
         ship_date: h.now(),
         items: ShippedItems::All,
+        ship_from: None,
     };
     let confirmations = [
         confirmation("114-0000000-0000000"),

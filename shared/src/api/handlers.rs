@@ -24,7 +24,7 @@ use crate::domain::{
     Region,
 };
 use crate::feeds::{
-    CancelReason, Cancellation, CancelledItem, Carrier, CarrierCode, InventoryUpdate, ItemQuantity,
+    CancelReason, Cancellation, CancelledItem, Carrier, CarrierCode, InventoryUpdate, ItemQuantity, ShipFrom,
     ShipmentConfirmation, ShippedItems,
 };
 use crate::ports::OrderQuery;
@@ -398,6 +398,8 @@ pub(crate) struct ShipmentBody {
     ship_date: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "present")]
     items: Option<Vec<LineBody>>,
+    #[serde(default, deserialize_with = "present")]
+    ship_from: Option<ShipFrom>,
 }
 
 /// An order line in a shipment or cancellation: by `orderItemId` or by `sku`, with units (a shipment's are
@@ -486,6 +488,7 @@ pub(crate) async fn confirm_shipment(
         tracking_number: body.tracking_number,
         ship_date: body.ship_date.unwrap_or_else(|| state.clock.now()),
         items,
+        ship_from: body.ship_from,
     };
     let action = state
         .feeds

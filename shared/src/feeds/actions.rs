@@ -45,6 +45,74 @@ pub struct ShipmentConfirmation {
     pub ship_date: DateTime<Utc>,
     /// Which units it carries.
     pub items: ShippedItems,
+    /// Where it left from, when the seller ships from more than one place (`ShipFromAddress`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_from: Option<ShipFrom>,
+}
+
+/// The address a shipment leaves from: `OrderFulfillment`'s optional `ShipFromAddress`, of `AddressType` in
+/// `amzn-base.xsd` (a name and a first line required; lines at most 60 characters, other text at most 50, a
+/// two-letter country code). Not buyer data: the seller's own warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShipFrom {
+    /// The warehouse's or company's name (`Name`).
+    pub name: String,
+    /// `AddressFieldOne`.
+    pub address_line1: String,
+    /// `AddressFieldTwo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line2: Option<String>,
+    /// `AddressFieldThree`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line3: Option<String>,
+    /// `City`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// `StateOrRegion`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_or_region: Option<String>,
+    /// `PostalCode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// `CountryCode`: ISO 3166-1 alpha-2, e.g. `DE`.
+    pub country_code: String,
+}
+
+/// `AddressLine` in `amzn-base.xsd`.
+const MAX_ADDRESS_LINE: usize = 60;
+
+impl ShipFrom {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_text("shipFrom.name", &self.name, MAX_TEXT)?;
+        check_text("shipFrom.addressLine1", &self.address_line1, MAX_ADDRESS_LINE)?;
+        for (field, line) in [
+            ("shipFrom.addressLine2", &self.address_line2),
+            ("shipFrom.addressLine3", &self.address_line3),
+        ] {
+            if let Some(line) = line {
+                check_text(field, line, MAX_ADDRESS_LINE)?;
+            }
+        }
+        for (field, text) in [
+            ("shipFrom.city", &self.city),
+            ("shipFrom.stateOrRegion", &self.state_or_region),
+            ("shipFrom.postalCode", &self.postal_code),
+        ] {
+            if let Some(text) = text {
+                check_text(field, text, MAX_TEXT)?;
+            }
+        }
+        let code = &self.country_code;
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(DomainError::invalid(
+                "shipFrom.countryCode",
+                code,
+                "expected a two-letter ISO country code in capitals, e.g. DE",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The units a shipment carries.
@@ -386,6 +454,9 @@ impl ShipmentConfirmation {
         if let Some(tracking) = &self.tracking_number {
             check_text("trackingNumber", tracking, MAX_TEXT)?;
         }
+        if let Some(ship_from) = &self.ship_from {
+            ship_from.validate()?;
+        }
         if let ShippedItems::Some(items) = &self.items {
             if items.is_empty() {
                 return Err(DomainError::invalid(
@@ -493,6 +564,7 @@ mod tests {
             tracking_number: Some("9400111899223344556677".to_owned()),
             ship_date: "2025-03-10T12:00:00Z".parse().unwrap(),
             items: ShippedItems::All,
+            ship_from: None,
         }
     }
 
@@ -519,9 +591,25 @@ mod tests {
         assert_eq!(back, Carrier::Other("Local Van".to_owned()));
     }
 
+    fn warehouse() -> ShipFrom {
+        ShipFrom {
+            name: "Lager Nord".into(),
+            address_line1: "x".repeat(60),
+            address_line2: None,
+            address_line3: None,
+            city: Some("Hamburg".into()),
+            state_or_region: None,
+            postal_code: Some("20457".into()),
+            country_code: "DE".into(),
+        }
+    }
+
     #[test]
     fn a_valid_confirmation_passes() {
         assert_eq!(confirmation().validate(), Ok(()));
+        let mut from_a_warehouse = confirmation();
+        from_a_warehouse.ship_from = Some(warehouse());
+        assert_eq!(from_a_warehouse.validate(), Ok(()));
     }
 
     #[test]
@@ -549,6 +637,51 @@ mod tests {
                 "shippingMethod",
             ),
             (Box::new(|c| c.items = ShippedItems::Some(vec![])), "items"),
+            (
+                Box::new(|c| {
+                    c.ship_from = Some(ShipFrom {
+                        country_code: "DEU".into(),
+                        ..warehouse()
+                    })
+                }),
+                "shipFrom.countryCode",
+            ),
+            (
+                Box::new(|c| {
+                    c.ship_from = Some(ShipFrom {
+                        country_code: "de".into(),
+                        ..warehouse()
+                    })
+                }),
+                "shipFrom.countryCode",
+            ),
+            (
+                Box::new(|c| {
+                    c.ship_from = Some(ShipFrom {
+                        address_line1: "x".repeat(61),
+                        ..warehouse()
+                    })
+                }),
+                "shipFrom.addressLine1",
+            ),
+            (
+                Box::new(|c| {
+                    c.ship_from = Some(ShipFrom {
+                        name: " ".into(),
+                        ..warehouse()
+                    })
+                }),
+                "shipFrom.name",
+            ),
+            (
+                Box::new(|c| {
+                    c.ship_from = Some(ShipFrom {
+                        city: Some("x".repeat(51)),
+                        ..warehouse()
+                    })
+                }),
+                "shipFrom.city",
+            ),
             (
                 Box::new(|c| {
                     c.items = ShippedItems::Some(vec![ItemQuantity {

@@ -15,7 +15,7 @@ mod report;
 mod xml;
 
 pub use actions::{
-    CancelReason, Cancellation, CancelledItem, Carrier, CarrierCode, InventoryUpdate, ItemQuantity,
+    CancelReason, Cancellation, CancelledItem, Carrier, CarrierCode, InventoryUpdate, ItemQuantity, ShipFrom,
     ShipmentConfirmation, ShippedItems,
 };
 pub use build::{FeedDocument, FeedLimits, FeedMessage, FeedType};

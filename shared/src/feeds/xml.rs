@@ -102,6 +102,26 @@ fn write_fulfillment(w: &mut Writer<Vec<u8>>, c: &ShipmentConfirmation) -> io::R
                 })?;
             }
         }
+        if let Some(from) = &c.ship_from {
+            // `AddressType`'s order: Name, the lines, City, StateOrRegion, PostalCode, CountryCode.
+            w.create_element("ShipFromAddress").write_inner_content(|w| {
+                element(w, "Name", &from.name)?;
+                element(w, "AddressFieldOne", &from.address_line1)?;
+                let optional = [
+                    ("AddressFieldTwo", &from.address_line2),
+                    ("AddressFieldThree", &from.address_line3),
+                    ("City", &from.city),
+                    ("StateOrRegion", &from.state_or_region),
+                    ("PostalCode", &from.postal_code),
+                ];
+                for (name, text) in optional {
+                    if let Some(text) = text {
+                        element(w, name, text)?;
+                    }
+                }
+                element(w, "CountryCode", &from.country_code)
+            })?;
+        }
         Ok(())
     })?;
     Ok(())
@@ -223,6 +243,7 @@ mod tests {
                 order_item_id: "12345678901234".to_owned(),
                 quantity: 2,
             }]),
+            ship_from: None,
         }
     }
 

@@ -236,6 +236,7 @@ async fn main() -> Result<()> {
                 tracking_number: Some(format!("1Z999AA1{queued:010}")),
                 ship_date: clock.now(),
                 items: ShippedItems::All,
+                ship_from: None,
             };
             actions
                 .confirm_shipment(&account.id, confirmation, Some(&format!("bench-{queued}")))

@@ -572,6 +572,12 @@ fn fulfillment(
         tracking_number: text("ShipperTrackingNumber").map(str::to_owned),
         ship_date,
         items: shipped.into_iter().map(|(id, n, _)| (id, n)).collect(),
+        // `OrderFulfillment.xsd`: an optional `ShipFromAddress` of `AddressType` (the XSD check above holds it
+        // to that type).
+        ship_from: body.child("ShipFromAddress").map(|address| {
+            let code = address.text_of("CountryCode").unwrap_or_default().to_owned();
+            (code, address.text_of("PostalCode").map(str::to_owned))
+        }),
     });
     record_change(order, at, delay);
     Ok(())

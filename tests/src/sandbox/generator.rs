@@ -231,6 +231,8 @@ pub(crate) struct FeedShipment {
     pub(crate) ship_date: DateTime<Utc>,
     /// Order item ids and the units shipped of each.
     pub(crate) items: Vec<(String, u32)>,
+    /// `ShipFromAddress`'s `CountryCode` and `PostalCode`, when the message names where it shipped from.
+    pub(crate) ship_from: Option<(String, Option<String>)>,
 }
 
 /// Units of an order the seller cancelled through a `POST_ORDER_ACKNOWLEDGEMENT_DATA` feed.

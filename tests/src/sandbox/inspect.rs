@@ -155,6 +155,9 @@ pub struct SandboxShipment {
     pub ship_date: DateTime<Utc>,
     /// The order items shipped and the units of each.
     pub items: Vec<SandboxItemUnits>,
+    /// `ShipFromAddress`: its country code and postal code, when the seller named where it shipped from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_from: Option<(String, Option<String>)>,
 }
 
 /// Units of one order item.
@@ -414,6 +417,7 @@ fn order_view(order: &GenOrder, at: DateTime<Utc>, visible: bool) -> Option<Sand
                         cancel_reason: None,
                     })
                     .collect(),
+                ship_from: s.ship_from.clone(),
             })
             .collect(),
         cancellations: order

@@ -184,6 +184,7 @@ mod tests {
             tracking_number: Some("1Z999".into()),
             ship_date: at(0),
             items,
+            ship_from: None,
         })
     }
 

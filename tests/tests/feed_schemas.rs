@@ -35,7 +35,7 @@ fn order_feeds_and_report_fixtures_are_valid_against_amazons_envelope_schema() {
         },
     ]);
     let mut from_hamburg = ship("114-1234567-7654324", "DHL", ShippedItems::All);
-    from_hamburg.ship_from = Some(ShipFrom {
+    from_hamburg.ship_from = Some(Box::new(ShipFrom {
         name: "Lager Nord GmbH".to_owned(),
         address_line1: "Hafenstrasse 12".to_owned(),
         address_line2: Some("Tor 3".to_owned()),
@@ -44,7 +44,7 @@ fn order_feeds_and_report_fixtures_are_valid_against_amazons_envelope_schema() {
         state_or_region: None,
         postal_code: Some("20457".to_owned()),
         country_code: "DE".to_owned(),
-    });
+    }));
     let confirmations = [
         ship("114-1234567-7654321", "UPS", ShippedItems::All),
         ship("114-1234567-7654322", "Deutsche Post", partial),

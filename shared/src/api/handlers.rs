@@ -488,7 +488,7 @@ pub(crate) async fn confirm_shipment(
         tracking_number: body.tracking_number,
         ship_date: body.ship_date.unwrap_or_else(|| state.clock.now()),
         items,
-        ship_from: body.ship_from,
+        ship_from: body.ship_from.map(Box::new),
     };
     let action = state
         .feeds

@@ -47,7 +47,7 @@ pub struct ShipmentConfirmation {
     pub items: ShippedItems,
     /// Where it left from, when the seller ships from more than one place (`ShipFromAddress`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ship_from: Option<ShipFrom>,
+    pub ship_from: Option<Box<ShipFrom>>,
 }
 
 /// The address a shipment leaves from: `OrderFulfillment`'s optional `ShipFromAddress`, of `AddressType` in
@@ -608,7 +608,7 @@ mod tests {
     fn a_valid_confirmation_passes() {
         assert_eq!(confirmation().validate(), Ok(()));
         let mut from_a_warehouse = confirmation();
-        from_a_warehouse.ship_from = Some(warehouse());
+        from_a_warehouse.ship_from = Some(Box::new(warehouse()));
         assert_eq!(from_a_warehouse.validate(), Ok(()));
     }
 
@@ -639,46 +639,46 @@ mod tests {
             (Box::new(|c| c.items = ShippedItems::Some(vec![])), "items"),
             (
                 Box::new(|c| {
-                    c.ship_from = Some(ShipFrom {
+                    c.ship_from = Some(Box::new(ShipFrom {
                         country_code: "DEU".into(),
                         ..warehouse()
-                    })
+                    }))
                 }),
                 "shipFrom.countryCode",
             ),
             (
                 Box::new(|c| {
-                    c.ship_from = Some(ShipFrom {
+                    c.ship_from = Some(Box::new(ShipFrom {
                         country_code: "de".into(),
                         ..warehouse()
-                    })
+                    }))
                 }),
                 "shipFrom.countryCode",
             ),
             (
                 Box::new(|c| {
-                    c.ship_from = Some(ShipFrom {
+                    c.ship_from = Some(Box::new(ShipFrom {
                         address_line1: "x".repeat(61),
                         ..warehouse()
-                    })
+                    }))
                 }),
                 "shipFrom.addressLine1",
             ),
             (
                 Box::new(|c| {
-                    c.ship_from = Some(ShipFrom {
+                    c.ship_from = Some(Box::new(ShipFrom {
                         name: " ".into(),
                         ..warehouse()
-                    })
+                    }))
                 }),
                 "shipFrom.name",
             ),
             (
                 Box::new(|c| {
-                    c.ship_from = Some(ShipFrom {
+                    c.ship_from = Some(Box::new(ShipFrom {
                         city: Some("x".repeat(51)),
                         ..warehouse()
-                    })
+                    }))
                 }),
                 "shipFrom.city",
             ),

@@ -7,6 +7,7 @@ use shared::app::accounts::{AccountChanges, RefreshToken};
 use shared::app::import::ParseMessage;
 use shared::domain::{Connection, JobPurpose, JobState, ProblemKind};
 use shared::metrics::{ACCOUNT_DISCONNECTED, IMPORT_OVERDUE, IMPORT_SUCCEEDED, SP_API_THROTTLED};
+use tests::logs::CapturedLogs;
 use tests::runner::scenario::{Scenario, ScenarioSettings};
 use tests::sandbox::{Fault, FaultKind, Operation, SellerStats};
 use tests::stack::LocalStack;
@@ -61,6 +62,7 @@ async fn reimport_everything(scenario: &Scenario) -> (u64, u64) {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_thousand_orders_in_three_marketplaces_arrive_exactly_once_and_current_and_a_rerun_writes_nothing()
  {
+    let logs = CapturedLogs::install().unwrap();
     let mut scenario = scenario(ScenarioSettings {
         orders: 2000,
         ..ScenarioSettings::default()
@@ -107,7 +109,8 @@ async fn two_thousand_orders_in_three_marketplaces_arrive_exactly_once_and_curre
     let events = &report.events;
     assert!(events.problems.is_empty(), "{report}");
     assert_eq!(events.by_type.get("Order Created"), Some(&2000), "{report}");
-    let changed = events.by_type.get("Order Changed").copied().unwrap_or(0);
+    // Recipient changes (getOrder's PII becoming readable) are apart from changes of the order.
+    let changed = events.by_type.get("Order Changed").copied().unwrap_or(0) - events.recipient_changes;
     assert_eq!(changed, events.reported_changes, "{report}");
     assert!(changed <= events.real_changes, "{report}");
 
@@ -124,6 +127,29 @@ async fn two_thousand_orders_in_three_marketplaces_arrive_exactly_once_and_curre
     scenario.runner.pump_stream("OrdersTable").await.unwrap();
     let events_after = scenario.events().await.unwrap();
     assert_eq!(events_after.received, events.received, "{events_after:?}");
+    // The run's whole log (as CloudWatch would hold it) names none of the buyers, recipients, streets, phones
+    // or e-mails Amazon gave for this seller's orders.
+    let log = logs.text();
+    assert!(
+        log.contains("report imported") && log.contains("orders completed with getOrder"),
+        "the log was not captured: {} bytes",
+        log.len()
+    );
+    let pii = scenario.sandbox.pii_values(&scenario.seller.seller_id).unwrap();
+    assert!(pii.len() > 100, "{} PII values", pii.len());
+    let leaked: Vec<&String> = pii.iter().filter(|value| log.contains(value.as_str())).collect();
+    assert!(
+        leaked.is_empty(),
+        "{} PII values in the log, e.g. a value of {} characters",
+        leaked.len(),
+        leaked[0].len()
+    );
+    eprintln!(
+        "log of the run: {} lines, {} bytes, none of {} PII values",
+        log.lines().count(),
+        log.len(),
+        pii.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -109,12 +109,31 @@ async fn main() -> Result<()> {
 
     println!("init time until the first invocation request, {runs} runs each (min / median / max):");
     for (name, path) in binaries {
+        // The function's own variables (e.g. the publisher's EVENT_BUS_NAME), from the resource that builds
+        // this binary.
+        let mut own = Vec::new();
+        let functions = template.document["Resources"]
+            .as_mapping()
+            .context("no Resources")?
+            .values()
+            .filter(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(name.as_str()));
+        for function in functions {
+            if let Some(variables) = function["Properties"]["Environment"]["Variables"].as_mapping() {
+                for (variable, value) in variables {
+                    let variable = variable.as_str().context("variable name")?.to_owned();
+                    match resources.resolve(value) {
+                        Ok(value) => own.push((variable, value)),
+                        Err(err) => eprintln!("init-bench: {name}: leaving {variable} unset: {err}"),
+                    }
+                }
+            }
+        }
         let (mut times, mut cpu_times) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             let mut command = tokio::process::Command::new(&path);
             command
                 .env_clear()
-                .envs(env.iter().map(|(k, v)| (k, v)))
+                .envs(env.iter().chain(&own).map(|(k, v)| (k, v)))
                 .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
                 .env("AWS_LAMBDA_FUNCTION_NAME", format!("{prefix}-{name}"))
                 .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")

@@ -382,6 +382,9 @@ pub struct EventTally {
     /// Changes reports showed: per order, the statuses the sandbox's reports gave it, less the first. Each is
     /// one `Order Changed`.
     pub reported_changes: usize,
+    /// `Order Changed` events that name only the recipient (its PII became readable or expired), apart from the
+    /// changes of the order itself.
+    pub recipient_changes: usize,
     /// What breaks the contract: an order created other than once, an `Order Changed` whose version is not a
     /// change in the order's history, a version going backwards, an event for an order Amazon does not have.
     pub problems: Vec<String>,
@@ -416,6 +419,9 @@ impl EventTally {
             }
             let kind = event["detail-type"].as_str().unwrap_or("?").to_owned();
             *tally.by_type.entry(kind.clone()).or_insert(0) += 1;
+            if kind == "Order Changed" && detail["changes"] == serde_json::json!(["recipient"]) {
+                tally.recipient_changes += 1;
+            }
             let (Some(order), Some(version)) = (
                 detail["amazonOrderId"].as_str(),
                 detail["lastUpdated"]
@@ -673,11 +679,12 @@ impl fmt::Display for RunReport {
         let types: Vec<String> = e.by_type.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
         writeln!(
             f,
-            "events received: {} ({} duplicates): {}; status changes after creation: {} at Amazon, {} in \
-             reports; {} problems",
+            "events received: {} ({} duplicates): {} ({} of them the recipient's); status changes after \
+             creation: {} at Amazon, {} in reports; {} problems",
             e.received,
             e.duplicates,
             types.join(", "),
+            e.recipient_changes,
             e.real_changes,
             e.reported_changes,
             e.problems.len()

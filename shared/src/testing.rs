@@ -239,10 +239,11 @@ impl OrderStore for MemoryOrderStore {
         let limit = limit.clamp(1, 1000) as usize;
         let mut items = Vec::new();
         let mut next = None;
-        for (cursor, details) in entries {
-            if items.len() == limit {
+        let mut entries = entries.into_iter().peekable();
+        while items.len() < limit {
+            let Some((cursor, details)) = entries.next() else {
                 break;
-            }
+            };
             next = Some(cursor);
             let Some(order) = orders.get(&(account.to_owned(), details.amazon_order_id.clone())) else {
                 continue;
@@ -253,13 +254,8 @@ impl OrderStore for MemoryOrderStore {
                 items.push((order.clone(), details.clone()));
             }
         }
-        let last = extras
-            .details
-            .iter()
-            .filter(|((owner, _), details)| owner == account && details.needs_shipping())
-            .map(|((_, id), details)| crate::adapters::dynamo::keys::to_ship_sk(details.ship_by.latest, id))
-            .max();
-        if next.is_some() && next == last {
+        // As the index: no cursor once the last entry was read.
+        if entries.peek().is_none() {
             next = None;
         }
         Ok(Page { items, next })

@@ -24,8 +24,7 @@ use crate::domain::{
     Region,
 };
 use crate::feeds::{
-    CancelReason, Cancellation, CancelledItem, Carrier, CarrierCode, InventoryUpdate, ItemQuantity, ShipFrom,
-    ShipmentConfirmation, ShippedItems,
+    CancelReason, Carrier, CarrierCode, InventoryUpdate, ShipFrom, ShipmentConfirmation, ShippedItems,
 };
 use crate::ports::OrderQuery;
 
@@ -460,25 +459,14 @@ pub(crate) async fn confirm_shipment(
     let items = match body.items {
         None => ShippedItems::All,
         Some(lines) => {
-            let refs = line_refs(&lines)?;
-            let mut items = Vec::with_capacity(lines.len());
-            for (index, line) in lines.iter().enumerate() {
+            let mut named = Vec::with_capacity(lines.len());
+            for (item, (index, line)) in line_refs(&lines)?.into_iter().zip(lines.iter().enumerate()) {
                 let quantity = line.quantity.ok_or_else(|| {
                     ApiError::invalid(format!("items[{index}].quantity"), "required: the units shipped")
                 })?;
-                items.push(quantity);
+                named.push((item, quantity));
             }
-            let ids = state.feeds.order_lines(&id, &order_id, &refs).await?;
-            let items = ids
-                .order_item_ids
-                .into_iter()
-                .zip(items)
-                .map(|(order_item_id, quantity)| ItemQuantity {
-                    order_item_id,
-                    quantity,
-                })
-                .collect();
-            ShippedItems::Some(items)
+            ShippedItems::Some(state.feeds.shipped_items(&id, &order_id, &named).await?)
         }
     };
     let confirmation = ShipmentConfirmation {
@@ -520,45 +508,12 @@ pub(crate) async fn cancel_order(
 ) -> Answer {
     check_id("account", &id)?;
     check_id("order", &order_id)?;
-    let refs = line_refs(&body.items)?;
-    let lines = state.feeds.order_lines(&id, &order_id, &refs).await?;
-    // In answer to a buyer's request, Amazon's reason is BuyerCanceled.
-    let reason = match body.reason {
-        Some(reason) => reason.parse::<CancelReason>()?,
-        None if lines.buyer_requested_cancellation => CancelReason::BuyerCanceled,
-        None => {
-            return Err(ApiError::invalid(
-                "reason",
-                "required: no buyer asked to cancel this order (BuyerCanceled is the default only then)",
-            ));
-        }
-    };
-    let items = if body.items.is_empty() {
-        // The whole order: its open lines by name where known, since Amazon takes the reason only per item.
-        lines
-            .open_lines
-            .into_iter()
-            .map(|order_item_id| CancelledItem {
-                order_item_id,
-                quantity: None,
-            })
-            .collect()
-    } else {
-        lines
-            .order_item_ids
-            .into_iter()
-            .zip(&body.items)
-            .map(|(order_item_id, line)| CancelledItem {
-                order_item_id,
-                quantity: line.quantity,
-            })
-            .collect()
-    };
-    let cancellation = Cancellation {
-        amazon_order_id: order_id.clone(),
-        reason,
-        items,
-    };
+    let lines: Vec<_> = line_refs(&body.items)?
+        .into_iter()
+        .zip(body.items.iter().map(|line| line.quantity))
+        .collect();
+    let reason = body.reason.map(|r| r.parse::<CancelReason>()).transpose()?;
+    let cancellation = state.feeds.cancellation(&id, &order_id, reason, &lines).await?;
     let action = state
         .feeds
         .cancel(&id, cancellation, request_key(&headers))

@@ -16,7 +16,10 @@ use crate::domain::{
     OrderDetails, OrderStatus, action_id, action_key,
 };
 use crate::error::{DomainError, StoreError};
-use crate::feeds::{Cancellation, InventoryUpdate, ShipmentConfirmation, ShippedItems};
+use crate::feeds::{
+    CancelReason, Cancellation, CancelledItem, InventoryUpdate, ItemQuantity, ShipmentConfirmation,
+    ShippedItems,
+};
 use crate::ports::{AccountStore, AddOutcome, FeedStore, MessageQueue, OrderStore, OutgoingMessage, Page};
 
 /// The most SKUs one inventory request may set.
@@ -69,23 +72,14 @@ pub enum ItemRef {
     Sku(String),
 }
 
-/// What a request naming lines needs from the order's `getOrder` details.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderLines {
-    /// The order item id of each reference, in the request's order.
-    pub order_item_ids: Vec<String>,
-    /// Whether a buyer asked to cancel items of the order (a cancellation then defaults to `BuyerCanceled`).
-    pub buyer_requested_cancellation: bool,
-    /// The order item ids of the lines with units left to ship; empty when the details are not read yet. Amazon
-    /// takes a cancel reason only per item, so a whole-order cancellation names these to carry its reason.
-    pub open_lines: Vec<String>,
-}
-
-/// The order item ids `refs` name: ids as given, SKUs through the order's details (`None`: not read yet). The
-/// error names the reference (`items[2].sku`).
-pub fn order_lines(details: Option<&OrderDetails>, refs: &[ItemRef]) -> Result<OrderLines, ActionError> {
-    let mut order_item_ids = Vec::with_capacity(refs.len());
-    for (index, item) in refs.iter().enumerate() {
+/// The order item id of each reference: ids as given, SKUs through the order's `getOrder` details (`None`: not
+/// read yet). The error names the reference (`items[2].sku`).
+fn order_item_ids<'a>(
+    details: Option<&OrderDetails>,
+    refs: impl Iterator<Item = &'a ItemRef>,
+) -> Result<Vec<String>, ActionError> {
+    let mut order_item_ids = Vec::new();
+    for (index, item) in refs.enumerate() {
         let sku = match item {
             ItemRef::OrderItemId(id) => {
                 order_item_ids.push(id.clone());
@@ -125,18 +119,72 @@ pub fn order_lines(details: Option<&OrderDetails>, refs: &[ItemRef]) -> Result<O
             }
         }
     }
-    Ok(OrderLines {
-        order_item_ids,
-        buyer_requested_cancellation: details.is_some_and(OrderDetails::has_cancellation_request),
-        open_lines: details
-            .map(|d| {
-                d.items
-                    .iter()
-                    .filter(|line| line.quantity_left > 0)
-                    .map(|line| line.order_item_id.clone())
-                    .collect()
+    Ok(order_item_ids)
+}
+
+/// A partial shipment's items: each named line (by id or SKU, through `details`) with its units.
+pub fn shipped_items(
+    details: Option<&OrderDetails>,
+    lines: &[(ItemRef, u32)],
+) -> Result<Vec<ItemQuantity>, ActionError> {
+    let ids = order_item_ids(details, lines.iter().map(|(item, _)| item))?;
+    Ok(ids
+        .into_iter()
+        .zip(lines)
+        .map(|(order_item_id, (_, quantity))| ItemQuantity {
+            order_item_id,
+            quantity: *quantity,
+        })
+        .collect())
+}
+
+/// The cancellation a request asks for, given the order's `getOrder` details (`None`: not read yet):
+/// - the named lines (by id or SKU), each with its units or whole; with none named, the whole order, which names
+///   its open lines where the details are known, since Amazon takes a cancel reason only per item;
+/// - `reason`, or `BuyerCanceled` when left out and a buyer asked to cancel; left out otherwise, an error.
+pub fn cancellation(
+    order_id: &str,
+    reason: Option<CancelReason>,
+    lines: &[(ItemRef, Option<u32>)],
+    details: Option<&OrderDetails>,
+) -> Result<Cancellation, ActionError> {
+    let ids = order_item_ids(details, lines.iter().map(|(item, _)| item))?;
+    let buyer_asked = details.is_some_and(OrderDetails::has_cancellation_request);
+    let reason = match reason {
+        Some(reason) => reason,
+        None if buyer_asked => CancelReason::BuyerCanceled,
+        None => {
+            return Err(DomainError::invalid(
+                "reason",
+                "",
+                "required: no buyer asked to cancel this order (BuyerCanceled is the default only then)",
+            )
+            .into());
+        }
+    };
+    let items = if lines.is_empty() {
+        details
+            .into_iter()
+            .flat_map(|d| &d.items)
+            .filter(|line| line.quantity_left > 0)
+            .map(|line| CancelledItem {
+                order_item_id: line.order_item_id.clone(),
+                quantity: None,
             })
-            .unwrap_or_default(),
+            .collect()
+    } else {
+        ids.into_iter()
+            .zip(lines)
+            .map(|(order_item_id, (_, quantity))| CancelledItem {
+                order_item_id,
+                quantity: *quantity,
+            })
+            .collect()
+    };
+    Ok(Cancellation {
+        amazon_order_id: order_id.to_owned(),
+        reason,
+        items,
     })
 }
 
@@ -186,15 +234,27 @@ impl FeedActions {
         .await
     }
 
-    /// The order lines `refs` name and whether a buyer asked to cancel, from the order's `getOrder` details.
-    pub async fn order_lines(
+    /// The items of a partial shipment that names `lines` by id or SKU ([`shipped_items`]).
+    pub async fn shipped_items(
         &self,
         account_id: &str,
         order_id: &str,
-        refs: &[ItemRef],
-    ) -> Result<OrderLines, ActionError> {
+        lines: &[(ItemRef, u32)],
+    ) -> Result<Vec<ItemQuantity>, ActionError> {
         let details = self.orders.get_order_details(account_id, order_id).await?;
-        order_lines(details.as_ref(), refs)
+        shipped_items(details.as_ref(), lines)
+    }
+
+    /// The cancellation a request asks for ([`cancellation`]), from the order's details.
+    pub async fn cancellation(
+        &self,
+        account_id: &str,
+        order_id: &str,
+        reason: Option<CancelReason>,
+        lines: &[(ItemRef, Option<u32>)],
+    ) -> Result<Cancellation, ActionError> {
+        let details = self.orders.get_order_details(account_id, order_id).await?;
+        cancellation(order_id, reason, lines, details.as_ref())
     }
 
     /// Queues a cancellation of a stored order, or of some of its items.
@@ -618,39 +678,73 @@ mod tests {
         ItemRef::Sku(s.into())
     }
 
+    fn ids(items: &[CancelledItem]) -> Vec<&str> {
+        items.iter().map(|i| i.order_item_id.as_str()).collect()
+    }
+
+    fn cancel(
+        details: Option<&OrderDetails>,
+        reason: Option<CancelReason>,
+        refs: &[ItemRef],
+    ) -> Result<Cancellation, ActionError> {
+        let lines: Vec<(ItemRef, Option<u32>)> = refs.iter().map(|r| (r.clone(), None)).collect();
+        cancellation("306-1234567-1234567", reason, &lines, details)
+    }
+
     #[test]
     fn skus_name_the_only_line_that_has_them_and_ids_pass_as_given() {
         let order = details(&[("41", "MUG"), ("42", "CUP"), ("43", "CUP")], false);
-        let lines = order_lines(Some(&order), &[sku("MUG"), id("43"), id("99")]).unwrap();
-        assert_eq!(lines.order_item_ids, ["41", "43", "99"]);
-        assert!(!lines.buyer_requested_cancellation);
-        assert_eq!(lines.open_lines, ["41", "42", "43"]);
-        let mut shipped = details(&[("41", "MUG"), ("42", "CUP")], false);
-        shipped.items[0].quantity_left = 0;
-        assert_eq!(order_lines(Some(&shipped), &[]).unwrap().open_lines, ["42"]);
-        assert!(order_lines(None, &[]).unwrap().open_lines.is_empty());
-        assert!(
-            order_lines(Some(&details(&[("41", "MUG")], true)), &[])
-                .unwrap()
-                .buyer_requested_cancellation
+        let named = [sku("MUG"), id("43"), id("99")];
+        let no_inventory = Some(CancelReason::NoInventory);
+        let lines = cancel(Some(&order), no_inventory, &named).unwrap();
+        assert_eq!(ids(&lines.items), ["41", "43", "99"]);
+        let shipped: Vec<(ItemRef, u32)> = named.iter().map(|r| (r.clone(), 2)).collect();
+        let shipped = shipped_items(Some(&order), &shipped).unwrap();
+        let shipped: Vec<(&str, u32)> = shipped
+            .iter()
+            .map(|i| (i.order_item_id.as_str(), i.quantity))
+            .collect();
+        assert_eq!(shipped, [("41", 2), ("43", 2), ("99", 2)]);
+
+        // The whole order names its open lines where known.
+        assert_eq!(
+            ids(&cancel(Some(&order), no_inventory, &[]).unwrap().items),
+            ["41", "42", "43"]
         );
-        assert!(
-            !order_lines(None, &[id("41")])
-                .unwrap()
-                .buyer_requested_cancellation
+        let mut part_shipped = details(&[("41", "MUG"), ("42", "CUP")], false);
+        part_shipped.items[0].quantity_left = 0;
+        assert_eq!(
+            ids(&cancel(Some(&part_shipped), no_inventory, &[]).unwrap().items),
+            ["42"]
+        );
+        assert!(cancel(None, no_inventory, &[]).unwrap().items.is_empty());
+
+        // The reason: BuyerCanceled by default only when a buyer asked.
+        let asked = details(&[("41", "MUG")], true);
+        assert_eq!(
+            cancel(Some(&asked), None, &[]).unwrap().reason,
+            CancelReason::BuyerCanceled
+        );
+        assert_eq!(
+            cancel(Some(&asked), no_inventory, &[]).unwrap().reason,
+            CancelReason::NoInventory
         );
 
-        let refused = |details: Option<&OrderDetails>, refs: &[ItemRef]| match order_lines(details, refs) {
+        let refused = |result: Result<Cancellation, ActionError>| match result {
             Err(ActionError::Invalid(err)) => (400, err.field.clone(), err.to_string()),
             Err(ActionError::Conflict { field, message }) => (409, field, message),
             other => panic!("{other:?}"),
         };
-        let (status, field, message) = refused(Some(&order), &[id("41"), sku("CUP")]);
+        let (status, field, _) = refused(cancel(Some(&order), None, &[]));
+        assert_eq!((status, field.as_str()), (400, "reason"));
+        let (status, field, _) = refused(cancel(None, None, &[id("41")]));
+        assert_eq!((status, field.as_str()), (400, "reason"));
+        let (status, field, message) = refused(cancel(Some(&order), no_inventory, &[id("41"), sku("CUP")]));
         assert_eq!((status, field.as_str()), (400, "items[1].sku"));
         assert!(message.contains("2 lines"), "{message}");
-        let (status, field, _) = refused(Some(&order), &[sku("BOWL")]);
+        let (status, field, _) = refused(cancel(Some(&order), no_inventory, &[sku("BOWL")]));
         assert_eq!((status, field.as_str()), (400, "items[0].sku"));
-        let (status, field, message) = refused(None, &[id("41"), sku("MUG")]);
+        let (status, field, message) = refused(cancel(None, no_inventory, &[id("41"), sku("MUG")]));
         assert_eq!((status, field.as_str()), (409, "items[1].sku"));
         assert!(message.contains("orderItemId"), "{message}");
     }

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 pub use actions::{
-    ActionError, FeedActions, InventoryResult, ItemRef, MAX_INVENTORY_UPDATES, OrderLines, order_lines,
+    ActionError, FeedActions, InventoryResult, ItemRef, MAX_INVENTORY_UPDATES, cancellation, shipped_items,
 };
 pub use failures::{ACCOUNT_DELETED, NOT_SUBMITTED};
 pub use poll::{MAX_ATTEMPTS, PollFeedsSummary};

@@ -93,6 +93,9 @@ async fn imported_merchant_orders_are_completed_with_get_order_and_their_recipie
         .await;
     assert_eq!(mixed.status, StatusCode::BAD_REQUEST, "{:?}", mixed.body);
     assert_eq!(mixed.body["error"]["field"], "status");
+    let unclear = api.get(&format!("/accounts/{id}/orders?needsShipping=yes")).await;
+    assert_eq!(unclear.status, StatusCode::BAD_REQUEST, "{:?}", unclear.body);
+    assert_eq!(unclear.body["error"]["field"], "needsShipping");
 
     // No PII value of the seller is on an order route.
     let pii = api.sandbox.pii_values(&seller.seller_id).unwrap();

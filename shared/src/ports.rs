@@ -153,6 +153,24 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
         pii: Option<(&OrderPii, DateTime<Utc>)>,
     ) -> Result<(), StoreError>;
 
+    /// Orders marked as awaiting their `getOrder` details ([`crate::domain::awaits_details`]), each with the
+    /// version its mark was written at: the `limit` oldest, or the newest when `newest_first`.
+    async fn orders_awaiting_details(
+        &self,
+        account: &str,
+        limit: u32,
+        newest_first: bool,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError>;
+
+    /// Clears an order's awaiting-details mark if its stored version is `version` or older (details of `version`
+    /// are stored, or Amazon does not know the order); a newer copy, written meanwhile, keeps its mark.
+    async fn clear_awaiting_details(
+        &self,
+        account: &str,
+        order_id: &str,
+        version: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
     /// An order's PII from `getOrder` with its expiry, if stored (the caller checks the expiry: a store may remove
     /// expired items late).
     async fn get_order_pii(

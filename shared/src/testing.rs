@@ -42,12 +42,22 @@ pub fn unshipped_details(
 #[derive(Debug, Default)]
 pub struct MemoryOrderStore {
     orders: Mutex<HashMap<(String, String), Order>>,
-    /// The write token of each stored order and whether it is ahead of the reports (locked after `orders`, never
-    /// alone while writing an order).
-    stamps: Mutex<HashMap<(String, String), (String, bool)>>,
+    /// What each stored order's write stamped on it (locked after `orders`, never alone while writing an order).
+    stamps: Mutex<HashMap<(String, String), Stamp>>,
     next_token: AtomicU64,
     extras: Mutex<Extras>,
     writes: AtomicU64,
+}
+
+/// What a write stamps on a stored order besides the order, as the DynamoDB store's attributes.
+#[derive(Debug, Clone)]
+struct Stamp {
+    /// The write token.
+    token: String,
+    /// Ahead of the reports ([`StoredVersion`]).
+    ahead: bool,
+    /// Marked as awaiting its `getOrder` details ([`crate::domain::awaits_details`]).
+    awaiting_details: bool,
 }
 
 /// What is stored beside orders.
@@ -80,7 +90,7 @@ impl MemoryOrderStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn stamps(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), (String, bool)>> {
+    fn stamps(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Stamp>> {
         self.stamps
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -95,14 +105,20 @@ impl MemoryOrderStore {
         ahead_of_reports: bool,
     ) {
         let token = format!("t{}", self.next_token.fetch_add(1, Ordering::Relaxed));
-        self.stamps().insert(key.clone(), (token, ahead_of_reports));
+        let stamp = Stamp {
+            token,
+            ahead: ahead_of_reports,
+            // A copy moved ahead is written with the details of its version.
+            awaiting_details: !ahead_of_reports && crate::domain::awaits_details(order),
+        };
+        self.stamps().insert(key.clone(), stamp);
         orders.insert(key, order.clone());
     }
 
     fn stored_version(&self, key: &(String, String), order: &Order) -> StoredVersion {
         StoredVersion {
             last_updated: order.last_updated,
-            ahead_of_reports: self.stamps().get(key).is_some_and(|(_, ahead)| *ahead),
+            ahead_of_reports: self.stamps().get(key).is_some_and(|stamp| stamp.ahead),
         }
     }
 
@@ -269,7 +285,11 @@ impl OrderStore for MemoryOrderStore {
         let orders = self.lock();
         let key = (account.to_owned(), order_id.to_owned());
         Ok(orders.get(&key).map(|order| {
-            let (token, ahead_of_reports) = self.stamps().get(&key).cloned().unzip();
+            let (token, ahead_of_reports) = self
+                .stamps()
+                .get(&key)
+                .map(|stamp| (stamp.token.clone(), stamp.ahead))
+                .unzip();
             TokenedOrder {
                 order: order.clone(),
                 token,
@@ -287,7 +307,7 @@ impl OrderStore for MemoryOrderStore {
         self.writes.fetch_add(1, Ordering::Relaxed);
         let mut orders = self.lock();
         let key = (account.to_owned(), order.amazon_order_id.to_string());
-        let unchanged = self.stamps().get(&key).map(|(token, _)| token.as_str()) == read_token;
+        let unchanged = self.stamps().get(&key).map(|stamp| stamp.token.as_str()) == read_token;
         match orders.get(&key) {
             Some(stored) if stored.last_updated == order.last_updated && unchanged => {
                 self.store(&mut orders, key, order, false);
@@ -374,6 +394,56 @@ impl OrderStore for MemoryOrderStore {
         }
         self.writes.fetch_add(1, Ordering::Relaxed);
         extras.details.insert(key, details.clone());
+        Ok(())
+    }
+
+    async fn orders_awaiting_details(
+        &self,
+        account: &str,
+        limit: u32,
+        newest_first: bool,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let orders = self.lock();
+        let stamps = self.stamps();
+        // The same order as the DynamoDB store's `details-due` index.
+        let mut marked: Vec<(String, String, DateTime<Utc>)> = orders
+            .iter()
+            .filter(|((acct, id), _)| {
+                acct == account
+                    && stamps
+                        .get(&(acct.clone(), id.clone()))
+                        .is_some_and(|stamp| stamp.awaiting_details)
+            })
+            .map(|((_, id), order)| {
+                let sort_key = crate::adapters::dynamo::keys::order_updated_sk(order.last_updated, id);
+                (sort_key, id.clone(), order.last_updated)
+            })
+            .collect();
+        marked.sort();
+        if newest_first {
+            marked.reverse();
+        }
+        Ok(marked
+            .into_iter()
+            .take(limit.clamp(1, 1000) as usize)
+            .map(|(_, id, version)| (id, version))
+            .collect())
+    }
+
+    async fn clear_awaiting_details(
+        &self,
+        account: &str,
+        order_id: &str,
+        version: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let orders = self.lock();
+        let key = (account.to_owned(), order_id.to_owned());
+        if let (Some(order), Some(stamp)) = (orders.get(&key), self.stamps().get_mut(&key))
+            && order.last_updated <= version
+        {
+            stamp.awaiting_details = false;
+        }
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! sellersync's test infrastructure: the local AWS stack harness, the SP-API sandbox and the local runner.
 
+pub mod bench;
 pub mod logs;
 pub mod orders;
 pub mod reference;

@@ -597,3 +597,107 @@ async fn orders_to_ship_come_by_latest_ship_date_in_dynamodb_and_the_fake() {
     orders_to_ship_come_by_latest_ship_date(&store().await).await;
     orders_to_ship_come_by_latest_ship_date(&shared::testing::MemoryOrderStore::default()).await;
 }
+
+/// The same awaiting-details marks from the DynamoDB store's `details-due` index and from the fake: a report's
+/// write of an open merchant order marks it (FBA, shipped and cancelled orders never are), oldest or newest first;
+/// the mark is cleared only up to the version whose details are stored, so a newer copy written meanwhile keeps
+/// it; a copy `getOrder` moved ahead is written unmarked, and the report row of its version marks it again.
+async fn orders_awaiting_details_are_marked_until_details_of_their_version_are_stored(
+    store: &dyn OrderStore,
+) {
+    let t0: DateTime<Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let at = |minutes: i64| t0 + TimeDelta::minutes(minutes);
+    let put = |order: Order| async move { store.put_order("acct", &order, false).await.unwrap() };
+    put(order("A-early", at(1), OrderStatus::Unshipped)).await;
+    put(order("B-pending", at(2), OrderStatus::Pending)).await;
+    put(order("C-partly", at(3), OrderStatus::PartiallyShipped)).await;
+    put(order("D-shipped", at(4), OrderStatus::Shipped)).await;
+    put(order("E-cancelled", at(5), OrderStatus::Cancelled)).await;
+    let mut fba = order("F-fba", at(6), OrderStatus::Unshipped);
+    fba.fulfillment_channel = FulfillmentChannel::Afn;
+    put(fba).await;
+    put(order("G-late", at(7), OrderStatus::Unshipped)).await;
+    let mut other = order("H-other", at(8), OrderStatus::Unshipped);
+    other.amazon_order_id = "H-other".into();
+    store.put_order("another", &other, false).await.unwrap();
+
+    let ids = |marked: Vec<(String, DateTime<Utc>)>| -> Vec<String> {
+        marked.into_iter().map(|(id, _)| id).collect()
+    };
+    let oldest = store.orders_awaiting_details("acct", 10, false).await.unwrap();
+    assert_eq!(
+        oldest,
+        [
+            ("A-early".to_owned(), at(1)),
+            ("B-pending".to_owned(), at(2)),
+            ("C-partly".to_owned(), at(3)),
+            ("G-late".to_owned(), at(7)),
+        ]
+    );
+    assert_eq!(
+        ids(store.orders_awaiting_details("acct", 2, true).await.unwrap()),
+        ["G-late", "C-partly"]
+    );
+
+    // Details of an older version do not clear a newer copy's mark; details of its version do.
+    put(order("A-early", at(9), OrderStatus::Unshipped)).await;
+    store
+        .clear_awaiting_details("acct", "A-early", at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.orders_awaiting_details("acct", 1, true).await.unwrap(),
+        [("A-early".to_owned(), at(9))]
+    );
+    store
+        .clear_awaiting_details("acct", "A-early", at(9))
+        .await
+        .unwrap();
+    // Clearing twice, or an order never marked or never stored, is not an error.
+    store
+        .clear_awaiting_details("acct", "A-early", at(9))
+        .await
+        .unwrap();
+    store
+        .clear_awaiting_details("acct", "D-shipped", at(9))
+        .await
+        .unwrap();
+    store
+        .clear_awaiting_details("acct", "nothing", at(9))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.orders_awaiting_details("acct", 10, false).await.unwrap()),
+        ["B-pending", "C-partly", "G-late"]
+    );
+
+    // Shipped: the report's write leaves no mark.
+    put(order("C-partly", at(10), OrderStatus::Shipped)).await;
+    // Moved ahead by getOrder (details of that version stored with it): unmarked; the report row of that
+    // version marks it again, and its details being current, the next run clears it without a call.
+    let ahead = order("G-late", at(11), OrderStatus::Unshipped);
+    store.put_order_ahead_of_reports("acct", &ahead).await.unwrap();
+    assert_eq!(
+        ids(store.orders_awaiting_details("acct", 10, false).await.unwrap()),
+        ["B-pending"]
+    );
+    put(ahead).await;
+    assert_eq!(
+        store.orders_awaiting_details("acct", 10, true).await.unwrap(),
+        [("G-late".to_owned(), at(11)), ("B-pending".to_owned(), at(2))]
+    );
+    assert_eq!(
+        ids(store.orders_awaiting_details("another", 10, false).await.unwrap()),
+        ["H-other"]
+    );
+}
+
+#[tokio::test]
+async fn orders_awaiting_details_are_marked_until_details_of_their_version_are_stored_in_dynamodb_and_the_fake()
+ {
+    orders_awaiting_details_are_marked_until_details_of_their_version_are_stored(&store().await).await;
+    orders_awaiting_details_are_marked_until_details_of_their_version_are_stored(
+        &shared::testing::MemoryOrderStore::default(),
+    )
+    .await;
+}

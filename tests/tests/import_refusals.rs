@@ -110,6 +110,26 @@ impl OrderStore for Oversized {
     ) -> Result<Option<(shared::domain::OrderPii, DateTime<Utc>)>, StoreError> {
         self.inner.get_order_pii(account, order_id).await
     }
+    async fn orders_awaiting_details(
+        &self,
+        account: &str,
+        limit: u32,
+        newest_first: bool,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        self.inner
+            .orders_awaiting_details(account, limit, newest_first)
+            .await
+    }
+    async fn clear_awaiting_details(
+        &self,
+        account: &str,
+        order_id: &str,
+        version: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .clear_awaiting_details(account, order_id, version)
+            .await
+    }
     async fn unshipped_fingerprints(
         &self,
         account: &str,

@@ -1,14 +1,19 @@
 //! Completing merchant-fulfilled orders with what a seller ships from: `getOrder` (Orders API 2026-01-01) for
 //! every stored order that still needs the seller and whose details are missing or older than the order.
 //!
-//! Decide, then apply: [`select`] picks the orders (pure) within the tokens the shared `getOrder` bucket holds,
-//! so a backlog drains at the bucket's rate over successive runs and never waits for tokens inside the import;
-//! [`enrich`] calls Amazon and writes by the one version rule ([`decide_details`]). FBA orders never need it.
+//! The orders that may need it are marked when a report writes them open and merchant-fulfilled
+//! ([`crate::domain::awaits_details`], the store's `details-due` index), and the mark is cleared once details of
+//! their version are stored; so a run reads a few marked orders, never every open one, and a backlog of 10,000
+//! drains from both ends. Decide, then apply: [`select`] picks the orders (pure) within the tokens the shared
+//! `getOrder` bucket holds, so a backlog drains at the bucket's rate over successive runs (after each import and
+//! every minute from the report poller) and never waits for tokens; [`enrich`] calls Amazon and writes by the one
+//! version rule ([`decide_details`]). FBA orders are never marked.
 
 use chrono::{DateTime, Utc};
 
 use crate::amazon::{AmazonClient, IncludedData, Operation, SellerAuth};
-use crate::domain::{DetailsDecision, FulfillmentChannel, Order, OrderDetails, OrderStatus, decide_details};
+use crate::app::import::{Import, ImportError};
+use crate::domain::{Connection, DetailsDecision, OrderDetails, OrderStatus, SellerAccount, decide_details};
 use crate::error::{AmazonError, StoreError};
 use crate::ports::OrderStore;
 
@@ -16,59 +21,78 @@ use crate::ports::OrderStore;
 /// inside a Lambda's time limit even when every call is retried.
 pub const MAX_PER_RUN: usize = 30;
 
-/// A stored order as selection sees it.
+/// An order marked as awaiting its details, as selection sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     /// The order id.
     pub order_id: String,
-    /// Fulfilled by the merchant.
-    pub merchant_fulfilled: bool,
-    /// Still needs the seller: pending, unshipped, partially shipped, or with a buyer cancellation request.
-    pub needs_seller: bool,
-    /// The stored order's version.
+    /// The order's version its mark was written at.
     pub order_version: DateTime<Utc>,
     /// The stored details' version, if any.
     pub details_version: Option<DateTime<Utc>>,
 }
 
-impl Candidate {
-    /// The candidate a stored order and its stored details make.
-    pub fn of(order: &Order, details: Option<&OrderDetails>) -> Candidate {
-        let open = matches!(
-            order.status,
-            OrderStatus::Pending | OrderStatus::Unshipped | OrderStatus::PartiallyShipped
-        );
-        let cancellation_asked = details.is_some_and(OrderDetails::has_cancellation_request)
-            && order.status != OrderStatus::Cancelled;
-        Candidate {
-            order_id: order.amazon_order_id.to_string(),
-            merchant_fulfilled: order.fulfillment_channel == FulfillmentChannel::Mfn,
-            needs_seller: open || cancellation_asked,
-            order_version: order.last_updated,
-            details_version: details.map(|d| d.last_updated),
-        }
-    }
+/// What one run does with the candidates it read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// The orders to call `getOrder` for now, in this order.
+    pub call: Vec<String>,
+    /// Marks to clear without a call: details of the order's version are stored already (the report row that
+    /// settled a copy `getOrder` moved ahead marks it again).
+    pub settled: Vec<(String, DateTime<Utc>)>,
 }
 
-/// The orders to call `getOrder` for now: those that need it, orders never read before first, then the oldest
-/// change; at most the whole tokens `available` (the shared bucket's, `None` when unknown) and [`MAX_PER_RUN`].
-pub fn select(candidates: &[Candidate], available: Option<f64>) -> Vec<String> {
-    let budget = available.map_or(MAX_PER_RUN, |tokens| {
+/// How many `getOrder` calls a run may make: the whole tokens the shared bucket holds (`available`, `None` when
+/// the limiter cannot tell), at most [`MAX_PER_RUN`].
+pub fn budget(available: Option<f64>) -> usize {
+    available.map_or(MAX_PER_RUN, |tokens| {
         (tokens.max(0.0).floor() as usize).min(MAX_PER_RUN)
-    });
-    let mut due: Vec<&Candidate> = candidates
-        .iter()
-        .filter(|c| {
-            crate::domain::needs_details(
-                c.merchant_fulfilled,
-                c.needs_seller,
-                c.order_version,
-                c.details_version,
-            )
-        })
-        .collect();
-    due.sort_by_key(|c| (c.details_version.is_some(), c.order_version, c.order_id.clone()));
-    due.into_iter().take(budget).map(|c| c.order_id.clone()).collect()
+    })
+}
+
+/// The orders to call `getOrder` for, at most `budget`: orders never read first, taken alternately from the
+/// newest and the oldest end (an order placed during a backlog waits one run, and the backlog drains from its
+/// oldest end), then orders whose details are older than the order, oldest change first.
+pub fn select(candidates: &[Candidate], budget: usize) -> Selection {
+    let mut unread: Vec<&Candidate> = Vec::new();
+    let mut stale: Vec<&Candidate> = Vec::new();
+    let mut settled = Vec::new();
+    for candidate in candidates {
+        if !crate::domain::needs_details(candidate.order_version, candidate.details_version) {
+            settled.push((candidate.order_id.clone(), candidate.order_version));
+        } else if candidate.details_version.is_none() {
+            unread.push(candidate);
+        } else {
+            stale.push(candidate);
+        }
+    }
+    let key = |c: &&Candidate| (c.order_version, c.order_id.clone());
+    unread.sort_by_key(key);
+    unread.dedup_by_key(|c| c.order_id.clone());
+    stale.sort_by_key(key);
+    stale.dedup_by_key(|c| c.order_id.clone());
+    let mut call = Vec::with_capacity(budget);
+    let mut unread = std::collections::VecDeque::from(unread);
+    let mut newest = true;
+    while call.len() < budget {
+        let next = if newest {
+            unread.pop_back()
+        } else {
+            unread.pop_front()
+        };
+        let Some(next) = next else { break };
+        call.push(next.order_id.clone());
+        newest = !newest;
+    }
+    call.extend(
+        stale
+            .into_iter()
+            .take(budget - call.len())
+            .map(|c| c.order_id.clone()),
+    );
+    settled.sort();
+    settled.dedup();
+    Selection { call, settled }
 }
 
 /// What a run did.
@@ -88,6 +112,19 @@ pub struct EnrichSummary {
     pub pii_withheld: u64,
     /// Orders Amazon does not know (404) or that are no longer stored.
     pub missing: u64,
+}
+
+impl EnrichSummary {
+    /// Adds another run's counts.
+    pub fn add(&mut self, other: EnrichSummary) {
+        self.fetched += other.fetched;
+        self.written += other.written;
+        self.orders_bumped += other.orders_bumped;
+        self.unchanged += other.unchanged;
+        self.stale += other.stale;
+        self.pii_withheld += other.pii_withheld;
+        self.missing += other.missing;
+    }
 }
 
 /// Why a run stopped.
@@ -130,6 +167,12 @@ pub async fn enrich(
         {
             Ok(answer) => answer,
             Err(AmazonError::NotFound { .. }) => {
+                // Not an order Amazon knows: it is not chosen again until a report writes a newer version.
+                if let Some(stored) = store.get_order(account, order_id).await? {
+                    store
+                        .clear_awaiting_details(account, order_id, stored.last_updated)
+                        .await?;
+                }
                 summary.missing += 1;
                 continue;
             }
@@ -148,6 +191,7 @@ pub async fn enrich(
             details.last_updated,
         ) {
             DetailsDecision::NoOrder => summary.missing += 1,
+            // Stored meanwhile by another run, which clears the mark.
             DetailsDecision::Unchanged => summary.unchanged += 1,
             DetailsDecision::Stale => summary.stale += 1,
             DetailsDecision::Write { bumps_order } => {
@@ -167,9 +211,14 @@ pub async fn enrich(
                         newer.status = status;
                     }
                     // Conditional on the stored copy being older: a newer report row written meanwhile wins; the
-                    // report row of this version, with the lines as Amazon settled them, still replaces it.
+                    // report row of this version, with the lines as Amazon settled them, still replaces it. The
+                    // copy moved ahead is written without the awaiting-details mark.
                     store.put_order_ahead_of_reports(account, &newer).await?;
                     summary.orders_bumped += 1;
+                } else {
+                    store
+                        .clear_awaiting_details(account, order_id, details.last_updated)
+                        .await?;
                 }
             }
         }
@@ -177,51 +226,108 @@ pub async fn enrich(
     Ok(summary)
 }
 
-/// Stored orders one run looks at, at most: the open merchant-fulfilled ones, oldest change first, a page of
-/// [`SCAN_PAGE`] per status.
-pub const SCAN_PAGE: u32 = 100;
+/// The candidates one run reads: this many from each end of the account's awaiting orders (the newest and the
+/// oldest); more than a run can call, so that marks to clear never take a run's whole budget.
+pub const CANDIDATES_PER_END: u32 = 2 * MAX_PER_RUN as u32;
 
-/// One run for an account: the open merchant-fulfilled orders' candidates, [`select`] within the `getOrder`
-/// bucket's tokens, then [`enrich`]. What the bucket cannot take now is selected again by the next run.
-pub async fn enrich_account(
-    amazon: &AmazonClient,
-    seller: &SellerAuth,
+/// What the account's next run will do: its marked orders (newest and oldest, [`CANDIDATES_PER_END`] of each)
+/// with their details' versions, [`select`]ed within the `getOrder` tokens `available`. Marks of orders whose
+/// details are current are cleared here (conditionally: a newer copy keeps its mark).
+pub async fn choose(
     store: &dyn OrderStore,
-) -> Result<EnrichSummary, EnrichError> {
-    let account = seller.account_id.as_str();
-    let mut candidates = Vec::new();
-    for status in [
-        OrderStatus::Unshipped,
-        OrderStatus::PartiallyShipped,
-        OrderStatus::Pending,
-    ] {
-        let query = crate::ports::OrderQuery {
-            status: Some(status),
-            channel: Some(FulfillmentChannel::Mfn),
-            limit: SCAN_PAGE,
-            ..Default::default()
-        };
-        for order in store.list_orders(account, &query).await?.items {
-            let details = store.get_order_details(account, &order.amazon_order_id).await?;
-            candidates.push(Candidate::of(&order, details.as_ref()));
-        }
+    account: &str,
+    available: Option<f64>,
+) -> Result<Vec<String>, StoreError> {
+    let budget = budget(available);
+    if budget == 0 {
+        return Ok(Vec::new());
     }
-    let available = available_get_order_tokens(amazon, seller).await?;
-    let chosen = select(&candidates, available);
-    if chosen.is_empty() {
-        return Ok(EnrichSummary::default());
+    let mut marked = store
+        .orders_awaiting_details(account, CANDIDATES_PER_END, true)
+        .await?;
+    if marked.len() == CANDIDATES_PER_END as usize {
+        marked.extend(
+            store
+                .orders_awaiting_details(account, CANDIDATES_PER_END, false)
+                .await?,
+        );
     }
-    enrich(amazon, seller, store, &chosen).await
+    let mut candidates = Vec::with_capacity(marked.len());
+    for (order_id, order_version) in marked {
+        let details = store.get_order_details(account, &order_id).await?;
+        candidates.push(Candidate {
+            order_id,
+            order_version,
+            details_version: details.map(|d| d.last_updated),
+        });
+    }
+    let selection = select(&candidates, budget);
+    for (order_id, version) in &selection.settled {
+        store.clear_awaiting_details(account, order_id, *version).await?;
+    }
+    Ok(selection.call)
 }
 
-/// The tokens the seller's shared `getOrder` bucket holds now (`None` when the limiter cannot tell).
-pub async fn available_get_order_tokens(
-    amazon: &AmazonClient,
-    seller: &SellerAuth,
-) -> Result<Option<f64>, AmazonError> {
-    amazon
-        .available_tokens(&seller.account_id, Operation::GetOrder)
-        .await
+impl Import {
+    /// Completes the account's orders awaiting their details with `getOrder`, within the tokens its shared
+    /// bucket holds ([`choose`], then [`enrich`]); the seller's token is read only when there is a call to make.
+    /// Best effort: what is not done now is chosen again by the next run (after the next import, and every minute
+    /// from the report poller).
+    pub async fn complete_orders(&self, account: &SellerAccount) -> EnrichSummary {
+        let result = async {
+            let available = self
+                .amazon
+                .available_tokens(&account.id, Operation::GetOrder)
+                .await?;
+            let chosen = choose(self.orders.as_ref(), &account.id, available).await?;
+            if chosen.is_empty() {
+                return Ok(EnrichSummary::default());
+            }
+            let seller = self.seller_auth(account).await?;
+            enrich(&self.amazon, &seller, self.orders.as_ref(), &chosen)
+                .await
+                .map_err(|err| match err {
+                    EnrichError::Amazon(err) => ImportError::Amazon(err),
+                    EnrichError::Store(err) => ImportError::Store(err),
+                })
+        }
+        .await;
+        match result {
+            Ok(summary) => {
+                if summary != EnrichSummary::default() {
+                    tracing::info!(account = %account.id, ?summary, "orders completed with getOrder");
+                }
+                summary
+            }
+            Err(err) => {
+                tracing::warn!(
+                    account = %account.id,
+                    error = %err,
+                    "completing orders with getOrder failed; the next run retries"
+                );
+                EnrichSummary::default()
+            }
+        }
+    }
+
+    /// [`Import::complete_orders`] for every connected account (a disconnected one waits for its import to
+    /// reconnect it).
+    pub async fn complete_orders_of_all_accounts(&self) -> Result<EnrichSummary, ImportError> {
+        let mut total = EnrichSummary::default();
+        let mut after = None;
+        loop {
+            let page = self.accounts.list_accounts(after.as_deref(), 100).await?;
+            for record in &page.items {
+                if record.status.connection != Connection::Disconnected {
+                    total.add(self.complete_orders(&record.account).await);
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(total),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -238,7 +344,7 @@ mod tests {
     use crate::amazon::{Endpoints, LwaCredentials, MemoryRateLimiter, RetryPolicy};
     use crate::app::store_orders::store_orders;
     use crate::clock::ManualClock;
-    use crate::domain::{ImportOptions, PiiAvailability, Region, ShipTo};
+    use crate::domain::{FulfillmentChannel, ImportOptions, Order, PiiAvailability, Region, ShipTo};
     use crate::metrics::Metrics;
     use crate::testing::MemoryOrderStore;
 
@@ -248,62 +354,45 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 1, 2, hour, 0, 0).unwrap()
     }
 
-    fn candidate(id: &str, merchant: bool, open: bool, version: u32, details: Option<u32>) -> Candidate {
+    fn candidate(id: &str, version: u32, details: Option<u32>) -> Candidate {
         Candidate {
             order_id: id.into(),
-            merchant_fulfilled: merchant,
-            needs_seller: open,
             order_version: t(version),
             details_version: details.map(t),
         }
     }
 
     #[test]
-    fn selection_takes_new_orders_first_then_moved_ones_within_the_buckets_tokens() {
+    fn selection_alternates_the_newest_and_oldest_unread_then_takes_moved_ones_and_settles_current_ones() {
         let candidates = [
-            candidate("moved", true, true, 12, Some(10)),
-            candidate("fba", false, true, 10, None),
-            candidate("shipped", true, false, 10, None),
-            candidate("current", true, true, 10, Some(10)),
-            candidate("new-late", true, true, 11, None),
-            candidate("new-early", true, true, 9, None),
+            candidate("moved", 12, Some(10)),
+            candidate("current", 10, Some(10)),
+            candidate("ahead", 10, Some(11)),
+            candidate("new-late", 11, None),
+            candidate("new-mid", 10, None),
+            candidate("new-early", 9, None),
+            // Read from both ends of a short list: the same order twice.
+            candidate("new-early", 9, None),
         ];
-        assert_eq!(select(&candidates, None), ["new-early", "new-late", "moved"]);
-        assert_eq!(select(&candidates, Some(2.7)), ["new-early", "new-late"]);
-        assert!(
-            select(&candidates, Some(0.4)).is_empty(),
-            "an empty bucket waits for the next run"
+        let all = select(&candidates, budget(None));
+        assert_eq!(all.call, ["new-late", "new-early", "new-mid", "moved"]);
+        assert_eq!(
+            all.settled,
+            [("ahead".to_owned(), t(10)), ("current".to_owned(), t(10))]
         );
+        assert_eq!(
+            select(&candidates, budget(Some(2.7))).call,
+            ["new-late", "new-early"]
+        );
+        let empty = select(&candidates, budget(Some(0.4)));
+        assert!(empty.call.is_empty(), "an empty bucket waits for the next run");
+        assert_eq!(empty.settled.len(), 2, "marks are cleared without tokens");
         let backlog: Vec<_> = (0..10_000)
-            .map(|i| candidate(&i.to_string(), true, true, 10, None))
+            .map(|i| candidate(&format!("{i:05}"), 10, None))
             .collect();
-        assert_eq!(select(&backlog, Some(30.0)).len(), MAX_PER_RUN);
-    }
-
-    #[test]
-    fn a_buyer_cancellation_request_keeps_a_shipped_order_a_candidate_and_fba_never_is() {
-        let mut order = report_order("1", t(10));
-        order.status = OrderStatus::Shipped;
-        let details = OrderDetails {
-            amazon_order_id: "1".into(),
-            last_updated: t(9),
-            fulfillment_status: "SHIPPED".into(),
-            fulfilled_by: Some("MERCHANT".into()),
-            ship_by: Default::default(),
-            deliver_by: Default::default(),
-            programs: vec![],
-            purchase_order_number: None,
-            items: vec![crate::domain::ShippableItem {
-                order_item_id: "41".into(),
-                cancellation_request: Some(Default::default()),
-                ..Default::default()
-            }],
-            pii: PiiAvailability::Given,
-        };
-        assert!(Candidate::of(&order, Some(&details)).needs_seller);
-        assert!(!Candidate::of(&order, None).needs_seller);
-        order.fulfillment_channel = FulfillmentChannel::Afn;
-        assert!(select(&[Candidate::of(&order, Some(&details))], None).is_empty());
+        let run = select(&backlog, budget(Some(30.0)));
+        assert_eq!(run.call.len(), MAX_PER_RUN);
+        assert_eq!(run.call[..4], ["09999", "00000", "09998", "00001"]);
     }
 
     fn report_order(id: &str, updated: DateTime<Utc>) -> Order {
@@ -536,8 +625,12 @@ mod tests {
         .await;
         let (client, seller) = amazon(&server).await;
 
-        let first = enrich_account(&client, &seller, &store).await.unwrap();
-        let second = enrich_account(&client, &seller, &store).await.unwrap();
+        let run = async || {
+            let chosen = choose(&store, ACCOUNT, Some(30.0)).await.unwrap();
+            enrich(&client, &seller, &store, &chosen).await.unwrap()
+        };
+        let first = run().await;
+        let second = run().await;
 
         assert_eq!((first.fetched, first.written), (1, 1));
         assert_eq!(

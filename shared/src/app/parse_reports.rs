@@ -135,34 +135,13 @@ impl Import {
         }
         tracing::info!(?summary, "report imported");
         if self.settings.enrich_orders {
-            self.enrich_orders(&record.account).await;
+            self.complete_orders(&record.account).await;
         }
         self.metrics.emit(
             &metrics::import_succeeded(&message.account_id, &message.report_type),
             now,
         );
         Ok(summary)
-    }
-
-    /// Completes open merchant-fulfilled orders with `getOrder` within the shared bucket's tokens. Best effort:
-    /// the import has succeeded, and what is not done now is selected again after the next import.
-    async fn enrich_orders(&self, account: &SellerAccount) {
-        let result = async {
-            let seller = self.seller_auth(account).await?;
-            crate::app::enrich_orders::enrich_account(&self.amazon, &seller, self.orders.as_ref())
-                .await
-                .map_err(|err| match err {
-                    crate::app::enrich_orders::EnrichError::Amazon(err) => ImportError::Amazon(err),
-                    crate::app::enrich_orders::EnrichError::Store(err) => ImportError::Store(err),
-                })
-        }
-        .await;
-        match result {
-            Ok(summary) => tracing::info!(?summary, "orders completed with getOrder"),
-            Err(err) => {
-                tracing::warn!(error = %err, "completing orders with getOrder failed; the next import retries")
-            }
-        }
     }
 
     /// Closes the job of a document that cannot be imported (the message goes to the dead-letter queue); the

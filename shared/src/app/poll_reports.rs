@@ -94,6 +94,13 @@ impl Import {
         if let Err(err) = self.reports().advance_backfills().await {
             tracing::error!(error = %err, "backfills could not be advanced");
         }
+        // Orders awaiting their getOrder details are completed every minute with what each bucket holds, so a
+        // backlog drains at Amazon's rate rather than a bucket's burst after each import.
+        if self.settings.enrich_orders
+            && let Err(err) = self.complete_orders_of_all_accounts().await
+        {
+            tracing::error!(error = %err, "orders could not be completed with getOrder");
+        }
         Ok(total)
     }
 

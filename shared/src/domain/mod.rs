@@ -21,7 +21,7 @@ pub use money::{Currency, Money};
 pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo, StoredVersion};
 pub use order_details::{
     CancellationRequest, DetailsDecision, OrderDetails, OrderPii, PiiAvailability, ShippableItem, TimeWindow,
-    decide_details, needs_details, still_to_ship,
+    awaits_details, decide_details, needs_details, still_to_ship,
 };
 pub use outbox::{
     ActionOrigin, ActionPayload, ActionState, FeedAction, FeedNudge, FeedSubmission, QueuedGroup,

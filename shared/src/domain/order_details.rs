@@ -238,15 +238,22 @@ pub fn still_to_ship(order: &Order, details: &OrderDetails) -> bool {
         && details.needs_shipping()
 }
 
-/// Whether a stored order needs `getOrder`: merchant-fulfilled, still to ship (or with a cancellation request
-/// known), and its details missing or older than the order's version. FBA orders never.
-pub fn needs_details(
-    merchant_fulfilled: bool,
-    needs_seller: bool,
-    order_version: DateTime<Utc>,
-    details_version: Option<DateTime<Utc>>,
-) -> bool {
-    merchant_fulfilled && needs_seller && details_version.is_none_or(|d| d < order_version)
+/// Whether a report's write of `order` marks it as awaiting its `getOrder` details (the stores' `details-due`
+/// mark): merchant-fulfilled and open (pending, unshipped or partially shipped). The mark is cleared once details
+/// of the order's version are stored, and every write of a newer version sets it again, so the orders that need
+/// `getOrder` are found without reading every open order.
+pub fn awaits_details(order: &Order) -> bool {
+    order.fulfillment_channel == FulfillmentChannel::Mfn
+        && matches!(
+            order.status,
+            OrderStatus::Pending | OrderStatus::Unshipped | OrderStatus::PartiallyShipped
+        )
+}
+
+/// Whether an order awaiting its details ([`awaits_details`]) needs `getOrder`: its details are missing or
+/// older than the order's version.
+pub fn needs_details(order_version: DateTime<Utc>, details_version: Option<DateTime<Utc>>) -> bool {
+    details_version.is_none_or(|d| d < order_version)
 }
 
 #[cfg(test)]
@@ -284,12 +291,39 @@ mod tests {
     }
 
     #[test]
-    fn only_merchant_orders_left_to_ship_with_missing_or_older_details_need_get_order() {
-        assert!(needs_details(true, true, t(10), None));
-        assert!(needs_details(true, true, t(10), Some(t(9))));
-        assert!(!needs_details(true, true, t(10), Some(t(10))));
-        assert!(!needs_details(false, true, t(10), None), "FBA never");
-        assert!(!needs_details(true, false, t(10), None), "shipped or cancelled");
+    fn only_open_merchant_orders_with_missing_or_older_details_need_get_order() {
+        let mut order = crate::domain::Order {
+            amazon_order_id: "306-1".into(),
+            merchant_order_id: None,
+            purchase_date: t(1),
+            last_updated: t(10),
+            status: OrderStatus::Unshipped,
+            fulfillment_channel: FulfillmentChannel::Mfn,
+            sales_channel: "Amazon.de".into(),
+            marketplace_id: None,
+            ship_service_level: None,
+            ship_to: Default::default(),
+            is_business_order: false,
+            purchase_order_number: None,
+            items: vec![],
+        };
+        for (status, awaits) in [
+            (OrderStatus::Pending, true),
+            (OrderStatus::Unshipped, true),
+            (OrderStatus::PartiallyShipped, true),
+            (OrderStatus::Shipped, false),
+            (OrderStatus::Cancelled, false),
+        ] {
+            order.status = status.clone();
+            assert_eq!(awaits_details(&order), awaits, "{status:?}");
+        }
+        order.status = OrderStatus::Unshipped;
+        order.fulfillment_channel = FulfillmentChannel::Afn;
+        assert!(!awaits_details(&order), "FBA never");
+        assert!(needs_details(t(10), None));
+        assert!(needs_details(t(10), Some(t(9))));
+        assert!(!needs_details(t(10), Some(t(10))));
+        assert!(!needs_details(t(10), Some(t(11))));
     }
 
     fn details() -> OrderDetails {

@@ -26,23 +26,15 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use async_trait::async_trait;
-use chrono::{TimeDelta, TimeZone, Utc};
-use shared::adapters::dynamo::{DynamoRateLimiter, DynamoStateStore};
-use shared::adapters::secrets::SecretsManagerStore;
-use shared::amazon::{AmazonClient, Endpoints, LwaCredentials, RetryPolicy};
-use shared::app::accounts::AccountNaming;
+use chrono::TimeDelta;
 use shared::app::feeds::{FeedActions, FeedProcessor, FeedSettings};
-use shared::clock::{Clock, ManualClock};
-use shared::domain::{ImportInterval, ImportOptions, Region, SellerAccount};
+use shared::clock::Clock;
 use shared::error::StoreError;
 use shared::feeds::{Carrier, ShipmentConfirmation, ShippedItems};
 use shared::metrics::Metrics;
-use shared::ports::{AccountStore, MessageQueue, OrderStore, OutgoingMessage, SecretStore};
+use shared::ports::{MessageQueue, OrderStore, OutgoingMessage};
 use shared::testing::{MemoryFeedStore, MemoryLeases, MemoryOrderStore};
-use tests::sandbox::{
-    CLIENT_ID, CLIENT_SECRET, Channel, Operation, OrderState, Sandbox, SandboxOptions, SellerSpec,
-};
-use tests::stack::{LocalStack, Template, unique_prefix};
+use tests::sandbox::{Channel, Operation, OrderState, SellerSpec};
 
 /// US, CA and MX: one seller's marketplaces in the NA region.
 const MARKETPLACES: &str = "ATVPDKIKX0DER,A2EUQ1WTGCTBG2,A1AM78C64UM0Y8";
@@ -98,20 +90,13 @@ fn quantile(values: &[TimeDelta], q: f64) -> TimeDelta {
     values[index]
 }
 
-fn minutes(delta: TimeDelta) -> String {
-    format!("{:.1} min", delta.num_milliseconds() as f64 / 60_000.0)
-}
+use tests::bench::minutes;
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = args()?;
     let started = Instant::now();
-    let epoch = Utc
-        .with_ymd_and_hms(2026, 3, 9, 12, 0, 0)
-        .single()
-        .context("epoch")?;
-    let clock = Arc::new(ManualClock::new(epoch));
-    let sandbox = Sandbox::start(SandboxOptions::with_clock(clock.clone())).await?;
+    let (epoch, clock, sandbox) = tests::bench::sandbox().await?;
 
     // A seller whose orders all wait for the seller to ship them.
     let mut spec = SellerSpec::new(7, epoch - TimeDelta::days(7), epoch - TimeDelta::hours(1))
@@ -136,30 +121,9 @@ async fn main() -> Result<()> {
     }
 
     // The account and its refresh token where the functions keep them; the rate limiter in its table.
-    let stack = LocalStack::from_env()
-        .await
-        .context("the local stack (tests/local-stack.sh start; source its env)")?;
-    let prefix = unique_prefix("feedbench");
-    let resources = stack.provision(&Template::load()?, &prefix).await?;
-    let table = resources.get("StateTable").context("state table")?;
-    let state = Arc::new(DynamoStateStore::new(stack.dynamodb.clone(), table));
-    let secrets = Arc::new(SecretsManagerStore::new(stack.secrets.clone(), None));
-    let naming = AccountNaming {
-        secret_prefix: format!("{prefix}/accounts/"),
-    };
-    let account = SellerAccount {
-        id: "bench".into(),
-        seller_id: seller.seller_id.clone(),
-        region: Region::Na,
-        marketplaces: args.marketplaces.clone(),
-        import_interval: ImportInterval::Never,
-        options: ImportOptions::default(),
-        created_at: epoch,
-    };
-    state.create_account(&account).await?;
-    secrets
-        .put(&naming.secret_name(&account.id), &seller.refresh_token)
-        .await?;
+    let bench =
+        tests::bench::connect("feedbench", &sandbox, &seller, &args.marketplaces, clock.clone()).await?;
+    let (state, account) = (bench.state.clone(), bench.account.clone());
     let order_store = Arc::new(MemoryOrderStore::default());
     for order in &orders {
         let units = order.items.iter().map(|i| i.quantity).sum();
@@ -177,19 +141,6 @@ async fn main() -> Result<()> {
             .await?;
     }
 
-    let amazon = AmazonClient::new(
-        AmazonClient::http_client()?,
-        Endpoints::single(sandbox.base_url(), &sandbox.lwa_url()),
-        LwaCredentials::new(CLIENT_ID, CLIENT_SECRET),
-        clock.clone(),
-        Arc::new(DynamoRateLimiter::new(
-            stack.dynamodb.clone(),
-            table,
-            clock.clone(),
-        )),
-        RetryPolicy::default(),
-        Metrics::recording("feed-bench"),
-    );
     let outbox = Arc::new(MemoryFeedStore::default());
     let queue = Arc::new(CountingQueue::default());
     let actions = FeedActions::new(
@@ -202,13 +153,13 @@ async fn main() -> Result<()> {
     // The deployed defaults: FEED_WINDOW_SECONDS 180, CANCEL_WINDOW_SECONDS 300.
     let feeds = FeedProcessor {
         accounts: state.clone(),
-        secrets,
+        secrets: bench.secrets.clone(),
         outbox: outbox.clone(),
         leases: Arc::new(MemoryLeases::default()),
-        amazon,
+        amazon: bench.amazon.clone(),
         clock: clock.clone(),
         metrics: Metrics::recording("feed-bench"),
-        naming,
+        naming: bench.naming.clone(),
         settings: FeedSettings::new(TimeDelta::seconds(180), TimeDelta::seconds(300)),
     };
     println!(

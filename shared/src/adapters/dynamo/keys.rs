@@ -22,7 +22,8 @@ pub fn quarantine_sk(report_id: &str, line: u64) -> String {
     format!("QUARANTINE#{report_id}#{line:010}")
 }
 
-/// The `by-updated` index's sort key of an order: its last update, then its id to keep equal times apart.
+/// The `by-updated` index's sort key of an order: its last update, then its id to keep equal times apart (also
+/// the `details-due` index's, for an order awaiting its `getOrder` details).
 pub fn order_updated_sk(last_updated: DateTime<Utc>, order_id: &str) -> String {
     format!("{}#{order_id}", timestamp(last_updated))
 }

@@ -22,6 +22,11 @@ use crate::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow, Tok
 /// The attribute marking a copy ahead of the reports; every other write leaves it out.
 const AHEAD: &str = "ahead_of_reports";
 
+/// The `details-due` index's keys, on an order item awaiting its `getOrder` details
+/// ([`crate::domain::awaits_details`]): the account, and the version and id ([`order_updated_sk`]).
+const DUE_PK: &str = "gsi3pk";
+const DUE_SK: &str = "gsi3sk";
+
 fn is_ahead(item: &Item) -> bool {
     item.get(AHEAD)
         .and_then(|v| v.as_bool().ok())
@@ -84,6 +89,9 @@ impl DynamoOrderStore {
     pub(crate) fn ahead_item(account: &str, order: &Order) -> Result<Item, StoreError> {
         let mut item = Self::item(account, order)?;
         item.insert(AHEAD.into(), AttributeValue::Bool(true));
+        // Written with the details of its version: not awaiting them.
+        item.remove(DUE_PK);
+        item.remove(DUE_SK);
         Ok(item)
     }
 
@@ -114,6 +122,13 @@ impl DynamoOrderStore {
         ]);
         if let Some(marketplace) = &order.marketplace_id {
             item.insert("marketplace_id".into(), s(marketplace.as_str()));
+        }
+        if crate::domain::awaits_details(order) {
+            item.insert(DUE_PK.into(), s(account_pk(account)));
+            item.insert(
+                DUE_SK.into(),
+                s(order_updated_sk(order.last_updated, &order.amazon_order_id)),
+            );
         }
         Ok(item)
     }
@@ -672,6 +687,76 @@ impl OrderStore for DynamoOrderStore {
                 .map(str::to_owned);
         }
         Ok(Page { items: found, next })
+    }
+
+    async fn orders_awaiting_details(
+        &self,
+        account: &str,
+        limit: u32,
+        newest_first: bool,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("details-due")
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", DUE_PK)
+            .expression_attribute_values(":pk", s(account_pk(account)))
+            .scan_index_forward(!newest_first)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|entry| {
+                let sort_key = super::get_s(entry, DUE_SK).unwrap_or_default();
+                let corrupt = || StoreError::Corrupt {
+                    key: sort_key.to_owned(),
+                    reason: "not a `<version>#<order id>` details-due key".into(),
+                };
+                let (at, order_id) = sort_key.split_once('#').ok_or_else(corrupt)?;
+                let version = DateTime::parse_from_rfc3339(at).map_err(|_| corrupt())?;
+                Ok((order_id.to_owned(), version.with_timezone(&Utc)))
+            })
+            .collect()
+    }
+
+    async fn clear_awaiting_details(
+        &self,
+        account: &str,
+        order_id: &str,
+        version: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(account)))
+            .key("sk", s(order_sk(order_id)))
+            .update_expression("REMOVE #pk, #sk")
+            .condition_expression("attribute_exists(#pk) AND #v <= :v")
+            .expression_attribute_names("#pk", DUE_PK)
+            .expression_attribute_names("#sk", DUE_SK)
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":v", n(version.timestamp_millis()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // No mark, or a newer copy's: nothing to clear.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(unavailable("UpdateItem", err)),
+        }
     }
 
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError> {

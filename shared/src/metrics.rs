@@ -319,6 +319,7 @@ mod tests {
                 import_interval: interval,
                 options: ImportOptions::default(),
                 created_at: t("2026-11-01T00:00:00Z"),
+                ship_from: None,
             },
             status: ImportStatus {
                 last_successful_import: last_import.map(t),

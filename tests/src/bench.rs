@@ -82,6 +82,7 @@ pub async fn connect(
         import_interval: ImportInterval::Never,
         options: ImportOptions::default(),
         created_at: now,
+        ship_from: None,
     };
     state.create_account(&account).await?;
     secrets

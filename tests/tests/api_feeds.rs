@@ -248,6 +248,79 @@ async fn shipments_and_cancellations_reach_the_sandbox_and_rejections_show_in_th
     assert_eq!(results, expected);
 }
 
+/// The account's default ship-from address goes with every shipment that names none (a shipment's own wins); it
+/// is shown on the account, refused with the field named when Amazon's limits would refuse it, and `null`
+/// removes it, after which confirmations carry no address (Amazon takes Seller Central's default).
+#[tokio::test]
+async fn an_accounts_default_ship_from_goes_with_shipments_that_name_none() {
+    let api = start().await;
+    let (seller, account, orders) = seller(&api, 503).await;
+    let warehouse = json!({"name": "Warehouse West", "addressLine1": "9 Harbor Way", "city": "Oakland",
+                           "stateOrRegion": "CA", "postalCode": "94607", "countryCode": "US"});
+    let too_long = json!({"name": "W".repeat(51), "addressLine1": "9 Harbor Way", "countryCode": "US"});
+    let refused = api
+        .put(&format!("/accounts/{account}"), json!({"shipFrom": too_long}))
+        .await;
+    assert_eq!(
+        (refused.status, refused.field()),
+        (StatusCode::BAD_REQUEST, Some("shipFrom.name"))
+    );
+    let set = api
+        .put(&format!("/accounts/{account}"), json!({"shipFrom": warehouse}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    assert_eq!(set.body["shipFrom"], warehouse);
+    assert_eq!(
+        api.get(&format!("/accounts/{account}")).await.body["shipFrom"],
+        warehouse
+    );
+
+    let path =
+        |order: &SandboxOrder| format!("/accounts/{account}/orders/{}/shipments", order.amazon_order_id);
+    let ups = json!({"carrierCode": "UPS", "trackingNumber": "1Z999AA10123456784"});
+    let by_default = api.post(&path(&orders[0]), ups.clone()).await;
+    assert_eq!(by_default.status, StatusCode::ACCEPTED, "{:?}", by_default.body);
+    assert_eq!(by_default.body["request"]["shipFrom"], warehouse);
+    let mut own = ups.clone();
+    own["shipFrom"] = json!({"name": "Store", "addressLine1": "1 Main St", "postalCode": "10001",
+                             "countryCode": "US"});
+    let named = api.post(&path(&orders[1]), own).await;
+    assert_eq!(named.status, StatusCode::ACCEPTED, "{:?}", named.body);
+    let cleared = api
+        .put(&format!("/accounts/{account}"), json!({"shipFrom": null}))
+        .await;
+    assert_eq!(cleared.status, StatusCode::OK, "{:?}", cleared.body);
+    assert!(cleared.body.get("shipFrom").is_none(), "{:?}", cleared.body);
+    let without = api.post(&path(&orders[2]), ups).await;
+    assert_eq!(without.status, StatusCode::ACCEPTED, "{:?}", without.body);
+    assert!(
+        without.body["request"].get("shipFrom").is_none(),
+        "{:?}",
+        without.body
+    );
+
+    let feeds = processor(&api, api.state.clone());
+    submit_and_settle(&api, &feeds).await;
+    let ship_from = |order: &SandboxOrder| {
+        let at_amazon = api
+            .sandbox
+            .order(&seller.seller_id, &order.amazon_order_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(at_amazon.shipments.len(), 1, "{:?}", at_amazon.shipments);
+        at_amazon.shipments[0].ship_from.clone()
+    };
+    assert_eq!(
+        ship_from(&orders[0]),
+        Some(("US".to_owned(), Some("94607".to_owned())))
+    );
+    assert_eq!(
+        ship_from(&orders[1]),
+        Some(("US".to_owned(), Some("10001".to_owned())))
+    );
+    assert_eq!(ship_from(&orders[2]), None);
+}
+
 #[tokio::test]
 async fn a_submitter_that_dies_after_create_feed_adopts_its_feed_instead_of_submitting_twice() {
     let api = start().await;

@@ -380,6 +380,7 @@ async fn account_writes_that_fail_half_way_leave_nothing_behind() {
         refresh_token: token("Atzr|first-token-value"),
         import_interval: ImportInterval::Minutes(60),
         options: ImportOptions::default(),
+        ship_from: None,
     };
     let secret_of = |id: String| {
         let secrets = api.import.secrets.clone();

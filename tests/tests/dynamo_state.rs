@@ -40,6 +40,7 @@ fn account(id: &str) -> SellerAccount {
         import_interval: ImportInterval::Minutes(15),
         options: ImportOptions::default(),
         created_at: "2026-11-01T00:00:00Z".parse().unwrap(),
+        ship_from: None,
     }
 }
 

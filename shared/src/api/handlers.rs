@@ -41,6 +41,13 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     T::deserialize(deserializer).map(Some)
 }
 
+/// An optional body field that `null` clears: left out is `None`, `null` is `Some(None)`.
+fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 fn created(location: String, body: impl serde::Serialize, status: StatusCode) -> Response {
     let mut response = (status, Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -84,6 +91,8 @@ pub(crate) struct CreateAccountBody {
     import_interval: ImportInterval,
     #[serde(default)]
     options: OptionsBody,
+    #[serde(default, deserialize_with = "present")]
+    ship_from: Option<ShipFrom>,
 }
 
 pub(crate) async fn create_account(
@@ -97,6 +106,7 @@ pub(crate) async fn create_account(
         marketplaces: body.marketplace_ids,
         import_interval: body.import_interval,
         options: body.options.over(ImportOptions::default()),
+        ship_from: body.ship_from,
     };
     let record = state.accounts.create(new).await?;
     let location = format!("/accounts/{}", record.account.id);
@@ -128,6 +138,9 @@ pub(crate) struct UpdateAccountBody {
     import_interval: Option<ImportInterval>,
     #[serde(default, deserialize_with = "present")]
     options: Option<OptionsBody>,
+    /// `null` removes the default.
+    #[serde(default, deserialize_with = "nullable")]
+    ship_from: Option<Option<ShipFrom>>,
 }
 
 pub(crate) async fn update_account(
@@ -149,6 +162,7 @@ pub(crate) async fn update_account(
             .transpose()?,
         import_interval: body.import_interval,
         options,
+        ship_from: body.ship_from,
     };
     let record = state.accounts.update(&id, changes).await?;
     Ok(Json(AccountView::from(record)).into_response())

@@ -12,6 +12,7 @@ use crate::domain::{
     ImportOptions, ImportSummary, ItemAmounts, JobPurpose, JobState, Money, Order, OrderDetails, OrderItem,
     OrderPii, PiiAvailability, Problem, ProblemKind, ReportJob, ShipTo, SubmissionStatus, TimeWindow,
 };
+use crate::feeds::ShipFrom;
 use crate::ports::{AccountRecord, Page};
 
 /// A page of a listing.
@@ -97,6 +98,8 @@ pub(crate) struct AccountView {
     import_interval: String,
     options: OptionsView,
     created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ship_from: Option<ShipFrom>,
     status: AccountStatusView,
 }
 
@@ -111,6 +114,7 @@ impl From<AccountRecord> for AccountView {
             import_interval: account.import_interval.to_string(),
             options: account.options.into(),
             created_at: account.created_at,
+            ship_from: account.ship_from,
             status: AccountStatusView {
                 connection: status.connection,
                 problem: status.problem.map(ProblemView::from),

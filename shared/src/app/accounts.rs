@@ -11,6 +11,7 @@ use crate::domain::{
     ImportInterval, ImportOptions, Marketplace, Problem, ProblemKind, Region, SellerAccount,
 };
 use crate::error::{DomainError, StoreError};
+use crate::feeds::ShipFrom;
 use crate::ports::{AccountRecord, AccountStore, Page, ScheduleSpec, Schedules, SecretStore};
 
 /// What it takes to connect a seller account.
@@ -28,6 +29,8 @@ pub struct NewAccount {
     pub import_interval: ImportInterval,
     /// What to import.
     pub options: ImportOptions,
+    /// Where its shipments leave from by default.
+    pub ship_from: Option<ShipFrom>,
 }
 
 /// Changes to an account; `None` leaves a setting as it is.
@@ -41,6 +44,8 @@ pub struct AccountChanges {
     pub import_interval: Option<ImportInterval>,
     /// New options.
     pub options: Option<ImportOptions>,
+    /// A new default ship-from address (`Some(None)` removes it).
+    pub ship_from: Option<Option<ShipFrom>>,
 }
 
 /// An LWA refresh token: a credential, so its `Debug` never shows it.
@@ -166,6 +171,9 @@ impl Accounts {
     pub async fn create(&self, new: NewAccount) -> Result<AccountRecord, AccountError> {
         check_seller_id(&new.seller_id)?;
         check_marketplaces(new.region, &new.marketplaces)?;
+        if let Some(ship_from) = &new.ship_from {
+            ship_from.validate()?;
+        }
         let account = SellerAccount {
             id: Accounts::account_id(&new.seller_id, new.region),
             seller_id: new.seller_id,
@@ -174,6 +182,7 @@ impl Accounts {
             import_interval: new.import_interval,
             options: new.options,
             created_at: self.clock.now(),
+            ship_from: new.ship_from,
         };
         // The record first, conditionally: of two requests connecting one seller, only the one that stores it
         // goes on to store its token. Nothing imports before the schedule exists, so no import finds a record
@@ -248,6 +257,12 @@ impl Accounts {
         }
         if let Some(options) = changes.options {
             account.options = options;
+        }
+        if let Some(ship_from) = changes.ship_from {
+            if let Some(address) = &ship_from {
+                address.validate()?;
+            }
+            account.ship_from = ship_from;
         }
         if !self.store.save_settings(&account).await? {
             return Err(AccountError::NotFound(format!("account {id}")));
@@ -432,6 +447,7 @@ mod tests {
             import_interval: ImportInterval::Minutes(5),
             options: ImportOptions::default(),
             created_at: Utc::now(),
+            ship_from: None,
         };
         let spec = schedule_for(&account);
         assert_eq!(

@@ -317,6 +317,7 @@ mod tests {
             import_interval: ImportInterval::Minutes(15),
             options: ImportOptions::default(),
             created_at: t("2026-11-01T00:00:00Z"),
+            ship_from: None,
         };
         let now = t("2026-11-10T12:07:00Z");
         let jobs = [job(ALL_ORDERS_FLAT, "2026-11-10T12:00:00Z", JobState::NoData)];

@@ -30,6 +30,10 @@ pub struct SellerAccount {
     pub options: ImportOptions,
     /// When it was connected.
     pub created_at: DateTime<Utc>,
+    /// Where its shipments leave from unless a shipment names another place (`ShipFromAddress`); `None` leaves
+    /// the address out, and Amazon takes the seller's default from Seller Central.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_from: Option<crate::feeds::ShipFrom>,
 }
 
 /// What to import for an account.

@@ -83,7 +83,8 @@ pub struct ShipFrom {
 const MAX_ADDRESS_LINE: usize = 60;
 
 impl ShipFrom {
-    fn validate(&self) -> Result<(), DomainError> {
+    /// Checks it against Amazon's `AddressType` limits, naming the field (`shipFrom.<name>`) that breaks one.
+    pub fn validate(&self) -> Result<(), DomainError> {
         check_text("shipFrom.name", &self.name, MAX_TEXT)?;
         check_text("shipFrom.addressLine1", &self.address_line1, MAX_ADDRESS_LINE)?;
         for (field, line) in [

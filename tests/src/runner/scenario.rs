@@ -140,6 +140,7 @@ impl Scenario {
                     import_shipped: true,
                     ..ImportOptions::default()
                 },
+                ship_from: None,
             })
             .await?;
         Ok(Scenario {

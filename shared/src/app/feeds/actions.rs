@@ -224,6 +224,7 @@ impl FeedActions {
         confirmation: ShipmentConfirmation,
         request_key: Option<&str>,
     ) -> Result<FeedAction, ActionError> {
+        let confirmation = self.with_default_ship_from(account_id, confirmation).await?;
         confirmation.validate()?;
         let id = action_id(account_id, "shipment", request_key, 0);
         let now = self.clock.now();
@@ -232,6 +233,26 @@ impl FeedActions {
             check_shipment(order, earlier, &confirmation, now)
         })
         .await
+    }
+
+    /// The confirmation with the account's default ship-from address when it names none.
+    async fn with_default_ship_from(
+        &self,
+        account_id: &str,
+        confirmation: ShipmentConfirmation,
+    ) -> Result<ShipmentConfirmation, ActionError> {
+        if confirmation.ship_from.is_some() {
+            return Ok(confirmation);
+        }
+        let default = self
+            .accounts
+            .get_account(account_id)
+            .await?
+            .and_then(|record| record.account.ship_from);
+        Ok(ShipmentConfirmation {
+            ship_from: default.map(Box::new),
+            ..confirmation
+        })
     }
 
     /// The items of a partial shipment that names `lines` by id or SKU ([`shipped_items`]).

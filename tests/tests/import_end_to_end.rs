@@ -4,8 +4,7 @@
 
 use chrono::TimeDelta;
 use shared::app::accounts::{AccountChanges, RefreshToken};
-use shared::app::import::ParseMessage;
-use shared::domain::{Connection, JobPurpose, JobState, ProblemKind};
+use shared::domain::{Connection, JobPurpose, ProblemKind};
 use shared::metrics::{ACCOUNT_DISCONNECTED, IMPORT_OVERDUE, IMPORT_SUCCEEDED, SP_API_THROTTLED};
 use tests::logs::CapturedLogs;
 use tests::runner::scenario::{Scenario, ScenarioSettings};
@@ -19,44 +18,6 @@ async fn scenario(settings: ScenarioSettings) -> Scenario {
 
 fn throttled_by_buckets(stats: &SellerStats) -> u64 {
     stats.values().map(|s| s.throttled).sum()
-}
-
-/// Parses every imported report's document again, as a redelivery or a re-run would.
-async fn reimport_everything(scenario: &Scenario) -> (u64, u64) {
-    let jobs = scenario
-        .runner
-        .import
-        .jobs
-        .list_jobs(&scenario.account_id, None, 1000)
-        .await
-        .unwrap();
-    assert!(jobs.next.is_none(), "one page holds every job of this run");
-    let (mut reports, mut written) = (0, 0);
-    for job in jobs.items {
-        let JobState::Imported { document_id, .. } = &job.state else {
-            continue;
-        };
-        let message = ParseMessage {
-            account_id: job.account_id.clone(),
-            job_key: job.key(),
-            report_id: job.report_id.clone(),
-            report_type: job.report_type.clone(),
-            report_document_id: document_id.clone(),
-        };
-        // As redeliveries would: a document URL can expire before a loaded machine fetches it.
-        let mut attempts = 0;
-        let summary = loop {
-            attempts += 1;
-            match scenario.runner.import.parse_report(&message).await {
-                Ok(summary) => break summary,
-                Err(err) if err.is_retryable() && attempts < 5 => continue,
-                Err(err) => panic!("report {} cannot be imported again: {err}", job.report_id),
-            }
-        };
-        reports += 1;
-        written += summary.written;
-    }
-    (reports, written)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -114,7 +75,7 @@ async fn two_thousand_orders_in_three_marketplaces_arrive_exactly_once_and_curre
     assert_eq!(changed, events.reported_changes, "{report}");
     assert!(changed <= events.real_changes, "{report}");
 
-    let (reports, written) = reimport_everything(&scenario).await;
+    let (reports, written) = scenario.reimport_everything().await.unwrap();
     assert!(reports > 10, "{reports} reports");
     assert_eq!(
         written, 0,
@@ -212,7 +173,7 @@ async fn with_throttling_server_errors_and_truncated_documents_the_import_ends_i
         sp_api_429s as f64,
         "every 429 is counted for the throttling alarm"
     );
-    let (_, written) = reimport_everything(&scenario).await;
+    let (_, written) = scenario.reimport_everything().await.unwrap();
     assert_eq!(written, 0);
 }
 

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::app::accounts::{NewAccount, RefreshToken};
+use shared::app::import::ParseMessage;
 use shared::clock::{Clock, ScaledClock};
-use shared::domain::{ImportInterval, ImportOptions, ImportSummary, Order, Region};
+use shared::domain::{ImportInterval, ImportOptions, ImportSummary, JobState, Order, Region};
 use shared::metrics::{ACCOUNT_DISCONNECTED, IMPORT_OVERDUE, IMPORT_SUCCEEDED, Metrics, SP_API_THROTTLED};
 use shared::ports::OrderQuery;
 
@@ -43,6 +44,9 @@ pub struct ScenarioSettings {
     pub clock_scale: f64,
     /// Multiplies the sandbox's SP-API rates (1: Amazon's).
     pub rate_scale: f64,
+    /// Every order merchant-fulfilled and unshipped until the seller confirms its shipment through a feed (the
+    /// generator's default shares otherwise: some FBA orders, MFN orders the seller ships on their own).
+    pub merchant_only: bool,
 }
 
 impl Default for ScenarioSettings {
@@ -61,6 +65,7 @@ impl Default for ScenarioSettings {
             interval: ImportInterval::Minutes(30),
             clock_scale: 3600.0,
             rate_scale: 1.0,
+            merchant_only: false,
         }
     }
 }
@@ -105,13 +110,17 @@ impl Scenario {
         .await
         .context("starting the SP-API sandbox")?;
         let marketplaces: Vec<&str> = settings.marketplaces.iter().map(String::as_str).collect();
-        let spec = SellerSpec::new(
+        let mut spec = SellerSpec::new(
             settings.seed,
             origin - settings.history,
             origin + settings.arrivals,
         )
         .in_marketplaces(&marketplaces)
         .with_orders(settings.orders);
+        if settings.merchant_only {
+            spec.afn_share = 0.0;
+            spec.awaiting_shipment_share = 1.0;
+        }
         let seller = sandbox.add_seller(spec)?;
         let runner = LocalRunner::start(
             stack,
@@ -215,6 +224,44 @@ impl Scenario {
             .await?;
         // The event publisher catches up with everything the import wrote.
         self.runner.pump_streams().await
+    }
+
+    /// Parses every imported report's document again, as a redelivery or a re-run would: how many reports, and
+    /// the records they wrote.
+    pub async fn reimport_everything(&self) -> Result<(u64, u64)> {
+        let jobs = self
+            .runner
+            .import
+            .jobs
+            .list_jobs(&self.account_id, None, 1000)
+            .await?;
+        anyhow::ensure!(jobs.next.is_none(), "one page holds every job of this run");
+        let (mut reports, mut written) = (0, 0);
+        for job in jobs.items {
+            let JobState::Imported { document_id, .. } = &job.state else {
+                continue;
+            };
+            let message = ParseMessage {
+                account_id: job.account_id.clone(),
+                job_key: job.key(),
+                report_id: job.report_id.clone(),
+                report_type: job.report_type.clone(),
+                report_document_id: document_id.clone(),
+            };
+            // As redeliveries would: a document URL can expire before a loaded machine fetches it.
+            let mut attempts = 0;
+            let summary = loop {
+                attempts += 1;
+                match self.runner.import.parse_report(&message).await {
+                    Ok(summary) => break summary,
+                    Err(err) if err.is_retryable() && attempts < 5 => continue,
+                    Err(err) => anyhow::bail!("report {} cannot be imported again: {err}", job.report_id),
+                }
+            };
+            reports += 1;
+            written += summary.written;
+        }
+        Ok((reports, written))
     }
 
     /// Every order stored for the account.

@@ -10,7 +10,7 @@ use super::accounts::{AccountNaming, record_account_failure};
 use super::reports::Reports;
 use crate::amazon::{AmazonClient, SellerAuth};
 use crate::clock::Clock;
-use crate::domain::{ProblemKind, SellerAccount};
+use crate::domain::{ProblemKind, ReportJob, SellerAccount};
 use crate::error::{AmazonError, ParseError, StoreError};
 use crate::metrics::Metrics;
 use crate::ports::{AccountStore, DocumentArchive, JobStore, MessageQueue, OrderStore, SecretStore};
@@ -109,6 +109,19 @@ pub struct ParseMessage {
     pub report_type: String,
     /// The document to fetch.
     pub report_document_id: String,
+}
+
+impl ParseMessage {
+    /// The message that hands `job`'s document `document_id` to the parsers.
+    pub fn of(job: &ReportJob, document_id: &str) -> ParseMessage {
+        ParseMessage {
+            account_id: job.account_id.clone(),
+            job_key: job.key(),
+            report_id: job.report_id.clone(),
+            report_type: job.report_type.clone(),
+            report_document_id: document_id.to_owned(),
+        }
+    }
 }
 
 impl Import {

@@ -323,13 +323,7 @@ impl Import {
         }
         // Every document goes to the parsers; those of types sellersync does not parse are copied as they are
         // into the raw documents bucket there, off the poller's minute.
-        let message = ParseMessage {
-            account_id: job.account_id.clone(),
-            job_key: job.key(),
-            report_id: job.report_id.clone(),
-            report_type: job.report_type.clone(),
-            report_document_id: document_id.clone(),
-        };
+        let message = ParseMessage::of(&job, &document_id);
         let body = serde_json::to_string(&message).map_err(|e| ImportError::Internal(e.to_string()))?;
         self.parse_queue.send(OutgoingMessage::standard(body)).await?;
         let claimed = job.change();

@@ -241,13 +241,7 @@ impl Scenario {
             let JobState::Imported { document_id, .. } = &job.state else {
                 continue;
             };
-            let message = ParseMessage {
-                account_id: job.account_id.clone(),
-                job_key: job.key(),
-                report_id: job.report_id.clone(),
-                report_type: job.report_type.clone(),
-                report_document_id: document_id.clone(),
-            };
+            let message = ParseMessage::of(&job, document_id);
             // As redeliveries would: a document URL can expire before a loaded machine fetches it.
             let mut attempts = 0;
             let summary = loop {

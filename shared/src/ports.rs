@@ -162,6 +162,14 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
         newest_first: bool,
     ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError>;
 
+    /// The version of the stored `getOrder` details of each of `order_ids` that has some, in as few requests
+    /// as the store allows.
+    async fn details_versions(
+        &self,
+        account: &str,
+        order_ids: &[&str],
+    ) -> Result<HashMap<String, DateTime<Utc>>, StoreError>;
+
     /// Clears an order's awaiting-details mark if its stored version is `version` or older (details of `version`
     /// are stored, or Amazon does not know the order); a newer copy, written meanwhile, keeps its mark.
     async fn clear_awaiting_details(

@@ -430,6 +430,21 @@ impl OrderStore for MemoryOrderStore {
             .collect())
     }
 
+    async fn details_versions(
+        &self,
+        account: &str,
+        order_ids: &[&str],
+    ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        let extras = self.extras();
+        Ok(order_ids
+            .iter()
+            .filter_map(|id| {
+                let details = extras.details.get(&(account.to_owned(), (*id).to_owned()))?;
+                Some(((*id).to_owned(), details.last_updated))
+            })
+            .collect())
+    }
+
     async fn clear_awaiting_details(
         &self,
         account: &str,

@@ -601,7 +601,8 @@ async fn orders_to_ship_come_by_latest_ship_date_in_dynamodb_and_the_fake() {
 /// The same awaiting-details marks from the DynamoDB store's `details-due` index and from the fake: a report's
 /// write of an open merchant order marks it (FBA, shipped and cancelled orders never are), oldest or newest first;
 /// the mark is cleared only up to the version whose details are stored, so a newer copy written meanwhile keeps
-/// it; a copy `getOrder` moved ahead is written unmarked, and the report row of its version marks it again.
+/// it; a copy `getOrder` moved ahead is written unmarked, and the report row of its version marks it again;
+/// the details' versions a run compares with come in batches.
 async fn orders_awaiting_details_are_marked_until_details_of_their_version_are_stored(
     store: &dyn OrderStore,
 ) {
@@ -689,6 +690,25 @@ async fn orders_awaiting_details_are_marked_until_details_of_their_version_are_s
     assert_eq!(
         ids(store.orders_awaiting_details("another", 10, false).await.unwrap()),
         ["H-other"]
+    );
+
+    // The details' versions, read in batches (more ids than one BatchGetItem takes), only of orders with some.
+    let (answer, _) = details("B-pending", at(2), "PENDING", "Erika");
+    store.put_order_details("acct", &answer, None).await.unwrap();
+    let mut wanted: Vec<String> = (0..120).map(|i| format!("none-{i}")).collect();
+    wanted.push("B-pending".into());
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let versions = store.details_versions("acct", &wanted).await.unwrap();
+    assert_eq!(
+        versions,
+        std::collections::HashMap::from([("B-pending".to_owned(), at(2))])
+    );
+    assert!(
+        store
+            .details_versions("another", &wanted)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

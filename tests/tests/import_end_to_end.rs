@@ -70,9 +70,12 @@ async fn two_thousand_orders_in_three_marketplaces_arrive_exactly_once_and_curre
     let events = &report.events;
     assert!(events.problems.is_empty(), "{report}");
     assert_eq!(events.by_type.get("Order Created"), Some(&2000), "{report}");
-    // Recipient changes (getOrder's PII becoming readable) are apart from changes of the order.
+    // Recipient changes (getOrder's PII becoming readable) are apart from changes of the order. Every change
+    // reports showed is published, and nothing but real changes: getOrder, read every minute, can publish a
+    // change that reports fold into the next one (two changes between two imports), never one that did not
+    // happen, and never one twice (the tally's problems).
     let changed = events.by_type.get("Order Changed").copied().unwrap_or(0) - events.recipient_changes;
-    assert_eq!(changed, events.reported_changes, "{report}");
+    assert!(changed >= events.reported_changes, "{report}");
     assert!(changed <= events.real_changes, "{report}");
 
     let (reports, written) = scenario.reimport_everything().await.unwrap();

@@ -120,6 +120,13 @@ impl OrderStore for Oversized {
             .orders_awaiting_details(account, limit, newest_first)
             .await
     }
+    async fn details_versions(
+        &self,
+        account: &str,
+        order_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
+        self.inner.details_versions(account, order_ids).await
+    }
     async fn clear_awaiting_details(
         &self,
         account: &str,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::amazon::{AmazonClient, IncludedData, Operation, SellerAuth};
 use crate::app::import::{Import, ImportError};
-use crate::domain::{Connection, DetailsDecision, OrderDetails, OrderStatus, SellerAccount, decide_details};
+use crate::domain::{DetailsDecision, OrderDetails, OrderStatus, SellerAccount, decide_details};
 use crate::error::{AmazonError, StoreError};
 use crate::ports::OrderStore;
 
@@ -231,20 +231,20 @@ pub async fn enrich(
 pub const CANDIDATES_PER_END: u32 = 2 * MAX_PER_RUN as u32;
 
 /// What the account's next run will do: its marked orders (newest and oldest, [`CANDIDATES_PER_END`] of each)
-/// with their details' versions, [`select`]ed within the `getOrder` tokens `available`. Marks of orders whose
-/// details are current are cleared here (conditionally: a newer copy keeps its mark).
+/// with their details' versions, [`select`]ed within the `getOrder` tokens `available` (read only when some
+/// order is marked). Marks of orders whose details are current are cleared here (conditionally: a newer copy
+/// keeps its mark).
 pub async fn choose(
     store: &dyn OrderStore,
     account: &str,
-    available: Option<f64>,
-) -> Result<Vec<String>, StoreError> {
-    let budget = budget(available);
-    if budget == 0 {
-        return Ok(Vec::new());
-    }
+    available: impl Future<Output = Result<Option<f64>, AmazonError>>,
+) -> Result<Vec<String>, EnrichError> {
     let mut marked = store
         .orders_awaiting_details(account, CANDIDATES_PER_END, true)
         .await?;
+    if marked.is_empty() {
+        return Ok(Vec::new());
+    }
     if marked.len() == CANDIDATES_PER_END as usize {
         marked.extend(
             store
@@ -252,16 +252,17 @@ pub async fn choose(
                 .await?,
         );
     }
-    let mut candidates = Vec::with_capacity(marked.len());
-    for (order_id, order_version) in marked {
-        let details = store.get_order_details(account, &order_id).await?;
-        candidates.push(Candidate {
-            order_id,
-            order_version,
-            details_version: details.map(|d| d.last_updated),
-        });
-    }
-    let selection = select(&candidates, budget);
+    let ids: Vec<&str> = marked.iter().map(|(id, _)| id.as_str()).collect();
+    let details = store.details_versions(account, &ids).await?;
+    let candidates: Vec<Candidate> = marked
+        .iter()
+        .map(|(order_id, order_version)| Candidate {
+            order_id: order_id.clone(),
+            order_version: *order_version,
+            details_version: details.get(order_id).copied(),
+        })
+        .collect();
+    let selection = select(&candidates, budget(available.await?));
     for (order_id, version) in &selection.settled {
         store.clear_awaiting_details(account, order_id, *version).await?;
     }
@@ -275,21 +276,17 @@ impl Import {
     /// from the report poller).
     pub async fn complete_orders(&self, account: &SellerAccount) -> EnrichSummary {
         let result = async {
-            let available = self
-                .amazon
-                .available_tokens(&account.id, Operation::GetOrder)
-                .await?;
-            let chosen = choose(self.orders.as_ref(), &account.id, available).await?;
+            let available = self.amazon.available_tokens(&account.id, Operation::GetOrder);
+            let chosen = choose(self.orders.as_ref(), &account.id, available)
+                .await
+                .map_err(ImportError::from)?;
             if chosen.is_empty() {
                 return Ok(EnrichSummary::default());
             }
             let seller = self.seller_auth(account).await?;
             enrich(&self.amazon, &seller, self.orders.as_ref(), &chosen)
                 .await
-                .map_err(|err| match err {
-                    EnrichError::Amazon(err) => ImportError::Amazon(err),
-                    EnrichError::Store(err) => ImportError::Store(err),
-                })
+                .map_err(ImportError::from)
         }
         .await;
         match result {
@@ -309,23 +306,13 @@ impl Import {
             }
         }
     }
+}
 
-    /// [`Import::complete_orders`] for every connected account (a disconnected one waits for its import to
-    /// reconnect it).
-    pub async fn complete_orders_of_all_accounts(&self) -> Result<EnrichSummary, ImportError> {
-        let mut total = EnrichSummary::default();
-        let mut after = None;
-        loop {
-            let page = self.accounts.list_accounts(after.as_deref(), 100).await?;
-            for record in &page.items {
-                if record.status.connection != Connection::Disconnected {
-                    total.add(self.complete_orders(&record.account).await);
-                }
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(total),
-            }
+impl From<EnrichError> for ImportError {
+    fn from(err: EnrichError) -> Self {
+        match err {
+            EnrichError::Amazon(err) => ImportError::Amazon(err),
+            EnrichError::Store(err) => ImportError::Store(err),
         }
     }
 }
@@ -626,7 +613,7 @@ mod tests {
         let (client, seller) = amazon(&server).await;
 
         let run = async || {
-            let chosen = choose(&store, ACCOUNT, Some(30.0)).await.unwrap();
+            let chosen = choose(&store, ACCOUNT, async { Ok(Some(30.0)) }).await.unwrap();
             enrich(&client, &seller, &store, &chosen).await.unwrap()
         };
         let first = run().await;

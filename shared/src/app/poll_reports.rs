@@ -86,31 +86,35 @@ impl Import {
             total.add(summary);
         }
         tracing::info!(?total, "poll run done");
-        // Every run gauges every account, so the alarms on the gauges clear as soon as no account is affected.
-        if let Err(err) = self.emit_account_health().await {
-            tracing::error!(error = %err, "accounts' health metrics could not be emitted");
+        // Every run gauges every account, so the alarms on the gauges clear as soon as no account is affected;
+        // and completes the orders awaiting their getOrder details with what each bucket holds, so a backlog
+        // drains at Amazon's rate rather than a bucket's burst after each import.
+        if let Err(err) = self.visit_accounts().await {
+            tracing::error!(error = %err, "accounts could not be listed for their health and orders");
         }
         // Backfills go on after the polls, with whatever createReport quota the scheduled imports leave.
         if let Err(err) = self.reports().advance_backfills().await {
             tracing::error!(error = %err, "backfills could not be advanced");
         }
-        // Orders awaiting their getOrder details are completed every minute with what each bucket holds, so a
-        // backlog drains at Amazon's rate rather than a bucket's burst after each import.
-        if self.settings.enrich_orders
-            && let Err(err) = self.complete_orders_of_all_accounts().await
-        {
-            tracing::error!(error = %err, "orders could not be completed with getOrder");
-        }
         Ok(total)
     }
 
-    async fn emit_account_health(&self) -> Result<(), ImportError> {
+    /// Each account's health gauges; then, with enrichment on, its orders awaiting details completed (a
+    /// disconnected account waits for its import to reconnect it).
+    async fn visit_accounts(&self) -> Result<(), ImportError> {
         let mut after = None;
         loop {
             let page = self.accounts.list_accounts(after.as_deref(), 100).await?;
             let now = self.clock.now();
             for record in &page.items {
                 self.metrics.emit(&metrics::account_health(record, now), now);
+            }
+            if self.settings.enrich_orders {
+                for record in &page.items {
+                    if record.status.connection != crate::domain::Connection::Disconnected {
+                        self.complete_orders(&record.account).await;
+                    }
+                }
             }
             match page.next {
                 Some(next) => after = Some(next),

@@ -100,6 +100,8 @@ pub struct Activity {
     pub ticks_failed: u64,
     /// Report poller runs.
     pub poll_runs: u64,
+    /// The wall time they took together.
+    pub poll_time: Duration,
     /// What the poller did over all runs.
     pub polls: PollSummary,
     /// SQS messages handed to handlers.
@@ -496,7 +498,10 @@ impl LocalRunner {
         match handler {
             Handler::Poller => {
                 self.activity.poll_runs += 1;
-                match chaos::cut_off_after(awaits, self.import.poll_reports()).await {
+                let started = std::time::Instant::now();
+                let outcome = chaos::cut_off_after(awaits, self.import.poll_reports()).await;
+                self.activity.poll_time += started.elapsed();
+                match outcome {
                     Some(Ok(summary)) => self.activity.polls.add(summary),
                     Some(Err(error)) => tracing::warn!(%error, "poll run failed; the next one retries"),
                     None => tracing::warn!("poll run timed out; the next one retries"),

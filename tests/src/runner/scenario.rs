@@ -359,6 +359,14 @@ impl Scenario {
             alarms: AlarmMetrics::of(&self.runner.import.metrics, &self.account_id),
             comparison: self.compare().await?,
             events: self.events().await?,
+            awaiting_details: self
+                .runner
+                .import
+                .orders
+                .orders_awaiting_details(&self.account_id, 1000, false)
+                .await?
+                .len(),
+            poll_runs: (self.runner.activity.poll_runs, self.runner.activity.poll_time),
         })
     }
 }
@@ -650,6 +658,10 @@ pub struct RunReport {
     pub comparison: Comparison,
     /// The events a consumer of the stack's bus received.
     pub events: EventTally,
+    /// Open merchant orders still awaiting their getOrder details (0 once the run has caught up).
+    pub awaiting_details: usize,
+    /// Report poller runs and the wall time they took together.
+    pub poll_runs: (u64, Duration),
 }
 
 impl fmt::Display for RunReport {
@@ -704,6 +716,13 @@ impl fmt::Display for RunReport {
             )?;
         }
         writeln!(f, "  {:<28} {calls:>5} calls, {throttled:>3} x 429", "total")?;
+        writeln!(
+            f,
+            "report poller: {} runs in {:.1} s of wall time; {} orders still awaiting getOrder details",
+            self.poll_runs.0,
+            self.poll_runs.1.as_secs_f64(),
+            self.awaiting_details
+        )?;
         let c = &self.comparison;
         writeln!(
             f,

@@ -725,6 +725,33 @@ impl OrderStore for DynamoOrderStore {
             .collect()
     }
 
+    async fn details_versions(
+        &self,
+        account: &str,
+        order_ids: &[&str],
+    ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        let keys = order_ids
+            .iter()
+            .map(|id| {
+                Item::from([
+                    ("pk".into(), s(account_pk(account))),
+                    ("sk".into(), s(order_part_sk(id, "DETAILS"))),
+                ])
+            })
+            .collect();
+        let names = HashMap::from([("#v".to_owned(), "version".to_owned())]);
+        let items = batch_get(&self.client, &self.table, keys, "sk, #v", &names).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let sk = super::get_s(item, "sk")?;
+                let id = sk.strip_prefix("ORDER#")?.strip_suffix("#DETAILS")?;
+                let version = Utc.timestamp_millis_opt(get_i64(item, "version")?).single()?;
+                Some((id.to_owned(), version))
+            })
+            .collect())
+    }
+
     async fn clear_awaiting_details(
         &self,
         account: &str,

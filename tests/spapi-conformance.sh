@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Holds the SP-API sandbox to Amazon's own models: schemathesis (PyPI) generates requests from
-# reports_2021-06-30.json, feeds_2021-06-30.json and orders_2026-01-01.json in the shared reference folder (used in place, never
+# reports_2021-06-30.json, feeds_2021-06-30.json, orders_2026-01-01.json and sellers.json in the shared reference folder (used in place, never
 # copied) and checks every answer of a freshly started sandbox with not_a_server_error,
 # status_code_conformance and response_schema_conformance. Request parameters are restricted to real report
 # and feed types, the seller's marketplaces and ids that exist (tests/conformance/hooks.py); responses are
@@ -100,13 +100,13 @@ print("export CONFORMANCE_FEED_DOCUMENT_ID=%s" % f.get("resultFeedDocumentId", d
 PY
 )"
 
-log "testing $url against Amazon's reports, feeds and orders models"
+log "testing $url against Amazon's reports, feeds, orders and sellers models"
 export PYTHONPATH="$root/tests/conformance"
 export SCHEMATHESIS_HOOKS=hooks
 cd "$root/.local"
 status=0
 for model in ${CONFORMANCE_MODELS:-reports-api-model/reports_2021-06-30.json feeds-api-model/feeds_2021-06-30.json \
-    orders-api-model/orders_2026-01-01.json}; do
+    orders-api-model/orders_2026-01-01.json sellers-api-model/sellers.json}; do
   "$venv/bin/st" run "$models/$model" \
     --url "$url" \
     --header "x-amz-access-token: $CONFORMANCE_TOKEN" \

@@ -1,5 +1,5 @@
-//! Authorization as Amazon does it: Login with Amazon's token endpoint (refresh-token and client-credentials
-//! grants), the `x-amz-access-token` check on every SP-API call, and Restricted Data Tokens.
+//! Authorization as Amazon does it: Login with Amazon's token endpoint (refresh-token, client-credentials and
+//! authorization-code grants), the `x-amz-access-token` check on every SP-API call, and Restricted Data Tokens.
 
 use std::collections::HashMap;
 
@@ -192,21 +192,8 @@ pub(crate) fn lwa_token(
                     ));
                 }
             };
-            world.tokens.access.insert(
-                access_token.clone(),
-                AccessToken {
-                    seller: Some(seller.clone()),
-                    expires_at: now + TOKEN_LIFETIME,
-                    restricted: None,
-                },
-            );
-            let body = json!({
-                "access_token": access_token,
-                "refresh_token": refresh_token,
-                "token_type": "bearer",
-                "expires_in": TOKEN_LIFETIME.num_seconds(),
-            });
-            Ok((Some(seller), body))
+            let refresh_token = refresh_token.to_owned();
+            Ok(seller_grant(world, access_token, seller, refresh_token, now))
         }
         Some("client_credentials") => {
             let Some(scope) = field("scope").filter(|s| s.starts_with("sellingpartnerapi::")) else {
@@ -233,11 +220,46 @@ pub(crate) fn lwa_token(
             });
             Ok((None, body))
         }
-        // The sandbox issues no authorization codes, so any code is invalid (as Amazon answers a stale one).
-        _ => Err(LwaError::invalid_grant(
-            "The request has an invalid grant parameter : code",
-        )),
+        // The website authorization workflow's Step 4: a code Seller Central handed out, once, within five
+        // minutes, with the redirect URI it went to (super::consent). The refresh token is new; the access token
+        // comes with it.
+        _ => {
+            let code = field("code").unwrap_or_default();
+            let Some(seller) = super::consent::redeem(world, code, field("redirect_uri"), now) else {
+                return Err(LwaError::invalid_grant(
+                    "The request has an invalid grant parameter : code",
+                ));
+            };
+            let refresh_token = issue_refresh_token(world, &seller);
+            Ok(seller_grant(world, access_token, seller, refresh_token, now))
+        }
     }
+}
+
+/// A seller's grant: the access token issued for the seller, answered with the refresh token it came from (or
+/// was issued with), as LWA's recorded bodies are.
+fn seller_grant(
+    world: &mut World,
+    access_token: String,
+    seller: String,
+    refresh_token: String,
+    now: DateTime<Utc>,
+) -> (Option<String>, Value) {
+    world.tokens.access.insert(
+        access_token.clone(),
+        AccessToken {
+            seller: Some(seller.clone()),
+            expires_at: now + TOKEN_LIFETIME,
+            restricted: None,
+        },
+    );
+    let body = json!({
+        "access_token": access_token,
+        "refresh_token": refresh_token,
+        "token_type": "bearer",
+        "expires_in": TOKEN_LIFETIME.num_seconds(),
+    });
+    (Some(seller), body)
 }
 
 /// Who is calling an SP-API operation.

@@ -727,6 +727,20 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             post(grant_pii_role).delete(withdraw_pii_role),
         )
         .route("/_sandbox/sellers/{seller_id}/pii", get(list_pii))
+        .route(
+            "/_sandbox/app/redirect-uris",
+            axum::routing::put(set_redirect_uris),
+        )
+}
+
+async fn set_redirect_uris(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<Vec<String>>(&body) {
+        Ok(uris) => {
+            shared.world().consent.redirect_uris = uris.clone();
+            control_result(200, Ok(json!({ "redirectUris": uris })))
+        }
+        Err(err) => control_error(400, &format!("expected a JSON array of URIs: {err}")),
+    }
 }
 
 /// Grants or withdraws the application's PII roles for a seller (Orders API v2026-01-01 leaves PII out

@@ -74,6 +74,7 @@
 //! | `POST /_sandbox/carriers/{code}/retire` | reject order feeds naming this carrier code (result code 25), as when Amazon retires a code | [`Sandbox::retire_carrier`] |
 //! | `POST /_sandbox/sellers/{id}/pii-role`, `DELETE …/pii-role` | grant / withdraw the application's PII roles: Orders API v2026-01-01 leaves PII fields out without them | [`Sandbox::set_pii_role`] |
 //! | `GET /_sandbox/sellers/{id}/pii` | the buyer names, e-mails, recipient names, street lines and phones of its orders (to grep logs for) | [`Sandbox::pii_values`] |
+//! | `PUT /_sandbox/app/redirect-uris` | the application's OAuth Redirect URIs, in order (`["https://..."]`; the first is the default) | [`Sandbox::set_redirect_uris`] |
 //!
 //! Unknown sellers answer 404 and bad input 400, both as `{"error": "..."}`.
 //!
@@ -100,6 +101,7 @@
 
 mod auth;
 mod buckets;
+mod consent;
 mod documents;
 mod faults;
 mod feed_apply;
@@ -113,6 +115,7 @@ mod orders;
 mod render;
 mod report_types;
 mod reports;
+mod sellers;
 mod server;
 mod state;
 
@@ -128,6 +131,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use auth::{CLIENT_ID, CLIENT_SECRET};
+pub use consent::APPLICATION_ID;
 pub use faults::{ArmedFault, Fault, FaultKind};
 pub use generator::{Channel, OrderState, SellerSpec};
 pub use inspect::{
@@ -289,6 +293,12 @@ impl Sandbox {
     /// Orders API v2026-01-01 leaves every PII field out (Access Orders PII page).
     pub fn set_pii_role(&self, seller_id: &str, granted: bool) -> Result<(), SandboxError> {
         inspect::set_pii_role(&mut self.shared.world(), seller_id, granted)
+    }
+
+    /// Registers the application's OAuth Redirect URIs, in order (the first is the consent's default), as a
+    /// developer does in Seller Central; the consent page refuses any other.
+    pub fn set_redirect_uris(&self, uris: &[&str]) {
+        self.shared.world().consent.redirect_uris = uris.iter().map(|u| (*u).to_owned()).collect();
     }
 
     /// The buyer names, e-mails, recipient names, street lines and phones of the seller's orders, so tests

@@ -47,11 +47,13 @@ pub enum Operation {
     GetOrder,
     /// Orders API v2026-01-01 `searchOrders`.
     SearchOrders,
+    /// Sellers API `getMarketplaceParticipations`.
+    GetMarketplaceParticipations,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 18] = [
         Operation::LwaToken,
         Operation::CreateRestrictedDataToken,
         Operation::GetReports,
@@ -69,6 +71,7 @@ impl Operation {
         Operation::UploadDocument,
         Operation::GetOrder,
         Operation::SearchOrders,
+        Operation::GetMarketplaceParticipations,
     ];
 
     /// The operation id as Amazon's models spell it (`createReport`), or the sandbox's own name.
@@ -91,6 +94,7 @@ impl Operation {
             Operation::UploadDocument => "uploadDocument",
             Operation::GetOrder => "getOrder",
             Operation::SearchOrders => "searchOrders",
+            Operation::GetMarketplaceParticipations => "getMarketplaceParticipations",
         }
     }
 
@@ -187,6 +191,15 @@ pub static USAGE_PLANS: &[UsagePlan] = &[
         "/orders/2026-01-01/orders",
         0.0056,
         20,
+    ),
+    // sellers.json, getMarketplaceParticipations' "Usage Plan" table (the TSV has no Sellers API rows).
+    plan(
+        "sellers",
+        "getMarketplaceParticipations",
+        "GET",
+        "/sellers/v1/marketplaceParticipations",
+        0.016,
+        15,
     ),
     plan(
         "reports_2021-06-30",

@@ -16,6 +16,7 @@ use shared::clock::Clock;
 
 use super::auth::{self, Caller};
 use super::buckets::format_rate;
+use super::consent;
 use super::documents::{self, DownloadQuery, S3Error};
 use super::faults::FaultKind;
 use super::feeds;
@@ -329,6 +330,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/orders/2026-01-01/orders", get(search_orders))
         .route("/orders/2026-01-01/orders/{order_id}", get(get_order))
         .route(
+            "/sellers/v1/marketplaceParticipations",
+            get(get_marketplace_participations),
+        )
+        // Seller Central's consent page (website authorization workflow; super::consent).
+        .route("/apps/authorize/consent", get(consent_page))
+        .route("/apps/authorize/confirm", post(confirm_consent))
+        .route(
             "/_documents/{document_id}",
             // S3 takes a single PUT of up to 5 GB; axum's default body limit (2 MB) refused feed documents
             // Amazon takes (up to 10 MiB recommended). The sandbox holds documents in memory: 64 MiB.
@@ -437,6 +445,74 @@ async fn get_order(
         },
     )
     .await
+}
+
+async fn get_marketplace_participations(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    sp_api(
+        &shared,
+        Operation::GetMarketplaceParticipations,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, _| {
+            super::sellers::marketplace_participations(world, caller).map(|v| Reply::json(200, v))
+        },
+    )
+    .await
+}
+
+/// An HTML page of Seller Central's; `Referrer-Policy: no-referrer` as the workflow's Step 1 asks of the
+/// application's pages, since codes and states travel in URLs.
+fn html(status: u16, body: String) -> Response {
+    build(
+        status,
+        vec![
+            header("content-type", "text/html; charset=utf-8"),
+            header("referrer-policy", "no-referrer"),
+        ],
+        body,
+    )
+}
+
+async fn consent_page(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
+    let world = shared.world();
+    match consent::check_request(&world, &pairs) {
+        Ok(request) => html(200, consent::consent_page(&world, &request)),
+        Err(error) => html(400, consent::error_page(&error)),
+    }
+}
+
+/// Confirm (a redirect to the application with the code) or Cancel (a page, no redirect).
+async fn confirm_consent(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let now = shared.clock.now();
+    let mut world = shared.world();
+    let request = match consent::check_request(&world, &pairs) {
+        Ok(request) => request,
+        Err(error) => return html(400, consent::error_page(&error)),
+    };
+    let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if field("decision") != Some("confirm") {
+        return html(200, consent::cancelled_page());
+    }
+    match consent::confirm(&mut world, &request, field("seller_id").unwrap_or_default(), now) {
+        Ok(location) => build(
+            302,
+            vec![
+                header("location", &location),
+                header("referrer-policy", "no-referrer"),
+            ],
+            Body::empty(),
+        ),
+        Err(error) => html(400, consent::error_page(&error)),
+    }
 }
 
 async fn get_report(

@@ -74,6 +74,8 @@ pub(crate) struct World {
     /// Sellers whose application lacks the PII roles (Access Orders PII page): Orders API v2026-01-01 answers
     /// without the PII fields for them.
     pub(crate) pii_withheld: BTreeSet<String>,
+    /// Seller Central's consent: the application's redirect URIs and the authorization codes handed out.
+    pub(crate) consent: super::consent::Consent,
 }
 
 impl World {
@@ -94,6 +96,7 @@ impl World {
             stats: BTreeMap::new(),
             retired_carriers: BTreeSet::new(),
             pii_withheld: BTreeSet::new(),
+            consent: Default::default(),
         }
     }
 

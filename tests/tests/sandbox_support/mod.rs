@@ -22,6 +22,7 @@ pub fn epoch() -> DateTime<Utc> {
 }
 
 pub const US: &str = "ATVPDKIKX0DER";
+pub const CA: &str = "A2EUQ1WTGCTBG2";
 pub const DE: &str = "A1PA6795UKMFR9";
 pub const FR: &str = "A13V1IB3VIYZZH";
 pub const IT: &str = "APJ6JRA9NG5V4";

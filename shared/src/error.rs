@@ -184,6 +184,13 @@ pub enum AmazonError {
         /// How many attempts were made.
         attempts: u32,
     },
+    /// LWA refused an authorization code (`invalid_grant`): unknown, used already, older than its five minutes,
+    /// or sent with another redirect URI than it was issued for. The seller must authorize again.
+    #[error("Login with Amazon refused the authorization code: {description}")]
+    AuthorizationCodeRefused {
+        /// LWA's description.
+        description: String,
+    },
     /// A document's presigned URL has expired (S3 403 "Request has expired"): ask for the document again.
     #[error("the document's URL has expired; its document must be requested again")]
     DocumentExpired,
@@ -232,6 +239,7 @@ impl AmazonError {
             AmazonError::QuotaInUse { .. }
             | AmazonError::AccessDenied { .. }
             | AmazonError::RefreshTokenRevoked { .. }
+            | AmazonError::AuthorizationCodeRefused { .. }
             | AmazonError::InvalidClient { .. }
             | AmazonError::BadRequest { .. }
             | AmazonError::NotFound { .. }
@@ -256,6 +264,7 @@ impl AmazonError {
             }
             AmazonError::Lwa { .. } if self.is_retryable() => Some(ProblemKind::AmazonUnavailable),
             AmazonError::Lwa { .. }
+            | AmazonError::AuthorizationCodeRefused { .. }
             | AmazonError::BadRequest { .. }
             | AmazonError::NotFound { .. }
             | AmazonError::DocumentExpired

@@ -38,6 +38,29 @@ struct LwaTokenResponse {
     expires_in: u64,
 }
 
+#[derive(Deserialize)]
+struct LwaCodeResponse {
+    #[serde(default)]
+    refresh_token: String,
+}
+
+/// The refresh token an authorization code bought: a credential, so `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GrantedRefreshToken(String);
+
+impl GrantedRefreshToken {
+    /// The token, for the secret store only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for GrantedRefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GrantedRefreshToken(<redacted>)")
+    }
+}
+
 fn default_expires_in() -> u64 {
     3600
 }
@@ -116,21 +139,7 @@ impl AmazonClient {
             ("client_id", credentials.client_id.as_str()),
             ("client_secret", credentials.client_secret.as_str()),
         ];
-        self.count(Stat::LwaRequests);
-        let response = self
-            .inner()
-            .http
-            .post(self.inner().endpoints.lwa())
-            .timeout(self.inner().retry.attempt_timeout)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|err| transport_error(LWA_OPERATION, err, attempt))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|err| transport_error(LWA_OPERATION, err, attempt))?;
+        let (status, body) = self.lwa_post(&form, attempt).await?;
         if status.is_success() {
             let token: LwaTokenResponse = decode(LWA_OPERATION, &body)?;
             if token.access_token.is_empty() {
@@ -142,6 +151,67 @@ impl AmazonClient {
             return Ok(token);
         }
         Err(lwa_error(status, &body, attempt))
+    }
+
+    /// One POST of `form` to LWA's token endpoint: the status and the body.
+    async fn lwa_post(
+        &self,
+        form: &[(&str, &str)],
+        attempt: u32,
+    ) -> Result<(StatusCode, bytes::Bytes), AmazonError> {
+        self.count(Stat::LwaRequests);
+        let response = self
+            .inner()
+            .http
+            .post(self.inner().endpoints.lwa())
+            .timeout(self.inner().retry.attempt_timeout)
+            .form(form)
+            .send()
+            .await
+            .map_err(|err| transport_error(LWA_OPERATION, err, attempt))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| transport_error(LWA_OPERATION, err, attempt))?;
+        Ok((status, body))
+    }
+
+    /// Exchanges an LWA authorization code from the website authorization workflow (its Step 4:
+    /// `grant_type=authorization_code` with the code, the redirect URI it was sent to, and the application's
+    /// credentials) for the seller's refresh token. A code is good for one exchange within five minutes, so the
+    /// exchange is tried once: a retry after an answer that got lost would only meet a used code.
+    pub async fn exchange_authorization_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<GrantedRefreshToken, AmazonError> {
+        let credentials = &self.inner().credentials;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", credentials.client_id.as_str()),
+            ("client_secret", credentials.client_secret.as_str()),
+        ];
+        let (status, body) = self.lwa_post(&form, 1).await?;
+        if status.is_success() {
+            let granted: LwaCodeResponse = decode(LWA_OPERATION, &body)?;
+            if !granted.refresh_token.starts_with("Atzr|") {
+                return Err(AmazonError::Decode {
+                    operation: LWA_OPERATION,
+                    reason: "no refresh_token in the grant".to_owned(),
+                });
+            }
+            return Ok(GrantedRefreshToken(granted.refresh_token));
+        }
+        Err(match lwa_error(status, &body, 1) {
+            // For this grant, `invalid_grant` is about the code, not a refresh token.
+            AmazonError::RefreshTokenRevoked { description } => {
+                AmazonError::AuthorizationCodeRefused { description }
+            }
+            other => other,
+        })
     }
 
     /// Creates a Restricted Data Token for `resources` (Tokens API 2021-03-01 `createRestrictedDataToken`).

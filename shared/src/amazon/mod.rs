@@ -19,6 +19,7 @@ pub mod lwa;
 pub mod orders;
 pub mod rate;
 pub mod reports;
+pub mod sellers;
 
 #[cfg(test)]
 mod tests;

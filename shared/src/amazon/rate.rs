@@ -47,11 +47,13 @@ pub enum Operation {
     GetOrder,
     /// Orders 2026-01-01 `searchOrders`.
     SearchOrders,
+    /// Sellers v1 `getMarketplaceParticipations`.
+    GetMarketplaceParticipations,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 15] = [
         Operation::CreateReport,
         Operation::GetReport,
         Operation::GetReports,
@@ -66,6 +68,7 @@ impl Operation {
         Operation::CreateRestrictedDataToken,
         Operation::GetOrder,
         Operation::SearchOrders,
+        Operation::GetMarketplaceParticipations,
     ];
 
     /// The model's `operationId`, e.g. `createReport`; also the name in logs and limiter keys.
@@ -85,6 +88,7 @@ impl Operation {
             Operation::CreateRestrictedDataToken => "createRestrictedDataToken",
             Operation::GetOrder => "getOrder",
             Operation::SearchOrders => "searchOrders",
+            Operation::GetMarketplaceParticipations => "getMarketplaceParticipations",
         }
     }
 
@@ -111,6 +115,8 @@ impl Operation {
             Operation::CreateRestrictedDataToken => (1.0, 10),
             Operation::GetOrder => (0.5, 30),
             Operation::SearchOrders => (0.0056, 20),
+            // sellers.json, the operation's "Usage Plan" table (the usage-plans table has no Sellers rows).
+            Operation::GetMarketplaceParticipations => (0.016, 15),
         };
         Quota { rate, burst }
     }

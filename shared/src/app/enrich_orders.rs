@@ -246,11 +246,12 @@ pub async fn choose(
         return Ok(Vec::new());
     }
     if marked.len() == CANDIDATES_PER_END as usize {
-        marked.extend(
-            store
-                .orders_awaiting_details(account, CANDIDATES_PER_END, false)
-                .await?,
-        );
+        // The two ends overlap when fewer than twice a page are marked.
+        let oldest = store
+            .orders_awaiting_details(account, CANDIDATES_PER_END, false)
+            .await?;
+        let newest: std::collections::HashSet<String> = marked.iter().map(|(id, _)| id.clone()).collect();
+        marked.extend(oldest.into_iter().filter(|(id, _)| !newest.contains(id)));
     }
     let ids: Vec<&str> = marked.iter().map(|(id, _)| id.as_str()).collect();
     let details = store.details_versions(account, &ids).await?;

@@ -730,8 +730,10 @@ impl OrderStore for DynamoOrderStore {
         account: &str,
         order_ids: &[&str],
     ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
-        let keys = order_ids
-            .iter()
+        // BatchGetItem refuses a request that names a key twice.
+        let unique: HashSet<&str> = order_ids.iter().copied().collect();
+        let keys = unique
+            .into_iter()
             .map(|id| {
                 Item::from([
                     ("pk".into(), s(account_pk(account))),

@@ -1,6 +1,10 @@
 //! The report parser's entry point: the parse queue's event source invokes it with a batch of documents to
 //! import and gets back the ones that failed (`ReportBatchItemFailures`).
 
+// The handler's future nests the whole import (download, parse, conditional writes, then completing orders
+// with getOrder); its layout is deeper than the compiler's default query limit of 128 in a clean build.
+#![recursion_limit = "256"]
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::config::Config;

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ActionOrigin, Backfill, BuyerPii, FbaShipmentItem, FeedAction, FeedSubmission, FulfillmentChannel,
-    ImportStatus, JobPrecondition, Order, OrderDetails, OrderPii, OrderStatus, Problem, QueuedGroup,
-    ReportJob, SellerAccount, StoredVersion, UnshippedOrder,
+    ActionOrigin, Backfill, BuyerPii, ConnectLink, FbaShipmentItem, FeedAction, FeedSubmission,
+    FulfillmentChannel, ImportStatus, JobPrecondition, Order, OrderDetails, OrderPii, OrderStatus, Problem,
+    QueuedGroup, ReportJob, SellerAccount, StoredVersion, UnshippedOrder,
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -545,4 +545,15 @@ pub trait Leases: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, StoreError>;
     /// Gives lease `name` back if `holder` has it.
     async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+}
+
+/// Connect links ([`crate::domain::connect`]), by the digest of their secret id, each kept until a while after
+/// it expired or was used.
+#[async_trait]
+pub trait ConnectLinkStore: Send + Sync + std::fmt::Debug {
+    /// The link whose id has digest `id_hash`.
+    async fn get_link(&self, id_hash: &str) -> Result<Option<ConnectLink>, StoreError>;
+    /// Saves `link` if the stored link is at version `expected` (`None`: if there is none yet); whether it was
+    /// saved. A `false` means another request changed the link first: read it again and decide again.
+    async fn save_link(&self, link: &ConnectLink, expected: Option<u64>) -> Result<bool, StoreError>;
 }

@@ -859,3 +859,30 @@ impl crate::ports::EventPublisher for MemoryEventBus {
         Ok(failed)
     }
 }
+
+/// Connect links in a map, saved on the same version rule as the DynamoDB store's.
+#[derive(Debug, Default)]
+pub struct MemoryConnectLinks {
+    links: Mutex<HashMap<String, crate::domain::ConnectLink>>,
+}
+
+#[async_trait]
+impl crate::ports::ConnectLinkStore for MemoryConnectLinks {
+    async fn get_link(&self, id_hash: &str) -> Result<Option<crate::domain::ConnectLink>, StoreError> {
+        Ok(self.links.lock().unwrap().get(id_hash).cloned())
+    }
+
+    async fn save_link(
+        &self,
+        link: &crate::domain::ConnectLink,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut links = self.links.lock().unwrap();
+        let stored = links.get(&link.id_hash).map(|l| l.version);
+        if stored != expected {
+            return Ok(false);
+        }
+        links.insert(link.id_hash.clone(), link.clone());
+        Ok(true)
+    }
+}

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::amazon::SellerAuth;
 use crate::clock::Clock;
+use crate::domain::account::check_seller_id;
 use crate::domain::{
     ImportInterval, ImportOptions, Marketplace, Problem, ProblemKind, Region, SellerAccount,
 };
@@ -169,7 +170,7 @@ impl Accounts {
 
     /// Connects an account: stores its refresh token, its record and its schedule.
     pub async fn create(&self, new: NewAccount) -> Result<AccountRecord, AccountError> {
-        check_seller_id(&new.seller_id)?;
+        check_seller_id("sellerId", &new.seller_id)?;
         check_marketplaces(new.region, &new.marketplaces)?;
         if let Some(ship_from) = &new.ship_from {
             ship_from.validate()?;
@@ -319,19 +320,6 @@ pub fn schedule_for(account: &SellerAccount) -> ScheduleSpec {
         // Spread ticks over a fifth of the interval (1 to 15 minutes) so accounts do not all call at once.
         flexible_window_minutes: (minutes / 5).clamp(1, 15) as u32,
         input: json!({ "accountId": account.id }).to_string(),
-    }
-}
-
-fn check_seller_id(seller_id: &str) -> Result<(), DomainError> {
-    let ok = (8..=20).contains(&seller_id.len()) && seller_id.bytes().all(|b| b.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(
-            "sellerId",
-            seller_id,
-            "expected Amazon's merchant id, e.g. A2EXAMPLE12345",
-        ))
     }
 }
 

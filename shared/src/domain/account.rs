@@ -262,6 +262,20 @@ impl<'de> Deserialize<'de> for ImportInterval {
     }
 }
 
+/// Checks Amazon's merchant id (`selling_partner_id`): 8 to 20 letters and digits.
+pub fn check_seller_id(field: &str, seller_id: &str) -> Result<(), DomainError> {
+    let ok = (8..=20).contains(&seller_id.len()) && seller_id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            field,
+            seller_id,
+            "expected Amazon's merchant id, e.g. A2EXAMPLE12345",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

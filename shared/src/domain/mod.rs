@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod backfill;
+pub mod connect;
 pub mod events;
 pub mod health;
 pub mod marketplace;
@@ -15,6 +16,7 @@ pub mod shipment;
 
 pub use account::{CountryFilter, ImportInterval, ImportOptions, SellerAccount};
 pub use backfill::{Backfill, BackfillStatus, BackfillWindow};
+pub use connect::{ConnectLink, ConnectState, LinkRefusal, LinkStatus, NewLink};
 pub use health::{Connection, ImportStatus, Problem, ProblemKind};
 pub use marketplace::{MARKETPLACES, Marketplace, Region};
 pub use money::{Currency, Money};

@@ -112,6 +112,14 @@ pub fn feed_open_sk(started_at: DateTime<Utc>, account: &str, id: &str) -> Strin
 
 pub const BUCKET_SK: &str = "BUCKET";
 
+/// Partition key of a connect link, by the digest of its secret id.
+pub fn connect_pk(id_hash: &str) -> String {
+    format!("CONNECT#{id_hash}")
+}
+
+/// Sort key of a connect link.
+pub const CONNECT_SK: &str = "CONNECT";
+
 /// Partition key of a lease (one holder at a time, e.g. the feed submitter's).
 pub fn lease_pk(name: &str) -> String {
     format!("LEASE#{name}")

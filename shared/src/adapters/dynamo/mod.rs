@@ -2,6 +2,7 @@
 //!
 //! Key formats live in [`keys`], so every item's address is written down once.
 
+mod connect;
 pub mod keys;
 mod lease;
 mod orders;
@@ -60,6 +61,24 @@ pub(crate) fn written<T, E: ProvideErrorMetadata + std::fmt::Debug, R>(
         Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
         Err(err) => Err(unavailable(operation, err)),
     }
+}
+
+/// Writes `item` if the stored item's `version` is `expected` (`None`: if nothing is stored under its key);
+/// whether it was written.
+pub(crate) async fn put_versioned(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+    expected: Option<u64>,
+) -> Result<bool, StoreError> {
+    let request = client.put_item().table_name(table).set_item(Some(item));
+    let request = match expected {
+        Some(version) => request
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(version)),
+        None => request.condition_expression("attribute_not_exists(pk)"),
+    };
+    written("PutItem", request.send().await)
 }
 
 /// Writes `item` only if nothing is stored under its key; whether it was written.

@@ -13,7 +13,7 @@ use super::keys::{
     ACCOUNT_SK, ACCOUNTS_KIND, BACKFILLS_RUNNING_KIND, IDEMPOTENCY_SK, REPORTS_DUE_KIND, account_pk,
     backfill_running_sk, backfill_sk, idempotency_pk, job_due_sk, job_sk, timestamp,
 };
-use super::{Item, get_s, n, put_item, put_new_item, s, written};
+use super::{Item, get_s, n, put_item, put_new_item, put_versioned, s, written};
 use crate::adapters::unavailable;
 use crate::domain::{
     Backfill, BackfillStatus, Connection, ImportStatus, JobPrecondition, Problem, ReportJob, SellerAccount,
@@ -494,24 +494,7 @@ impl JobStore for DynamoStateStore {
                 )),
             );
         }
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
-        let request = match expected {
-            Some(version) => request
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", n(version)),
-            None => request.condition_expression("attribute_not_exists(pk)"),
-        };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(unavailable("PutItem", err)),
-            },
-        }
+        put_versioned(&self.client, &self.table, item, expected).await
     }
 
     async fn get_backfill(&self, account: &str, id: &str) -> Result<Option<Backfill>, StoreError> {

@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::clock::{Clock, ScaledClock, SystemClock};
 use crate::domain::PARSE_DEADLINE;
+use crate::domain::connect::ConnectSettings;
 use crate::domain::marketplace::Region;
 use crate::error::ConfigError;
 use crate::metrics::Metrics;
@@ -77,6 +78,9 @@ pub struct Config {
     /// Whether the parser completes open merchant-fulfilled orders with getOrder after an import
     /// (`ENRICH_ORDERS`, `true` or `false`, default `false`; the template turns it on for the parser).
     pub enrich_orders: bool,
+    /// `SPAPI_APPLICATION_ID`, `SPAPI_APPLICATION_DRAFT`, `SELLER_CENTRAL_URL`: the SP-API application as
+    /// connect links present it to Amazon; without an application id, connect links are off.
+    pub connect: ConnectSettings,
     /// Whether this runs in AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME`, which Lambda sets): metrics go to stdout
     /// for CloudWatch there, and stay in memory elsewhere (the local runner counts them).
     pub in_lambda: bool,
@@ -178,6 +182,25 @@ impl Config {
                 Some("true") => true,
                 Some(_) => return Err(invalid("ENRICH_ORDERS", "expected true or false")),
             },
+            connect: ConnectSettings {
+                application_id: match var("SPAPI_APPLICATION_ID") {
+                    Some(id) if !id.starts_with("amzn1.") || id.chars().any(char::is_whitespace) => {
+                        return Err(invalid(
+                            "SPAPI_APPLICATION_ID",
+                            "expected the application's id, e.g. amzn1.sellerapps.app.0bf296b5-...",
+                        ));
+                    }
+                    id => id,
+                },
+                draft: match var("SPAPI_APPLICATION_DRAFT").as_deref() {
+                    None | Some("false") => false,
+                    Some("true") => true,
+                    Some(_) => return Err(invalid("SPAPI_APPLICATION_DRAFT", "expected true or false")),
+                },
+                seller_central_url: var("SELLER_CENTRAL_URL")
+                    .map(|url| parse_url("SELLER_CENTRAL_URL", &url))
+                    .transpose()?,
+            },
             clock_scale,
             clock_origin,
         })
@@ -276,6 +299,29 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn connect_links_are_off_without_an_application_id_and_a_malformed_one_is_named() {
+        assert_eq!(config(&[]).unwrap().connect, ConnectSettings::default());
+        let on = config(&[
+            ("SPAPI_APPLICATION_ID", "amzn1.sellerapps.app.1"),
+            ("SPAPI_APPLICATION_DRAFT", "true"),
+            ("SELLER_CENTRAL_URL", "http://127.0.0.1:9/"),
+        ])
+        .unwrap()
+        .connect;
+        assert_eq!(on.application_id.as_deref(), Some("amzn1.sellerapps.app.1"));
+        assert!(on.draft);
+        assert_eq!(on.seller_central_url.as_deref(), Some("http://127.0.0.1:9"));
+        for (name, value) in [
+            ("SPAPI_APPLICATION_ID", "my app"),
+            ("SPAPI_APPLICATION_DRAFT", "yes"),
+            ("SELLER_CENTRAL_URL", "sellercentral.amazon.com"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
     }
 
     #[test]

@@ -137,7 +137,7 @@ pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupEr
         secrets,
         schedules: Arc::new(schedules(config, sdk)?),
         idempotency: state.clone(),
-        outbox: state,
+        outbox: state.clone(),
         feed_queue: Arc::new(SqsQueue::new(
             aws_sdk_sqs::Client::new(sdk),
             Config::require(&config.feed_queue_url, "FEED_QUEUE_URL")?,
@@ -145,6 +145,8 @@ pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupEr
         amazon,
         clock: config.clock(),
         naming: naming(config),
+        links: state,
+        connect: config.connect.clone(),
     }))
 }
 

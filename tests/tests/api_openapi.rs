@@ -61,7 +61,8 @@ async fn every_documented_route_is_served() {
         let concrete = path
             .replace("{accountId}", "A2NOBODY000000-na")
             .replace("{backfillId}", "bf-none")
-            .replace("{orderId}", "114-0000000-0000000");
+            .replace("{orderId}", "114-0000000-0000000")
+            .replace("{linkId}", "unknown");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let body = matches!(method, Method::POST | Method::PUT).then(|| json!({}));
         let answer = api.call(method.clone(), &concrete, body, &[]).await;
@@ -366,4 +367,51 @@ async fn real_answers_match_their_documented_schemas() {
         check(&doc, method, path, answer);
     }
     assert_eq!(later[2].2.body["cause"]["kind"], "access_denied");
+
+    // Connect links: created with every field, read back, and a 404 (the public pages answer HTML).
+    let created = api
+        .post(
+            "/connect-links",
+            json!({
+                "region": "NA", "marketplaceId": "A2EUQ1WTGCTBG2", "sellerId": seller.seller_id,
+                "importInterval": "1h", "options": {"importFba": false}, "expiresInHours": 24,
+                "shipFrom": {"name": "Warehouse", "addressLine1": "1 Dock St", "countryCode": "US"},
+            }),
+        )
+        .await;
+    let id = created.body["url"]
+        .as_str()
+        .expect("a url")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let links = vec![
+        ("POST", "/connect-links", created),
+        (
+            "GET",
+            "/connect-links/{linkId}",
+            api.get(&format!("/connect-links/{id}")).await,
+        ),
+        (
+            "GET",
+            "/connect-links/{linkId}",
+            api.get("/connect-links/unknown").await,
+        ),
+        (
+            "POST",
+            "/connect-links",
+            api.post("/connect-links", json!({"region": "NA"})).await,
+        ),
+    ];
+    for (method, path, answer) in &links {
+        check(&doc, method, path, answer);
+    }
+    assert_eq!(
+        links
+            .iter()
+            .map(|(_, _, a)| a.status.as_u16())
+            .collect::<Vec<_>>(),
+        [201, 200, 404, 400]
+    );
 }

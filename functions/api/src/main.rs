@@ -13,20 +13,28 @@ async fn main() -> Result<(), Error> {
     lambda_http::run(router).await
 }
 
-/// Puts the IAM caller of API Gateway's request context into the request as [`shared::api::Caller`], for the
-/// access log of buyer PII reads.
+/// Puts what API Gateway's request context says into the request: the IAM caller as [`shared::api::Caller`],
+/// for the access log of buyer PII reads, and the API's domain as [`shared::api::PublicUrl`], for connect links
+/// and their callback.
 async fn caller_from_context(mut request: axum::extract::Request) -> axum::extract::Request {
     use lambda_http::request::RequestContext;
-    let caller = match request.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV2(context)) => context
-            .authorizer
-            .as_ref()
-            .and_then(|authorizer| authorizer.iam.as_ref())
-            .and_then(|iam| iam.user_arn.clone()),
-        _ => None,
+    let (caller, domain) = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(context)) => (
+            context
+                .authorizer
+                .as_ref()
+                .and_then(|authorizer| authorizer.iam.as_ref())
+                .and_then(|iam| iam.user_arn.clone()),
+            context.domain_name.clone(),
+        ),
+        _ => (None, None),
     };
     if let Some(caller) = caller {
         request.extensions_mut().insert(shared::api::Caller(caller));
+    }
+    if let Some(domain) = domain {
+        let url = shared::api::PublicUrl(format!("https://{domain}"));
+        request.extensions_mut().insert(url);
     }
     request
 }

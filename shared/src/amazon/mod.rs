@@ -40,3 +40,4 @@ pub use reports::{
     CreateReportResponse, CreateReportSpecification, DocumentAccess, GetReportsQuery, GetReportsResponse,
     ProcessingStatus, Report, ReportDocument,
 };
+pub use sellers::MarketplaceParticipation;

@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::accounts::AccountError;
+use crate::app::connect::CreateLinkError;
 use crate::app::feeds::ActionError;
 use crate::app::reports::ReportError;
 use crate::domain::ProblemKind;
@@ -131,6 +132,16 @@ impl From<AccountError> for ApiError {
                 format!("account {id} exists already; change it with PUT /accounts/{id}"),
             ),
             AccountError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<CreateLinkError> for ApiError {
+    fn from(err: CreateLinkError) -> Self {
+        match err {
+            CreateLinkError::Invalid(err) => err.into(),
+            CreateLinkError::NotSetUp => ApiError::new(StatusCode::CONFLICT, "not_set_up", err.to_string()),
+            CreateLinkError::Store(err) => err.into(),
         }
     }
 }

@@ -18,6 +18,37 @@ pub(crate) const DEFAULT_LIMIT: u32 = 50;
 /// Longest id accepted in a path; longer ones cannot exist.
 const MAX_ID: usize = 128;
 
+/// The URL this API is reached at from outside, as API Gateway names its domain (the API function puts it in
+/// the request's extensions); connect links and their callback are built from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(pub String);
+
+/// The API's public base URL: [`PublicUrl`] when API Gateway gave one, else `http://` and the `Host` header
+/// (the local runner and tests serve plain HTTP on loopback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PublicBase(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PublicBase {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(PublicUrl(url)) = parts.extensions.get::<PublicUrl>() {
+            return Ok(PublicBase(url.trim_end_matches('/').to_owned()));
+        }
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+            })
+            .ok_or_else(|| ApiError::invalid("Host", "expected the API's host name"))?;
+        Ok(PublicBase(format!("http://{host}")))
+    }
+}
+
 /// A JSON body of type `T`. Malformed JSON, a wrong type, a missing or unknown field all answer 400 naming
 /// the field (`options.importFba`, `marketplaceIds[1]`); any other media type answers 415.
 #[derive(Debug, Clone, Copy, Default)]

@@ -9,19 +9,22 @@ use serde::Deserialize;
 
 use super::ApiState;
 use super::error::ApiError;
-use super::extract::{JsonBody, QueryParams, check_id};
+use super::extract::{JsonBody, PublicBase, QueryParams, check_id};
 use super::idempotency::HEADER as IDEMPOTENCY_HEADER;
+use super::pages::{self, Lang};
 use super::views::{
-    AccountView, ActionView, BackfillView, FeedView, HealthView, OrderView, PageView, RecipientView,
-    ReportJobView,
+    AccountView, ActionView, BackfillView, ConnectLinkView, FeedView, HealthView, OrderView, PageView,
+    RecipientView, ReportJobView,
 };
 use crate::app::accounts::{AccountChanges, NewAccount, RefreshToken};
+use crate::app::connect::Callback;
 use crate::app::feeds::ItemRef;
 use crate::app::orders::{MAX_PAGE as MAX_ORDERS_PAGE, RecipientRead};
 use crate::app::reports::{BackfillRequest, ReportRequest};
+use crate::domain::connect::{DEFAULT_LINK_LIFETIME, is_secret};
 use crate::domain::{
-    CountryFilter, FeedAction, FulfillmentChannel, ImportInterval, ImportOptions, Marketplace, OrderStatus,
-    Region,
+    CountryFilter, FeedAction, FulfillmentChannel, ImportInterval, ImportOptions, Marketplace, NewLink,
+    OrderStatus, Region,
 };
 use crate::feeds::{
     CancelReason, Carrier, CarrierCode, InventoryUpdate, ShipFrom, ShipmentConfirmation, ShippedItems,
@@ -119,6 +122,106 @@ pub(crate) async fn list_accounts(State(state): State<ApiState>, query: QueryPar
     let after = query.next_token()?;
     let page = state.accounts.list(after.as_deref(), limit).await?;
     Ok(Json(PageView::of(page, AccountView::from)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ConnectLinkBody {
+    region: Region,
+    #[serde(default, deserialize_with = "present")]
+    marketplace_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    seller_id: Option<String>,
+    import_interval: ImportInterval,
+    #[serde(default)]
+    options: OptionsBody,
+    #[serde(default, deserialize_with = "present")]
+    ship_from: Option<ShipFrom>,
+    #[serde(default, deserialize_with = "present")]
+    expires_in_hours: Option<u32>,
+}
+
+/// The path of the public page of the link `id`.
+fn connect_path(id: &str) -> String {
+    format!("/connect/{id}")
+}
+
+/// The callback's path, which the SP-API application must list among its OAuth Redirect URIs.
+pub(crate) const CALLBACK_PATH: &str = "/connect/callback";
+
+pub(crate) async fn create_connect_link(
+    State(state): State<ApiState>,
+    PublicBase(base): PublicBase,
+    JsonBody(body): JsonBody<ConnectLinkBody>,
+) -> Answer {
+    let request = NewLink {
+        region: body.region,
+        marketplace_id: body.marketplace_id,
+        seller_id: body.seller_id,
+        import_interval: body.import_interval,
+        options: body.options.over(ImportOptions::default()),
+        ship_from: body.ship_from,
+        lifetime: body
+            .expires_in_hours
+            .map_or(DEFAULT_LINK_LIFETIME, |h| chrono::TimeDelta::hours(i64::from(h))),
+    };
+    let new = state.connect.create_link(request).await?;
+    let url = format!("{base}{}", connect_path(&new.id));
+    let location = format!("/connect-links/{}", new.id);
+    let view = ConnectLinkView::of(new.link, Some(url), state.clock.now());
+    Ok(created(location, view, StatusCode::CREATED))
+}
+
+pub(crate) async fn get_connect_link(State(state): State<ApiState>, Path(id): Path<String>) -> Answer {
+    let link = if is_secret(&id) {
+        state.connect.link(&id).await?
+    } else {
+        None
+    };
+    let link = link.ok_or_else(|| ApiError::not_found("connect link"))?;
+    Ok(Json(ConnectLinkView::of(link, None, state.clock.now())).into_response())
+}
+
+fn lang(headers: &HeaderMap) -> Lang {
+    Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+/// The public page of a connect link: a fresh state, and the button to Amazon's consent page.
+pub(crate) async fn connect_page(
+    State(state): State<ApiState>,
+    PublicBase(base): PublicBase,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang(&headers);
+    let redirect_uri = format!("{base}{CALLBACK_PATH}");
+    match state.connect.start(&id, &redirect_uri).await {
+        Ok(start) => pages::link_page(lang, &start.link, &start.consent_url),
+        Err(refusal) => pages::refusal_page(lang, &refusal),
+    }
+}
+
+/// The public callback Amazon redirects the seller to.
+pub(crate) async fn connect_callback(
+    State(state): State<ApiState>,
+    PublicBase(base): PublicBase,
+    query: Result<QueryParams, ApiError>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang(&headers);
+    // A query that does not parse (or names a parameter twice) is as good as none.
+    let query = query.unwrap_or_default();
+    let callback = Callback {
+        state: query.text("state").map(str::to_owned),
+        selling_partner_id: query.text("selling_partner_id").map(str::to_owned),
+        code: query.text("spapi_oauth_code").map(str::to_owned),
+        error: query.text("error").map(str::to_owned),
+    };
+    let redirect_uri = format!("{base}{CALLBACK_PATH}");
+    match state.connect.finish(callback, &redirect_uri).await {
+        Ok(connected) => pages::connected_page(lang, &connected),
+        Err(refusal) => pages::refusal_page(lang, &refusal),
+    }
 }
 
 pub(crate) async fn get_account(State(state): State<ApiState>, Path(id): Path<String>) -> Answer {

@@ -25,9 +25,12 @@ pub const REPLAYED: &str = "idempotent-replayed";
 /// Largest body read for a fingerprint or kept for a replay.
 const MAX_BODY: usize = 1024 * 1024;
 
-/// Whether the route `method` `path` takes an `Idempotency-Key`: every POST, and the inventory PUT.
+/// Whether the route `method` `path` takes an `Idempotency-Key`: every POST but a connect link's, and the
+/// inventory PUT. A connect link's answer holds its secret id, which is never stored: a repeated request makes
+/// another link, and the unused one expires.
 pub(crate) fn keyed(method: &Method, path: &str) -> bool {
-    *method == Method::POST || (*method == Method::PUT && path.ends_with("/inventory"))
+    (*method == Method::POST && path != "/connect-links")
+        || (*method == Method::PUT && path.ends_with("/inventory"))
 }
 
 /// The middleware of the [`keyed`] routes: passes requests without a key straight through.

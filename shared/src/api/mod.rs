@@ -12,13 +12,18 @@
 //!   `PUT /accounts/{accountId}/inventory`; the feed log: `GET /accounts/{accountId}/feeds`,
 //!   `GET /accounts/{accountId}/feeds/{feedId}`.
 //!
+//! - Connect links: `POST /connect-links`, `GET /connect-links/{linkId}`; and the two public pages a seller
+//!   meets, `GET /connect/{linkId}` (to Amazon's consent) and `GET /connect/callback` (Amazon's redirect).
+//!
 //! JSON in and out; errors are `{"error": {"code", "message", "field"}}` ([`ApiError`]). POSTs and PUTs take
-//! an `Idempotency-Key` header ([`idempotency`]). Authorization is IAM at API Gateway, before a request gets here.
+//! an `Idempotency-Key` header ([`idempotency`]). Authorization is IAM at API Gateway, before a request gets here,
+//! but for the [`PUBLIC_ROUTES`], which answer HTML pages.
 
 pub mod error;
 mod extract;
 mod handlers;
 pub mod idempotency;
+mod pages;
 mod strict;
 mod views;
 
@@ -33,17 +38,21 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
 pub use error::ApiError;
+pub use extract::PublicUrl;
 
 use crate::amazon::AmazonClient;
 use crate::app::accounts::{AccountNaming, Accounts};
+use crate::app::connect::Connect;
 use crate::app::feeds::FeedActions;
 use crate::app::health::HealthCheck;
 use crate::app::idempotency::Idempotency;
 use crate::app::orders::Orders;
 use crate::app::reports::Reports;
 use crate::clock::Clock;
+use crate::domain::connect::ConnectSettings;
 use crate::ports::{
-    AccountStore, FeedStore, IdempotencyStore, JobStore, MessageQueue, OrderStore, Schedules, SecretStore,
+    AccountStore, ConnectLinkStore, FeedStore, IdempotencyStore, JobStore, MessageQueue, OrderStore,
+    Schedules, SecretStore,
 };
 
 /// The use cases the API serves.
@@ -66,6 +75,8 @@ pub struct ApiState {
     pub idempotency: Idempotency,
     /// Seller actions for Amazon (feeds) and the feed log.
     pub feeds: FeedActions,
+    /// Connect links and their callback.
+    pub connect: Connect,
     /// Time (a shipment's default ship date).
     pub clock: Arc<dyn Clock>,
 }
@@ -96,6 +107,10 @@ pub struct ApiParts {
     pub clock: Arc<dyn Clock>,
     /// Where refresh tokens are kept.
     pub naming: AccountNaming,
+    /// Connect links.
+    pub links: Arc<dyn ConnectLinkStore>,
+    /// The SP-API application as connect links present it to Amazon.
+    pub connect: ConnectSettings,
 }
 
 impl ApiState {
@@ -113,18 +128,29 @@ impl ApiState {
             amazon,
             clock,
             naming,
+            links,
+            connect,
         } = parts;
         // A person is waiting (and API Gateway gives up after 30 s): calls take a rate token only if one is
         // there now, and otherwise answer when to come back.
         let amazon = amazon.without_waiting();
+        let account_cases = Accounts::new(
+            accounts.clone(),
+            secrets.clone(),
+            schedules.clone(),
+            clock.clone(),
+            naming.clone(),
+        );
         ApiState {
-            accounts: Accounts::new(
+            connect: Connect::new(
+                links,
+                account_cases.clone(),
                 accounts.clone(),
-                secrets.clone(),
-                schedules.clone(),
+                amazon.clone(),
                 clock.clone(),
-                naming.clone(),
+                connect,
             ),
+            accounts: account_cases,
             health: HealthCheck::new(
                 accounts.clone(),
                 jobs.clone(),
@@ -169,7 +195,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/accounts/{accountId}/inventory"),
     ("GET", "/accounts/{accountId}/feeds"),
     ("GET", "/accounts/{accountId}/feeds/{feedId}"),
+    ("POST", "/connect-links"),
+    ("GET", "/connect-links/{linkId}"),
+    ("GET", "/connect/{linkId}"),
+    ("GET", "/connect/callback"),
 ];
+
+/// The routes API Gateway serves without IAM: the pages a seller opens from a connect link and Amazon's
+/// redirect. They are rate-limited at API Gateway (the template's route settings).
+pub const PUBLIC_ROUTES: &[(&str, &str)] = &[("GET", "/connect/{linkId}"), ("GET", "/connect/callback")];
 
 /// The routes with their handlers, in [`ROUTES`] order.
 fn handlers() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
@@ -233,6 +267,10 @@ fn handlers() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
             "/accounts/{accountId}/feeds/{feedId}",
             get(h::get_feed),
         ),
+        (Method::POST, "/connect-links", post(h::create_connect_link)),
+        (Method::GET, "/connect-links/{linkId}", get(h::get_connect_link)),
+        (Method::GET, "/connect/{linkId}", get(h::connect_page)),
+        (Method::GET, "/connect/callback", get(h::connect_callback)),
     ]
 }
 

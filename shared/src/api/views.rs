@@ -8,9 +8,10 @@ use serde::Serialize;
 use super::extract::encode_token;
 use crate::app::health::{AccountHealth, HealthStatus, LiveCheck};
 use crate::domain::{
-    ActionPayload, ActionState, Backfill, BackfillStatus, Connection, FeedAction, FeedSubmission,
-    ImportOptions, ImportSummary, ItemAmounts, JobPurpose, JobState, Money, Order, OrderDetails, OrderItem,
-    OrderPii, PiiAvailability, Problem, ProblemKind, ReportJob, ShipTo, SubmissionStatus, TimeWindow,
+    ActionPayload, ActionState, Backfill, BackfillStatus, ConnectLink, Connection, FeedAction,
+    FeedSubmission, ImportOptions, ImportSummary, ItemAmounts, JobPurpose, JobState, LinkStatus, Money,
+    Order, OrderDetails, OrderItem, OrderPii, PiiAvailability, Problem, ProblemKind, ReportJob, ShipTo,
+    SubmissionStatus, TimeWindow,
 };
 use crate::feeds::ShipFrom;
 use crate::ports::{AccountRecord, Page};
@@ -121,6 +122,55 @@ impl From<AccountRecord> for AccountView {
                 last_successful_import: status.last_successful_import,
                 last_throttled_at: status.last_throttled_at,
             },
+        }
+    }
+}
+
+/// A connect link as the API shows it: its URL (with its secret id) only in the answer that created it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ConnectLinkView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    region: String,
+    marketplace_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seller_id: Option<String>,
+    import_interval: String,
+    options: OptionsView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ship_from: Option<ShipFrom>,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    /// `open`, `expired` or `used`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    used_at: Option<DateTime<Utc>>,
+}
+
+impl ConnectLinkView {
+    /// The link as it stands at `now`, with `url` when it was just created.
+    pub(crate) fn of(link: ConnectLink, url: Option<String>, now: DateTime<Utc>) -> ConnectLinkView {
+        let (status, account_id, used_at) = match link.status {
+            LinkStatus::Used { account_id, at, .. } => ("used", Some(account_id), Some(at)),
+            _ if now >= link.expires_at => ("expired", None, None),
+            _ => ("open", None, None),
+        };
+        ConnectLinkView {
+            url,
+            region: link.region.code().to_owned(),
+            marketplace_id: link.marketplace_id,
+            seller_id: link.seller_id,
+            import_interval: link.import_interval.to_string(),
+            options: link.options.into(),
+            ship_from: link.ship_from,
+            created_at: link.created_at,
+            expires_at: link.expires_at,
+            status,
+            account_id,
+            used_at,
         }
     }
 }

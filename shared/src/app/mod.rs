@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod batch;
+pub mod connect;
 pub mod enrich_orders;
 pub mod feeds;
 pub mod health;

@@ -43,6 +43,8 @@ async fn main() -> Result<()> {
     )
     .await?;
     let (url, server) = runner.serve_api(port).await?;
+    // Connect links' callback, as the application's OAuth Redirect URI at the sandbox's Seller Central.
+    sandbox.set_redirect_uris(&[&format!("{url}/connect/callback")]);
     println!("{url}");
     println!(
         "sandbox seller {} in {} (refresh token: ask the sandbox at {}/_sandbox/sellers)",

@@ -175,6 +175,12 @@ impl LocalRunner {
             ("LWA_ENDPOINT".to_owned(), settings.lwa_url.clone()),
             ("CLOCK_SCALE".to_owned(), settings.clock_scale.to_string()),
             ("CLOCK_ORIGIN".to_owned(), settings.clock_origin.to_rfc3339()),
+            // Connect links go to the sandbox's Seller Central, for the one application it knows.
+            ("SELLER_CENTRAL_URL".to_owned(), settings.spapi_url.clone()),
+            (
+                "SPAPI_APPLICATION_ID".to_owned(),
+                crate::sandbox::APPLICATION_ID.to_owned(),
+            ),
         ]);
         // Settings the template leaves to the runner when it does not set them.
         env.entry("REQUESTER_ARN".to_owned())

@@ -20,9 +20,12 @@ use shared::api::{ApiParts, ApiState};
 use shared::app::accounts::AccountNaming;
 use shared::app::import::{Import, ImportSettings, ParseMessage};
 use shared::clock::ManualClock;
+use shared::domain::connect::ConnectSettings;
 use shared::metrics::Metrics;
 use shared::runtime::API_RETRY;
-use tests::sandbox::{CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxOptions, SellerCredentials, SellerSpec};
+use tests::sandbox::{
+    APPLICATION_ID, CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxOptions, SellerCredentials, SellerSpec,
+};
 use tests::stack::{LocalStack, Resources, Template, unique_prefix};
 use tokio::task::JoinHandle;
 
@@ -154,6 +157,12 @@ pub async fn start() -> Api {
         amazon: amazon(API_RETRY),
         clock: clock.clone(),
         naming: naming.clone(),
+        links: state.clone(),
+        connect: ConnectSettings {
+            application_id: Some(APPLICATION_ID.to_owned()),
+            draft: false,
+            seller_central_url: Some(sandbox.base_url().to_owned()),
+        },
     });
     let import = Import {
         accounts: state.clone(),

@@ -13,6 +13,9 @@ if ! command -v xmllint >/dev/null 2>&1; then
   fi
 fi
 
+# Debian's chromium and playwright-core, for the browser test of connecting a seller (tests/browser).
+tests/browser/install.sh
+
 # A stack of its own, so a run of the local system (tests/run-local.sh) can stay up beside it.
 export SELLERSYNC_STACK_DIR="$PWD/.local/test-stack"
 tests/local-stack.sh start

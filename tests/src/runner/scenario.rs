@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, TimeDelta, Utc};
-use shared::app::accounts::{NewAccount, RefreshToken};
+use shared::app::accounts::{Accounts, NewAccount, RefreshToken};
 use shared::app::import::ParseMessage;
 use shared::clock::{Clock, ScaledClock};
 use shared::domain::{ImportInterval, ImportOptions, ImportSummary, JobState, Order, Region};
@@ -47,6 +47,9 @@ pub struct ScenarioSettings {
     /// Every order merchant-fulfilled and unshipped until the seller confirms its shipment through a feed (the
     /// generator's default shares otherwise: some FBA orders, MFN orders the seller ships on their own).
     pub merchant_only: bool,
+    /// Connect the seller's account at the start, as an operator would with its refresh token; `false` leaves
+    /// connecting to the test (through a connect link, as the seller would).
+    pub connect_account: bool,
 }
 
 impl Default for ScenarioSettings {
@@ -66,6 +69,7 @@ impl Default for ScenarioSettings {
             clock_scale: 3600.0,
             rate_scale: 1.0,
             merchant_only: false,
+            connect_account: true,
         }
     }
 }
@@ -136,24 +140,26 @@ impl Scenario {
         )
         .await?;
         let events_queue = subscribe_to_events(&runner).await?;
-        let record = runner
-            .accounts
-            .create(NewAccount {
-                seller_id: seller.seller_id.clone(),
-                region: settings.region,
-                marketplaces: settings.marketplaces.clone(),
-                refresh_token: RefreshToken::parse("refreshToken", &seller.refresh_token)?,
-                import_interval: settings.interval,
-                options: ImportOptions {
-                    import_fba: true,
-                    import_shipped: true,
-                    ..ImportOptions::default()
-                },
-                ship_from: None,
-            })
-            .await?;
+        if settings.connect_account {
+            runner
+                .accounts
+                .create(NewAccount {
+                    seller_id: seller.seller_id.clone(),
+                    region: settings.region,
+                    marketplaces: settings.marketplaces.clone(),
+                    refresh_token: RefreshToken::parse("refreshToken", &seller.refresh_token)?,
+                    import_interval: settings.interval,
+                    options: ImportOptions {
+                        import_fba: true,
+                        import_shipped: true,
+                        ..ImportOptions::default()
+                    },
+                    ship_from: None,
+                })
+                .await?;
+        }
         Ok(Scenario {
-            account_id: record.account.id,
+            account_id: Accounts::account_id(&seller.seller_id, settings.region),
             sandbox,
             runner,
             seller,

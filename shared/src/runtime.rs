@@ -12,7 +12,7 @@ use crate::adapters::s3::S3Archive;
 use crate::adapters::scheduler::{EventBridgeSchedules, ScheduleTarget};
 use crate::adapters::secrets::SecretsManagerStore;
 use crate::adapters::sqs::SqsQueue;
-use crate::amazon::{AmazonClient, Endpoints, LwaCredentials, RetryPolicy};
+use crate::amazon::{AmazonClient, Credentials, CredentialsSource, Endpoints, LwaCredentials, RetryPolicy};
 use crate::api::{ApiParts, ApiState};
 use crate::app::accounts::{AccountNaming, Accounts};
 use crate::app::batch::DeadLetters;
@@ -74,7 +74,7 @@ async fn backend(config: &Config, sdk: &SdkConfig) -> Result<Backend, StartupErr
     let amazon = amazon_client(
         config,
         &dynamodb,
-        secrets.as_ref(),
+        secrets.clone(),
         RetryPolicy::default(),
         metrics.clone(),
     )
@@ -129,7 +129,7 @@ pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupEr
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
     let secrets = Arc::new(secrets_store(config, sdk));
-    let amazon = amazon_client(config, &dynamodb, secrets.as_ref(), API_RETRY, config.metrics()).await?;
+    let amazon = amazon_client(config, &dynamodb, secrets.clone(), API_RETRY, config.metrics()).await?;
     Ok(ApiState::new(ApiParts {
         accounts: state.clone(),
         jobs: state.clone(),
@@ -194,11 +194,14 @@ pub fn accounts(config: &Config, sdk: &SdkConfig) -> Result<Accounts, StartupErr
     ))
 }
 
+/// How long functions trust the application's LWA credentials they read before reading them again.
+pub const CREDENTIALS_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
 /// The SP-API client with the application's LWA credentials and the shared DynamoDB rate buckets.
 async fn amazon_client(
     config: &Config,
     dynamodb: &aws_sdk_dynamodb::Client,
-    secrets: &dyn SecretStore,
+    secrets: Arc<dyn SecretStore>,
     retry: RetryPolicy,
     metrics: Metrics,
 ) -> Result<AmazonClient, StartupError> {
@@ -206,8 +209,18 @@ async fn amazon_client(
         .get(&config.lwa_credentials_secret)
         .await?
         .ok_or_else(|| StartupError::NoCredentials(config.lwa_credentials_secret.clone()))?;
-    let credentials = LwaCredentials::from_secret_json(&credentials_json)?;
     let clock = config.clock();
+    // Read again every few minutes and whenever LWA refuses them: a rotated client secret reaches warm
+    // functions without a deploy.
+    let credentials = Credentials::from_source(
+        LwaCredentials::from_secret_json(&credentials_json)?,
+        clock.now(),
+        CredentialsSource {
+            secrets,
+            name: config.lwa_credentials_secret.clone(),
+            lifetime: CREDENTIALS_LIFETIME,
+        },
+    );
     let limiter = Arc::new(DynamoRateLimiter::new(
         dynamodb.clone(),
         &config.state_table,

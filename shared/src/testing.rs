@@ -886,3 +886,37 @@ impl crate::ports::ConnectLinkStore for MemoryConnectLinks {
         Ok(true)
     }
 }
+
+/// Secrets in a map, as Secrets Manager keeps them by name; `fail_reads` makes reads fail from now on.
+#[derive(Debug, Default)]
+pub struct MemorySecrets {
+    values: Mutex<HashMap<String, String>>,
+    /// Reads fail while this is set.
+    pub fail_reads: AtomicBool,
+}
+
+#[async_trait]
+impl crate::ports::SecretStore for MemorySecrets {
+    async fn get(&self, name: &str) -> Result<Option<String>, StoreError> {
+        if self.fail_reads.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable {
+                operation: "GetSecretValue",
+                message: "injected failure".into(),
+            });
+        }
+        Ok(self.values.lock().unwrap().get(name).cloned())
+    }
+
+    async fn put(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.values
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    async fn delete(&self, name: &str) -> Result<(), StoreError> {
+        self.values.lock().unwrap().remove(name);
+        Ok(())
+    }
+}

@@ -70,6 +70,93 @@ impl fmt::Debug for LwaCredentials {
     }
 }
 
+/// Where the application's credentials are read again from: the secret they were first read from, again once
+/// they are older than `lifetime`, and at once when LWA refuses them (`invalid_client`). So every function
+/// takes a rotated client secret within `lifetime`, without a deploy.
+#[derive(Debug, Clone)]
+pub struct CredentialsSource {
+    /// The secrets holding the credentials' JSON.
+    pub secrets: Arc<dyn crate::ports::SecretStore>,
+    /// The secret's name.
+    pub name: String,
+    /// How long a read is trusted.
+    pub lifetime: chrono::TimeDelta,
+}
+
+/// The application's credentials as a client holds them: fixed, or read from a [`CredentialsSource`] and kept
+/// fresh.
+#[derive(Debug)]
+pub struct Credentials {
+    current: Mutex<(LwaCredentials, Option<DateTime<Utc>>)>,
+    source: Option<CredentialsSource>,
+}
+
+impl From<LwaCredentials> for Credentials {
+    fn from(credentials: LwaCredentials) -> Credentials {
+        Credentials {
+            current: Mutex::new((credentials, None)),
+            source: None,
+        }
+    }
+}
+
+impl Credentials {
+    /// Credentials first read at `read_at` from `source`.
+    pub fn from_source(
+        initial: LwaCredentials,
+        read_at: DateTime<Utc>,
+        source: CredentialsSource,
+    ) -> Credentials {
+        Credentials {
+            current: Mutex::new((initial, Some(read_at))),
+            source: Some(source),
+        }
+    }
+
+    /// The credentials held now.
+    pub(crate) fn current(&self) -> LwaCredentials {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .clone()
+    }
+
+    /// Whether the held credentials were read from a source longer than its lifetime before `now`.
+    pub(crate) fn stale(&self, now: DateTime<Utc>) -> bool {
+        let read_at = self.current.lock().unwrap_or_else(PoisonError::into_inner).1;
+        match (&self.source, read_at) {
+            (Some(source), Some(read_at)) => now >= read_at + source.lifetime,
+            _ => false,
+        }
+    }
+
+    /// Reads the source again at `now`; whether the credentials changed. A failed read keeps what is held (and
+    /// is tried again after the lifetime), so a Secrets Manager outage never stops calls that still work.
+    pub(crate) async fn reload(&self, now: DateTime<Utc>) -> bool {
+        let Some(source) = &self.source else { return false };
+        let fresh = match source.secrets.get(&source.name).await {
+            Ok(Some(text)) => LwaCredentials::from_secret_json(&text).map_err(|e| e.to_string()),
+            Ok(None) => Err(format!("the secret {} does not exist", source.name)),
+            Err(err) => Err(err.to_string()),
+        };
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        current.1 = Some(now);
+        match fresh {
+            Ok(fresh) if fresh != current.0 => {
+                tracing::info!(client_id = %fresh.client_id, "the application's LWA credentials changed");
+                current.0 = fresh;
+                true
+            }
+            Ok(_) => false,
+            Err(reason) => {
+                tracing::warn!(%reason, "cannot read the application's LWA credentials again; keeping those held");
+                false
+            }
+        }
+    }
+}
+
 /// Who a per-seller call is for: the account, its region, and its refresh token. `Debug` hides the token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SellerAuth {

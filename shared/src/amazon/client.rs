@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use super::auth::{LwaCredentials, RestrictedDataToken, SellerAuth, TokenCache};
+use super::auth::{Credentials, RestrictedDataToken, SellerAuth, TokenCache};
 use super::rate::{Operation, RateLimiter};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -168,7 +168,7 @@ pub struct AmazonClient {
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) endpoints: Endpoints,
-    pub(crate) credentials: LwaCredentials,
+    pub(crate) credentials: Credentials,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) limiter: Arc<dyn RateLimiter>,
     pub(crate) retry: RetryPolicy,
@@ -193,7 +193,7 @@ impl AmazonClient {
     pub fn new(
         http: reqwest::Client,
         endpoints: Endpoints,
-        credentials: LwaCredentials,
+        credentials: impl Into<Credentials>,
         clock: Arc<dyn Clock>,
         limiter: Arc<dyn RateLimiter>,
         retry: RetryPolicy,
@@ -207,7 +207,7 @@ impl AmazonClient {
             inner: Arc::new(Inner {
                 http,
                 endpoints,
-                credentials,
+                credentials: credentials.into(),
                 clock,
                 limiter,
                 retry,

@@ -10,7 +10,9 @@ use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
-use super::auth::{CachedToken, RestrictedDataToken, RestrictedResource, SellerAuth, TOKEN_EXPIRY_MARGIN};
+use super::auth::{
+    CachedToken, LwaCredentials, RestrictedDataToken, RestrictedResource, SellerAuth, TOKEN_EXPIRY_MARGIN,
+};
 use super::client::{AmazonClient, ApiRequest, Stat, clean_text, decode, transport_error};
 use super::rate::Operation;
 use crate::error::AmazonError;
@@ -116,12 +118,19 @@ impl AmazonClient {
         let span = tracing::info_span!("lwa", account = %seller.account_id);
         async {
             let mut attempt = 0;
+            let mut reloaded = false;
             loop {
                 attempt += 1;
                 match self.lwa_attempt(seller, attempt).await {
                     Ok(token) => return Ok(token),
                     Err(error) if error.is_retryable() && attempt < self.inner().retry.max_attempts => {
                         self.back_off(LWA_OPERATION, &error, attempt).await;
+                    }
+                    // The client secret was rotated since it was read: read it again, once.
+                    Err(AmazonError::InvalidClient { .. })
+                        if !reloaded && self.reload_credentials().await =>
+                    {
+                        reloaded = true;
                     }
                     Err(error) => return Err(error),
                 }
@@ -131,8 +140,23 @@ impl AmazonClient {
         .await
     }
 
-    async fn lwa_attempt(&self, seller: &SellerAuth, attempt: u32) -> Result<LwaTokenResponse, AmazonError> {
+    /// The application's credentials, read again first when they are older than their source's lifetime.
+    pub(crate) async fn credentials(&self) -> LwaCredentials {
         let credentials = &self.inner().credentials;
+        let now = self.inner().clock.now();
+        if credentials.stale(now) {
+            credentials.reload(now).await;
+        }
+        credentials.current()
+    }
+
+    /// Reads the application's credentials again; whether they changed.
+    async fn reload_credentials(&self) -> bool {
+        self.inner().credentials.reload(self.inner().clock.now()).await
+    }
+
+    async fn lwa_attempt(&self, seller: &SellerAuth, attempt: u32) -> Result<LwaTokenResponse, AmazonError> {
+        let credentials = self.credentials().await;
         let form = [
             ("grant_type", "refresh_token"),
             ("refresh_token", seller.refresh_token.as_str()),
@@ -186,7 +210,24 @@ impl AmazonClient {
         code: &str,
         redirect_uri: &str,
     ) -> Result<GrantedRefreshToken, AmazonError> {
-        let credentials = &self.inner().credentials;
+        let mut reloaded = false;
+        loop {
+            match self.authorization_code_attempt(code, redirect_uri).await {
+                // LWA checks the client before the code, so a rotated secret left the code unspent.
+                Err(AmazonError::InvalidClient { .. }) if !reloaded && self.reload_credentials().await => {
+                    reloaded = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn authorization_code_attempt(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<GrantedRefreshToken, AmazonError> {
+        let credentials = self.credentials().await;
         let form = [
             ("grant_type", "authorization_code"),
             ("code", code),

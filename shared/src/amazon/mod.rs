@@ -24,7 +24,9 @@ pub mod sellers;
 #[cfg(test)]
 mod tests;
 
-pub use auth::{LwaCredentials, RestrictedDataToken, RestrictedResource, SellerAuth};
+pub use auth::{
+    Credentials, CredentialsSource, LwaCredentials, RestrictedDataToken, RestrictedResource, SellerAuth,
+};
 pub use client::{AmazonClient, CallStats, Endpoints, RetryPolicy};
 pub use document::{CompressionAlgorithm, Document, DocumentReader, PresignedUrl, read_error};
 pub use feeds::{

@@ -356,6 +356,119 @@ async fn wrong_application_credentials_are_classified_as_invalid_client() {
     assert!(!err.to_string().contains(CLIENT_SECRET), "{err}");
 }
 
+/// LWA that takes only `secret` as the application's client secret.
+async fn mount_lwa_for_secret(server: &MockServer, secret: &str) {
+    Mock::given(method("POST"))
+        .and(path(LWA_PATH))
+        .and(body_string_contains(format!("client_secret={secret}")))
+        .respond_with(lwa_token(ACCESS_TOKEN))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(LWA_PATH))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error_description": "Client authentication failed",
+            "error": "invalid_client"
+        })))
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
+fn credentials_json(secret: &str) -> String {
+    json!({"clientId": CLIENT_ID, "clientSecret": secret}).to_string()
+}
+
+/// A client whose credentials come from `secrets` under `lwa-app`, read again every five minutes.
+fn client_reading(amazon: &Amazon, secrets: Arc<crate::testing::MemorySecrets>, first: &str) -> AmazonClient {
+    AmazonClient::new(
+        AmazonClient::http_client().unwrap(),
+        Endpoints::single(
+            &amazon.server.uri(),
+            &format!("{}{LWA_PATH}", amazon.server.uri()),
+        ),
+        Credentials::from_source(
+            LwaCredentials::new(CLIENT_ID, first),
+            crate::clock::Clock::now(amazon.clock.as_ref()),
+            CredentialsSource {
+                secrets,
+                name: "lwa-app".into(),
+                lifetime: chrono::TimeDelta::minutes(5),
+            },
+        ),
+        amazon.clock.clone(),
+        amazon.limiter.clone(),
+        impatient(1),
+        Metrics::recording("test"),
+    )
+}
+
+#[tokio::test]
+async fn a_rotated_client_secret_is_read_again_when_lwa_refuses_the_old_one() {
+    use crate::ports::SecretStore;
+    let amazon = amazon().await;
+    let secrets = Arc::new(crate::testing::MemorySecrets::default());
+    secrets
+        .put("lwa-app", &credentials_json("old-secret"))
+        .await
+        .unwrap();
+    let client = client_reading(&amazon, secrets.clone(), "old-secret");
+    // The secret was rotated and its old value expired; the stored one is new, the client holds the old.
+    secrets
+        .put("lwa-app", &credentials_json("new-secret"))
+        .await
+        .unwrap();
+    mount_lwa_for_secret(&amazon.server, "new-secret").await;
+
+    client
+        .authorize(&seller())
+        .await
+        .expect("the new secret is read and works");
+    let lwa = requests_to(&amazon.server, LWA_PATH).await;
+    assert_eq!(lwa.len(), 2, "one refusal, one success");
+    assert!(String::from_utf8_lossy(&lwa[1].body).contains("client_secret=new-secret"));
+
+    // A secret that is simply wrong is read again once, and the refusal stands.
+    secrets
+        .put("lwa-app", &credentials_json("wrong-secret"))
+        .await
+        .unwrap();
+    let other = client_reading(&amazon, secrets.clone(), "wrong-secret");
+    let err = other.authorize(&seller()).await.unwrap_err();
+    assert!(matches!(err, AmazonError::InvalidClient { .. }), "{err:?}");
+    assert_eq!(requests_to(&amazon.server, LWA_PATH).await.len(), 3);
+}
+
+#[tokio::test]
+async fn credentials_older_than_their_lifetime_are_read_again_and_a_failed_read_keeps_them() {
+    use crate::ports::SecretStore;
+    let amazon = amazon().await;
+    let secrets = Arc::new(crate::testing::MemorySecrets::default());
+    secrets.put("lwa-app", &credentials_json("first")).await.unwrap();
+    let client = client_reading(&amazon, secrets.clone(), "first");
+    secrets.put("lwa-app", &credentials_json("second")).await.unwrap();
+    assert_eq!(
+        client.credentials().await,
+        LwaCredentials::new(CLIENT_ID, "first"),
+        "within the lifetime"
+    );
+    amazon.clock.advance(Duration::from_secs(300));
+    assert_eq!(
+        client.credentials().await,
+        LwaCredentials::new(CLIENT_ID, "second")
+    );
+    // Secrets Manager down: the held credentials go on working.
+    secrets
+        .fail_reads
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    amazon.clock.advance(Duration::from_secs(300));
+    assert_eq!(
+        client.credentials().await,
+        LwaCredentials::new(CLIENT_ID, "second")
+    );
+}
+
 #[tokio::test]
 async fn an_lwa_outage_is_retried_with_backoff() {
     let amazon = amazon().await;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Holds the SP-API sandbox to Amazon's own models: schemathesis (PyPI) generates requests from
-# reports_2021-06-30.json, feeds_2021-06-30.json, orders_2026-01-01.json and sellers.json in the shared reference folder (used in place, never
+# reports_2021-06-30.json, feeds_2021-06-30.json, orders_2026-01-01.json, sellers.json and application_2023-11-30.json in the shared reference folder (used in place, never
 # copied) and checks every answer of a freshly started sandbox with not_a_server_error,
 # status_code_conformance and response_schema_conformance. Request parameters are restricted to real report
 # and feed types, the seller's marketplaces and ids that exist (tests/conformance/hooks.py); responses are
@@ -92,6 +92,11 @@ for _ in range(100):
 orders = call("GET", "/_sandbox/sellers/%s/orders?visible=true" % seller["sellerId"])
 print("export CONFORMANCE_ORDER_ID=%s" % (orders[0]["amazonOrderId"] if orders else ""))
 print("export CONFORMANCE_TOKEN=%s" % json.dumps(token))
+# The Application Management API is grantless: its token comes from the client_credentials grant.
+grantless = "grant_type=client_credentials&scope=%s&client_id=%s&client_secret=%s" % (
+    urllib.parse.quote("sellingpartnerapi::client_credential:rotation"), info["clientId"], info["clientSecret"])
+print("export CONFORMANCE_GRANTLESS_TOKEN=%s" % json.dumps(call(
+    "POST", lwa, raw=grantless.encode(), headers={"content-type": "application/x-www-form-urlencoded"})["access_token"]))
 print("export CONFORMANCE_MARKETPLACES=%s" % ",".join(marketplaces))
 print("export CONFORMANCE_REPORT_ID=%s" % report)
 print("export CONFORMANCE_REPORT_DOCUMENT_ID=%s" % r.get("reportDocumentId", ""))
@@ -100,16 +105,19 @@ print("export CONFORMANCE_FEED_DOCUMENT_ID=%s" % f.get("resultFeedDocumentId", d
 PY
 )"
 
-log "testing $url against Amazon's reports, feeds, orders and sellers models"
+log "testing $url against Amazon's reports, feeds, orders, sellers and application management models"
 export PYTHONPATH="$root/tests/conformance"
 export SCHEMATHESIS_HOOKS=hooks
 cd "$root/.local"
 status=0
 for model in ${CONFORMANCE_MODELS:-reports-api-model/reports_2021-06-30.json feeds-api-model/feeds_2021-06-30.json \
-    orders-api-model/orders_2026-01-01.json sellers-api-model/sellers.json}; do
+    orders-api-model/orders_2026-01-01.json sellers-api-model/sellers.json \
+    application-management-api-model/application_2023-11-30.json}; do
+  token="$CONFORMANCE_TOKEN"
+  case "$model" in application-management-*) token="$CONFORMANCE_GRANTLESS_TOKEN" ;; esac
   "$venv/bin/st" run "$models/$model" \
     --url "$url" \
-    --header "x-amz-access-token: $CONFORMANCE_TOKEN" \
+    --header "x-amz-access-token: $token" \
     --checks not_a_server_error,status_code_conformance,response_schema_conformance \
     --workers 1 \
     --max-time "${CONFORMANCE_MAX_TIME:-600}" \

@@ -351,9 +351,10 @@ impl AmazonClient {
         self.draw(&seller.account_id, operation)
             .await
             .map_err(Failure::Call)?;
-        let token = match &request.restricted_token {
-            Some(rdt) => rdt.expose().to_owned(),
-            None => self.access_token(seller).await.map_err(Failure::Token)?,
+        let token = match (&request.restricted_token, &request.grantless_token) {
+            (Some(rdt), _) => rdt.expose().to_owned(),
+            (None, Some(grantless)) => grantless.clone(),
+            (None, None) => self.access_token(seller).await.map_err(Failure::Token)?,
         };
 
         let mut builder = self
@@ -456,7 +457,11 @@ impl AmazonClient {
 /// `cancelReport` and `createRestrictedDataToken` change nothing when repeated.
 pub(crate) fn may_repeat(operation: Operation, error: &AmazonError) -> bool {
     match operation {
-        Operation::CreateFeed | Operation::CreateReport => matches!(error, AmazonError::Throttled { .. }),
+        // Each makes something new at Amazon: a repeat after a lost answer would make it twice (a second
+        // rotation cuts the first new secret's life to a week).
+        Operation::CreateFeed | Operation::CreateReport | Operation::RotateApplicationClientSecret => {
+            matches!(error, AmazonError::Throttled { .. })
+        }
         _ => true,
     }
 }
@@ -480,6 +485,8 @@ pub(crate) struct ApiRequest {
     pub(crate) body: Option<Bytes>,
     /// Sent instead of the access token for restricted operations.
     pub(crate) restricted_token: Option<RestrictedDataToken>,
+    /// Sent instead of a seller's access token for grantless operations.
+    pub(crate) grantless_token: Option<String>,
 }
 
 impl ApiRequest {
@@ -491,6 +498,7 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             restricted_token: None,
+            grantless_token: None,
         }
     }
 

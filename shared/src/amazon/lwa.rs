@@ -255,6 +255,45 @@ impl AmazonClient {
         })
     }
 
+    /// An access token of LWA's `client_credentials` grant with `scope`, for a grantless operation (one that
+    /// acts for the application, not a seller). Tried with LWA's retries, as the refresh-token grant is.
+    pub(crate) async fn grantless_token(&self, scope: &str) -> Result<String, AmazonError> {
+        let mut attempt = 0;
+        let mut reloaded = false;
+        loop {
+            attempt += 1;
+            let credentials = self.credentials().await;
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("scope", scope),
+                ("client_id", credentials.client_id.as_str()),
+                ("client_secret", credentials.client_secret.as_str()),
+            ];
+            let (status, body) = self.lwa_post(&form, attempt).await?;
+            let error = if status.is_success() {
+                let token: LwaTokenResponse = decode(LWA_OPERATION, &body)?;
+                if !token.access_token.is_empty() {
+                    return Ok(token.access_token);
+                }
+                AmazonError::Decode {
+                    operation: LWA_OPERATION,
+                    reason: "empty access_token".to_owned(),
+                }
+            } else {
+                lwa_error(status, &body, attempt)
+            };
+            match error {
+                error if error.is_retryable() && attempt < self.inner().retry.max_attempts => {
+                    self.back_off(LWA_OPERATION, &error, attempt).await;
+                }
+                AmazonError::InvalidClient { .. } if !reloaded && self.reload_credentials().await => {
+                    reloaded = true;
+                }
+                error => return Err(error),
+            }
+        }
+    }
+
     /// Creates a Restricted Data Token for `resources` (Tokens API 2021-03-01 `createRestrictedDataToken`).
     pub async fn create_restricted_data_token(
         &self,

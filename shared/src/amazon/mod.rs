@@ -11,6 +11,7 @@
 //! Errors are [`crate::error::AmazonError`]. No log line or error carries a token, a secret or a presigned
 //! URL's query.
 
+pub mod application;
 pub mod auth;
 pub mod client;
 pub mod document;

@@ -49,11 +49,13 @@ pub enum Operation {
     SearchOrders,
     /// Sellers v1 `getMarketplaceParticipations`.
     GetMarketplaceParticipations,
+    /// Application Management API `rotateApplicationClientSecret` (grantless).
+    RotateApplicationClientSecret,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 16] = [
         Operation::CreateReport,
         Operation::GetReport,
         Operation::GetReports,
@@ -69,6 +71,7 @@ impl Operation {
         Operation::GetOrder,
         Operation::SearchOrders,
         Operation::GetMarketplaceParticipations,
+        Operation::RotateApplicationClientSecret,
     ];
 
     /// The model's `operationId`, e.g. `createReport`; also the name in logs and limiter keys.
@@ -89,6 +92,7 @@ impl Operation {
             Operation::GetOrder => "getOrder",
             Operation::SearchOrders => "searchOrders",
             Operation::GetMarketplaceParticipations => "getMarketplaceParticipations",
+            Operation::RotateApplicationClientSecret => "rotateApplicationClientSecret",
         }
     }
 
@@ -117,6 +121,8 @@ impl Operation {
             Operation::SearchOrders => (0.0056, 20),
             // sellers.json, the operation's "Usage Plan" table (the usage-plans table has no Sellers rows).
             Operation::GetMarketplaceParticipations => (0.016, 15),
+            // application_2023-11-30.json, the operation's "Usage Plan" table.
+            Operation::RotateApplicationClientSecret => (0.0167, 1),
         };
         Quota { rate, burst }
     }

@@ -61,6 +61,8 @@ pub(crate) struct AccessToken {
     expires_at: DateTime<Utc>,
     /// Set for Restricted Data Tokens: the only resources the token reaches.
     restricted: Option<Vec<RestrictedResource>>,
+    /// The scope of a grantless token.
+    scope: Option<String>,
 }
 
 /// Every refresh token and access token the sandbox has issued.
@@ -173,7 +175,10 @@ pub(crate) fn lwa_token(
     ) {
         return Err(LwaError::unsupported_grant_type());
     }
-    if field("client_id") != Some(CLIENT_ID) || field("client_secret") != Some(CLIENT_SECRET) {
+    // Every secret of the application works until its expiry; a rotation cuts the older ones to a week
+    // (super::application).
+    let secret_ok = field("client_secret").is_some_and(|s| world.application.accepts(s, now));
+    if field("client_id") != Some(CLIENT_ID) || !secret_ok {
         return Err(LwaError::invalid_client());
     }
     let access_token = format!("Atza|{}", world.random_string(380, TOKEN_ALPHABET));
@@ -210,6 +215,7 @@ pub(crate) fn lwa_token(
                     seller: None,
                     expires_at: now + TOKEN_LIFETIME,
                     restricted: None,
+                    scope: Some(scope.to_owned()),
                 },
             );
             let body = json!({
@@ -251,6 +257,7 @@ fn seller_grant(
             seller: Some(seller.clone()),
             expires_at: now + TOKEN_LIFETIME,
             restricted: None,
+            scope: None,
         },
     );
     let body = json!({
@@ -322,14 +329,12 @@ impl AuthFailure {
     }
 }
 
-/// Checks a call's `x-amz-access-token` for `method path` at `now`.
-pub(crate) fn authenticate(
-    world: &World,
+/// The access token a call carries, issued by the sandbox and not expired at `now`.
+fn live_token<'w>(
+    world: &'w World,
     token: Option<&str>,
-    method: &str,
-    path: &str,
     now: DateTime<Utc>,
-) -> Result<Caller, AuthFailure> {
+) -> Result<&'w AccessToken, AuthFailure> {
     let token = token
         .map(str::trim)
         .filter(|t| !t.is_empty())
@@ -338,6 +343,32 @@ pub(crate) fn authenticate(
     if now >= issued.expires_at {
         return Err(AuthFailure::Expired(issued.seller.clone()));
     }
+    Ok(issued)
+}
+
+/// Checks a grantless call's `x-amz-access-token` at `now`: a client-credentials token with `scope`.
+pub(crate) fn authenticate_grantless(
+    world: &World,
+    token: Option<&str>,
+    scope: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AuthFailure> {
+    let issued = live_token(world, token, now)?;
+    if issued.seller.is_some() || issued.scope.as_deref() != Some(scope) {
+        return Err(AuthFailure::Denied(issued.seller.clone()));
+    }
+    Ok(())
+}
+
+/// Checks a call's `x-amz-access-token` for `method path` at `now`.
+pub(crate) fn authenticate(
+    world: &World,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    now: DateTime<Utc>,
+) -> Result<Caller, AuthFailure> {
+    let issued = live_token(world, token, now)?;
     let seller = issued.seller.clone().ok_or(AuthFailure::Denied(None))?;
     let state = world.sellers.get(&seller).ok_or(AuthFailure::Invalid)?;
     if !state.authorized {
@@ -440,6 +471,7 @@ pub(crate) fn create_restricted_data_token(
             seller: Some(caller.seller.clone()),
             expires_at: now + TOKEN_LIFETIME,
             restricted: Some(resources),
+            scope: None,
         },
     );
     Ok(json!({ "restrictedDataToken": token, "expiresIn": TOKEN_LIFETIME.num_seconds() }))

@@ -731,6 +731,14 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             "/_sandbox/app/redirect-uris",
             axum::routing::put(set_redirect_uris),
         )
+        .route("/_sandbox/app/notifications/take", post(take_app_notifications))
+}
+
+/// Takes the application notifications waiting for delivery to the developer's queue: the local runner's
+/// stand-in for Amazon's delivery.
+async fn take_app_notifications(State(shared): State<Arc<Shared>>) -> Response {
+    let taken = super::application::take_notifications(&mut shared.world());
+    control_result(200, Ok(json!({ "notifications": taken })))
 }
 
 async fn set_redirect_uris(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {

@@ -46,6 +46,7 @@
 //! | `POST /feeds/2021-06-30/feeds` | `createFeed` (202) |
 //! | `GET /feeds/2021-06-30/feeds/{feedId}` | `getFeed` |
 //! | `DELETE /feeds/2021-06-30/feeds/{feedId}` | `cancelFeed` |
+//! | `POST /applications/2023-11-30/clientSecret` | `rotateApplicationClientSecret` (204; grantless token with `ROTATION_SCOPE`) |
 //! | `GET /_documents/{id}?X-Amz-…` | the document's presigned URL (S3 in production) |
 //! | `PUT /_documents/{id}?X-Amz-…` | a feed document's upload URL (S3 in production) |
 //!
@@ -74,6 +75,7 @@
 //! | `POST /_sandbox/carriers/{code}/retire` | reject order feeds naming this carrier code (result code 25), as when Amazon retires a code | [`Sandbox::retire_carrier`] |
 //! | `POST /_sandbox/sellers/{id}/pii-role`, `DELETE …/pii-role` | grant / withdraw the application's PII roles: Orders API v2026-01-01 leaves PII fields out without them | [`Sandbox::set_pii_role`] |
 //! | `GET /_sandbox/sellers/{id}/pii` | the buyer names, e-mails, recipient names, street lines and phones of its orders (to grep logs for) | [`Sandbox::pii_values`] |
+//! | `POST /_sandbox/app/notifications/take` | take the application notifications (`APPLICATION_OAUTH_CLIENT_NEW_SECRET`) waiting for delivery → `{"notifications": [...]}` | [`Sandbox::take_application_notifications`] |
 //! | `PUT /_sandbox/app/redirect-uris` | the application's OAuth Redirect URIs, in order (`["https://..."]`; the first is the default) | [`Sandbox::set_redirect_uris`] |
 //!
 //! Unknown sellers answer 404 and bad input 400, both as `{"error": "..."}`.
@@ -99,6 +101,7 @@
 //!   the seller acts. Processing reports reject bad messages one by one with Amazon's codes (table in the
 //!   `feed_apply` module); JSON reports are served gzip'd.
 
+mod application;
 mod auth;
 mod buckets;
 mod consent;
@@ -130,6 +133,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use application::ROTATION_SCOPE;
 pub use auth::{CLIENT_ID, CLIENT_SECRET};
 pub use consent::APPLICATION_ID;
 pub use faults::{ArmedFault, Fault, FaultKind};
@@ -215,9 +219,12 @@ impl Sandbox {
             gzip_min_bytes: options.gzip_min_bytes,
             feed_processing: state::delta(options.feed_processing),
         };
+        let mut world = World::new(options.seed, options.rate_scale, settings);
+        // The application's first client secret, made when the sandbox starts.
+        world.application = application::Application::new(CLIENT_SECRET, options.clock.now());
         let shared = Arc::new(Shared {
             clock: options.clock.clone(),
-            world: Mutex::new(World::new(options.seed, options.rate_scale, settings)),
+            world: Mutex::new(world),
             base_url: format!("http://{addr}"),
         });
         let app = server::router(shared.clone());
@@ -293,6 +300,35 @@ impl Sandbox {
     /// Orders API v2026-01-01 leaves every PII field out (Access Orders PII page).
     pub fn set_pii_role(&self, seller_id: &str, granted: bool) -> Result<(), SandboxError> {
         inspect::set_pii_role(&mut self.shared.world(), seller_id, granted)
+    }
+
+    /// Rotates the application's client secret, as `rotateApplicationClientSecret` does; the new secret.
+    pub fn rotate_client_secret(&self) -> String {
+        let now = self.shared.clock.now();
+        let mut world = self.shared.world();
+        application::rotate(&mut world, now);
+        world
+            .application
+            .current()
+            .map(|s| s.value.clone())
+            .unwrap_or_default()
+    }
+
+    /// The application's client secrets and when each expires, oldest first.
+    pub fn client_secrets(&self) -> Vec<(String, DateTime<Utc>)> {
+        let world = self.shared.world();
+        world
+            .application
+            .secrets
+            .iter()
+            .map(|s| (s.value.clone(), s.expires_at))
+            .collect()
+    }
+
+    /// Takes the application notifications (`APPLICATION_OAUTH_CLIENT_NEW_SECRET`) waiting for delivery to the
+    /// developer's registered queue.
+    pub fn take_application_notifications(&self) -> Vec<serde_json::Value> {
+        application::take_notifications(&mut self.shared.world())
     }
 
     /// Registers the application's OAuth Redirect URIs, in order (the first is the consent's default), as a

@@ -49,11 +49,13 @@ pub enum Operation {
     SearchOrders,
     /// Sellers API `getMarketplaceParticipations`.
     GetMarketplaceParticipations,
+    /// Application Management API `rotateApplicationClientSecret` (grantless).
+    RotateApplicationClientSecret,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 18] = [
+    pub const ALL: [Operation; 19] = [
         Operation::LwaToken,
         Operation::CreateRestrictedDataToken,
         Operation::GetReports,
@@ -72,6 +74,7 @@ impl Operation {
         Operation::GetOrder,
         Operation::SearchOrders,
         Operation::GetMarketplaceParticipations,
+        Operation::RotateApplicationClientSecret,
     ];
 
     /// The operation id as Amazon's models spell it (`createReport`), or the sandbox's own name.
@@ -95,6 +98,7 @@ impl Operation {
             Operation::GetOrder => "getOrder",
             Operation::SearchOrders => "searchOrders",
             Operation::GetMarketplaceParticipations => "getMarketplaceParticipations",
+            Operation::RotateApplicationClientSecret => "rotateApplicationClientSecret",
         }
     }
 
@@ -200,6 +204,15 @@ pub static USAGE_PLANS: &[UsagePlan] = &[
         "/sellers/v1/marketplaceParticipations",
         0.016,
         15,
+    ),
+    // application_2023-11-30.json, rotateApplicationClientSecret's "Usage Plan" table.
+    plan(
+        "application_2023-11-30",
+        "rotateApplicationClientSecret",
+        "POST",
+        "/applications/2023-11-30/clientSecret",
+        0.0167,
+        1,
     ),
     plan(
         "reports_2021-06-30",

@@ -333,6 +333,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/sellers/v1/marketplaceParticipations",
             get(get_marketplace_participations),
         )
+        // Application Management API 2023-11-30 (super::application).
+        .route(
+            "/applications/2023-11-30/clientSecret",
+            post(rotate_application_client_secret),
+        )
         // Seller Central's consent page (website authorization workflow; super::consent).
         .route("/apps/authorize/consent", get(consent_page))
         .route("/apps/authorize/confirm", post(confirm_consent))
@@ -464,6 +469,35 @@ async fn get_marketplace_participations(
         },
     )
     .await
+}
+
+/// The application's bucket, for grantless operations (no seller).
+const APPLICATION_BUCKET: &str = "_application";
+
+/// `rotateApplicationClientSecret` (super::application): a grantless token with the rotation scope, the
+/// operation's own bucket (0.0167/s, burst 1), then 204 and the new secret on its way to the registered queue.
+async fn rotate_application_client_secret(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let op = Operation::RotateApplicationClientSecret;
+    let token = headers.get("x-amz-access-token").and_then(|v| v.to_str().ok());
+    let now = shared.clock.now();
+    let mut world = shared.world();
+    let request_id = world.uuid().to_string();
+    if let Err(failure) = auth::authenticate_grantless(&world, token, super::application::ROTATION_SCOPE, now)
+    {
+        return error_response(&failure.error(), &request_id, None);
+    }
+    let rate = op.usage_plan().map(|plan| world.buckets.scaled_rate(plan));
+    let fault = world
+        .faults
+        .take(op, None, |k| matches!(k, FaultKind::ServerError { .. }));
+    if let Some(FaultKind::ServerError { status }) = fault {
+        return error_response(&server_error(status), &request_id, rate);
+    }
+    if !world.buckets.try_take(APPLICATION_BUCKET, op, now) {
+        return error_response(&quota_exceeded(), &request_id, rate);
+    }
+    super::application::rotate(&mut world, now);
+    sp_api_response(204, None, &request_id, rate, None)
 }
 
 /// An HTML page of Seller Central's; `Referrer-Policy: no-referrer` as the workflow's Step 1 asks of the

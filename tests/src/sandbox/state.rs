@@ -76,6 +76,8 @@ pub(crate) struct World {
     pub(crate) pii_withheld: BTreeSet<String>,
     /// Seller Central's consent: the application's redirect URIs and the authorization codes handed out.
     pub(crate) consent: super::consent::Consent,
+    /// The application's client secrets and its notifications (Application Management API).
+    pub(crate) application: super::application::Application,
 }
 
 impl World {
@@ -97,6 +99,7 @@ impl World {
             retired_carriers: BTreeSet::new(),
             pii_withheld: BTreeSet::new(),
             consent: Default::default(),
+            application: Default::default(),
         }
     }
 

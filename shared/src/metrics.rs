@@ -19,6 +19,10 @@ pub const NAMESPACE: &str = "sellersync";
 
 /// Amazon answered 429 to an SP-API call (count; dimension `Operation`). Alarm: throttling through 15 minutes.
 pub const SP_API_THROTTLED: &str = "SpApiThrottled";
+/// Gauge: days until the application's LWA client secret expires (shared::app::credentials).
+pub const LWA_SECRET_DAYS_LEFT: &str = "LwaSecretDaysLeft";
+/// Count: rotations of the application's LWA client secret that failed.
+pub const LWA_ROTATION_FAILED: &str = "LwaRotationFailed";
 /// 1 while an account is disconnected (its authorization failed), else 0; per account, every poll run.
 pub const ACCOUNT_DISCONNECTED: &str = "AccountDisconnected";
 /// 1 while an account has had no successful import for twice its interval, else 0; per account, every

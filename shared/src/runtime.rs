@@ -16,6 +16,7 @@ use crate::amazon::{AmazonClient, Credentials, CredentialsSource, Endpoints, Lwa
 use crate::api::{ApiParts, ApiState};
 use crate::app::accounts::{AccountNaming, Accounts};
 use crate::app::batch::DeadLetters;
+use crate::app::credentials::AppCredentials;
 use crate::app::feeds::{FeedProcessor, FeedSettings};
 use crate::app::import::{Import, ImportSettings};
 use crate::config::Config;
@@ -270,6 +271,41 @@ fn naming(config: &Config) -> AccountNaming {
     AccountNaming {
         secret_prefix: config.account_secret_prefix.clone(),
     }
+}
+
+/// Deliveries of an application notification before it is dead-lettered; matches the template's queue.
+pub const APP_NOTIFICATION_MAX_RECEIVES: u32 = 5;
+
+/// The credentials function's use cases: the application's LWA secret in Secrets Manager, rotated through
+/// Amazon's endpoint for North America (where "Rotate your application's client secret" calls it), and the
+/// notification queue's dead letters.
+pub async fn credentials(
+    config: &Config,
+    sdk: &SdkConfig,
+) -> Result<(AppCredentials, Option<DeadLetters>), StartupError> {
+    let Backend {
+        secrets,
+        metrics,
+        amazon,
+        ..
+    } = backend(config, sdk).await?;
+    let credentials = AppCredentials::new(
+        secrets,
+        config.lwa_credentials_secret.clone(),
+        amazon,
+        config.clock(),
+        metrics,
+        crate::domain::Region::Na,
+    );
+    let dead_letters = config
+        .app_notifications_dlq_url
+        .as_deref()
+        .map(|url| DeadLetters {
+            queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url))
+                as Arc<dyn crate::ports::MessageQueue>,
+            max_receives: APP_NOTIFICATION_MAX_RECEIVES,
+        });
+    Ok((credentials, dead_letters))
 }
 
 /// The parse queue's dead letters, when the configuration names the dead-letter queue.

@@ -433,6 +433,8 @@ fn alarms_on_sellersync_metrics_watch_names_the_code_emits_on_the_stack_series()
         shared::metrics::FEED_MESSAGES_REJECTED,
         shared::metrics::OLDEST_QUEUED_FEED_ACTION,
         shared::metrics::STUCK_FEED_SUBMISSION_AGE,
+        shared::metrics::LWA_SECRET_DAYS_LEFT,
+        shared::metrics::LWA_ROTATION_FAILED,
     ];
     let template = template();
     let mut watched = BTreeSet::new();

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod batch;
 pub mod connect;
+pub mod credentials;
 pub mod enrich_orders;
 pub mod feeds;
 pub mod health;

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_norway::Value;
 use shared::app::accounts::Accounts;
 use shared::app::batch::DeadLetters;
+use shared::app::credentials::AppCredentials;
 use shared::app::feeds::FeedProcessor;
 use shared::app::import::Import;
 use shared::app::poll_reports::PollSummary;
@@ -56,6 +57,7 @@ enum Handler {
     FeedSubmitter,
     FeedPoller,
     Publisher,
+    Credentials,
 }
 
 impl Handler {
@@ -67,6 +69,7 @@ impl Handler {
             "submit-feeds" => Handler::FeedSubmitter,
             "poll-feeds" => Handler::FeedPoller,
             "publish-events" => Handler::Publisher,
+            "rotate-credentials" => Handler::Credentials,
             _ => return None,
         })
     }
@@ -129,6 +132,11 @@ pub struct LocalRunner {
     pub accounts: Accounts,
     /// The feed submitter's and poller's use cases.
     pub feeds: FeedProcessor,
+    /// The application credentials' use cases.
+    pub credentials: AppCredentials,
+    app_dead_letters: Option<DeadLetters>,
+    /// The sandbox, whose application notifications the runner delivers to the stack's queue as Amazon would.
+    spapi_url: String,
     /// What happened so far.
     pub activity: Activity,
     clock: Arc<dyn Clock>,
@@ -208,6 +216,7 @@ impl LocalRunner {
         let accounts = shared::runtime::accounts(&config, &stack.sdk)?;
         let feeds = shared::runtime::feeds(&config, &stack.sdk).await?;
         let parse_dead_letters = shared::runtime::parse_dead_letters(&config, &stack.sdk);
+        let (credentials, app_dead_letters) = shared::runtime::credentials(&config, &stack.sdk).await?;
         let (scheduled, queues, streams) =
             function_events(&template, &resources, &stack, settings.redelivery)?;
         let publisher: Option<Arc<dyn shared::ports::EventPublisher>> = if streams.is_empty() {
@@ -227,6 +236,9 @@ impl LocalRunner {
             import,
             accounts,
             feeds,
+            credentials,
+            app_dead_letters,
+            spapi_url: settings.spapi_url.clone(),
             activity: Activity::default(),
             scheduled,
             queues,
@@ -296,6 +308,7 @@ impl LocalRunner {
             }
         }
         self.ticker.retain(&names);
+        self.deliver_app_notifications().await;
         for i in 0..self.queues.len() {
             self.drain(i).await?;
         }
@@ -307,6 +320,45 @@ impl LocalRunner {
             self.read_streams(Some(Duration::from_millis(250))).await?;
         }
         Ok(())
+    }
+
+    /// Puts the sandbox's application notifications (a new client secret) on the stack's notification queue,
+    /// as Amazon delivers them to the queue the developer registered. A sandbox that cannot be asked is
+    /// retried at the next round.
+    async fn deliver_app_notifications(&mut self) {
+        let Ok(queue) = self.resources.get("AppNotificationQueue").map(str::to_owned) else {
+            return;
+        };
+        let taken = async {
+            let response = reqwest::Client::new()
+                .post(format!("{}/_sandbox/app/notifications/take", self.spapi_url))
+                .send()
+                .await?
+                .error_for_status()?;
+            let body: serde_json::Value = response.json().await?;
+            Ok::<_, reqwest::Error>(body["notifications"].as_array().cloned().unwrap_or_default())
+        }
+        .await;
+        let notifications = match taken {
+            Ok(notifications) => notifications,
+            Err(error) => {
+                tracing::warn!(%error, "cannot take the sandbox's application notifications");
+                return;
+            }
+        };
+        for notification in notifications {
+            let sent = self
+                .stack
+                .sqs
+                .send_message()
+                .queue_url(&queue)
+                .message_body(notification.to_string())
+                .send()
+                .await;
+            if let Err(error) = sent {
+                tracing::warn!(%error, "cannot deliver an application notification");
+            }
+        }
     }
 
     /// Publishes everything the tables' streams hold so far, as the template's mappings do.
@@ -525,6 +577,11 @@ impl LocalRunner {
                 None => tracing::warn!("feed poll run timed out; the next one retries"),
                 Some(Ok(_)) => {}
             },
+            Handler::Credentials => {
+                if let Err(error) = self.credentials.check().await {
+                    tracing::warn!(%error, "credentials check failed; the next day's retries");
+                }
+            }
             Handler::Requester | Handler::Parser | Handler::Publisher => {
                 bail!("{handler:?} is not invoked by a schedule of the template")
             }
@@ -538,6 +595,7 @@ impl LocalRunner {
             let queue = &self.queues[i];
             let (import, dead_letters) = (&self.import, self.parse_dead_letters.as_ref());
             let feeds = &self.feeds;
+            let (credentials, app_dead_letters) = (&self.credentials, self.app_dead_letters.as_ref());
             let stats = match queue.handler {
                 Handler::Parser => {
                     queue
@@ -555,6 +613,16 @@ impl LocalRunner {
                         .poll_once_or_abandon(Duration::ZERO, |event| {
                             chaos::deliver(delivery, event, |event| async move {
                                 feeds.handle_nudges(event).await
+                            })
+                        })
+                        .await
+                }
+                Handler::Credentials => {
+                    queue
+                        .source
+                        .poll_once_or_abandon(Duration::ZERO, |event| {
+                            chaos::deliver(delivery, event, |event| async move {
+                                credentials.take_batch(event, app_dead_letters).await
                             })
                         })
                         .await

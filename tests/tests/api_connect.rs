@@ -489,3 +489,44 @@ async fn link_requests_are_checked_and_pages_speak_german() {
         unknown.html
     );
 }
+
+#[tokio::test]
+async fn no_code_token_state_or_link_id_reaches_a_log_line() {
+    let logs = tests::logs::CapturedLogs::install().unwrap();
+    let api = start().await;
+    register_callback(&api);
+    let seller = api.sandbox.add_seller(seller_spec(307, &[US], 3)).unwrap();
+    let (url, id) = create_link(&api, link_body()).await;
+    // A refused round (the code exchanged too late) and a connecting one.
+    let consent = open_link(&api, &url).await;
+    let late = consent_as(&api, &consent, &seller.seller_id).await;
+    api.advance(TimeDelta::minutes(6));
+    assert_eq!(get_page(&late, "en").await.status, StatusCode::BAD_REQUEST);
+    let consent = open_link(&api, &url).await;
+    let callback = consent_as(&api, &consent, &seller.seller_id).await;
+    assert_eq!(get_page(&callback, "en").await.status, StatusCode::OK);
+    let account_id = format!("{}-na", seller.seller_id);
+    let token = api
+        .import
+        .secrets
+        .get(&api.naming.secret_name(&account_id))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let text = logs.text();
+    assert!(
+        text.contains("seller connected"),
+        "the connection is logged: {text}"
+    );
+    let mut secrets = vec![id.clone(), token];
+    for redirect in [&late, &callback] {
+        let query = query_of(redirect);
+        let state = param(&query, "state");
+        let (_, nonce) = state.split_once('.').unwrap();
+        secrets.extend([param(&query, "spapi_oauth_code"), state.clone(), nonce.to_owned()]);
+    }
+    for secret in &secrets {
+        assert!(!text.contains(secret.as_str()), "a log line holds {secret}");
+    }
+}

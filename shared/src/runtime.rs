@@ -270,6 +270,7 @@ fn secrets_store(config: &Config, sdk: &SdkConfig) -> SecretsManagerStore {
 fn naming(config: &Config) -> AccountNaming {
     AccountNaming {
         secret_prefix: config.account_secret_prefix.clone(),
+        lwa_secret: config.lwa_credentials_secret.clone(),
     }
 }
 

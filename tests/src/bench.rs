@@ -72,6 +72,7 @@ pub async fn connect(
     let secrets = Arc::new(SecretsManagerStore::new(stack.secrets.clone(), None));
     let naming = AccountNaming {
         secret_prefix: format!("{prefix}/accounts/"),
+        lwa_secret: format!("{prefix}/lwa-app"),
     };
     let now: DateTime<Utc> = shared::clock::Clock::now(clock.as_ref());
     let account = SellerAccount {

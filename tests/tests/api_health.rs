@@ -180,3 +180,62 @@ async fn an_import_interval_of_never_is_no_schedule() {
     assert_eq!(health["scheduleEnabled"], false);
     assert_eq!(health.get("nextScheduledRun"), None);
 }
+
+#[tokio::test]
+async fn an_application_secret_near_its_expiry_or_a_failed_rotation_degrades_every_account() {
+    let api = start().await;
+    let (_, id) = api.connect(seller_spec(9, &[US], 5), "15m").await;
+    let secrets = &api.import.secrets;
+    let stored = |expires: DateTime<Utc>, failed: Option<&str>| {
+        let mut value = json!({"clientId": "amzn1.application-oa2-client.x", "clientSecret": "s",
+                               "expiresAt": expires});
+        if let Some(reason) = failed {
+            value["rotationFailed"] = json!({"at": epoch(), "reason": reason});
+        }
+        value.to_string()
+    };
+    // A month left: nothing to say (the rotation is due but has time).
+    secrets
+        .put(
+            &api.naming.lwa_secret,
+            &stored(epoch() + TimeDelta::days(30), None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(health(&api, &id).await["status"], "healthy");
+
+    secrets
+        .put(
+            &api.naming.lwa_secret,
+            &stored(epoch() + TimeDelta::days(10), None),
+        )
+        .await
+        .unwrap();
+    let near = health(&api, &id).await;
+    assert_eq!(near["status"], "degraded", "{near}");
+    assert_eq!(near["cause"]["kind"], "credentials_expiring");
+    assert!(
+        near["cause"]["advice"].as_str().unwrap().contains("rotate"),
+        "{near}"
+    );
+
+    secrets
+        .put(
+            &api.naming.lwa_secret,
+            &stored(
+                epoch() + TimeDelta::days(90),
+                Some("Amazon refused: 403 Unauthorized"),
+            ),
+        )
+        .await
+        .unwrap();
+    let failed = health(&api, &id).await;
+    assert_eq!(failed["cause"]["kind"], "credentials_expiring", "{failed}");
+    assert!(
+        failed["cause"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("403 Unauthorized"),
+        "{failed}"
+    );
+}

@@ -102,6 +102,9 @@ pub enum AccountError {
 pub struct AccountNaming {
     /// Prefix of each account's refresh-token secret name (`sellersync/<stack>/accounts/`).
     pub secret_prefix: String,
+    /// The application's LWA credentials secret (`LWA_CREDENTIALS_SECRET`), whose rotation every account's
+    /// health reports on.
+    pub lwa_secret: String,
 }
 
 impl AccountNaming {

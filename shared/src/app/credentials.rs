@@ -21,7 +21,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use crate::amazon::AmazonClient;
 use crate::app::batch::{DeadLetters, HandlerError, each_message};
 use crate::clock::Clock;
-use crate::domain::Region;
+use crate::domain::{Problem, ProblemKind, Region};
 use crate::error::{AmazonError, StoreError};
 use crate::metrics::{LWA_ROTATION_FAILED, LWA_SECRET_DAYS_LEFT, MetricSet, Metrics, Unit};
 use crate::ports::SecretStore;
@@ -45,6 +45,46 @@ pub struct StoredCredentials {
     /// When a rotation was last asked for and its new secret has not arrived yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation_requested_at: Option<DateTime<Utc>>,
+    /// The last rotation that failed, until a rotation succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_failed: Option<RotationFailure>,
+}
+
+/// A rotation Amazon refused or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotationFailure {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Amazon's error, as the client classified it (never a secret).
+    pub reason: String,
+}
+
+/// Warn this long before the stored secret expires (the rotation is due from [`ROTATE_BEFORE`] on, daily).
+pub const WARN_BEFORE: TimeDelta = TimeDelta::days(14);
+
+/// What an account's health says of the application's credentials at `now`: a problem when the secret expires
+/// within [`WARN_BEFORE`], or the last rotation failed.
+pub fn credentials_problem(stored: &StoredCredentials, now: DateTime<Utc>) -> Option<Problem> {
+    if let Some(failure) = &stored.rotation_failed {
+        return Some(Problem {
+            kind: ProblemKind::CredentialsExpiring,
+            detail: format!(
+                "rotating the application's LWA client secret failed: {}",
+                failure.reason
+            ),
+            at: failure.at,
+        });
+    }
+    let expires_at = stored.expires_at?;
+    (expires_at - now <= WARN_BEFORE).then(|| Problem {
+        kind: ProblemKind::CredentialsExpiring,
+        detail: format!(
+            "the application's LWA client secret expires at {} and has not been rotated",
+            expires_at.to_rfc3339()
+        ),
+        at: now,
+    })
 }
 
 impl std::fmt::Debug for StoredCredentials {
@@ -54,6 +94,7 @@ impl std::fmt::Debug for StoredCredentials {
             .field("client_secret", &"<redacted>")
             .field("expires_at", &self.expires_at)
             .field("rotation_requested_at", &self.rotation_requested_at)
+            .field("rotation_failed", &self.rotation_failed)
             .finish()
     }
 }
@@ -208,6 +249,7 @@ pub fn apply_new_secret(
         client_secret: secret.to_owned(),
         expires_at: Some(expires_at),
         rotation_requested_at: None,
+        rotation_failed: None,
     })
 }
 
@@ -493,7 +535,30 @@ mod tests {
             client_secret: "old".into(),
             expires_at: expires.map(t),
             rotation_requested_at: requested.map(t),
+            rotation_failed: None,
         }
+    }
+
+    #[test]
+    fn health_warns_two_weeks_ahead_and_after_a_failed_rotation() {
+        assert_eq!(credentials_problem(&stored(None, None), t(0)), None);
+        assert_eq!(credentials_problem(&stored(Some(15), None), t(0)), None);
+        let near = credentials_problem(&stored(Some(14), None), t(0)).expect("two weeks left");
+        assert_eq!(near.kind, ProblemKind::CredentialsExpiring);
+        assert!(near.detail.contains("expires at"), "{}", near.detail);
+        let failed = StoredCredentials {
+            rotation_failed: Some(RotationFailure {
+                at: t(-1),
+                reason: "403 Unauthorized".into(),
+            }),
+            ..stored(Some(90), None)
+        };
+        let problem = credentials_problem(&failed, t(0)).expect("a failed rotation");
+        assert!(problem.detail.contains("403 Unauthorized"), "{}", problem.detail);
+        assert!(
+            !ProblemKind::CredentialsExpiring.needs_action(),
+            "the accounts still work"
+        );
     }
 
     #[test]

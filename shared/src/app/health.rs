@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::accounts::{AccountError, AccountNaming};
 use crate::amazon::{AmazonClient, GetReportsQuery};
+use crate::app::credentials::{StoredCredentials, credentials_problem};
 use crate::clock::Clock;
 use crate::domain::report::ALL_ORDERS_FLAT;
 use crate::domain::{ImportInterval, JobPurpose, JobState, Problem, ProblemKind, ReportJob, SellerAccount};
@@ -138,6 +139,7 @@ impl HealthCheck {
         let status = &record.status;
         let throttled_recently = status.last_throttled_at.is_some_and(|at| now - at <= RECENT);
 
+        let credentials = self.credentials_problem(now).await;
         let cause = match &connection {
             LiveCheck::Failed { kind, detail } => Some(Problem {
                 kind: *kind,
@@ -153,6 +155,7 @@ impl HealthCheck {
                 },
                 at: now,
             }),
+            _ if credentials.is_some() => credentials,
             _ => fatal_report(&jobs)
                 .or_else(|| {
                     // A problem the connection check cannot see: the last one recorded, if still recent.
@@ -187,6 +190,14 @@ impl HealthCheck {
             last_throttled_at: record.status.last_throttled_at,
             throttled_recently,
         })
+    }
+
+    /// What the application's credentials secret says of its rotation ([`credentials_problem`]); nothing when it
+    /// cannot be read (the connection check then says what matters).
+    async fn credentials_problem(&self, now: DateTime<Utc>) -> Option<Problem> {
+        let text = self.secrets.get(&self.naming.lwa_secret).await.ok().flatten()?;
+        let stored: StoredCredentials = serde_json::from_str(&text).ok()?;
+        credentials_problem(&stored, now)
     }
 
     /// A fresh token exchange, then `getReports` with a page size of 1 if the bucket has a token now.

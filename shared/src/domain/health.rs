@@ -26,6 +26,9 @@ pub enum ProblemKind {
     ReportFatal,
     /// Amazon answers with server errors or cannot be reached.
     AmazonUnavailable,
+    /// The application's LWA client secret expires within two weeks and was not rotated, or its last rotation
+    /// failed: every account stops when it expires.
+    CredentialsExpiring,
 }
 
 impl ProblemKind {
@@ -60,6 +63,11 @@ impl ProblemKind {
             }
             ProblemKind::AmazonUnavailable => {
                 "Amazon's API is failing or unreachable: nothing to do, sellersync retries."
+            }
+            ProblemKind::CredentialsExpiring => {
+                "The application's LWA client secret is not being rotated: check the rotate-credentials \
+                 function's logs and that its queue is registered for new secrets, or rotate by hand, before \
+                 the secret expires and every account stops."
             }
         }
     }

@@ -125,6 +125,7 @@ pub async fn start() -> Api {
     ));
     let naming = AccountNaming {
         secret_prefix: format!("{prefix}/accounts/"),
+        lwa_secret: format!("{prefix}/lwa-app"),
     };
     let limiter = Arc::new(DynamoRateLimiter::new(
         stack.dynamodb.clone(),

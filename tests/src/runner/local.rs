@@ -137,6 +137,9 @@ pub struct LocalRunner {
     app_dead_letters: Option<DeadLetters>,
     /// The sandbox, whose application notifications the runner delivers to the stack's queue as Amazon would.
     spapi_url: String,
+    /// The client that asks the sandbox for them, and when it last asked (wall time).
+    http: reqwest::Client,
+    notifications_taken: Option<std::time::Instant>,
     /// What happened so far.
     pub activity: Activity,
     clock: Arc<dyn Clock>,
@@ -239,6 +242,8 @@ impl LocalRunner {
             credentials,
             app_dead_letters,
             spapi_url: settings.spapi_url.clone(),
+            http: reqwest::Client::new(),
+            notifications_taken: None,
             activity: Activity::default(),
             scheduled,
             queues,
@@ -326,11 +331,21 @@ impl LocalRunner {
     /// as Amazon delivers them to the queue the developer registered. A sandbox that cannot be asked is
     /// retried at the next round.
     async fn deliver_app_notifications(&mut self) {
+        // A quarter of a second of wall time between asks: rotations are rare, and every round of a fast clock
+        // asking would cost the other functions' rounds.
+        if self
+            .notifications_taken
+            .is_some_and(|at| at.elapsed() < Duration::from_millis(250))
+        {
+            return;
+        }
+        self.notifications_taken = Some(std::time::Instant::now());
         let Ok(queue) = self.resources.get("AppNotificationQueue").map(str::to_owned) else {
             return;
         };
         let taken = async {
-            let response = reqwest::Client::new()
+            let response = self
+                .http
                 .post(format!("{}/_sandbox/app/notifications/take", self.spapi_url))
                 .send()
                 .await?

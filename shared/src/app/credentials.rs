@@ -226,14 +226,18 @@ pub fn decide_rotation(stored: &StoredCredentials, now: DateTime<Utc>) -> Rotati
         return RotationDecision::Wait(None);
     };
     let left = expires_at - now;
-    let asked_recently = stored
-        .rotation_requested_at
-        .is_some_and(|at| now - at < ROTATION_RETRY);
-    if left <= ROTATE_BEFORE && !asked_recently {
+    if left <= ROTATE_BEFORE && !rotation_pending(stored, now) {
         RotationDecision::Rotate
     } else {
         RotationDecision::Wait(Some(left.num_days()))
     }
+}
+
+/// Whether a rotation was asked for less than [`ROTATION_RETRY`] before `now` (its new secret may be on the way).
+fn rotation_pending(stored: &StoredCredentials, now: DateTime<Utc>) -> bool {
+    stored
+        .rotation_requested_at
+        .is_some_and(|at| now - at < ROTATION_RETRY)
 }
 
 /// What a new-secret notification does to `stored`: the credentials to store, or `None` when it changes
@@ -509,10 +513,7 @@ impl AppCredentials {
             } => {
                 for_us(&client_id)?;
                 tracing::warn!(%expires_at, "Amazon says the LWA client secret expires soon");
-                if stored
-                    .rotation_requested_at
-                    .is_some_and(|at| now - at < ROTATION_RETRY)
-                {
+                if rotation_pending(&stored, now) {
                     return Ok(CredentialsOutcome::Unchanged(Some((expires_at - now).num_days())));
                 }
                 self.rotate_from(stored, now).await

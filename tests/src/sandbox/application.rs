@@ -46,8 +46,8 @@ pub(crate) struct AppSecret {
 #[derive(Debug, Default)]
 pub(crate) struct Application {
     pub(crate) secrets: Vec<AppSecret>,
-    /// Notification bodies (JSON) not yet taken for delivery.
-    pub(crate) outbox: Vec<String>,
+    /// Notifications not yet taken for delivery.
+    pub(crate) outbox: Vec<Value>,
     /// Rotations done.
     pub(crate) rotations: u64,
 }
@@ -113,15 +113,10 @@ pub(crate) fn rotate(world: &mut World, now: DateTime<Utc>) {
     });
     world.application.secrets.push(new);
     world.application.rotations += 1;
-    world.application.outbox.push(notification.to_string());
+    world.application.outbox.push(notification);
 }
 
 /// Takes the notifications waiting for delivery.
 pub(crate) fn take_notifications(world: &mut World) -> Vec<Value> {
-    world
-        .application
-        .outbox
-        .drain(..)
-        .filter_map(|body| serde_json::from_str(&body).ok())
-        .collect()
+    world.application.outbox.drain(..).collect()
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Holds the SP-API sandbox to Amazon's own models: schemathesis (PyPI) generates requests from
-# reports_2021-06-30.json, feeds_2021-06-30.json, orders_2026-01-01.json, sellers.json and application_2023-11-30.json in the shared reference folder (used in place, never
+# reports_2021-06-30.json, feeds_2021-06-30.json, orders_2026-01-01.json, sellers.json, application_2023-11-30.json
+# and notifications.json in the shared reference folder (used in place, never
 # copied) and checks every answer of a freshly started sandbox with not_a_server_error,
 # status_code_conformance and response_schema_conformance. Request parameters are restricted to real report
 # and feed types, the seller's marketplaces and ids that exist (tests/conformance/hooks.py); responses are
@@ -97,6 +98,23 @@ grantless = "grant_type=client_credentials&scope=%s&client_id=%s&client_secret=%
     urllib.parse.quote("sellingpartnerapi::client_credential:rotation"), info["clientId"], info["clientSecret"])
 print("export CONFORMANCE_GRANTLESS_TOKEN=%s" % json.dumps(call(
     "POST", lwa, raw=grantless.encode(), headers={"content-type": "application/x-www-form-urlencoded"})["access_token"]))
+# The Notifications API's destinations and subscriptions by id are grantless too, with their own scope; a
+# destination and an ORDER_CHANGE subscription exist so that ids in requests can.
+grantless = "grant_type=client_credentials&scope=%s&client_id=%s&client_secret=%s" % (
+    urllib.parse.quote("sellingpartnerapi::notifications"), info["clientId"], info["clientSecret"])
+notifications_token = call(
+    "POST", lwa, raw=grantless.encode(), headers={"content-type": "application/x-www-form-urlencoded"})["access_token"]
+destination = call("POST", "/notifications/v1/destinations",
+                   {"name": "conformance", "resourceSpecification": {"sqs": {
+                       "arn": "arn:aws:sqs:us-east-1:123456789012:conformance"}}},
+                   {"x-amz-access-token": notifications_token})["payload"]["destinationId"]
+subscription = call("POST", "/notifications/v1/subscriptions/ORDER_CHANGE",
+                    {"payloadVersion": "1.0", "destinationId": destination,
+                     "processingDirective": {"eventFilter": {"eventFilterType": "ORDER_CHANGE"}}},
+                    auth)["payload"]["subscriptionId"]
+print("export CONFORMANCE_NOTIFICATIONS_TOKEN=%s" % json.dumps(notifications_token))
+print("export CONFORMANCE_DESTINATION_ID=%s" % destination)
+print("export CONFORMANCE_SUBSCRIPTION_ID=%s" % subscription)
 print("export CONFORMANCE_MARKETPLACES=%s" % ",".join(marketplaces))
 print("export CONFORMANCE_REPORT_ID=%s" % report)
 print("export CONFORMANCE_REPORT_DOCUMENT_ID=%s" % r.get("reportDocumentId", ""))
@@ -105,16 +123,24 @@ print("export CONFORMANCE_FEED_DOCUMENT_ID=%s" % f.get("resultFeedDocumentId", d
 PY
 )"
 
-log "testing $url against Amazon's reports, feeds, orders, sellers and application management models"
+log "testing $url against Amazon's reports, feeds, orders, sellers, application management and notifications models"
 export PYTHONPATH="$root/tests/conformance"
 export SCHEMATHESIS_HOOKS=hooks
 cd "$root/.local"
+grantless_paths='^/notifications/v1/(destinations|subscriptions/\{notificationType\}/\{subscriptionId\})'
 status=0
 for model in ${CONFORMANCE_MODELS:-reports-api-model/reports_2021-06-30.json feeds-api-model/feeds_2021-06-30.json \
     orders-api-model/orders_2026-01-01.json sellers-api-model/sellers.json \
-    application-management-api-model/application_2023-11-30.json}; do
+    application-management-api-model/application_2023-11-30.json \
+    notifications-api-model/notifications.json}; do
   token="$CONFORMANCE_TOKEN"
-  case "$model" in application-management-*) token="$CONFORMANCE_GRANTLESS_TOKEN" ;; esac
+  filters=()
+  case "$model" in
+    application-management-*) token="$CONFORMANCE_GRANTLESS_TOKEN" ;;
+    # Destinations and subscriptions by id are grantless (the model's descriptions): the application's token
+    # for them, the seller's for the rest, in two runs.
+    notifications-*) filters=(--exclude-path-regex "$grantless_paths") ;;
+  esac
   "$venv/bin/st" run "$models/$model" \
     --url "$url" \
     --header "x-amz-access-token: $token" \
@@ -122,6 +148,18 @@ for model in ${CONFORMANCE_MODELS:-reports-api-model/reports_2021-06-30.json fee
     --workers 1 \
     --max-time "${CONFORMANCE_MAX_TIME:-600}" \
     --no-color \
+    "${filters[@]}" \
     "$@" || status=1
+  case "$model" in notifications-*)
+    "$venv/bin/st" run "$models/$model" \
+      --url "$url" \
+      --header "x-amz-access-token: $CONFORMANCE_NOTIFICATIONS_TOKEN" \
+      --checks not_a_server_error,status_code_conformance,response_schema_conformance \
+      --workers 1 \
+      --max-time "${CONFORMANCE_MAX_TIME:-600}" \
+      --no-color \
+      --include-path-regex "$grantless_paths" \
+      "$@" || status=1
+  esac
 done
 exit $status

@@ -14,6 +14,10 @@ FEED_ID = os.environ["CONFORMANCE_FEED_ID"]
 FEED_DOCUMENT_ID = os.environ["CONFORMANCE_FEED_DOCUMENT_ID"]
 SCHEDULE_ID = os.environ.get("CONFORMANCE_SCHEDULE_ID", "")
 ORDER_ID = os.environ.get("CONFORMANCE_ORDER_ID", "")
+DESTINATION_ID = os.environ.get("CONFORMANCE_DESTINATION_ID", "")
+SUBSCRIPTION_ID = os.environ.get("CONFORMANCE_SUBSCRIPTION_ID", "")
+NOTIFICATION_TYPES = ["ORDER_CHANGE", "REPORT_PROCESSING_FINISHED", "FEED_PROCESSING_FINISHED"]
+
 REPORT_TYPES = [
     "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
     "GET_XML_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
@@ -38,9 +42,13 @@ def map_path_parameters(ctx, path):
         "feedDocumentId": FEED_DOCUMENT_ID,
         "reportScheduleId": SCHEDULE_ID or path.get("reportScheduleId"),
         "orderId": ORDER_ID,
+        "destinationId": DESTINATION_ID,
+        "subscriptionId": SUBSCRIPTION_ID,
     }.items():
         if name in path and value:
             path[name] = value
+    if "notificationType" in path:
+        path["notificationType"] = _pick(NOTIFICATION_TYPES, path["notificationType"])
     return path
 
 
@@ -54,6 +62,8 @@ def map_query(ctx, query):
         query["feedTypes"] = FEED_TYPES[: 1 + len(str(query["feedTypes"])) % len(FEED_TYPES)]
     if "marketplaceIds" in query:
         query["marketplaceIds"] = MARKETPLACES[:1]
+    if "notificationTypes" in query:
+        query["notificationTypes"] = NOTIFICATION_TYPES[: 1 + len(str(query["notificationTypes"])) % 3]
     # searchOrders: dates a seller would send (the last month, Before at least two minutes ago), so the
     # answers are orders rather than refusals; the parameter combinations themselves stay as generated.
     month_ago = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")

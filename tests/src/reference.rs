@@ -232,3 +232,11 @@ pub fn json_validator(reference: &Path, name: &str) -> jsonschema::Validator {
         serde_json::from_slice(&std::fs::read(&path).expect("schema readable")).expect("schema is JSON");
     jsonschema::validator_for(&schema).expect("schema compiles")
 }
+
+/// A validator for the JSON schema `name` of Amazon's notification schemas (`spapi-models/schemas/notifications`).
+pub fn notification_validator(reference: &Path, name: &str) -> jsonschema::Validator {
+    let path = reference.join("spapi-models/schemas/notifications").join(name);
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("schema readable")).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}

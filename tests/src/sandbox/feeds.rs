@@ -334,6 +334,28 @@ fn schedule(world: &World, job: &FeedJob) -> (DateTime<Utc>, DateTime<Utc>) {
     (job.created + processing / 3, job.created + processing)
 }
 
+/// How the feed ended by `now`, if it did: its status, when, and its processing report (for notifications).
+/// Feeds due by `now` must be settled first ([`settle_due`]).
+pub(crate) fn terminal(
+    world: &World,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Option<(&'static str, DateTime<Utc>, Option<String>)> {
+    let job = world.feeds.jobs.get(id)?;
+    if let Some(at) = job.cancelled_at {
+        return Some((ProcessingStatus::Cancelled.as_str(), at, None));
+    }
+    let finished = job.finished.as_ref()?;
+    let (_, ends) = schedule(world, job);
+    (ends <= now).then(|| {
+        (
+            finished.status.as_str(),
+            ends,
+            finished.result_document_id.clone(),
+        )
+    })
+}
+
 /// Applies every feed whose processing ended by `now`, in the order they ended.
 pub(crate) fn settle_due(world: &mut World, now: DateTime<Utc>) {
     let mut due: Vec<(DateTime<Utc>, String)> = world

@@ -732,6 +732,18 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             axum::routing::put(set_redirect_uris),
         )
         .route("/_sandbox/app/notifications/take", post(take_app_notifications))
+        .route("/_sandbox/notifications/take", post(take_notifications))
+}
+
+/// Takes the sellers' notifications due by now (what their subscriptions cover, super::notifications), each
+/// with the SQS ARN of its destination: the local runner's stand-in for Amazon's delivery.
+async fn take_notifications(State(shared): State<Arc<Shared>>) -> Response {
+    let now = shared.clock.now();
+    let taken: Vec<serde_json::Value> = super::notifications::take(&mut shared.world(), now)
+        .into_iter()
+        .map(|n| json!({ "arn": n.arn, "body": n.body }))
+        .collect();
+    control_result(200, Ok(json!({ "notifications": taken })))
 }
 
 /// Takes the application notifications waiting for delivery to the developer's queue: the local runner's

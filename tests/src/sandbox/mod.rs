@@ -76,6 +76,7 @@
 //! | `POST /_sandbox/sellers/{id}/pii-role`, `DELETE …/pii-role` | grant / withdraw the application's PII roles: Orders API v2026-01-01 leaves PII fields out without them | [`Sandbox::set_pii_role`] |
 //! | `GET /_sandbox/sellers/{id}/pii` | the buyer names, e-mails, recipient names, street lines and phones of its orders (to grep logs for) | [`Sandbox::pii_values`] |
 //! | `POST /_sandbox/app/notifications/take` | take the application notifications (`APPLICATION_OAUTH_CLIENT_NEW_SECRET`) waiting for delivery → `{"notifications": [...]}` | [`Sandbox::take_application_notifications`] |
+//! | `POST /_sandbox/notifications/take` | take the sellers' notifications due by now (what their subscriptions cover) → `{"notifications": [{"arn": "<destination's SQS ARN>", "body": {...}}]}` | [`Sandbox::take_notifications`] |
 //! | `PUT /_sandbox/app/redirect-uris` | the application's OAuth Redirect URIs, in order (`["https://..."]`; the first is the default) | [`Sandbox::set_redirect_uris`] |
 //!
 //! Unknown sellers answer 404 and bad input 400, both as `{"error": "..."}`.
@@ -113,6 +114,7 @@ mod generator;
 mod inspect;
 mod locales;
 mod marketplaces;
+mod notifications;
 mod operations;
 mod orders;
 mod render;
@@ -143,6 +145,7 @@ pub use inspect::{
     SandboxFeedResult, SandboxItem, SandboxItemUnits, SandboxListing, SandboxOrder, SandboxReport,
     SandboxShipment, SellerCredentials, SellerStats,
 };
+pub use notifications::NOTIFICATIONS_SCOPE;
 pub use operations::{Operation, USAGE_PLANS, UsagePlan};
 pub use report_types::{
     ACTIONABLE_ORDERS, ALL_ORDERS_BY_LAST_UPDATE, ALL_ORDERS_BY_ORDER_DATE, FBA_SHIPMENTS,
@@ -329,6 +332,26 @@ impl Sandbox {
     /// developer's registered queue.
     pub fn take_application_notifications(&self) -> Vec<serde_json::Value> {
         application::take_notifications(&mut self.shared.world())
+    }
+
+    /// Takes the sellers' notifications due by now (`ORDER_CHANGE`, `REPORT_PROCESSING_FINISHED`,
+    /// `FEED_PROCESSING_FINISHED`, as their subscriptions ask), each as `(destination SQS ARN, notification)`.
+    pub fn take_notifications(&self) -> Vec<(String, serde_json::Value)> {
+        let now = self.shared.clock.now();
+        notifications::take(&mut self.shared.world(), now)
+            .into_iter()
+            .map(|n| (n.arn, n.body))
+            .collect()
+    }
+
+    /// The seller's subscriptions as `(notification type, subscription id, the destination's SQS ARN)`.
+    pub fn subscriptions(&self, seller_id: &str) -> Vec<(String, String, Option<String>)> {
+        notifications::of_seller(&self.shared.world(), seller_id)
+    }
+
+    /// How many notifications of each type the sandbox has made.
+    pub fn notifications_made(&self) -> std::collections::BTreeMap<String, u64> {
+        self.shared.world().notifications.made.clone()
     }
 
     /// Registers the application's OAuth Redirect URIs, in order (the first is the consent's default), as a

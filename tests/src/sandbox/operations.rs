@@ -51,11 +51,29 @@ pub enum Operation {
     GetMarketplaceParticipations,
     /// Application Management API `rotateApplicationClientSecret` (grantless).
     RotateApplicationClientSecret,
+    /// Notifications API `createDestination` (grantless).
+    CreateDestination,
+    /// Notifications API `getDestinations` (grantless).
+    GetDestinations,
+    /// Notifications API `getDestination` (grantless).
+    GetDestination,
+    /// Notifications API `deleteDestination` (grantless).
+    DeleteDestination,
+    /// Notifications API `createSubscription`.
+    CreateSubscription,
+    /// Notifications API `getSubscription`.
+    GetSubscription,
+    /// Notifications API `getSubscriptions`.
+    GetSubscriptions,
+    /// Notifications API `getSubscriptionById` (grantless).
+    GetSubscriptionById,
+    /// Notifications API `deleteSubscriptionById` (grantless).
+    DeleteSubscriptionById,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 19] = [
+    pub const ALL: [Operation; 28] = [
         Operation::LwaToken,
         Operation::CreateRestrictedDataToken,
         Operation::GetReports,
@@ -75,6 +93,15 @@ impl Operation {
         Operation::SearchOrders,
         Operation::GetMarketplaceParticipations,
         Operation::RotateApplicationClientSecret,
+        Operation::CreateDestination,
+        Operation::GetDestinations,
+        Operation::GetDestination,
+        Operation::DeleteDestination,
+        Operation::CreateSubscription,
+        Operation::GetSubscription,
+        Operation::GetSubscriptions,
+        Operation::GetSubscriptionById,
+        Operation::DeleteSubscriptionById,
     ];
 
     /// The operation id as Amazon's models spell it (`createReport`), or the sandbox's own name.
@@ -99,6 +126,15 @@ impl Operation {
             Operation::SearchOrders => "searchOrders",
             Operation::GetMarketplaceParticipations => "getMarketplaceParticipations",
             Operation::RotateApplicationClientSecret => "rotateApplicationClientSecret",
+            Operation::CreateDestination => "createDestination",
+            Operation::GetDestinations => "getDestinations",
+            Operation::GetDestination => "getDestination",
+            Operation::DeleteDestination => "deleteDestination",
+            Operation::CreateSubscription => "createSubscription",
+            Operation::GetSubscription => "getSubscription",
+            Operation::GetSubscriptions => "getSubscriptions",
+            Operation::GetSubscriptionById => "getSubscriptionById",
+            Operation::DeleteSubscriptionById => "deleteSubscriptionById",
         }
     }
 

@@ -273,6 +273,22 @@ pub(crate) fn status(world: &mut World, id: &str, now: DateTime<Utc>) -> Option<
     })
 }
 
+/// How the job ended by `now`, if it did: its status, when, and its document (for notifications).
+pub(crate) fn terminal(
+    world: &mut World,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Option<(&'static str, DateTime<Utc>, Option<String>)> {
+    settle(world, id, now);
+    let job = world.reports.jobs.get(id)?;
+    if let Some(at) = job.cancelled_at {
+        return Some((ProcessingStatus::Cancelled.as_str(), at, None));
+    }
+    let finished = job.finished.as_ref()?;
+    let (_, ends) = schedule(world, job);
+    Some((finished.status.as_str(), ends, finished.document_id.clone()))
+}
+
 /// Produces the job's outcome if its processing time is over and it has none yet.
 pub(crate) fn settle(world: &mut World, id: &str, now: DateTime<Utc>) {
     let Some(job) = world.reports.jobs.get(id) else {

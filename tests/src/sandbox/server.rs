@@ -21,6 +21,7 @@ use super::documents::{self, DownloadQuery, S3Error};
 use super::faults::FaultKind;
 use super::feeds;
 use super::inspect::{self, OperationStats};
+use super::notifications;
 use super::operations::Operation;
 use super::orders;
 use super::reports;
@@ -338,6 +339,24 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/applications/2023-11-30/clientSecret",
             post(rotate_application_client_secret),
         )
+        // Notifications API v1 (super::notifications).
+        .route(
+            "/notifications/v1/destinations",
+            get(get_destinations).post(create_destination),
+        )
+        .route(
+            "/notifications/v1/destinations/{destination_id}",
+            get(get_destination).delete(delete_destination),
+        )
+        .route("/notifications/v1/subscriptions", get(get_subscriptions))
+        .route(
+            "/notifications/v1/subscriptions/{notification_type}",
+            get(get_subscription).post(create_subscription),
+        )
+        .route(
+            "/notifications/v1/subscriptions/{notification_type}/{subscription_id}",
+            get(get_subscription_by_id).delete(delete_subscription_by_id),
+        )
         // Seller Central's consent page (website authorization workflow; super::consent).
         .route("/apps/authorize/consent", get(consent_page))
         .route("/apps/authorize/confirm", post(confirm_consent))
@@ -474,16 +493,20 @@ async fn get_marketplace_participations(
 /// The application's bucket, for grantless operations (no seller).
 const APPLICATION_BUCKET: &str = "_application";
 
-/// `rotateApplicationClientSecret` (super::application): a grantless token with the rotation scope, the
-/// operation's own bucket (0.0167/s, burst 1), then 204 and the new secret on its way to the registered queue.
-async fn rotate_application_client_secret(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let op = Operation::RotateApplicationClientSecret;
+/// The pipeline of a grantless operation: a client-credentials token with `scope`, injected server errors, the
+/// application's bucket of the operation, then the operation.
+fn grantless(
+    shared: &Shared,
+    op: Operation,
+    scope: &str,
+    headers: &HeaderMap,
+    run: impl FnOnce(&mut World, DateTime<Utc>) -> Result<Reply, ApiError>,
+) -> Response {
     let token = headers.get("x-amz-access-token").and_then(|v| v.to_str().ok());
     let now = shared.clock.now();
     let mut world = shared.world();
     let request_id = world.uuid().to_string();
-    if let Err(failure) = auth::authenticate_grantless(&world, token, super::application::ROTATION_SCOPE, now)
-    {
+    if let Err(failure) = auth::authenticate_grantless(&world, token, scope, now) {
         return error_response(&failure.error(), &request_id, None);
     }
     let rate = op.usage_plan().map(|plan| world.buckets.scaled_rate(plan));
@@ -496,8 +519,159 @@ async fn rotate_application_client_secret(State(shared): State<Arc<Shared>>, hea
     if !world.buckets.try_take(APPLICATION_BUCKET, op, now) {
         return error_response(&quota_exceeded(), &request_id, rate);
     }
-    super::application::rotate(&mut world, now);
-    sp_api_response(204, None, &request_id, rate, None)
+    match run(&mut world, now) {
+        Ok(reply) => sp_api_response(reply.status, reply.body.as_ref(), &request_id, rate, None),
+        Err(error) => error_response(&error, &request_id, rate),
+    }
+}
+
+/// `rotateApplicationClientSecret` (super::application): a grantless token with the rotation scope, the
+/// operation's own bucket (0.0167/s, burst 1), then 204 and the new secret on its way to the registered queue.
+async fn rotate_application_client_secret(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    grantless(
+        &shared,
+        Operation::RotateApplicationClientSecret,
+        super::application::ROTATION_SCOPE,
+        &headers,
+        |world, now| {
+            super::application::rotate(world, now);
+            Ok(Reply {
+                status: 204,
+                body: None,
+            })
+        },
+    )
+}
+
+/// A grantless Notifications API operation (destinations, subscriptions by id).
+fn notifications_grantless(
+    shared: &Shared,
+    op: Operation,
+    headers: &HeaderMap,
+    run: impl FnOnce(&mut World) -> Result<Value, ApiError>,
+) -> Response {
+    grantless(
+        shared,
+        op,
+        notifications::NOTIFICATIONS_SCOPE,
+        headers,
+        |world, _| run(world).map(|v| Reply::json(200, v)),
+    )
+}
+
+async fn create_destination(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    notifications_grantless(&shared, Operation::CreateDestination, &headers, |world| {
+        notifications::create_destination(world, &body)
+    })
+}
+
+async fn get_destinations(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    notifications_grantless(&shared, Operation::GetDestinations, &headers, |world| {
+        Ok(notifications::get_destinations(world))
+    })
+}
+
+async fn get_destination(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    notifications_grantless(&shared, Operation::GetDestination, &headers, |world| {
+        notifications::get_destination(world, &id)
+    })
+}
+
+async fn delete_destination(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    notifications_grantless(&shared, Operation::DeleteDestination, &headers, |world| {
+        notifications::delete_destination(world, &id)
+    })
+}
+
+async fn get_subscription_by_id(
+    State(shared): State<Arc<Shared>>,
+    Path((notification_type, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    notifications_grantless(&shared, Operation::GetSubscriptionById, &headers, |world| {
+        notifications::get_subscription_by_id(world, &notification_type, &id)
+    })
+}
+
+async fn delete_subscription_by_id(
+    State(shared): State<Arc<Shared>>,
+    Path((notification_type, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    notifications_grantless(&shared, Operation::DeleteSubscriptionById, &headers, |world| {
+        notifications::delete_subscription_by_id(world, &notification_type, &id)
+    })
+}
+
+async fn create_subscription(
+    State(shared): State<Arc<Shared>>,
+    Path(notification_type): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    sp_api(
+        &shared,
+        Operation::CreateSubscription,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, now| {
+            notifications::create_subscription(world, caller, &notification_type, &body, now)
+                .map(|v| Reply::json(200, v))
+        },
+    )
+    .await
+}
+
+async fn get_subscription(
+    State(shared): State<Arc<Shared>>,
+    Path(notification_type): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    sp_api(
+        &shared,
+        Operation::GetSubscription,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, _| {
+            notifications::get_subscription(world, caller, &notification_type).map(|v| Reply::json(200, v))
+        },
+    )
+    .await
+}
+
+async fn get_subscriptions(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    sp_api(
+        &shared,
+        Operation::GetSubscriptions,
+        &method,
+        uri.path(),
+        &headers,
+        |world, caller, _| {
+            let pairs = query_pairs(query.as_deref())?;
+            notifications::get_subscriptions(world, caller, &pairs).map(|v| Reply::json(200, v))
+        },
+    )
+    .await
 }
 
 /// An HTML page of Seller Central's; `Referrer-Policy: no-referrer` as the workflow's Step 1 asks of the

@@ -78,6 +78,8 @@ pub(crate) struct World {
     pub(crate) consent: super::consent::Consent,
     /// The application's client secrets and its notifications (Application Management API).
     pub(crate) application: super::application::Application,
+    /// Destinations, subscriptions and notifications waiting for delivery (Notifications API).
+    pub(crate) notifications: super::notifications::Notifications,
 }
 
 impl World {
@@ -100,6 +102,7 @@ impl World {
             pii_withheld: BTreeSet::new(),
             consent: Default::default(),
             application: Default::default(),
+            notifications: Default::default(),
         }
     }
 

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     ActionOrigin, Backfill, BuyerPii, ConnectLink, FbaShipmentItem, FeedAction, FeedSubmission,
-    FulfillmentChannel, ImportStatus, JobPrecondition, Order, OrderDetails, OrderPii, OrderStatus, Problem,
-    QueuedGroup, ReportJob, SellerAccount, StoredVersion, UnshippedOrder,
+    FulfillmentChannel, ImportStatus, JobPrecondition, NotificationStatus, Order, OrderDetails, OrderPii,
+    OrderStatus, Problem, QueuedGroup, ReportJob, SellerAccount, StoredVersion, UnshippedOrder,
 };
 use crate::error::StoreError;
 use crate::feeds::FeedType;
@@ -385,6 +385,9 @@ pub trait AccountStore: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StoreError>;
     /// Records that Amazon throttled a call at `at`.
     async fn record_throttled(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records the account's notification subscriptions as checked at `status.checked_at`, unless a later
+    /// check was recorded meanwhile; a missing account is left missing.
+    async fn record_notifications(&self, id: &str, status: &NotificationStatus) -> Result<(), StoreError>;
 }
 
 /// Report jobs.

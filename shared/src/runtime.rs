@@ -19,6 +19,7 @@ use crate::app::batch::DeadLetters;
 use crate::app::credentials::AppCredentials;
 use crate::app::feeds::{FeedProcessor, FeedSettings};
 use crate::app::import::{Import, ImportSettings};
+use crate::app::subscriptions::Subscriptions;
 use crate::config::Config;
 use crate::error::{AmazonError, ConfigError, StoreError};
 use crate::metrics::Metrics;
@@ -100,6 +101,12 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
         amazon,
     } = backend(config, sdk).await?;
     let parse_queue = Config::require(&config.parse_queue_url, "PARSE_QUEUE_URL")?;
+    let subscriptions = Subscriptions::new(
+        amazon.clone(),
+        state.clone(),
+        clock.clone(),
+        config.notification_queue_arn.clone(),
+    );
     Ok(Import {
         accounts: state.clone(),
         jobs: state,
@@ -111,6 +118,7 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
             Config::require(&config.raw_documents_bucket, "RAW_DOCUMENTS_BUCKET")?,
             config.data_key_id.clone(),
         )),
+        subscriptions,
         amazon,
         clock,
         metrics,
@@ -148,6 +156,7 @@ pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupEr
         naming: naming(config),
         links: state,
         connect: config.connect.clone(),
+        notification_queue_arn: config.notification_queue_arn.clone(),
     }))
 }
 

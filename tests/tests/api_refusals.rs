@@ -329,6 +329,13 @@ impl AccountStore for Failing<dyn AccountStore> {
     async fn record_throttled(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.inner.record_throttled(id, at).await
     }
+    async fn record_notifications(
+        &self,
+        id: &str,
+        status: &shared::domain::NotificationStatus,
+    ) -> Result<(), StoreError> {
+        self.inner.record_notifications(id, status).await
+    }
 }
 
 #[async_trait]

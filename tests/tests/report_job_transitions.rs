@@ -86,6 +86,13 @@ impl AccountStore for Meeting {
     async fn record_throttled(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.inner.record_throttled(id, at).await
     }
+    async fn record_notifications(
+        &self,
+        id: &str,
+        status: &shared::domain::NotificationStatus,
+    ) -> Result<(), StoreError> {
+        self.inner.record_notifications(id, status).await
+    }
 }
 
 /// A parse queue with the fastest parser there can be: the document is imported before `send` returns.

@@ -17,6 +17,7 @@ pub mod client;
 pub mod document;
 pub mod feeds;
 pub mod lwa;
+pub mod notifications;
 pub mod orders;
 pub mod rate;
 pub mod reports;

@@ -51,11 +51,21 @@ pub enum Operation {
     GetMarketplaceParticipations,
     /// Application Management API `rotateApplicationClientSecret` (grantless).
     RotateApplicationClientSecret,
+    /// Notifications v1 `getDestinations` (grantless).
+    GetDestinations,
+    /// Notifications v1 `createDestination` (grantless).
+    CreateDestination,
+    /// Notifications v1 `getSubscription`.
+    GetSubscription,
+    /// Notifications v1 `createSubscription`.
+    CreateSubscription,
+    /// Notifications v1 `deleteSubscriptionById` (grantless).
+    DeleteSubscriptionById,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 16] = [
+    pub const ALL: [Operation; 21] = [
         Operation::CreateReport,
         Operation::GetReport,
         Operation::GetReports,
@@ -72,6 +82,11 @@ impl Operation {
         Operation::SearchOrders,
         Operation::GetMarketplaceParticipations,
         Operation::RotateApplicationClientSecret,
+        Operation::GetDestinations,
+        Operation::CreateDestination,
+        Operation::GetSubscription,
+        Operation::CreateSubscription,
+        Operation::DeleteSubscriptionById,
     ];
 
     /// The model's `operationId`, e.g. `createReport`; also the name in logs and limiter keys.
@@ -93,6 +108,11 @@ impl Operation {
             Operation::SearchOrders => "searchOrders",
             Operation::GetMarketplaceParticipations => "getMarketplaceParticipations",
             Operation::RotateApplicationClientSecret => "rotateApplicationClientSecret",
+            Operation::GetDestinations => "getDestinations",
+            Operation::CreateDestination => "createDestination",
+            Operation::GetSubscription => "getSubscription",
+            Operation::CreateSubscription => "createSubscription",
+            Operation::DeleteSubscriptionById => "deleteSubscriptionById",
         }
     }
 
@@ -123,6 +143,12 @@ impl Operation {
             Operation::GetMarketplaceParticipations => (0.016, 15),
             // application_2023-11-30.json, the operation's "Usage Plan" table.
             Operation::RotateApplicationClientSecret => (0.0167, 1),
+            // notifications.json, each operation's "Usage Plan" table (and the usage-plans table).
+            Operation::GetDestinations
+            | Operation::CreateDestination
+            | Operation::GetSubscription
+            | Operation::CreateSubscription
+            | Operation::DeleteSubscriptionById => (1.0, 5),
         };
         Quota { rate, burst }
     }

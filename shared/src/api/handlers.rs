@@ -273,6 +273,12 @@ pub(crate) async fn update_account(
 
 pub(crate) async fn delete_account(State(state): State<ApiState>, Path(id): Path<String>) -> Answer {
     check_id("account", &id)?;
+    // Its subscriptions first (grantless, so a revoked seller's go too): if Amazon cannot be reached the
+    // account stays whole, and deleting again goes on.
+    let record = state.accounts.get(&id).await?;
+    if let Some(status) = &record.status.notifications {
+        state.subscriptions.remove(&record.account, status).await?;
+    }
     state.accounts.delete(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

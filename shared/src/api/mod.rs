@@ -48,6 +48,7 @@ use crate::app::health::HealthCheck;
 use crate::app::idempotency::Idempotency;
 use crate::app::orders::Orders;
 use crate::app::reports::Reports;
+use crate::app::subscriptions::Subscriptions;
 use crate::clock::Clock;
 use crate::domain::connect::ConnectSettings;
 use crate::ports::{
@@ -79,6 +80,8 @@ pub struct ApiState {
     pub connect: Connect,
     /// Time (a shipment's default ship date).
     pub clock: Arc<dyn Clock>,
+    /// Notification subscriptions (removed with their account).
+    pub subscriptions: Subscriptions,
 }
 
 /// The ports and clients the API's use cases are built from: what `shared::runtime::api` builds over AWS,
@@ -111,6 +114,8 @@ pub struct ApiParts {
     pub links: Arc<dyn ConnectLinkStore>,
     /// The SP-API application as connect links present it to Amazon.
     pub connect: ConnectSettings,
+    /// The stack's notification queue, whose subscriptions a deleted account's go with it.
+    pub notification_queue_arn: Option<String>,
 }
 
 impl ApiState {
@@ -130,6 +135,7 @@ impl ApiState {
             naming,
             links,
             connect,
+            notification_queue_arn,
         } = parts;
         // A person is waiting (and API Gateway gives up after 30 s): calls take a rate token only if one is
         // there now, and otherwise answer when to come back.
@@ -142,6 +148,12 @@ impl ApiState {
             naming.clone(),
         );
         ApiState {
+            subscriptions: Subscriptions::new(
+                amazon.clone(),
+                accounts.clone(),
+                clock.clone(),
+                notification_queue_arn,
+            ),
             connect: Connect::new(
                 links,
                 account_cases.clone(),

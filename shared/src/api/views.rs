@@ -10,8 +10,8 @@ use crate::app::health::{AccountHealth, HealthStatus, LiveCheck};
 use crate::domain::{
     ActionPayload, ActionState, Backfill, BackfillStatus, ConnectLink, Connection, FeedAction,
     FeedSubmission, ImportOptions, ImportSummary, ItemAmounts, JobPurpose, JobState, LinkStatus, Money,
-    Order, OrderDetails, OrderItem, OrderPii, PiiAvailability, Problem, ProblemKind, ReportJob, ShipTo,
-    SubmissionStatus, TimeWindow,
+    NotificationStatus, Order, OrderDetails, OrderItem, OrderPii, PiiAvailability, Problem, ProblemKind,
+    ReportJob, ShipTo, SubmissionStatus, TimeWindow,
 };
 use crate::feeds::ShipFrom;
 use crate::ports::{AccountRecord, Page};
@@ -397,6 +397,10 @@ pub(crate) struct HealthView {
     schedule_enabled: bool,
     reports_in_flight: u32,
     throttling: ThrottlingView,
+    /// The subscriptions' states as the domain writes them (`checkedAt`, and per type `active` with its
+    /// `subscriptionId` or `refused` with Amazon's `code` and `message`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notifications: Option<NotificationStatus>,
 }
 
 impl From<AccountHealth> for HealthView {
@@ -430,6 +434,7 @@ impl From<AccountHealth> for HealthView {
                 last_throttled_at: health.last_throttled_at,
                 recent: health.throttled_recently,
             },
+            notifications: health.notifications,
         }
     }
 }

@@ -12,7 +12,9 @@ use crate::amazon::{AmazonClient, GetReportsQuery};
 use crate::app::credentials::{StoredCredentials, credentials_problem};
 use crate::clock::Clock;
 use crate::domain::report::ALL_ORDERS_FLAT;
-use crate::domain::{ImportInterval, JobPurpose, JobState, Problem, ProblemKind, ReportJob, SellerAccount};
+use crate::domain::{
+    ImportInterval, JobPurpose, JobState, NotificationStatus, Problem, ProblemKind, ReportJob, SellerAccount,
+};
 use crate::error::AmazonError;
 use crate::ports::{AccountStore, JobStore, Schedules, SecretStore};
 
@@ -80,6 +82,8 @@ pub struct AccountHealth {
     pub last_throttled_at: Option<DateTime<Utc>>,
     /// Whether that was within the last hour.
     pub throttled_recently: bool,
+    /// The account's notification subscriptions as last checked, with Amazon's refusals.
+    pub notifications: Option<NotificationStatus>,
 }
 
 /// The health check.
@@ -189,6 +193,7 @@ impl HealthCheck {
             reports_in_flight,
             last_throttled_at: record.status.last_throttled_at,
             throttled_recently,
+            notifications: record.status.notifications.clone(),
         })
     }
 

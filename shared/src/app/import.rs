@@ -54,6 +54,8 @@ pub struct Import {
     pub metrics: Metrics,
     /// Window layout.
     pub settings: ImportSettings,
+    /// The account's notification subscriptions.
+    pub subscriptions: crate::app::subscriptions::Subscriptions,
 }
 
 /// Why an import step failed.

@@ -16,3 +16,4 @@ pub mod publish_events;
 pub mod reports;
 pub mod request_reports;
 pub mod store_orders;
+pub mod subscriptions;

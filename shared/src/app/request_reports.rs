@@ -5,9 +5,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::import::{Import, ImportError};
-use crate::amazon::CreateReportSpecification;
+use crate::amazon::{CreateReportSpecification, SellerAuth};
+use crate::domain::notifications::check_due;
 use crate::domain::report::MAX_ORDER_REPORT_WINDOW;
 use crate::domain::{ImportInterval, ImportStatus, JobPrecondition, JobPurpose, JobState, ReportJob, Window};
+use crate::ports::AccountRecord;
 
 /// A window ends this long before now: Amazon refuses end times in the future, and clocks differ a little.
 const END_MARGIN: TimeDelta = TimeDelta::minutes(2);
@@ -92,8 +94,10 @@ impl Import {
             });
         }
         let account = &record.account;
+        let mut seller = None;
         let result = async {
             let auth = self.seller_auth(account).await?;
+            seller = Some(auth.clone());
             let mut jobs = Vec::new();
             for report_type in account.options.report_types() {
                 let now = self.clock.now();
@@ -135,11 +139,35 @@ impl Import {
         match result {
             Ok(jobs) => {
                 self.accounts.record_connected(&account.id).await?;
+                if let Some(seller) = &seller {
+                    self.keep_subscriptions(&record, seller).await;
+                }
                 Ok(TickOutcome::Requested { jobs })
             }
             Err(err) => {
                 self.record_failure(&account.id, &err).await?;
                 Err(err)
+            }
+        }
+    }
+}
+
+impl Import {
+    /// Checks the account's notification subscriptions when they are due ([`check_due`]): after its reports were
+    /// requested, so a connected seller's first tick subscribes it. Best effort: a failure is logged and the
+    /// next tick tries again.
+    async fn keep_subscriptions(&self, record: &AccountRecord, seller: &SellerAuth) {
+        if !self.subscriptions.enabled() || !check_due(record.status.notifications.as_ref(), self.clock.now())
+        {
+            return;
+        }
+        match self.subscriptions.check(&record.account, seller).await {
+            Ok(Some(status)) if status.all_active() => {
+                tracing::info!(account = %record.account.id, "notification subscriptions checked");
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(account = %record.account.id, error = %err, "cannot record the notification subscriptions");
             }
         }
     }

@@ -136,6 +136,10 @@ pub struct ImportStatus {
     /// When Amazon last throttled a call for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_throttled_at: Option<DateTime<Utc>>,
+    /// The account's notification subscriptions as last checked (none before the first check, or when the
+    /// stack has no notification queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<super::NotificationStatus>,
 }
 
 #[cfg(test)]

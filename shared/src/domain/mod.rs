@@ -7,6 +7,7 @@ pub mod events;
 pub mod health;
 pub mod marketplace;
 pub mod money;
+pub mod notifications;
 pub mod order;
 pub mod order_details;
 pub mod outbox;
@@ -20,6 +21,7 @@ pub use connect::{ConnectLink, ConnectState, LinkRefusal, LinkStatus, NewLink};
 pub use health::{Connection, ImportStatus, Problem, ProblemKind};
 pub use marketplace::{MARKETPLACES, Marketplace, Region};
 pub use money::{Currency, Money};
+pub use notifications::{NotificationStatus, NotificationType, SubscriptionState};
 pub use order::{FulfillmentChannel, ItemAmounts, Order, OrderItem, OrderStatus, ShipTo, StoredVersion};
 pub use order_details::{
     CancellationRequest, DetailsDecision, OrderDetails, OrderPii, PiiAvailability, ShippableItem, TimeWindow,

@@ -138,6 +138,13 @@ async fn main() -> Result<()> {
             bench.resources.get("RawDocumentsBucket").context("bucket")?,
             None,
         )),
+        // The benchmark measures getOrder alone: no notification subscriptions.
+        subscriptions: shared::app::subscriptions::Subscriptions::new(
+            bench.amazon.clone(),
+            bench.state.clone(),
+            clock.clone(),
+            None,
+        ),
         amazon: bench.amazon.clone(),
         clock: clock.clone(),
         metrics: Metrics::recording("enrich-bench"),

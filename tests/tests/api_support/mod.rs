@@ -19,6 +19,7 @@ use shared::amazon::{AmazonClient, Endpoints, LwaCredentials, RetryPolicy};
 use shared::api::{ApiParts, ApiState};
 use shared::app::accounts::AccountNaming;
 use shared::app::import::{Import, ImportSettings, ParseMessage};
+use shared::app::subscriptions::Subscriptions;
 use shared::clock::ManualClock;
 use shared::domain::connect::ConnectSettings;
 use shared::metrics::Metrics;
@@ -93,6 +94,9 @@ impl Drop for Api {
     }
 }
 
+/// The queue the stack's notification destination names (the sandbox only keeps it as the destination's ARN).
+pub const NOTIFICATION_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:sellersync-notifications";
+
 /// Starts everything with a fresh set of tables, queues and schedule group.
 pub async fn start() -> Api {
     let clock = Arc::new(ManualClock::new(epoch()));
@@ -164,6 +168,7 @@ pub async fn start() -> Api {
             draft: false,
             seller_central_url: Some(sandbox.base_url().to_owned()),
         },
+        notification_queue_arn: Some(NOTIFICATION_QUEUE_ARN.to_owned()),
     });
     let import = Import {
         accounts: state.clone(),
@@ -179,6 +184,12 @@ pub async fn start() -> Api {
             resources.get("RawDocumentsBucket").expect("raw documents bucket"),
             None,
         )),
+        subscriptions: Subscriptions::new(
+            amazon(RetryPolicy::default()),
+            state.clone(),
+            clock.clone(),
+            Some(NOTIFICATION_QUEUE_ARN.to_owned()),
+        ),
         amazon: amazon(RetryPolicy::default()),
         clock: clock.clone(),
         metrics: Metrics::recording("api-tests"),

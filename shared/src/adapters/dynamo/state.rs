@@ -16,7 +16,8 @@ use super::keys::{
 use super::{Item, get_s, n, put_item, put_new_item, put_versioned, s, written};
 use crate::adapters::unavailable;
 use crate::domain::{
-    Backfill, BackfillStatus, Connection, ImportStatus, JobPrecondition, Problem, ReportJob, SellerAccount,
+    Backfill, BackfillStatus, Connection, ImportStatus, JobPrecondition, NotificationStatus, Problem,
+    ReportJob, SellerAccount,
 };
 use crate::error::StoreError;
 use crate::ports::{
@@ -213,6 +214,11 @@ fn account_record(mut item: Item) -> Result<AccountRecord, StoreError> {
             })
             .unwrap_or_default(),
         last_throttled_at: time_attribute(&item, "throttled_at"),
+        notifications: if item.contains_key("notifications") {
+            Some(decode(&mut item, "notifications")?)
+        } else {
+            None
+        },
     };
     Ok(AccountRecord { account, status })
 }
@@ -381,6 +387,22 @@ impl AccountStore for DynamoStateStore {
             None,
             &[],
             vec![(":t", s(timestamp(at)))],
+        )
+        .await
+    }
+
+    async fn record_notifications(&self, id: &str, status: &NotificationStatus) -> Result<(), StoreError> {
+        // Two checks at once (a tick and a connect) both tell what Amazon said; the later check's word stays.
+        let newer = "attribute_not_exists(notifications_checked) OR notifications_checked < :at";
+        self.update_account(
+            id,
+            "SET notifications = :n, notifications_checked = :at",
+            Some(newer),
+            &[],
+            vec![
+                (":n", encode(id, status)?),
+                (":at", s(timestamp(status.checked_at))),
+            ],
         )
         .await
     }

@@ -51,6 +51,8 @@ pub struct Config {
     /// `NOTIFICATION_QUEUE_ARN`: the queue Amazon delivers the sellers' notifications to (every account is
     /// subscribed to it); unset, accounts are not subscribed.
     pub notification_queue_arn: Option<String>,
+    /// `NOTIFICATIONS_DLQ_URL`: dead letters of the sellers' notification queue.
+    pub notifications_dlq_url: Option<String>,
     /// How long the first queued shipment confirmation or inventory update waits for others to join its feed
     /// (`FEED_WINDOW_SECONDS`, default 180): about 20 feeds an hour per account and type at most, within
     /// Amazon's createFeed quota of about 30 an hour.
@@ -165,6 +167,7 @@ impl Config {
             feed_dlq_url: var("FEED_DLQ_URL"),
             app_notifications_dlq_url: var("APP_NOTIFICATIONS_DLQ_URL"),
             notification_queue_arn: var("NOTIFICATION_QUEUE_ARN"),
+            notifications_dlq_url: var("NOTIFICATIONS_DLQ_URL"),
             feed_queue_url: var("FEED_QUEUE_URL"),
             feed_window: TimeDelta::seconds(whole_number(&var, "FEED_WINDOW_SECONDS", 180, 0..=86_400)?),
             cancel_window: TimeDelta::seconds(whole_number(&var, "CANCEL_WINDOW_SECONDS", 300, 0..=86_400)?),

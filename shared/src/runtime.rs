@@ -19,6 +19,7 @@ use crate::app::batch::DeadLetters;
 use crate::app::credentials::AppCredentials;
 use crate::app::feeds::{FeedProcessor, FeedSettings};
 use crate::app::import::{Import, ImportSettings};
+use crate::app::notifications::NotificationHandler;
 use crate::app::subscriptions::Subscriptions;
 use crate::config::Config;
 use crate::error::{AmazonError, ConfigError, StoreError};
@@ -316,6 +317,26 @@ pub async fn credentials(
             max_receives: APP_NOTIFICATION_MAX_RECEIVES,
         });
     Ok((credentials, dead_letters))
+}
+
+/// Deliveries of a seller notification before it is dead-lettered (the template's `maxReceiveCount`).
+pub const NOTIFICATION_MAX_RECEIVES: u32 = 5;
+
+/// The notification handler (the import's and the feed poller's use cases) and its dead letters.
+pub async fn notifications(
+    config: &Config,
+    sdk: &SdkConfig,
+) -> Result<(NotificationHandler, Option<DeadLetters>), StartupError> {
+    let handler = NotificationHandler {
+        import: import(config, sdk).await?,
+        feeds: feeds(config, sdk).await?,
+    };
+    let dead_letters = config.notifications_dlq_url.as_deref().map(|url| DeadLetters {
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url))
+            as Arc<dyn crate::ports::MessageQueue>,
+        max_receives: NOTIFICATION_MAX_RECEIVES,
+    });
+    Ok((handler, dead_letters))
 }
 
 /// The parse queue's dead letters, when the configuration names the dead-letter queue.

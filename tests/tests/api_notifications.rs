@@ -11,7 +11,9 @@ use api_support::{NOTIFICATION_QUEUE_ARN, seller_spec};
 use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::Value;
+use shared::app::notifications::{NotificationHandler, Taken};
 use shared::app::request_reports::Tick;
+use shared::ports::OrderStore;
 use tests::sandbox::{CLIENT_ID, CLIENT_SECRET, Fault, FaultKind, NOTIFICATIONS_SCOPE, Operation};
 
 const US: &str = "ATVPDKIKX0DER";
@@ -217,4 +219,235 @@ async fn two_checks_at_once_leave_one_subscription_per_type() {
         let at_amazon: BTreeSet<String> = subscribed.iter().map(|(_, id, _)| id.clone()).collect();
         assert_eq!(ids, at_amazon);
     }
+}
+
+/// The notification handler of the test's stack (the import's and the feed poller's use cases).
+fn handler(api: &api_support::Api) -> NotificationHandler {
+    NotificationHandler {
+        import: api.import.clone(),
+        feeds: api_support::processor(api, api.state.clone()),
+    }
+}
+
+#[tokio::test]
+async fn order_changes_are_read_again_once_in_order_and_never_backwards() {
+    let api = api_support::start().await;
+    // Orders placed over the three days before the clock and the two after, so some change while the test
+    // watches.
+    let spec = tests::sandbox::SellerSpec::new(
+        304,
+        api_support::epoch() - TimeDelta::days(3),
+        api_support::epoch() + TimeDelta::days(2),
+    )
+    .in_marketplaces(&[US])
+    .with_orders(80);
+    let (seller, account) = api.connect(spec, "15m").await;
+    let requested = api
+        .post(
+            &format!("/accounts/{account}/reports"),
+            serde_json::json!({"reportType": "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
+                "dataStartTime": "2026-03-06T00:00:00Z", "dataEndTime": "2026-03-09T11:50:00Z"}),
+        )
+        .await;
+    assert_eq!(requested.status, StatusCode::ACCEPTED, "{:?}", requested.body);
+    api.advance(TimeDelta::minutes(2));
+    api.poll_and_parse().await;
+    let record = api.import.accounts.get_account(&account).await.unwrap().unwrap();
+    let auth = api.import.seller_auth(&record.account).await.unwrap();
+    let status = api
+        .import
+        .subscriptions
+        .check(&record.account, &auth)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.all_active(), "{status:?}");
+
+    api.advance(TimeDelta::hours(30));
+    let handler = handler(&api);
+    let delivered: Vec<Value> = api
+        .sandbox
+        .take_notifications()
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect();
+    let changes: Vec<&Value> = delivered
+        .iter()
+        .filter(|n| n["NotificationType"] == "ORDER_CHANGE")
+        .collect();
+    assert!(
+        changes.len() >= 10,
+        "only {} order changes in 8 hours",
+        changes.len()
+    );
+    let get_orders = |api: &api_support::Api| {
+        api.sandbox
+            .stats(&seller.seller_id)
+            .unwrap()
+            .get(&Operation::GetOrder)
+            .map_or(0, |s| s.calls)
+    };
+
+    // Delivered out of order (newest first), then all again in order.
+    let mut read_again = 0;
+    let mut dropped = std::collections::BTreeMap::<&str, u32>::new();
+    for body in changes.iter().rev() {
+        match handler.take(&body.to_string()).await.expect("taken") {
+            Taken::Order(summary) => read_again += summary.fetched,
+            Taken::Dropped(why) => *dropped.entry(why).or_default() += 1,
+            other => panic!("an order change taken as {other:?}"),
+        }
+    }
+    assert!(read_again > 0, "no stored order was read again: {dropped:?}");
+    // An older change after a newer one was read reads nothing.
+    assert!(
+        dropped.contains_key("the stored order already has this change"),
+        "{dropped:?}"
+    );
+    let reads = get_orders(&api);
+    for body in &changes {
+        let taken = handler.take(&body.to_string()).await.expect("taken");
+        assert!(
+            matches!(taken, Taken::Dropped(_)),
+            "a repeated change did {taken:?}"
+        );
+    }
+    assert_eq!(get_orders(&api), reads, "a repeated change was read again");
+    let mut per_order = std::collections::BTreeMap::<&str, u32>::new();
+    for body in &changes {
+        *per_order
+            .entry(
+                body["Payload"]["OrderChangeNotification"]["AmazonOrderId"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .or_default() += 1;
+    }
+    // New orders wait for the import.
+    assert!(
+        dropped.contains_key("the order is not imported yet: the next import brings it"),
+        "{dropped:?}"
+    );
+
+    // Every stored order that got a change is now at least as new as its last change, and as getOrder shows it.
+    let token_calls = get_orders(&api);
+    for (order_id, _) in per_order {
+        let Some(stored) = api.orders.get_order(&account, order_id).await.unwrap() else {
+            continue;
+        };
+        let last_change = changes
+            .iter()
+            .map(|n| &n["Payload"]["OrderChangeNotification"])
+            .filter(|c| c["AmazonOrderId"] == order_id)
+            .map(|c| {
+                c["OrderChangeTrigger"]["TimeOfOrderChange"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<chrono::DateTime<chrono::Utc>>()
+                    .unwrap()
+            })
+            .max()
+            .unwrap();
+        let details = api.orders.get_order_details(&account, order_id).await.unwrap();
+        let known = details.map_or(stored.last_updated, |d| d.last_updated.max(stored.last_updated));
+        assert!(
+            known >= last_change,
+            "{order_id}: stored {known}, changed {last_change}"
+        );
+    }
+    // A third delivery of everything changes and reads nothing.
+    for body in &changes {
+        assert!(matches!(
+            handler.take(&body.to_string()).await.unwrap(),
+            Taken::Dropped(_)
+        ));
+    }
+    assert_eq!(get_orders(&api), token_calls);
+}
+
+#[tokio::test]
+async fn a_finished_report_is_polled_at_once_and_bad_notifications_are_dead_lettered_with_the_reason() {
+    let api = api_support::start().await;
+    let (seller, account) = api.connect(seller_spec(305, &[US], 20), "15m").await;
+    let record = api.import.accounts.get_account(&account).await.unwrap().unwrap();
+    let auth = api.import.seller_auth(&record.account).await.unwrap();
+    api.import
+        .subscriptions
+        .check(&record.account, &auth)
+        .await
+        .unwrap();
+    tick(&api, &account).await;
+    // Amazon finishes the reports after 45 s; the notifications say so.
+    api.advance(TimeDelta::seconds(50));
+    let delivered: Vec<Value> = api
+        .sandbox
+        .take_notifications()
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect();
+    let finished: Vec<&Value> = delivered
+        .iter()
+        .filter(|n| n["notificationType"] == "REPORT_PROCESSING_FINISHED")
+        .collect();
+    assert_eq!(finished.len(), 2, "{delivered:?}");
+    let handler = handler(&api);
+    for body in &finished {
+        match handler.take(&body.to_string()).await.expect("taken") {
+            Taken::Report(summary) => assert_eq!(summary.done, 1, "{summary:?}"),
+            other => panic!("a finished report taken as {other:?}"),
+        }
+        // Again: the job moved on, nothing more happens.
+        assert_eq!(
+            handler.take(&body.to_string()).await.unwrap(),
+            Taken::Dropped("the report's job was handled already")
+        );
+    }
+    // Their documents went to the parsers, before any poller run.
+    assert_eq!(api.receive_parse_messages().await.len(), 2);
+
+    // Another seller's, a vendor's and an unreadable notification: the first two are dropped, the last is
+    // dead-lettered with its reason (never retried: it cannot succeed).
+    let mut other = finished[0].clone();
+    other["payload"]["reportProcessingFinishedNotification"]["sellerId"] = Value::from("A0THERSELLER0");
+    assert_eq!(
+        handler.take(&other.to_string()).await.unwrap(),
+        Taken::Dropped("no account of this seller")
+    );
+    let dlq = api.resources.get("ParseDeadLetterQueue").unwrap().to_owned();
+    let dead_letters = shared::app::batch::DeadLetters {
+        queue: std::sync::Arc::new(shared::adapters::sqs::SqsQueue::new(api.stack.sqs.clone(), &dlq)),
+        max_receives: 5,
+    };
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(serde_json::json!({"Records": [{
+            "messageId": "m-1",
+            "body": r#"{"notificationType":"REPORT_PROCESSING_FINISHED","payload":{}}"#,
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+        }]}))
+        .unwrap();
+    let response = handler.take_batch(event, Some(&dead_letters)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let letters = api
+        .stack
+        .sqs
+        .receive_message()
+        .queue_url(&dlq)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(letters.len(), 1);
+    let reason = letters[0]
+        .message_attributes()
+        .and_then(|a| a.get("reason"))
+        .and_then(|v| v.string_value())
+        .unwrap_or_default();
+    assert!(
+        reason.contains("REPORT_PROCESSING_FINISHED") && reason.contains("payload"),
+        "{reason}"
+    );
+    let _ = seller;
 }

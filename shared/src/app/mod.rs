@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod health;
 pub mod idempotency;
 pub mod import;
+pub mod notifications;
 pub mod orders;
 pub mod parse_reports;
 pub mod poll_reports;

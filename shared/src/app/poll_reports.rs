@@ -215,7 +215,11 @@ impl Import {
 
     /// Polls one job and moves it on. Every write is made over the job as read, so of two runs polling it at
     /// once only the first moves it; the other leaves it (and its document) alone.
-    async fn poll_job(&self, auth: &SellerAuth, mut job: ReportJob) -> Result<PollSummary, ImportError> {
+    pub(crate) async fn poll_job(
+        &self,
+        auth: &SellerAuth,
+        mut job: ReportJob,
+    ) -> Result<PollSummary, ImportError> {
         let expected = job.change();
         let report = match self.amazon.get_report(auth, &job.report_id).await {
             Ok(report) => report,

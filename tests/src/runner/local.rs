@@ -17,6 +17,7 @@ use shared::app::batch::DeadLetters;
 use shared::app::credentials::AppCredentials;
 use shared::app::feeds::FeedProcessor;
 use shared::app::import::Import;
+use shared::app::notifications::NotificationHandler;
 use shared::app::poll_reports::PollSummary;
 use shared::app::request_reports::{Tick, TickOutcome};
 use shared::clock::Clock;
@@ -58,6 +59,7 @@ enum Handler {
     FeedPoller,
     Publisher,
     Credentials,
+    Notifications,
 }
 
 impl Handler {
@@ -70,6 +72,7 @@ impl Handler {
             "poll-feeds" => Handler::FeedPoller,
             "publish-events" => Handler::Publisher,
             "rotate-credentials" => Handler::Credentials,
+            "take-notifications" => Handler::Notifications,
             _ => return None,
         })
     }
@@ -135,6 +138,9 @@ pub struct LocalRunner {
     /// The application credentials' use cases.
     pub credentials: AppCredentials,
     app_dead_letters: Option<DeadLetters>,
+    /// The sellers' notifications' use cases.
+    pub notifications: NotificationHandler,
+    notification_dead_letters: Option<DeadLetters>,
     /// The sandbox, whose application notifications the runner delivers to the stack's queue as Amazon would.
     spapi_url: String,
     /// The client that asks the sandbox for them, and when it last asked (wall time).
@@ -220,6 +226,8 @@ impl LocalRunner {
         let feeds = shared::runtime::feeds(&config, &stack.sdk).await?;
         let parse_dead_letters = shared::runtime::parse_dead_letters(&config, &stack.sdk);
         let (credentials, app_dead_letters) = shared::runtime::credentials(&config, &stack.sdk).await?;
+        let (notifications, notification_dead_letters) =
+            shared::runtime::notifications(&config, &stack.sdk).await?;
         let (scheduled, queues, streams) =
             function_events(&template, &resources, &stack, settings.redelivery)?;
         let publisher: Option<Arc<dyn shared::ports::EventPublisher>> = if streams.is_empty() {
@@ -241,6 +249,8 @@ impl LocalRunner {
             feeds,
             credentials,
             app_dead_letters,
+            notifications,
+            notification_dead_letters,
             spapi_url: settings.spapi_url.clone(),
             http: reqwest::Client::new(),
             notifications_taken: None,
@@ -313,7 +323,7 @@ impl LocalRunner {
             }
         }
         self.ticker.retain(&names);
-        self.deliver_app_notifications().await;
+        self.deliver_notifications().await;
         for i in 0..self.queues.len() {
             self.drain(i).await?;
         }
@@ -327,12 +337,12 @@ impl LocalRunner {
         Ok(())
     }
 
-    /// Puts the sandbox's application notifications (a new client secret) on the stack's notification queue,
-    /// as Amazon delivers them to the queue the developer registered. A sandbox that cannot be asked is
-    /// retried at the next round.
-    async fn deliver_app_notifications(&mut self) {
-        // A quarter of a second of wall time between asks: rotations are rare, and every round of a fast clock
-        // asking would cost the other functions' rounds.
+    /// Delivers what Amazon would: the sandbox's application notifications (a new client secret) to the stack's
+    /// application notification queue, and the sellers' notifications to the queue their destination names (the
+    /// stack's notification queue). A sandbox that cannot be asked is asked again at a later round.
+    async fn deliver_notifications(&mut self) {
+        // A quarter of a second of wall time between asks: every round of a fast clock asking would cost the
+        // other functions' rounds.
         if self
             .notifications_taken
             .is_some_and(|at| at.elapsed() < Duration::from_millis(250))
@@ -340,13 +350,46 @@ impl LocalRunner {
             return;
         }
         self.notifications_taken = Some(std::time::Instant::now());
-        let Ok(queue) = self.resources.get("AppNotificationQueue").map(str::to_owned) else {
-            return;
-        };
+        let mut deliveries = Vec::new();
+        if let Ok(queue) = self.resources.get("AppNotificationQueue") {
+            let queue = queue.to_owned();
+            for body in self.take_from_sandbox("/_sandbox/app/notifications/take").await {
+                deliveries.push((queue.clone(), body));
+            }
+        }
+        for taken in self.take_from_sandbox("/_sandbox/notifications/take").await {
+            let arn = taken["arn"].as_str().unwrap_or_default();
+            // Amazon delivers to the ARN the destination names; here that is one of the stack's queues.
+            let Some((id, _)) = self.resources.arns.iter().find(|(_, a)| a.as_str() == arn) else {
+                tracing::warn!(arn, "a notification for a queue the local stack does not have");
+                continue;
+            };
+            if let Ok(queue) = self.resources.get(id) {
+                deliveries.push((queue.to_owned(), taken["body"].clone()));
+            }
+        }
+        for (queue, body) in deliveries {
+            let sent = self
+                .stack
+                .sqs
+                .send_message()
+                .queue_url(&queue)
+                .message_body(body.to_string())
+                .send()
+                .await;
+            if let Err(error) = sent {
+                tracing::warn!(%error, "cannot deliver a notification");
+            }
+        }
+    }
+
+    /// What the sandbox's control route `path` hands over (`{"notifications": [...]}`); nothing when it cannot
+    /// be asked.
+    async fn take_from_sandbox(&self, path: &str) -> Vec<serde_json::Value> {
         let taken = async {
             let response = self
                 .http
-                .post(format!("{}/_sandbox/app/notifications/take", self.spapi_url))
+                .post(format!("{}{path}", self.spapi_url))
                 .send()
                 .await?
                 .error_for_status()?;
@@ -354,26 +397,10 @@ impl LocalRunner {
             Ok::<_, reqwest::Error>(body["notifications"].as_array().cloned().unwrap_or_default())
         }
         .await;
-        let notifications = match taken {
-            Ok(notifications) => notifications,
-            Err(error) => {
-                tracing::warn!(%error, "cannot take the sandbox's application notifications");
-                return;
-            }
-        };
-        for notification in notifications {
-            let sent = self
-                .stack
-                .sqs
-                .send_message()
-                .queue_url(&queue)
-                .message_body(notification.to_string())
-                .send()
-                .await;
-            if let Err(error) = sent {
-                tracing::warn!(%error, "cannot deliver an application notification");
-            }
-        }
+        taken.unwrap_or_else(|error| {
+            tracing::warn!(%error, path, "cannot take the sandbox's notifications");
+            Vec::new()
+        })
     }
 
     /// Publishes everything the tables' streams hold so far, as the template's mappings do.
@@ -603,7 +630,7 @@ impl LocalRunner {
                     tracing::warn!(%error, "credentials check failed; the next day's retries");
                 }
             }
-            Handler::Requester | Handler::Parser | Handler::Publisher => {
+            Handler::Requester | Handler::Parser | Handler::Publisher | Handler::Notifications => {
                 bail!("{handler:?} is not invoked by a schedule of the template")
             }
         }
@@ -612,9 +639,12 @@ impl LocalRunner {
 
     async fn drain(&mut self, i: usize) -> Result<()> {
         loop {
-            // The credentials function is left out of the chaos plan: its queue draws no fault, so a seed's
-            // faults on the import and feed queues stay what they were before it existed.
-            let delivery = if self.queues[i].handler == Handler::Credentials {
+            // The credentials and notification functions are left out of the chaos plan: their queues draw no
+            // fault, so a seed's faults on the import and feed queues stay what they were before they existed.
+            let delivery = if matches!(
+                self.queues[i].handler,
+                Handler::Credentials | Handler::Notifications
+            ) {
                 Delivery::Normal
             } else {
                 self.next_delivery(false)
@@ -623,6 +653,8 @@ impl LocalRunner {
             let (import, dead_letters) = (&self.import, self.parse_dead_letters.as_ref());
             let feeds = &self.feeds;
             let (credentials, app_dead_letters) = (&self.credentials, self.app_dead_letters.as_ref());
+            let (notifications, notification_dead_letters) =
+                (&self.notifications, self.notification_dead_letters.as_ref());
             let stats = match queue.handler {
                 Handler::Parser => {
                     queue
@@ -650,6 +682,16 @@ impl LocalRunner {
                         .poll_once_or_abandon(Duration::ZERO, |event| {
                             chaos::deliver(delivery, event, |event| async move {
                                 credentials.take_batch(event, app_dead_letters).await
+                            })
+                        })
+                        .await
+                }
+                Handler::Notifications => {
+                    queue
+                        .source
+                        .poll_once_or_abandon(Duration::ZERO, |event| {
+                            chaos::deliver(delivery, event, |event| async move {
+                                notifications.take_batch(event, notification_dead_letters).await
                             })
                         })
                         .await

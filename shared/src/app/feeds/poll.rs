@@ -78,6 +78,21 @@ impl FeedProcessor {
         Ok(summary)
     }
 
+    /// Polls the open submission of the feed `feed_id` now (Amazon said it finished); `None` when no open
+    /// submission has it (settled already, or not a feed of this stack's).
+    pub async fn poll_feed(&self, feed_id: &str) -> Result<Option<PollFeedsSummary>, FeedRunError> {
+        let open = self.outbox.open_submissions(FEEDS_PER_RUN * 5).await?;
+        let Some(submission) = open.into_iter().find(|s| s.feed_id.as_deref() == Some(feed_id)) else {
+            return Ok(None);
+        };
+        let mut summary = PollFeedsSummary {
+            polled: 1,
+            ..PollFeedsSummary::default()
+        };
+        self.poll_one(submission, &mut summary).await?;
+        Ok(Some(summary))
+    }
+
     async fn poll_one(
         &self,
         mut submission: FeedSubmission,

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::{Method, StatusCode};
 use sandbox_support::{Harness, US, epoch, harness};
 use serde_json::{Value, json};
-use tests::sandbox::{CLIENT_ID, CLIENT_SECRET, NOTIFICATIONS_SCOPE, SellerSpec};
+use tests::sandbox::{CLIENT_ID, CLIENT_SECRET, NOTIFICATIONS_SCOPE, NotificationDelivery, SellerSpec};
 
 const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:sellersync-notifications";
 
@@ -480,4 +480,89 @@ async fn subscribed_changes_arrive_once_in_amazons_shape_and_agree_with_get_orde
     );
     // Nothing for the seller without subscriptions, and nothing twice.
     assert!(h.sandbox.take_notifications().is_empty());
+}
+
+#[tokio::test]
+async fn delivery_loses_duplicates_delays_and_reorders_as_asked_and_accounts_for_each() {
+    let delay = TimeDelta::minutes(10);
+    let h = sandbox_support::harness_with(|options| {
+        options.notification_delivery = NotificationDelivery {
+            delay: delay.to_std().unwrap(),
+            duplicated: 0.3,
+            lost: 0.1,
+            reordered: true,
+        };
+    })
+    .await;
+    let spec = SellerSpec::new(8, epoch(), epoch() + TimeDelta::days(1))
+        .in_marketplaces(&[US])
+        .with_orders(150);
+    let seller = h.add_seller(spec);
+    let token = h.token(&seller).await;
+    let app = grantless(&h).await;
+    let destination = create_destination(&h, &app, QUEUE_ARN).await.body["payload"]["destinationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let made = h
+        .call(
+            Method::POST,
+            "/notifications/v1/subscriptions/ORDER_CHANGE",
+            Some(&token),
+            Some(order_change_body(&destination)),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{:?}", made.body);
+
+    let mut copies = std::collections::HashMap::<String, u32>::new();
+    let mut out_of_order = 0;
+    for _ in 0..40 {
+        h.advance(TimeDelta::hours(1));
+        let mut last_publish = None;
+        for (_, body) in h.sandbox.take_notifications() {
+            let meta = &body["NotificationMetadata"];
+            let published = parse(meta["PublishTime"].as_str().unwrap());
+            // Handed over after its publication, within the delay.
+            assert!(published <= h.now() && h.now() - published <= delay + TimeDelta::hours(1));
+            if last_publish.is_some_and(|last| published < last) {
+                out_of_order += 1;
+            }
+            last_publish = Some(published);
+            *copies
+                .entry(meta["NotificationId"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    // Unsubscribed, nothing new is made; what is on its way still arrives.
+    let id = made.body["payload"]["subscriptionId"].as_str().unwrap();
+    let path = format!("/notifications/v1/subscriptions/ORDER_CHANGE/{id}");
+    // The first token expired hours ago.
+    let app = grantless(&h).await;
+    assert_eq!(
+        h.call(Method::DELETE, &path, Some(&app), None).await.status,
+        StatusCode::OK
+    );
+    h.advance(delay);
+    for (_, body) in h.sandbox.take_notifications() {
+        *copies
+            .entry(
+                body["NotificationMetadata"]["NotificationId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+            .or_default() += 1;
+    }
+    let stats = h.sandbox.notification_stats();
+    let made = stats.made["ORDER_CHANGE"];
+    assert!(made >= 200, "{stats:?}");
+    assert!(copies.values().all(|n| *n <= 2));
+    let twice = copies.values().filter(|n| **n == 2).count() as u64;
+    assert_eq!(twice, stats.duplicated);
+    assert_eq!(copies.len() as u64, made - stats.lost);
+    // Near the asked shares (binomial, 200+ draws: far outside these bounds by chance less than once in 10^6).
+    let share = |n: u64| n as f64 / made as f64;
+    assert!((0.02..0.2).contains(&share(stats.lost)), "{stats:?}");
+    assert!((0.18..0.42).contains(&share(stats.duplicated)), "{stats:?}");
+    assert!(out_of_order > 0, "nothing came out of order");
 }

@@ -39,6 +39,7 @@ async fn main() -> Result<()> {
             clock_origin: origin,
             clock_scale: 1.0,
             redelivery: Duration::from_secs(5),
+            notifications: true,
         },
     )
     .await?;

@@ -47,6 +47,9 @@ pub struct RunnerSettings {
     pub clock_scale: f64,
     /// Wall-clock time a received SQS message stays hidden: how soon a failed one comes back.
     pub redelivery: Duration,
+    /// Accounts subscribe to Amazon's notifications (the template's `NOTIFICATION_QUEUE_ARN`); `false` runs
+    /// on reports and polling alone.
+    pub notifications: bool,
 }
 
 /// A function crate of the template and the events that invoke it.
@@ -199,6 +202,9 @@ impl LocalRunner {
                 crate::sandbox::APPLICATION_ID.to_owned(),
             ),
         ]);
+        if !settings.notifications {
+            env.remove("NOTIFICATION_QUEUE_ARN");
+        }
         // Settings the template leaves to the runner when it does not set them.
         env.entry("REQUESTER_ARN".to_owned())
             .or_insert(function_arn("request-reports"));

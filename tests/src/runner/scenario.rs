@@ -18,8 +18,8 @@ use shared::ports::OrderQuery;
 
 use super::local::{LocalRunner, RunnerSettings};
 use crate::sandbox::{
-    CLIENT_ID, CLIENT_SECRET, Channel, OrderState, Sandbox, SandboxOptions, SandboxOrder, SandboxReport,
-    SellerCredentials, SellerSpec, SellerStats,
+    CLIENT_ID, CLIENT_SECRET, Channel, NotificationDelivery, OrderState, Sandbox, SandboxOptions,
+    SandboxOrder, SandboxReport, SellerCredentials, SellerSpec, SellerStats,
 };
 use crate::stack::{LocalStack, unique_prefix};
 
@@ -50,6 +50,10 @@ pub struct ScenarioSettings {
     /// Connect the seller's account at the start, as an operator would with its refresh token; `false` leaves
     /// connecting to the test (through a connect link, as the seller would).
     pub connect_account: bool,
+    /// Accounts subscribe to Amazon's notifications; `false` imports by reports and polling alone.
+    pub notifications: bool,
+    /// How the sandbox delivers notifications (faults: delay, duplicates, order, losses).
+    pub notification_delivery: NotificationDelivery,
 }
 
 impl Default for ScenarioSettings {
@@ -70,6 +74,8 @@ impl Default for ScenarioSettings {
             rate_scale: 1.0,
             merchant_only: false,
             connect_account: true,
+            notifications: true,
+            notification_delivery: NotificationDelivery::default(),
         }
     }
 }
@@ -109,6 +115,7 @@ impl Scenario {
         let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(origin, settings.clock_scale));
         let sandbox = Sandbox::start(SandboxOptions {
             rate_scale: settings.rate_scale,
+            notification_delivery: settings.notification_delivery,
             ..SandboxOptions::with_clock(clock)
         })
         .await
@@ -136,6 +143,7 @@ impl Scenario {
                 clock_origin: origin,
                 clock_scale: settings.clock_scale,
                 redelivery: Duration::from_secs(1),
+                notifications: settings.notifications,
             },
         )
         .await?;

@@ -145,7 +145,7 @@ pub use inspect::{
     SandboxFeedResult, SandboxItem, SandboxItemUnits, SandboxListing, SandboxOrder, SandboxReport,
     SandboxShipment, SellerCredentials, SellerStats,
 };
-pub use notifications::NOTIFICATIONS_SCOPE;
+pub use notifications::{DeliveryStats, NOTIFICATIONS_SCOPE, NotificationDelivery};
 pub use operations::{Operation, USAGE_PLANS, UsagePlan};
 pub use report_types::{
     ACTIONABLE_ORDERS, ALL_ORDERS_BY_LAST_UPDATE, ALL_ORDERS_BY_ORDER_DATE, FBA_SHIPMENTS,
@@ -175,6 +175,8 @@ pub struct SandboxOptions {
     pub seed: u64,
     /// Loopback port to bind; 0 picks a free one.
     pub port: u16,
+    /// How notifications are delivered (default: each once, in order, at once).
+    pub notification_delivery: NotificationDelivery,
 }
 
 impl Default for SandboxOptions {
@@ -188,6 +190,7 @@ impl Default for SandboxOptions {
             gzip_min_bytes: 32 * 1024,
             seed: 0,
             port: 0,
+            notification_delivery: NotificationDelivery::default(),
         }
     }
 }
@@ -225,6 +228,7 @@ impl Sandbox {
         let mut world = World::new(options.seed, options.rate_scale, settings);
         // The application's first client secret, made when the sandbox starts.
         world.application = application::Application::new(CLIENT_SECRET, options.clock.now());
+        world.notifications = notifications::Notifications::new(options.notification_delivery, options.seed);
         let shared = Arc::new(Shared {
             clock: options.clock.clone(),
             world: Mutex::new(world),
@@ -349,9 +353,9 @@ impl Sandbox {
         notifications::of_seller(&self.shared.world(), seller_id)
     }
 
-    /// How many notifications of each type the sandbox has made.
-    pub fn notifications_made(&self) -> std::collections::BTreeMap<String, u64> {
-        self.shared.world().notifications.made.clone()
+    /// How many notifications of each type the sandbox made, and how many its delivery lost or duplicated.
+    pub fn notification_stats(&self) -> DeliveryStats {
+        self.shared.world().notifications.stats.clone()
     }
 
     /// Registers the application's OAuth Redirect URIs, in order (the first is the consent's default), as a

@@ -81,6 +81,44 @@ pub(crate) struct Subscription {
 pub(crate) struct Outgoing {
     pub(crate) arn: String,
     pub(crate) body: Value,
+    /// When the delivery hands it over.
+    due: DateTime<Utc>,
+}
+
+/// How Amazon's delivery treats notifications: at least once, in no promised order, after a while, and some
+/// never (the use case guide promises no more; faults to inject, none by default).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NotificationDelivery {
+    /// Each notification is handed over up to this much clock time after it was published (a random part of it).
+    pub delay: std::time::Duration,
+    /// The share of notifications handed over twice (each copy with its own delay).
+    pub duplicated: f64,
+    /// The share of notifications never handed over.
+    pub lost: f64,
+    /// What is due is handed over in random order rather than in the order it was published.
+    pub reordered: bool,
+}
+
+impl Default for NotificationDelivery {
+    fn default() -> Self {
+        NotificationDelivery {
+            delay: std::time::Duration::ZERO,
+            duplicated: 0.0,
+            lost: 0.0,
+            reordered: false,
+        }
+    }
+}
+
+/// What the delivery did so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Notifications made, by type.
+    pub made: BTreeMap<String, u64>,
+    /// Of those, never handed over.
+    pub lost: u64,
+    /// Of those, handed over twice.
+    pub duplicated: u64,
 }
 
 /// Destinations, subscriptions and what is waiting for delivery.
@@ -93,8 +131,53 @@ pub(crate) struct Notifications {
     /// Reports and feeds already notified, by subscription.
     finished: BTreeSet<(String, String)>,
     outbox: Vec<Outgoing>,
-    /// Notifications made so far, by type.
-    pub(crate) made: BTreeMap<String, u64>,
+    /// How they are delivered, with a generator of its own (the world's ids do not depend on the faults).
+    pub(crate) delivery: NotificationDelivery,
+    rng: Option<rand_chacha::ChaCha8Rng>,
+    /// What was made, lost and duplicated so far.
+    pub(crate) stats: DeliveryStats,
+}
+
+impl Notifications {
+    /// No destinations or subscriptions yet; notifications delivered as `delivery` says.
+    pub(crate) fn new(delivery: NotificationDelivery, seed: u64) -> Notifications {
+        use rand::SeedableRng;
+        Notifications {
+            delivery,
+            rng: Some(rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x6e6f_7469_6679)),
+            ..Notifications::default()
+        }
+    }
+
+    fn draw(&mut self) -> f64 {
+        use rand::{Rng, SeedableRng};
+        self.rng
+            .get_or_insert_with(|| rand_chacha::ChaCha8Rng::seed_from_u64(0))
+            .random::<f64>()
+    }
+
+    /// Queues `body` for delivery as the delivery settings say: maybe lost, maybe twice, each copy after its
+    /// own delay.
+    fn send(&mut self, arn: &str, body: Value, published: DateTime<Utc>) {
+        if self.draw() < self.delivery.lost {
+            self.stats.lost += 1;
+            return;
+        }
+        let copies = if self.draw() < self.delivery.duplicated {
+            self.stats.duplicated += 1;
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let delay = self.delivery.delay.mul_f64(self.draw());
+            self.outbox.push(Outgoing {
+                arn: arn.to_owned(),
+                body: body.clone(),
+                due: published + super::state::delta(delay),
+            });
+        }
+    }
 }
 
 fn invalid(details: impl Into<String>) -> ApiError {
@@ -574,10 +657,21 @@ pub(crate) fn of_seller(world: &World, seller: &str) -> Vec<(String, String, Opt
         .collect()
 }
 
-/// Everything the subscriptions cover up to `now` that is not yet in the outbox, then the outbox.
+/// Everything the subscriptions cover up to `now` goes to the outbox; what of it is due is handed over.
 pub(crate) fn take(world: &mut World, now: DateTime<Utc>) -> Vec<Outgoing> {
     collect(world, now);
-    world.notifications.outbox.drain(..).collect()
+    let n = &mut world.notifications;
+    let (mut due, waiting): (Vec<Outgoing>, Vec<Outgoing>) = n.outbox.drain(..).partition(|o| o.due <= now);
+    n.outbox = waiting;
+    if n.delivery.reordered {
+        // A random key per notification, drawn from the delivery's own generator.
+        let mut keyed: Vec<(f64, Outgoing)> = due.into_iter().map(|o| (n.draw(), o)).collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        due = keyed.into_iter().map(|(_, o)| o).collect();
+    } else {
+        due.sort_by_key(|o| o.due);
+    }
+    due
 }
 
 fn collect(world: &mut World, now: DateTime<Utc>) {
@@ -603,13 +697,11 @@ fn collect(world: &mut World, now: DateTime<Utc>) {
             let body = envelope(world, &subscription, event_time, publish, payload);
             *world
                 .notifications
+                .stats
                 .made
                 .entry(subscription.notification_type.clone())
                 .or_default() += 1;
-            world.notifications.outbox.push(Outgoing {
-                arn: arn.clone(),
-                body,
-            });
+            world.notifications.send(&arn, body, publish);
         }
     }
 }

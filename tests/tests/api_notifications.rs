@@ -221,6 +221,16 @@ async fn two_checks_at_once_leave_one_subscription_per_type() {
     }
 }
 
+/// The notifications the sandbox hands over now whose type (`field`, as the type's schema spells it) is `kind`.
+fn delivered(api: &api_support::Api, field: &str, kind: &str) -> Vec<Value> {
+    api.sandbox
+        .take_notifications()
+        .into_iter()
+        .map(|(_, body)| body)
+        .filter(|n| n[field] == kind)
+        .collect()
+}
+
 /// The notification handler of the test's stack (the import's and the feed poller's use cases).
 fn handler(api: &api_support::Api) -> NotificationHandler {
     NotificationHandler {
@@ -265,19 +275,11 @@ async fn order_changes_are_read_again_once_in_order_and_never_backwards() {
 
     api.advance(TimeDelta::hours(30));
     let handler = handler(&api);
-    let delivered: Vec<Value> = api
-        .sandbox
-        .take_notifications()
-        .into_iter()
-        .map(|(_, body)| body)
-        .collect();
-    let changes: Vec<&Value> = delivered
-        .iter()
-        .filter(|n| n["NotificationType"] == "ORDER_CHANGE")
-        .collect();
+    let changes = delivered(&api, "NotificationType", "ORDER_CHANGE");
+    let changes: Vec<&Value> = changes.iter().collect();
     assert!(
         changes.len() >= 10,
-        "only {} order changes in 8 hours",
+        "only {} order changes in 30 hours",
         changes.len()
     );
     let get_orders = |api: &api_support::Api| {
@@ -379,17 +381,9 @@ async fn a_finished_report_is_polled_at_once_and_bad_notifications_are_dead_lett
     tick(&api, &account).await;
     // Amazon finishes the reports after 45 s; the notifications say so.
     api.advance(TimeDelta::seconds(50));
-    let delivered: Vec<Value> = api
-        .sandbox
-        .take_notifications()
-        .into_iter()
-        .map(|(_, body)| body)
-        .collect();
-    let finished: Vec<&Value> = delivered
-        .iter()
-        .filter(|n| n["notificationType"] == "REPORT_PROCESSING_FINISHED")
-        .collect();
-    assert_eq!(finished.len(), 2, "{delivered:?}");
+    let finished = delivered(&api, "notificationType", "REPORT_PROCESSING_FINISHED");
+    let finished: Vec<&Value> = finished.iter().collect();
+    assert_eq!(finished.len(), 2, "{finished:?}");
     let handler = handler(&api);
     for body in &finished {
         match handler.take(&body.to_string()).await.expect("taken") {

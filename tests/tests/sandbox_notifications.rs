@@ -36,6 +36,29 @@ async fn create_destination(h: &Harness, token: &str, arn: &str) -> sandbox_supp
     .await
 }
 
+/// `createSubscription` of `kind` with the seller's `token`.
+async fn subscribe(h: &Harness, token: &str, kind: &str, body: Value) -> sandbox_support::Answer {
+    h.call(
+        Method::POST,
+        &format!("/notifications/v1/subscriptions/{kind}"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+/// `DELETE path` with the application's token: 200, then 404 when asked again.
+async fn delete_once(h: &Harness, path: &str, app: &str) {
+    assert_eq!(
+        h.call(Method::DELETE, path, Some(app), None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.call(Method::DELETE, path, Some(app), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
 fn order_change_body(destination: &str) -> Value {
     json!({
         "payloadVersion": "1.0",
@@ -91,14 +114,7 @@ async fn destinations_are_grantless_and_one_per_queue() {
     assert_eq!(listed.body["payload"][0]["destinationId"], id.as_str());
 
     // A destination in use cannot be deleted; an unused one can, once.
-    let subscribed = h
-        .call(
-            Method::POST,
-            "/notifications/v1/subscriptions/ORDER_CHANGE",
-            Some(&seller_token),
-            Some(order_change_body(&id)),
-        )
-        .await;
+    let subscribed = subscribe(&h, &seller_token, "ORDER_CHANGE", order_change_body(&id)).await;
     assert_eq!(subscribed.status, StatusCode::OK, "{:?}", subscribed.body);
     let path = format!("/notifications/v1/destinations/{id}");
     let in_use = h.call(Method::DELETE, &path, Some(&app), None).await;
@@ -108,14 +124,7 @@ async fn destinations_are_grantless_and_one_per_queue() {
     let unsubscribe = format!("/notifications/v1/subscriptions/ORDER_CHANGE/{subscription}");
     let deleted = h.call(Method::DELETE, &unsubscribe, Some(&app), None).await;
     assert_eq!(deleted.status, StatusCode::OK, "{:?}", deleted.body);
-    assert_eq!(
-        h.call(Method::DELETE, &path, Some(&app), None).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        h.call(Method::DELETE, &path, Some(&app), None).await.status,
-        StatusCode::NOT_FOUND
-    );
+    delete_once(&h, &path, &app).await;
 }
 
 #[tokio::test]
@@ -128,7 +137,7 @@ async fn a_seller_has_one_subscription_per_type_and_amazons_refusals_apply() {
         .as_str()
         .unwrap()
         .to_owned();
-    let subscribe = |kind: &'static str, body: Value| {
+    let subscribe_paced = |kind: &'static str, body: Value| {
         let token = token.clone();
         let h = &h;
         async move {
@@ -174,7 +183,7 @@ async fn a_seller_has_one_subscription_per_type_and_amazons_refusals_apply() {
         ),
     ];
     for (kind, body) in refusals {
-        let answer = subscribe(kind, body.clone()).await;
+        let answer = subscribe_paced(kind, body.clone()).await;
         assert_eq!(
             answer.status,
             StatusCode::BAD_REQUEST,
@@ -182,7 +191,7 @@ async fn a_seller_has_one_subscription_per_type_and_amazons_refusals_apply() {
             answer.body
         );
     }
-    let unknown = subscribe(
+    let unknown = subscribe_paced(
         "FEED_PROCESSING_FINISHED",
         json!({"payloadVersion": "2020-09-04", "destinationId": "nope"}),
     )
@@ -193,13 +202,13 @@ async fn a_seller_has_one_subscription_per_type_and_amazons_refusals_apply() {
         .get("/notifications/v1/subscriptions/ORDER_CHANGE", &token)
         .await;
     assert_eq!(none.status, StatusCode::NOT_FOUND, "{:?}", none.body);
-    let made = subscribe("ORDER_CHANGE", order_change_body(&destination)).await;
+    let made = subscribe_paced("ORDER_CHANGE", order_change_body(&destination)).await;
     assert_eq!(made.status, StatusCode::OK, "{:?}", made.body);
     let id = made.body["payload"]["subscriptionId"]
         .as_str()
         .unwrap()
         .to_owned();
-    let second = subscribe("ORDER_CHANGE", order_change_body(&destination)).await;
+    let second = subscribe_paced("ORDER_CHANGE", order_change_body(&destination)).await;
     assert_eq!(second.status, StatusCode::CONFLICT, "{:?}", second.body);
     assert_eq!(error_code(&second).0, "StateConflict");
 
@@ -230,24 +239,10 @@ async fn a_seller_has_one_subscription_per_type_and_amazons_refusals_apply() {
     // Another seller subscribes on its own.
     let other = h.add_seller(sandbox_support::spec(3, &[US], 2));
     let other_token = h.token(&other).await;
-    let theirs = h
-        .call(
-            Method::POST,
-            "/notifications/v1/subscriptions/ORDER_CHANGE",
-            Some(&other_token),
-            Some(order_change_body(&destination)),
-        )
-        .await;
+    let theirs = subscribe(&h, &other_token, "ORDER_CHANGE", order_change_body(&destination)).await;
     assert_eq!(theirs.status, StatusCode::OK, "{:?}", theirs.body);
 
-    assert_eq!(
-        h.call(Method::DELETE, &by_id, Some(&app), None).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        h.call(Method::DELETE, &by_id, Some(&app), None).await.status,
-        StatusCode::NOT_FOUND
-    );
+    delete_once(&h, &by_id, &app).await;
     let gone = h
         .get("/notifications/v1/subscriptions/ORDER_CHANGE", &token)
         .await;
@@ -504,14 +499,7 @@ async fn delivery_loses_duplicates_delays_and_reorders_as_asked_and_accounts_for
         .as_str()
         .unwrap()
         .to_owned();
-    let made = h
-        .call(
-            Method::POST,
-            "/notifications/v1/subscriptions/ORDER_CHANGE",
-            Some(&token),
-            Some(order_change_body(&destination)),
-        )
-        .await;
+    let made = subscribe(&h, &token, "ORDER_CHANGE", order_change_body(&destination)).await;
     assert_eq!(made.status, StatusCode::OK, "{:?}", made.body);
 
     let mut copies = std::collections::HashMap::<String, u32>::new();

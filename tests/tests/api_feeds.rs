@@ -216,10 +216,8 @@ async fn shipments_and_cancellations_reach_the_sandbox_and_rejections_show_in_th
     );
 
     // The state table's stream, published as the event publisher publishes it: one result event per action.
-    let mut stream = tests::runner::streams::StreamSource::new(
-        tests::runner::streams::StreamSource::local_client(&api.stack.sdk).unwrap(),
-        api.resources.get("StateTable").unwrap(),
-    );
+    let mut stream =
+        tests::runner::streams::StreamSource::new(&api.stack, api.resources.get("StateTable").unwrap());
     let bus = shared::testing::MemoryEventBus::default();
     let pumped = stream.pump(&bus, 100, None).await.expect("stream read");
     assert_eq!(pumped.failed_batches, 0);

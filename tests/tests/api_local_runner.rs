@@ -16,7 +16,7 @@ async fn get(client: &reqwest::Client, url: &str) -> (StatusCode, Value) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_local_runners_port_serves_the_imported_orders_reports_and_health() {
-    let stack = LocalStack::from_env().await.unwrap();
+    let stack = LocalStack::with_own_dynamodb().await.unwrap();
     let mut scenario = Scenario::start(
         stack,
         ScenarioSettings {

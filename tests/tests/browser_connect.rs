@@ -81,7 +81,7 @@ fn is_png(path: &std::path::Path) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_seller_connects_in_a_browser_and_the_account_imports_its_orders() {
-    let stack = LocalStack::from_env().await.unwrap();
+    let stack = LocalStack::with_own_dynamodb().await.unwrap();
     // A minute of Amazon's time per wall-clock second: LWA's five-minute code still outlives the browser's
     // round trip many times over, and an import takes seconds.
     let mut scenario = Scenario::start(

@@ -76,7 +76,7 @@ async fn setup() -> Setup {
         .unwrap();
     Setup {
         store: DynamoOrderStore::new(stack.dynamodb.clone(), &table),
-        source: StreamSource::new(StreamSource::local_client(&stack.sdk).unwrap(), table),
+        source: StreamSource::new(&stack, table),
         bus: EventBus::new(events, bus_name),
         sqs: stack.sqs.clone(),
         queue_url,

@@ -12,7 +12,7 @@ use tests::sandbox::{Fault, FaultKind, Operation, SellerStats};
 use tests::stack::LocalStack;
 
 async fn scenario(settings: ScenarioSettings) -> Scenario {
-    let stack = LocalStack::from_env().await.unwrap();
+    let stack = LocalStack::with_own_dynamodb().await.unwrap();
     Scenario::start(stack, settings).await.unwrap()
 }
 

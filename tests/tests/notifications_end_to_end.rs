@@ -13,7 +13,7 @@ use tests::stack::LocalStack;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_notifications_late_repeated_reordered_and_lost_the_import_ends_equal_to_amazons_truth() {
-    let stack = LocalStack::from_env().await.unwrap();
+    let stack = LocalStack::with_own_dynamodb().await.unwrap();
     let mut scenario = Scenario::start(
         stack,
         ScenarioSettings {
@@ -106,7 +106,7 @@ async fn report_lags(scenario: &Scenario) -> Vec<TimeDelta> {
 
 /// Runs a fresh scenario for `minutes` of a clock 30 times faster than the wall's: the reports' lags.
 async fn run_for(notifications: bool, minutes: i64) -> (Vec<TimeDelta>, DateTime<Utc>) {
-    let stack = LocalStack::from_env().await.unwrap();
+    let stack = LocalStack::with_own_dynamodb().await.unwrap();
     let mut scenario = Scenario::start(
         stack,
         ScenarioSettings {

@@ -70,7 +70,7 @@ fn at_amazon(scenario: &Scenario, order_id: &str) -> SandboxOrder {
 #[tokio::test(flavor = "multi_thread")]
 async fn three_hundred_merchant_orders_are_shipped_and_cancelled_from_what_the_api_shows() {
     let logs = CapturedLogs::install().unwrap();
-    let stack = LocalStack::from_env().await.unwrap();
+    let stack = LocalStack::with_own_dynamodb().await.unwrap();
     let mut scenario = Scenario::start(
         stack,
         ScenarioSettings {

@@ -13,7 +13,7 @@ use tests::stack::LocalStack;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_client_secret_is_rotated_and_no_account_stops_when_the_old_one_expires() {
-    let stack = LocalStack::from_env().await.unwrap();
+    let stack = LocalStack::with_own_dynamodb().await.unwrap();
     let mut scenario = Scenario::start(
         stack,
         ScenarioSettings {

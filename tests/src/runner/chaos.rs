@@ -730,13 +730,14 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
     let plan: SharedPlan = Arc::new(Mutex::new(ChaosPlan::new(seed, settings)));
     // Setting up (tables, queues, the account) is not what is under test.
     lock(&plan).stop();
+    let own = LocalStack::with_own_dynamodb().await?;
     let proxy = ThrottlingProxy::start(
-        env("AWS_ENDPOINT_URL_DYNAMODB")?,
+        own.dynamodb_endpoint.clone(),
         env("AWS_ENDPOINT_URL")?,
         plan.clone(),
     )
     .await?;
-    let stack = LocalStack::through(&proxy.url).await?;
+    let stack = own.through(&proxy.url).await?;
     let mut scenario = Scenario::start(
         stack,
         ScenarioSettings {

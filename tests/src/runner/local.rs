@@ -470,9 +470,10 @@ impl LocalRunner {
             }
             if self.clock.now() > deadline {
                 bail!(
-                    "still busy after {limit} of clock time: {:?}; open jobs: {:?}",
+                    "still busy after {limit} of clock time: {:?}; open jobs: {:?}; waiting: {:?}",
                     self.activity,
-                    self.open_job_states().await?
+                    self.open_job_states().await?,
+                    self.waiting().await?
                 );
             }
             tokio::time::sleep(pause).await;
@@ -503,6 +504,28 @@ impl LocalRunner {
                 None => return Ok(true),
             }
         }
+    }
+
+    /// What keeps the stack from being idle besides open jobs: each queue's depth and the outbox's queued
+    /// groups and open submissions.
+    async fn waiting(&self) -> Result<Vec<String>> {
+        let mut waiting = Vec::new();
+        for queue in &self.queues {
+            let depth = queue.source.depth().await?;
+            if depth > 0 {
+                waiting.push(format!("{}: {depth} messages", queue.name));
+            }
+        }
+        let outbox = &self.feeds.outbox;
+        let groups = outbox.queued_groups().await?;
+        if !groups.is_empty() {
+            waiting.push(format!("outbox: {} queued groups", groups.len()));
+        }
+        let open = outbox.open_submissions(1000).await?;
+        if !open.is_empty() {
+            waiting.push(format!("outbox: {} open submissions", open.len()));
+        }
+        Ok(waiting)
     }
 
     /// Every pending or parsing job: account, report type, state.
@@ -882,10 +905,7 @@ fn function_events(
                         .and_then(|p| p.get("BatchSize"))
                         .and_then(Value::as_i64)
                         .unwrap_or(100);
-                    streams.push((
-                        StreamSource::new(StreamSource::local_client(&stack.sdk)?, resources.get(table)?),
-                        batch_size as i32,
-                    ));
+                    streams.push((StreamSource::new(stack, resources.get(table)?), batch_size as i32));
                 }
                 _ => {}
             }

@@ -232,10 +232,17 @@ impl Scenario {
                 .map_or(TimeDelta::hours(1), |d| {
                     TimeDelta::from_std(d).unwrap_or(TimeDelta::hours(1))
                 });
+        let started = Instant::now();
         self.runner.run_until(end, Duration::from_millis(20)).await?;
+        let ran = started.elapsed();
         self.runner
             .settle(TimeDelta::hours(6), Duration::from_millis(20))
             .await?;
+        eprintln!(
+            "ran to the end in {ran:.1?} and settled in {:.1?} of wall time: {:?}",
+            started.elapsed() - ran,
+            self.runner.activity
+        );
         // The event publisher catches up with everything the import wrote.
         self.runner.pump_streams().await
     }

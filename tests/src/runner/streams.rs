@@ -12,10 +12,14 @@ use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use shared::app::publish_events::{ChangeRecord, publish_changes};
 use shared::ports::EventPublisher;
 
+use crate::stack::LocalStack;
+
 /// A table's stream read like an event-source mapping with `ReportBatchItemFailures`.
 #[derive(Debug)]
 pub struct StreamSource {
     streams: aws_sdk_dynamodbstreams::Client,
+    /// DynamoDB Local's address, for GetRecords read as JSON.
+    endpoint: String,
     http: reqwest::Client,
     table: String,
     /// Per shard, the sequence number of the last record published (none: from the shard's start).
@@ -32,28 +36,24 @@ pub struct PumpStats {
 }
 
 impl StreamSource {
-    /// The stream of `table`, read from its start (TRIM_HORIZON, as the template's mappings start).
-    pub fn new(streams: aws_sdk_dynamodbstreams::Client, table: impl Into<String>) -> Self {
-        StreamSource {
-            streams,
-            http: reqwest::Client::new(),
-            table: table.into(),
-            checkpoints: HashMap::new(),
-        }
-    }
-
     /// The table whose stream this is.
     pub fn table(&self) -> &str {
         &self.table
     }
 
-    /// A streams client for the local stack's DynamoDB Local (`AWS_ENDPOINT_URL_DYNAMODB`).
-    pub fn local_client(sdk: &aws_config::SdkConfig) -> Result<aws_sdk_dynamodbstreams::Client> {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").context("AWS_ENDPOINT_URL_DYNAMODB")?;
-        let config = aws_sdk_dynamodbstreams::config::Builder::from(sdk)
-            .endpoint_url(endpoint)
+    /// The stream of `table` in the local stack's DynamoDB Local, read from its start (TRIM_HORIZON, as the
+    /// template's mappings start).
+    pub fn new(stack: &LocalStack, table: impl Into<String>) -> Self {
+        let config = aws_sdk_dynamodbstreams::config::Builder::from(&stack.sdk)
+            .endpoint_url(&stack.dynamodb_endpoint)
             .build();
-        Ok(aws_sdk_dynamodbstreams::Client::from_conf(config))
+        StreamSource {
+            streams: aws_sdk_dynamodbstreams::Client::from_conf(config),
+            endpoint: stack.dynamodb_endpoint.clone(),
+            http: reqwest::Client::new(),
+            table: table.into(),
+            checkpoints: HashMap::new(),
+        }
     }
 
     /// Reads every shard from its checkpoint to its current end, in batches of up to `batch_size` records,
@@ -108,10 +108,9 @@ impl StreamSource {
     /// `{}` instead of `{"M": {}}` (an account's `watermarks`, an order line without amounts), which the SDK
     /// refuses to parse, failing the whole batch. DynamoDB Local does not check signatures.
     async fn get_records(&self, iterator: &str, limit: i32) -> Result<RecordsPage> {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").context("AWS_ENDPOINT_URL_DYNAMODB")?;
         let response = self
             .http
-            .post(endpoint)
+            .post(&self.endpoint)
             .header("Content-Type", "application/x-amz-json-1.0")
             .header("X-Amz-Target", "DynamoDBStreams_20120810.GetRecords")
             .header(

@@ -76,6 +76,14 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
         order: &Order,
     ) -> Result<PutOutcome, StoreError>;
 
+    /// Stores an order no report has brought yet, as `getOrder` tells it, marked ahead of the reports so that
+    /// the report row of the same version replaces it: written only when no copy is stored.
+    async fn create_order_ahead_of_reports(
+        &self,
+        account: &str,
+        order: &Order,
+    ) -> Result<PutOutcome, StoreError>;
+
     /// One order, if stored.
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError>;
 

@@ -188,6 +188,21 @@ impl OrderStore for MemoryOrderStore {
         }
     }
 
+    async fn create_order_ahead_of_reports(
+        &self,
+        account: &str,
+        order: &Order,
+    ) -> Result<PutOutcome, StoreError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let mut orders = self.lock();
+        let key = (account.to_owned(), order.amazon_order_id.to_string());
+        if orders.contains_key(&key) {
+            return Ok(PutOutcome::NotNewer);
+        }
+        self.store(&mut orders, key, order, true);
+        Ok(PutOutcome::Written)
+    }
+
     async fn get_order(&self, account: &str, order_id: &str) -> Result<Option<Order>, StoreError> {
         Ok(self
             .lock()

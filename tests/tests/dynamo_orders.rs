@@ -453,6 +453,38 @@ async fn a_copy_ahead_of_the_reports_yields_to_the_report_row_of_its_version(sto
         PutOutcome::NotNewer
     );
 
+    // An order no report brought yet, as getOrder tells it: created only where nothing is stored, ahead of the
+    // reports, and the report row of its version replaces it.
+    let fresh_id = "111-0000000-0000079";
+    let mut fresh = order(fresh_id, t1, OrderStatus::Unshipped);
+    fresh.items = vec![item("SKU-3")];
+    assert_eq!(
+        store.create_order_ahead_of_reports("acct", &fresh).await.unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(
+        store.create_order_ahead_of_reports("acct", &fresh).await.unwrap(),
+        PutOutcome::NotNewer,
+        "created twice"
+    );
+    assert_eq!(
+        store
+            .create_order_ahead_of_reports("acct", &cancelled)
+            .await
+            .unwrap(),
+        PutOutcome::NotNewer,
+        "created over a stored order"
+    );
+    assert!(store.order_versions("acct", &[fresh_id]).await.unwrap()[fresh_id].ahead_of_reports);
+    let mut row = fresh.clone();
+    row.items[0].amounts = ItemAmounts::default();
+    row.ship_service_level = Some("Standard".into());
+    assert_eq!(
+        store.put_order("acct", &row, false).await.unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(store.get_order("acct", fresh_id).await.unwrap(), Some(row));
+
     // A split order's first part at the version of a copy ahead replaces the copy instead of merging into it.
     let other = "111-0000000-0000078";
     let mut first = order(other, t0, OrderStatus::Unshipped);

@@ -56,6 +56,13 @@ impl OrderStore for Oversized {
     ) -> Result<PutOutcome, StoreError> {
         self.inner.put_order_ahead_of_reports(account, order).await
     }
+    async fn create_order_ahead_of_reports(
+        &self,
+        account: &str,
+        order: &Order,
+    ) -> Result<PutOutcome, StoreError> {
+        self.inner.create_order_ahead_of_reports(account, order).await
+    }
     async fn orders_to_ship(
         &self,
         account: &str,

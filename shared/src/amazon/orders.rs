@@ -18,8 +18,8 @@ use super::auth::SellerAuth;
 use super::client::{AmazonClient, ApiRequest, segment};
 use super::rate::Operation;
 use crate::domain::{
-    BuyerPii, CancellationRequest, OrderDetails, OrderPii, PiiAvailability, PostalAddress, ShippableItem,
-    TimeWindow,
+    BuyerPii, CancellationRequest, Currency, FulfillmentChannel, ItemAmounts, Money, Order, OrderDetails,
+    OrderItem, OrderPii, OrderStatus, PiiAvailability, PostalAddress, ShipTo, ShippableItem, TimeWindow,
 };
 use crate::error::AmazonError;
 
@@ -541,6 +541,100 @@ fn pii(text: Option<&PiiText>) -> Option<String> {
 }
 
 impl ApiOrder {
+    /// The order as far as `getOrder` tells it, for an order no report has brought yet (asked with
+    /// [`IncludedData::FOR_SHIPPING`]): its version, status, channel, marketplace and lines with their unit
+    /// prices times the units; taxes, shipping and promotions are left out, and the postal code (PII here, not
+    /// in reports). The report row of the same version replaces it ([`crate::domain::StoredVersion`]). The error
+    /// names what is missing.
+    pub fn to_order(&self) -> Result<Order, String> {
+        let fulfillment = self
+            .fulfillment
+            .as_ref()
+            .ok_or("the answer has no fulfillment (ask for FULFILLMENT)")?;
+        let status = match fulfillment.fulfillment_status {
+            FulfillmentStatus::Pending | FulfillmentStatus::PendingAvailability => OrderStatus::Pending,
+            FulfillmentStatus::Unshipped => OrderStatus::Unshipped,
+            FulfillmentStatus::PartiallyShipped => OrderStatus::PartiallyShipped,
+            FulfillmentStatus::Shipped => OrderStatus::Shipped,
+            FulfillmentStatus::Cancelled => OrderStatus::Cancelled,
+            other => {
+                return Err(format!(
+                    "fulfillmentStatus {} is not one reports know",
+                    other.as_str()
+                ));
+            }
+        };
+        let fulfillment_channel = match fulfillment.fulfilled_by {
+            Some(FulfilledBy::Amazon) => FulfillmentChannel::Afn,
+            Some(FulfilledBy::Merchant) => FulfillmentChannel::Mfn,
+            _ => return Err("fulfilledBy is missing".to_owned()),
+        };
+        let items = self
+            .order_items
+            .iter()
+            .map(|item| {
+                let sku = item
+                    .product
+                    .seller_sku
+                    .as_deref()
+                    .ok_or_else(|| format!("item {} has no sellerSku", item.order_item_id))?;
+                let item_price = match item.product.price.as_ref().and_then(|p| p.unit_price.as_ref()) {
+                    Some(unit) => {
+                        let currency = Currency::parse("unitPrice.currencyCode", &unit.currency_code)
+                            .map_err(|err| err.to_string())?;
+                        Some(Money::new(
+                            unit.amount * Decimal::from(item.quantity_ordered),
+                            currency,
+                        ))
+                    }
+                    None => None,
+                };
+                Ok(OrderItem {
+                    sku: sku.into(),
+                    asin: item.product.asin.as_deref().unwrap_or_default().into(),
+                    product_name: item.product.title.as_deref().unwrap_or_default().into(),
+                    item_status: None,
+                    quantity: item.quantity_ordered,
+                    amounts: ItemAmounts {
+                        item_price,
+                        ..ItemAmounts::default()
+                    },
+                    promotion_ids: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let address = self.recipient.as_ref().and_then(|r| r.delivery_address.as_ref());
+        let channel = &self.sales_channel;
+        Ok(Order {
+            amazon_order_id: self.order_id.as_str().into(),
+            merchant_order_id: self.seller_order_id().map(Into::into),
+            purchase_date: self.created_time,
+            last_updated: self.last_updated_time,
+            status,
+            fulfillment_channel,
+            sales_channel: channel
+                .marketplace_name
+                .as_deref()
+                .unwrap_or(&channel.channel_name)
+                .into(),
+            marketplace_id: channel.marketplace_id.as_deref().map(Into::into),
+            ship_service_level: fulfillment.fulfillment_service_level.as_deref().map(Into::into),
+            ship_to: ShipTo {
+                city: address.and_then(|a| a.city.as_deref()).map(Into::into),
+                state: address.and_then(|a| a.state_or_region.as_deref()).map(Into::into),
+                postal_code: None,
+                country: address.and_then(|a| a.country_code.as_deref()).map(Into::into),
+            },
+            is_business_order: self.has_program("AMAZON_BUSINESS"),
+            purchase_order_number: self
+                .buyer
+                .as_ref()
+                .and_then(|b| b.buyer_purchase_order_number.as_deref())
+                .map(Into::into),
+            items,
+        })
+    }
+
     /// The order's shipping details and, apart, its PII. `pii_asked` says whether `BUYER`/`RECIPIENT` were in
     /// `includedData`: asked for and absent means Amazon withheld them.
     pub fn split(&self, pii_asked: bool) -> (OrderDetails, OrderPii) {
@@ -827,6 +921,46 @@ mod tests {
         serde_json::from_str::<GetOrderResponse>(MODEL_GET_ORDER)
             .unwrap()
             .order
+    }
+
+    #[test]
+    fn the_models_example_makes_an_order_as_reports_would_show_it_less_taxes_shipping_and_postal_code() {
+        let order = model_order().to_order().unwrap();
+        assert_eq!(order.amazon_order_id, "202-1234567-8901234");
+        assert_eq!(
+            order.merchant_order_id.as_deref(),
+            Some("UK-MERCHANT-ORDER-2024-001")
+        );
+        assert_eq!(order.status, OrderStatus::Shipped);
+        assert_eq!(order.fulfillment_channel, FulfillmentChannel::Mfn);
+        assert_eq!(order.marketplace_id.as_deref(), Some("A1F83G8C2ARO7P"));
+        assert_eq!(order.sales_channel, "Amazon.co.uk");
+        assert_eq!(
+            order.last_updated,
+            Utc.with_ymd_and_hms(2024, 12, 25, 16, 30, 0).unwrap()
+        );
+        assert_eq!(order.ship_to.country.as_deref(), Some("GB"));
+        assert_eq!(order.ship_to.city.as_deref(), Some("Manchester"));
+        assert_eq!(
+            order.ship_to.postal_code, None,
+            "the postal code is PII in the Orders API"
+        );
+        let item = &order.items[0];
+        assert_eq!(
+            (item.sku.as_str(), item.quantity),
+            ("ECHO-DOT-4-UK-CHARCOAL-3PACK", 3)
+        );
+        let price = item.amounts.item_price.as_ref().unwrap();
+        assert_eq!(price.amount, Decimal::new(8997, 2), "3 x 29.99");
+        assert_eq!(item.amounts.item_tax, None);
+
+        // What is missing is named.
+        let mut bare = model_order();
+        bare.fulfillment = None;
+        assert!(bare.to_order().unwrap_err().contains("fulfillment"));
+        let mut no_sku = model_order();
+        no_sku.order_items[0].product.seller_sku = None;
+        assert!(no_sku.to_order().unwrap_err().contains("sellerSku"));
     }
 
     #[test]

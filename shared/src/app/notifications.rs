@@ -5,7 +5,9 @@
 //! - `FEED_PROCESSING_FINISHED`: the feed's open submission is polled now, its actions settled.
 //! - `ORDER_CHANGE`: a stored order older than the change is read with `getOrder` and written by the one
 //!   version rule, so a late or repeated notification never moves an order backwards. An order not stored yet
-//!   comes with the next scheduled import (its reports' overlapping windows are the reconciliation).
+//!   is stored from `getOrder` (its lines at their unit prices, its details and recipient), ahead of the
+//!   reports: the report row of its version replaces it with taxes, shipping and promotions, and the reports'
+//!   overlapping windows bring whatever a lost notification missed.
 //!
 //! Delivery is at least once, in any order: every step reads what is stored and writes only what is newer.
 //! A notification for a seller or marketplace without an account here, or for a report or feed already
@@ -21,8 +23,10 @@ use super::enrich_orders::{EnrichError, EnrichSummary, enrich};
 use super::feeds::{FeedProcessor, FeedRunError, PollFeedsSummary};
 use super::import::{Import, ImportError};
 use super::poll_reports::PollSummary;
-use crate::domain::{JobState, Marketplace, Region};
-use crate::ports::AccountRecord;
+use crate::amazon::IncludedData;
+use crate::domain::{JobState, Marketplace, PiiAvailability, Region, SellerAccount};
+use crate::error::AmazonError;
+use crate::ports::{AccountRecord, PutOutcome};
 
 /// How many recent report jobs of an account are looked through for a finished report.
 const JOBS_LOOKED_AT: u32 = 100;
@@ -171,6 +175,11 @@ pub enum Taken {
     Feed(PollFeedsSummary),
     /// The stored order was read again and written by the version rule.
     Order(EnrichSummary),
+    /// An order no import brought yet was stored from `getOrder`, with its recipient when Amazon gave it.
+    NewOrder {
+        /// Amazon gave the recipient.
+        recipient: bool,
+    },
     /// Nothing to do, and why.
     Dropped(&'static str),
 }
@@ -317,9 +326,7 @@ impl NotificationHandler {
             .await
             .map_err(ImportError::from)?
         else {
-            return Ok(Taken::Dropped(
-                "the order is not imported yet: the next import brings it",
-            ));
+            return self.new_order(account, order_id).await;
         };
         let details = orders
             .get_order_details(&account.id, order_id)
@@ -332,6 +339,53 @@ impl NotificationHandler {
         let auth = self.import.seller_auth(account).await?;
         let summary = enrich(&self.import.amazon, &auth, orders, &[order_id.to_owned()]).await?;
         Ok(Taken::Order(summary))
+    }
+}
+
+impl NotificationHandler {
+    /// An order no import brought yet: stored as `getOrder` tells it, ahead of the reports (the report row of
+    /// its version replaces it, with taxes, shipping and promotions), with its details and recipient.
+    async fn new_order(&self, account: &SellerAccount, order_id: &str) -> Result<Taken, NotificationError> {
+        let auth = self.import.seller_auth(account).await?;
+        let answer = match self
+            .import
+            .amazon
+            .get_order(&auth, order_id, &IncludedData::FOR_SHIPPING)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(AmazonError::NotFound { .. }) => return Ok(Taken::Dropped("Amazon does not know the order")),
+            Err(err) => return Err(ImportError::from(err).into()),
+        };
+        let order = match answer.to_order() {
+            Ok(order) => order,
+            Err(reason) => {
+                tracing::warn!(account = %account.id, order = order_id, %reason, "getOrder's answer makes no order; the next import brings it");
+                return Ok(Taken::Dropped(
+                    "getOrder's answer makes no order: the next import brings it",
+                ));
+            }
+        };
+        if !account.options.admits_new(&order) {
+            return Ok(Taken::Dropped("the account's options leave the order out"));
+        }
+        let orders = self.import.orders.as_ref();
+        let created = orders
+            .create_order_ahead_of_reports(&account.id, &order)
+            .await
+            .map_err(ImportError::from)?;
+        if created != PutOutcome::Written {
+            // An import stored it meanwhile: its details follow by the import's own path.
+            return Ok(Taken::Dropped("an import stored the order meanwhile"));
+        }
+        let (details, pii) = answer.split(true);
+        let given = details.pii == PiiAvailability::Given;
+        let expiry = details.pii_expiry(order.purchase_date);
+        orders
+            .put_order_details(&account.id, &details, given.then_some((&pii, expiry)))
+            .await
+            .map_err(ImportError::from)?;
+        Ok(Taken::NewOrder { recipient: given })
     }
 }
 

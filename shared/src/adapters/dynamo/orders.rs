@@ -320,6 +320,15 @@ impl OrderStore for DynamoOrderStore {
             .await
     }
 
+    async fn create_order_ahead_of_reports(
+        &self,
+        account: &str,
+        order: &Order,
+    ) -> Result<PutOutcome, StoreError> {
+        let item = Self::ahead_item(account, order)?;
+        self.put_if(item, "attribute_not_exists(pk)", Vec::new()).await
+    }
+
     async fn get_tokened_order(
         &self,
         account: &str,

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 
 use crate::amazon::{AmazonClient, IncludedData, Operation, SellerAuth};
 use crate::app::import::{Import, ImportError};
-use crate::domain::{DetailsDecision, OrderDetails, OrderStatus, SellerAccount, decide_details};
+use crate::domain::{
+    DetailsDecision, OrderDetails, OrderPii, OrderStatus, PiiAvailability, SellerAccount, decide_details,
+};
 use crate::error::{AmazonError, StoreError};
 use crate::ports::OrderStore;
 
@@ -150,6 +152,23 @@ fn status_of(details: &OrderDetails) -> Option<OrderStatus> {
     }
 }
 
+/// Stores an order's details from `getOrder`, with its PII (kept until [`OrderDetails::pii_expiry`] after
+/// `purchase_date`) when Amazon gave it. Whether it did.
+pub(crate) async fn put_details(
+    store: &dyn OrderStore,
+    account: &str,
+    details: &OrderDetails,
+    pii: &OrderPii,
+    purchase_date: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let given = details.pii == PiiAvailability::Given;
+    let expiry = details.pii_expiry(purchase_date);
+    store
+        .put_order_details(account, details, given.then_some((pii, expiry)))
+        .await?;
+    Ok(given)
+}
+
 /// Calls `getOrder` for each of `order_ids` (from [`select`]) and stores what is new by the one version rule.
 /// A 404 skips the order; any other failure ends the run (what was written stays: a re-run writes nothing twice).
 pub async fn enrich(
@@ -195,14 +214,9 @@ pub async fn enrich(
             DetailsDecision::Unchanged => summary.unchanged += 1,
             DetailsDecision::Stale => summary.stale += 1,
             DetailsDecision::Write { bumps_order } => {
-                let given = details.pii == crate::domain::PiiAvailability::Given;
-                if !given {
+                if !put_details(store, account, &details, &pii, stored.purchase_date).await? {
                     summary.pii_withheld += 1;
                 }
-                let expiry = details.pii_expiry(stored.purchase_date);
-                store
-                    .put_order_details(account, &details, given.then_some((&pii, expiry)))
-                    .await?;
                 summary.written += 1;
                 if bumps_order {
                     let mut newer = stored.clone();

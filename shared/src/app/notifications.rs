@@ -19,12 +19,12 @@ use serde::Deserialize;
 
 use super::accounts::Accounts;
 use super::batch::{DeadLetters, HandlerError, each_message};
-use super::enrich_orders::{EnrichError, EnrichSummary, enrich};
+use super::enrich_orders::{EnrichError, EnrichSummary, enrich, put_details};
 use super::feeds::{FeedProcessor, FeedRunError, PollFeedsSummary};
 use super::import::{Import, ImportError};
 use super::poll_reports::PollSummary;
 use crate::amazon::IncludedData;
-use crate::domain::{JobState, Marketplace, PiiAvailability, Region, SellerAccount};
+use crate::domain::{JobState, Marketplace, Region, SellerAccount};
 use crate::error::AmazonError;
 use crate::ports::{AccountRecord, PutOutcome};
 
@@ -379,13 +379,10 @@ impl NotificationHandler {
             return Ok(Taken::Dropped("an import stored the order meanwhile"));
         }
         let (details, pii) = answer.split(true);
-        let given = details.pii == PiiAvailability::Given;
-        let expiry = details.pii_expiry(order.purchase_date);
-        orders
-            .put_order_details(&account.id, &details, given.then_some((&pii, expiry)))
+        let recipient = put_details(orders, &account.id, &details, &pii, order.purchase_date)
             .await
             .map_err(ImportError::from)?;
-        Ok(Taken::NewOrder { recipient: given })
+        Ok(Taken::NewOrder { recipient })
     }
 }
 

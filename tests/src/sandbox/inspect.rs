@@ -931,7 +931,11 @@ async fn seller_orders(
     let at = query.at.unwrap_or(now);
     let mut world = shared.world();
     feeds::settle_due(&mut world, now);
-    let seen = if query.visible { Seen::ByReports } else { Seen::Truth };
+    let seen = if query.visible {
+        Seen::ByReports
+    } else {
+        Seen::Truth
+    };
     control_result(200, orders(&world, &seller_id, at, seen))
 }
 

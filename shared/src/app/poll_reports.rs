@@ -70,8 +70,9 @@ pub fn next_poll_after(polls: u32) -> TimeDelta {
     (TimeDelta::seconds(30) * 2_i32.saturating_pow(polls.min(10))).min(MAX_POLL_INTERVAL)
 }
 
-/// When to ask again about a pending job polled `polls` times: on [`next_poll_after`]'s schedule, or every 15
-/// minutes when `notified` (the account's `REPORT_PROCESSING_FINISHED` subscription is active).
+/// When to ask again about a pending report or feed polled `polls` times: on [`next_poll_after`]'s schedule, or
+/// every 15 minutes when `notified` (the account's `REPORT_PROCESSING_FINISHED` or `FEED_PROCESSING_FINISHED`
+/// subscription is active, so the notification polls it the moment Amazon finishes it).
 pub fn pending_poll_after(polls: u32, notified: bool) -> TimeDelta {
     if notified {
         NOTIFIED_POLL_INTERVAL

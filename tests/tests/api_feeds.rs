@@ -1084,3 +1084,61 @@ async fn a_document_that_breaks_amazons_schema_shows_5000_per_message_in_the_fee
         logged.body
     );
 }
+
+#[tokio::test]
+async fn with_feeds_notified_the_poller_asks_about_a_processing_feed_only_every_fifteen_minutes() {
+    use shared::ports::AccountStore;
+
+    let api = start().await;
+    let (seller, account, orders) = seller(&api, 507).await;
+    let record = api.state.get_account(&account).await.unwrap().unwrap();
+    let auth = api.import.seller_auth(&record.account).await.unwrap();
+    let status = api
+        .import
+        .subscriptions
+        .check(&record.account, &auth)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.all_active(), "{status:?}");
+    let queued = api
+        .post(
+            &format!(
+                "/accounts/{account}/orders/{}/shipments",
+                orders[0].amazon_order_id
+            ),
+            json!({"carrierCode": "UPS", "trackingNumber": "1Z999AA10123456784"}),
+        )
+        .await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{:?}", queued.body);
+    let feeds = processor(&api, api.state.clone());
+    api.advance(TimeDelta::minutes(6));
+    feeds.submit_due().await.expect("submitter run");
+    let get_feeds = || {
+        api.sandbox
+            .stats(&seller.seller_id)
+            .unwrap()
+            .get(&Operation::GetFeed)
+            .map_or(0, |s| s.calls)
+    };
+    // Polled every minute until Amazon is first found processing it...
+    let mut pending = 0;
+    for _ in 0..10 {
+        api.advance(TimeDelta::seconds(20));
+        pending += feeds.poll_feeds().await.unwrap().pending;
+        if pending > 0 {
+            break;
+        }
+    }
+    assert_eq!(pending, 1, "the feed was never seen processing");
+    // ...then left to the notification: no poll for 14 minutes, the safety net's poll at the 15th.
+    let polled = get_feeds();
+    for _ in 0..14 {
+        api.advance(TimeDelta::minutes(1));
+        feeds.poll_feeds().await.unwrap();
+    }
+    assert_eq!(get_feeds(), polled, "a notified processing feed was polled");
+    api.advance(TimeDelta::minutes(1));
+    let net = feeds.poll_feeds().await.unwrap();
+    assert_eq!((net.polled, net.done), (1, 1), "{net:?}");
+}

@@ -385,12 +385,15 @@ async fn order_changes_are_read_again_once_in_order_and_never_backwards() {
     }
     assert_eq!(get_orders(&api), token_calls);
 
-    // The reports bring the same versions: each replaces the copy made from getOrder, and is no longer ahead.
+    // Reports show those versions (or later ones) once they catch up with the API (a day at most): each report
+    // row replaces the copy made from getOrder, which is then no longer ahead.
+    api.advance(TimeDelta::hours(25));
     let requested = api
         .post(
             &format!("/accounts/{account}/reports"),
             serde_json::json!({"reportType": "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
-                "dataStartTime": "2026-03-09T11:00:00Z", "dataEndTime": "2026-03-10T17:50:00Z"}),
+                "dataStartTime": "2026-03-09T11:00:00Z",
+                "dataEndTime": (api.sandbox.now() - TimeDelta::minutes(5)).to_rfc3339()}),
         )
         .await;
     assert_eq!(requested.status, StatusCode::ACCEPTED, "{:?}", requested.body);
@@ -481,4 +484,41 @@ async fn a_finished_report_is_polled_at_once_and_bad_notifications_are_dead_lett
         "{reason}"
     );
     let _ = seller;
+}
+
+#[tokio::test]
+async fn with_reports_notified_the_poller_asks_about_a_pending_report_only_every_fifteen_minutes() {
+    let api = api_support::start().await;
+    let (seller, account) = api.connect(seller_spec(306, &[US], 20), "15m").await;
+    let record = api.import.accounts.get_account(&account).await.unwrap().unwrap();
+    let auth = api.import.seller_auth(&record.account).await.unwrap();
+    api.import
+        .subscriptions
+        .check(&record.account, &auth)
+        .await
+        .unwrap();
+    // Polled first 30 s after the request, before Amazon finishes the reports (45 s).
+    tick(&api, &account).await;
+    let get_reports = || {
+        api.sandbox
+            .stats(&seller.seller_id)
+            .unwrap()
+            .get(&Operation::GetReport)
+            .map_or(0, |s| s.calls)
+    };
+    api.advance(TimeDelta::seconds(31));
+    let first = api.import.poll_reports().await.unwrap();
+    assert_eq!(first.pending, 2, "{first:?}");
+    let polled = get_reports();
+    // Without notifications the next polls would come 1, 2 and 4 minutes later; with them, none for 15.
+    for _ in 0..14 {
+        api.advance(TimeDelta::minutes(1));
+        api.import.poll_reports().await.unwrap();
+    }
+    assert_eq!(get_reports(), polled, "a notified pending report was polled");
+    // The safety net for a notification that never came.
+    api.advance(TimeDelta::minutes(1));
+    let net = api.import.poll_reports().await.unwrap();
+    assert_eq!(net.done, 2, "{net:?}");
+    assert_eq!(get_reports(), polled + 2);
 }

@@ -45,7 +45,7 @@ fn api_status(report: &str) -> &'static str {
 }
 
 #[tokio::test]
-async fn get_order_agrees_with_the_report_row_on_status_items_and_last_update_for_every_order() {
+async fn get_order_is_never_behind_the_report_row_and_agrees_with_it_on_the_same_version() {
     let h = fast().await;
     let seller = h.add_seller(spec(17, &[US], 60));
     h.advance(TimeDelta::hours(2));
@@ -73,20 +73,24 @@ async fn get_order_agrees_with_the_report_row_on_status_items_and_last_update_fo
         entry.2.insert(row["sku"].clone());
     }
     assert!(by_order.len() > 20, "{} orders", by_order.len());
+    let (mut same_version, mut ahead) = (0, 0);
     for (id, (status, updated, skus)) in &by_order {
         // A millisecond refills the scaled bucket without letting anything happen to the orders.
         h.advance(TimeDelta::milliseconds(1));
         let order = get_order(&h, &token, id, "FULFILLMENT").await;
-        assert_eq!(
-            order["fulfillment"]["fulfillmentStatus"],
-            api_status(status),
-            "{id}"
-        );
-        assert_eq!(
-            parse(order["lastUpdatedTime"].as_str().expect("lastUpdatedTime")),
-            parse(updated),
-            "{id}"
-        );
+        // The API shows a change about two minutes after it happens, reports 30 minutes to a day after.
+        let api_updated = parse(order["lastUpdatedTime"].as_str().expect("lastUpdatedTime"));
+        assert!(api_updated >= parse(updated), "{id}: the API behind the report");
+        if api_updated == parse(updated) {
+            same_version += 1;
+            assert_eq!(
+                order["fulfillment"]["fulfillmentStatus"],
+                api_status(status),
+                "{id}"
+            );
+        } else {
+            ahead += 1;
+        }
         let api_skus: BTreeSet<String> = order["orderItems"]
             .as_array()
             .expect("items")
@@ -98,6 +102,10 @@ async fn get_order_agrees_with_the_report_row_on_status_items_and_last_update_fo
             assert_eq!(item["orderItemId"].as_str().map(str::len), Some(14), "{id}");
         }
     }
+    assert!(
+        same_version > 10 && ahead > 0,
+        "{same_version} at the report's version, {ahead} ahead"
+    );
 }
 
 #[tokio::test]
@@ -133,7 +141,7 @@ async fn search_orders_pages_cover_every_order_exactly_once() {
     }
     let expected: BTreeSet<String> = h
         .sandbox
-        .visible_orders(&seller.seller_id, h.now())
+        .api_orders(&seller.seller_id, h.now())
         .expect("known seller")
         .into_iter()
         .map(|o| o.amazon_order_id)

@@ -301,7 +301,7 @@ impl NotificationHandler {
             return Ok(Taken::Dropped("the report's job was handled already"));
         }
         let auth = self.import.seller_auth(&record.account).await?;
-        Ok(Taken::Report(self.import.poll_job(&auth, job).await?))
+        Ok(Taken::Report(self.import.poll_job(&auth, job, true).await?))
     }
 
     async fn order_changed(

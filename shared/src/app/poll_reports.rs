@@ -21,6 +21,9 @@ const ACCOUNTS_IN_FLIGHT: usize = 8;
 const STUCK_AFTER: TimeDelta = TimeDelta::hours(3);
 /// The longest pause between two polls of a pending report.
 const MAX_POLL_INTERVAL: TimeDelta = TimeDelta::minutes(5);
+/// The pause between two polls of a pending report while Amazon notifies the account when a report finishes:
+/// the notification polls the job at once, and the poller is only the safety net for one that never comes.
+const NOTIFIED_POLL_INTERVAL: TimeDelta = TimeDelta::minutes(15);
 /// How long a run's claim on a DONE report keeps other runs from handing its document over: the time one
 /// message send may take, with room to spare. A run that died after its claim is followed after this long.
 const HANDOVER_LEASE: TimeDelta = TimeDelta::minutes(5);
@@ -65,6 +68,17 @@ impl PollSummary {
 /// When to ask again about a job polled `polls` times: 30 s, 1 min, 2 min, ... up to 5 minutes.
 pub fn next_poll_after(polls: u32) -> TimeDelta {
     (TimeDelta::seconds(30) * 2_i32.saturating_pow(polls.min(10))).min(MAX_POLL_INTERVAL)
+}
+
+/// When to ask again about a pending report or feed polled `polls` times: on [`next_poll_after`]'s schedule, or
+/// every 15 minutes when `notified` (the account's `REPORT_PROCESSING_FINISHED` or `FEED_PROCESSING_FINISHED`
+/// subscription is active, so the notification polls it the moment Amazon finishes it).
+pub fn pending_poll_after(polls: u32, notified: bool) -> TimeDelta {
+    if notified {
+        NOTIFIED_POLL_INTERVAL
+    } else {
+        next_poll_after(polls)
+    }
 }
 
 impl Import {
@@ -125,8 +139,14 @@ impl Import {
 
     async fn poll_account(&self, account_id: String, jobs: Vec<ReportJob>) -> PollSummary {
         let mut summary = PollSummary::default();
+        let mut notified = false;
         let auth = match self.accounts.get_account(&account_id).await {
-            Ok(Some(record)) => self.seller_auth(&record.account).await,
+            Ok(Some(record)) => {
+                notified = record.status.notifications.as_ref().is_some_and(|status| {
+                    status.is_active(crate::domain::NotificationType::ReportProcessingFinished)
+                });
+                self.seller_auth(&record.account).await
+            }
             Ok(None) => Err(ImportError::BadInput(format!(
                 "account {account_id} no longer exists"
             ))),
@@ -157,7 +177,7 @@ impl Import {
                 continue;
             }
             summary.polled += 1;
-            match self.poll_job(&auth, job).await {
+            match self.poll_job(&auth, job, notified).await {
                 Ok(outcome) => summary.add(outcome),
                 Err(err) => {
                     summary.failed += 1;
@@ -214,11 +234,13 @@ impl Import {
     }
 
     /// Polls one job and moves it on. Every write is made over the job as read, so of two runs polling it at
-    /// once only the first moves it; the other leaves it (and its document) alone.
+    /// once only the first moves it; the other leaves it (and its document) alone. `notified`: Amazon notifies
+    /// the account when its reports finish, so a pending job is asked about again only as a safety net.
     pub(crate) async fn poll_job(
         &self,
         auth: &SellerAuth,
         mut job: ReportJob,
+        notified: bool,
     ) -> Result<PollSummary, ImportError> {
         let expected = job.change();
         let report = match self.amazon.get_report(auth, &job.report_id).await {
@@ -255,7 +277,11 @@ impl Import {
                 };
                 if self
                     .jobs
-                    .put_job(&job, Some(now + next_poll_after(job.polls)), expected)
+                    .put_job(
+                        &job,
+                        Some(now + pending_poll_after(job.polls, notified)),
+                        expected,
+                    )
                     .await?
                 {
                     outcome.pending += 1;
@@ -445,5 +471,10 @@ mod tests {
         assert_eq!(next_poll_after(3), TimeDelta::minutes(4));
         assert_eq!(next_poll_after(4), TimeDelta::minutes(5));
         assert_eq!(next_poll_after(1000), TimeDelta::minutes(5));
+        // With Amazon's notifications the poller is the safety net only.
+        assert_eq!(pending_poll_after(0, false), TimeDelta::seconds(30));
+        assert_eq!(pending_poll_after(3, false), TimeDelta::minutes(4));
+        assert_eq!(pending_poll_after(0, true), TimeDelta::minutes(15));
+        assert_eq!(pending_poll_after(1000, true), TimeDelta::minutes(15));
     }
 }

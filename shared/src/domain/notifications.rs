@@ -95,9 +95,7 @@ pub struct NotificationStatus {
 impl NotificationStatus {
     /// Whether every type is delivered.
     pub fn all_active(&self) -> bool {
-        NotificationType::ALL
-            .iter()
-            .all(|t| matches!(self.subscriptions.get(t), Some(SubscriptionState::Active { .. })))
+        NotificationType::ALL.into_iter().all(|t| self.is_active(t))
     }
 
     /// The first refusal, if any, as `(type, code, message)`.
@@ -106,6 +104,14 @@ impl NotificationStatus {
             SubscriptionState::Refused { code, message } => Some((*t, code.as_str(), message.as_str())),
             SubscriptionState::Active { .. } => None,
         })
+    }
+
+    /// Whether `notification_type` is delivered.
+    pub fn is_active(&self, notification_type: NotificationType) -> bool {
+        matches!(
+            self.subscriptions.get(&notification_type),
+            Some(SubscriptionState::Active { .. })
+        )
     }
 
     /// The subscription ids Amazon gave, by type.

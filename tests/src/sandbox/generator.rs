@@ -290,6 +290,20 @@ impl GenOrder {
             .max_by_key(|e| e.at)
     }
 
+    /// When the Orders API starts showing `event` ([`api_delay`] after it happened, never later than reports).
+    pub(crate) fn api_visible_at(&self, event: &Event) -> DateTime<Utc> {
+        (event.at + api_delay(&self.amazon_order_id, event.at)).min(event.visible_at)
+    }
+
+    /// The latest event the Orders API shows at `at`: among the events it shows by then, the one that happened
+    /// last.
+    pub(crate) fn api_event_at(&self, at: DateTime<Utc>) -> Option<&Event> {
+        self.events
+            .iter()
+            .filter(|e| self.api_visible_at(e) <= at)
+            .max_by_key(|e| e.at)
+    }
+
     /// The event that shipped the order, if any.
     pub(crate) fn shipped_event(&self) -> Option<&Event> {
         self.events.iter().find(|e| e.state == OrderState::Shipped)
@@ -564,6 +578,27 @@ fn visibility_delay(rng: &mut ChaCha8Rng, late_share: f64) -> TimeDelta {
     } else {
         minutes(rng, 30, 60)
     }
+}
+
+/// How long after a change the Orders API shows it. Amazon: "The getOrders operation has a systematic delay in
+/// data retrieval. Most updated orders data are available two minutes after an order is created or last
+/// updated" (https://developer-docs.amazon.com/sp-api/docs/get-orders-with-filtering-criteria, the warning). So
+/// 90% of changes show within 20 s to 2 min and the rest within 2 to 30 min. Drawn from a hash of the order and
+/// the change rather than the generator's stream, so existing seeds keep their reports byte-identical.
+fn api_delay(order_id: &str, at: DateTime<Utc>) -> TimeDelta {
+    let hash = order_id
+        .bytes()
+        .chain(at.timestamp().to_le_bytes())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let (bucket, spread) = (hash % 100, (hash >> 8) % 1000);
+    let seconds = if bucket < 90 {
+        20 + spread as i64 * 100 / 1000
+    } else {
+        120 + spread as i64 * (28 * 60) / 1000
+    };
+    TimeDelta::seconds(seconds)
 }
 
 /// Generates a seller from a validated spec.
@@ -1075,6 +1110,33 @@ mod tests {
             b.style.all_orders_by_last_update
         );
         assert_ne!(ids(&a), ids(&generated(&spec(8))));
+    }
+
+    #[test]
+    fn the_api_shows_most_changes_within_two_minutes_and_every_one_before_reports() {
+        let seller = generated(&spec(3));
+        let (mut within_two_minutes, mut all) = (0, 0);
+        for order in &seller.orders {
+            for event in &order.events {
+                let delay = order.api_visible_at(event) - event.at;
+                assert!(delay >= TimeDelta::seconds(20), "{delay}");
+                assert!(delay <= TimeDelta::minutes(30), "{delay}");
+                assert!(order.api_visible_at(event) <= event.visible_at);
+                all += 1;
+                within_two_minutes += usize::from(delay <= TimeDelta::minutes(2));
+            }
+        }
+        let share = within_two_minutes as f64 / all as f64;
+        assert!((0.85..0.95).contains(&share), "{share} of {all}");
+        // An order exists for the API minutes after it is placed, long before reports have it.
+        let order = &seller.orders[0];
+        let soon = order.purchase_date + TimeDelta::minutes(2);
+        assert!(order.visible_event_at(soon).is_none());
+        let placed = order.events[0];
+        assert_eq!(
+            order.api_event_at(order.api_visible_at(&placed)).map(|e| e.at),
+            Some(placed.at)
+        );
     }
 
     #[test]

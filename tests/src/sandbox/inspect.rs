@@ -335,18 +335,33 @@ fn amount(minor: i64, decimals: u32) -> Decimal {
     Decimal::new(minor, decimals)
 }
 
-/// How an order looks at `at`: by the truth (`visible` false) or as reports show it (`visible` true).
-fn order_view(order: &GenOrder, at: DateTime<Utc>, visible: bool) -> Option<SandboxOrder> {
-    let current = if visible {
-        order.visible_event_at(at)
-    } else {
-        order.event_at(at)
+/// Whose view of the orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Seen {
+    /// What happened.
+    Truth,
+    /// What the Orders API shows (minutes behind the truth).
+    ByTheApi,
+    /// What reports show (30 minutes to a day behind).
+    ByReports,
+}
+
+/// How an order looks at `at` as `seen`.
+fn order_view(order: &GenOrder, at: DateTime<Utc>, seen: Seen) -> Option<SandboxOrder> {
+    let current = match seen {
+        Seen::Truth => order.event_at(at),
+        Seen::ByTheApi => order.api_event_at(at),
+        Seen::ByReports => order.visible_event_at(at),
     }?;
     let decimals = order.decimals();
     let events = order
         .events
         .iter()
-        .filter(|e| if visible { e.visible_at <= at } else { e.at <= at })
+        .filter(|e| match seen {
+            Seen::Truth => e.at <= at,
+            Seen::ByTheApi => order.api_visible_at(e) <= at,
+            Seen::ByReports => e.visible_at <= at,
+        })
         .map(|e| SandboxEvent {
             status: e.state,
             last_updated_date: e.at,
@@ -529,19 +544,18 @@ pub(crate) fn set_eligible(world: &mut World, seller_id: &str, eligible: bool) -
     Ok(())
 }
 
-/// Every order placed by `at`, as it stands then (`visible` false) or as reports show it then (`visible` true,
-/// leaving out orders no report could show yet).
+/// Every order placed by `at`, as `seen` then (leaving out the orders it does not show yet).
 pub(crate) fn orders(
     world: &World,
     seller_id: &str,
     at: DateTime<Utc>,
-    visible: bool,
+    seen: Seen,
 ) -> Result<Vec<SandboxOrder>, SandboxError> {
     Ok(seller(world, seller_id)?
         .generated
         .orders
         .iter()
-        .filter_map(|order| order_view(order, at, visible))
+        .filter_map(|order| order_view(order, at, seen))
         .collect())
 }
 
@@ -917,7 +931,12 @@ async fn seller_orders(
     let at = query.at.unwrap_or(now);
     let mut world = shared.world();
     feeds::settle_due(&mut world, now);
-    control_result(200, orders(&world, &seller_id, at, query.visible))
+    let seen = if query.visible {
+        Seen::ByReports
+    } else {
+        Seen::Truth
+    };
+    control_result(200, orders(&world, &seller_id, at, seen))
 }
 
 async fn list_reports(State(shared): State<Arc<Shared>>, Path(seller_id): Path<String>) -> Response {

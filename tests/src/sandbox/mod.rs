@@ -403,7 +403,7 @@ impl Sandbox {
 
     /// The truth at `at` (with every feed processed by now applied).
     pub fn orders_at(&self, seller_id: &str, at: DateTime<Utc>) -> Result<Vec<SandboxOrder>, SandboxError> {
-        inspect::orders(&self.settled_world(), seller_id, at, false)
+        inspect::orders(&self.settled_world(), seller_id, at, inspect::Seen::Truth)
     }
 
     /// One order as it stands now, with the shipments and cancellations feeds made.
@@ -432,7 +432,13 @@ impl Sandbox {
         seller_id: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<SandboxOrder>, SandboxError> {
-        inspect::orders(&self.settled_world(), seller_id, at, true)
+        inspect::orders(&self.settled_world(), seller_id, at, inspect::Seen::ByReports)
+    }
+
+    /// The seller's orders as the Orders API shows them at `at` (about two minutes behind what happened, well
+    /// ahead of reports), with the events it shows by then.
+    pub fn api_orders(&self, seller_id: &str, at: DateTime<Utc>) -> Result<Vec<SandboxOrder>, SandboxError> {
+        inspect::orders(&self.settled_world(), seller_id, at, inspect::Seen::ByTheApi)
     }
 
     /// The seller's reports with their status now and the orders each holds.

@@ -728,13 +728,14 @@ fn order_changes(
     for order in &seller.generated.orders {
         for event in &order.events {
             // A change the API never shows (a later one became visible first) is never announced.
+            let shown = order.api_visible_at(event);
             let overtaken = order
                 .events
                 .iter()
-                .any(|e| e.at > event.at && e.visible_at <= event.visible_at);
-            if event.visible_at > from && event.visible_at <= now && !overtaken {
+                .any(|e| e.at > event.at && order.api_visible_at(e) <= shown);
+            if shown > from && shown <= now && !overtaken {
                 let payload = order_change(&subscription.seller, order, event.state, event.at);
-                out.push((event.at, event.visible_at, payload));
+                out.push((event.at, shown, payload));
             }
         }
     }

@@ -65,8 +65,9 @@ fn hash(text: &str) -> u64 {
     })
 }
 
-/// An order as the API shows it at `at`: the latest event reports show by then, so the API and a report
-/// produced at the same instant agree; orders reports do not show yet do not exist for the API either.
+/// An order as the API shows it at `at`: the latest event the API shows by then (about two minutes after it
+/// happened, see `api_delay`; reports show it 30 minutes to a day after), so an order exists for the API
+/// well before any report has it.
 struct View<'a> {
     order: &'a GenOrder,
     state: OrderState,
@@ -76,7 +77,7 @@ struct View<'a> {
 
 impl<'a> View<'a> {
     fn of(order: &'a GenOrder, at: DateTime<Utc>) -> Option<Self> {
-        let event = order.visible_event_at(at)?;
+        let event = order.api_event_at(at)?;
         Some(View {
             order,
             state: event.state,

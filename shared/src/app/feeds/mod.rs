@@ -38,7 +38,7 @@ use crate::domain::SellerAccount;
 use crate::error::{AmazonError, StoreError};
 use crate::feeds::{FeedLimits, FeedType};
 use crate::metrics::Metrics;
-use crate::ports::{AccountStore, FeedStore, Leases, SecretStore};
+use crate::ports::{AccountRecord, AccountStore, FeedStore, Leases, SecretStore};
 
 /// How the submitter batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,17 +118,23 @@ pub struct FeedProcessor {
 
 impl FeedProcessor {
     async fn account_auth(&self, account_id: &str) -> Result<(SellerAccount, SellerAuth), FeedRunError> {
+        let (record, auth) = self.record_auth(account_id).await?;
+        Ok((record.account, auth))
+    }
+
+    /// The account as stored (with its status) and its seller's credentials.
+    async fn record_auth(&self, account_id: &str) -> Result<(AccountRecord, SellerAuth), FeedRunError> {
         let record = self
             .accounts
             .get_account(account_id)
             .await?
             .ok_or_else(|| FeedRunError::NoAccount(account_id.to_owned()))?;
-        let account = record.account;
+        let account = &record.account;
         let auth = self
             .naming
-            .seller_auth(self.secrets.as_ref(), &account)
+            .seller_auth(self.secrets.as_ref(), account)
             .await?
             .ok_or_else(|| FeedRunError::Account(account.id.clone(), "no refresh token stored".into()))?;
-        Ok((account, auth))
+        Ok((record, auth))
     }
 }

@@ -11,7 +11,7 @@ use super::failures::ACCOUNT_DELETED;
 use super::{FeedProcessor, FeedRunError};
 // Feeds back off like report jobs: 30 s, 1 min, 2 min, ... up to 5 minutes.
 use crate::amazon::{ProcessingStatus, SellerAuth};
-use crate::app::poll_reports::next_poll_after;
+use crate::app::poll_reports::{next_poll_after, pending_poll_after};
 use crate::domain::{ActionOrigin, ActionState, FeedAction, FeedSubmission, SubmissionStatus};
 use crate::feeds::{
     FeedType, MessageOutcome, ProcessingReport, parse_listings_processing_report, parse_xml_processing_report,
@@ -98,8 +98,13 @@ impl FeedProcessor {
         mut submission: FeedSubmission,
         summary: &mut PollFeedsSummary,
     ) -> Result<(), FeedRunError> {
-        let auth = match self.account_auth(&submission.account_id).await {
-            Ok((_, auth)) => auth,
+        let (auth, notified) = match self.record_auth(&submission.account_id).await {
+            Ok((record, auth)) => {
+                let notified = record.status.notifications.as_ref().is_some_and(|status| {
+                    status.is_active(crate::domain::NotificationType::FeedProcessingFinished)
+                });
+                (auth, notified)
+            }
             Err(FeedRunError::NoAccount(_)) => {
                 let reason = "the account was deleted before Amazon's result was read (Amazon may have \
                               applied it)"
@@ -120,7 +125,8 @@ impl FeedProcessor {
                 submission.status = SubmissionStatus::Submitted {
                     amazon_status: status.as_str().to_owned(),
                 };
-                submission.next_poll = Some(now + next_poll_after(submission.polls));
+                // When Amazon notifies the feed's end, it is polled then; this poll is the safety net.
+                submission.next_poll = Some(now + pending_poll_after(submission.polls, notified));
                 self.outbox.save_submission(&submission).await?;
                 summary.pending += 1;
             }

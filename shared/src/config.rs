@@ -95,6 +95,9 @@ pub struct Config {
     pub clock_scale: f64,
     /// Origin of the scaled clock (`CLOCK_ORIGIN`, RFC 3339); ignored at scale 1.
     pub clock_origin: Option<DateTime<Utc>>,
+    /// A clock the process that builds the functions hands in, used instead of the above: the local runner's
+    /// stepped clock, which moves only when a benchmark moves it. Never set from the environment.
+    pub given_clock: Option<Arc<dyn Clock>>,
 }
 
 impl Config {
@@ -213,6 +216,7 @@ impl Config {
             },
             clock_scale,
             clock_origin,
+            given_clock: None,
         })
     }
 
@@ -238,9 +242,11 @@ impl Config {
         }
     }
 
-    /// The clock the configuration asks for: the wall clock, or a scaled one for local runs.
+    /// The clock the configuration asks for: the wall clock, a scaled one for local runs, or the one handed in.
     pub fn clock(&self) -> Arc<dyn Clock> {
-        if self.clock_scale > 1.0 {
+        if let Some(clock) = &self.given_clock {
+            clock.clone()
+        } else if self.clock_scale > 1.0 {
             Arc::new(ScaledClock::new(
                 self.clock_origin.unwrap_or_else(Utc::now),
                 self.clock_scale,

@@ -40,6 +40,7 @@ async fn main() -> Result<()> {
             clock_scale: 1.0,
             redelivery: Duration::from_secs(5),
             notifications: true,
+            stepped_clock: None,
         },
     )
     .await?;

@@ -2,7 +2,7 @@
 //! the ack, a Lambda timeout after some awaits, a duplicate delivery, records out of order), whether a DynamoDB
 //! call is throttled, and which Amazon faults the sandbox is armed with. The decisions are pure and seeded
 //! ([`ChaosPlan`]); the I/O around them is thin: [`deliver`] applies a decision to a handler call, and
-//! [`ThrottlingProxy`] stands between the SDK and the local stack.
+//! [`super::proxy::StackProxy`] stands between the SDK and the local stack.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +16,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::proxy::StackProxy;
 use super::scenario::{Comparison, Scenario, ScenarioSettings};
 use crate::sandbox::{Fault, FaultKind, Operation, OrderState};
 use crate::stack::LocalStack;
@@ -353,116 +354,6 @@ where
     }
 }
 
-/// A loopback HTTP proxy in front of the local stack: DynamoDB calls (by their `X-Amz-Target`) go to DynamoDB
-/// Local, or are answered as throttled when the plan says so; everything else goes to moto.
-#[derive(Debug)]
-pub struct ThrottlingProxy {
-    /// The proxy's endpoint, for the SDK.
-    pub url: String,
-    task: tokio::task::JoinHandle<()>,
-}
-
-#[derive(Debug)]
-struct Upstreams {
-    dynamodb: String,
-    moto: String,
-    client: reqwest::Client,
-    plan: SharedPlan,
-}
-
-impl ThrottlingProxy {
-    /// Starts the proxy on a free loopback port, in front of `dynamodb` and `moto` (base URLs).
-    pub async fn start(dynamodb: String, moto: String, plan: SharedPlan) -> Result<ThrottlingProxy> {
-        let upstreams = Arc::new(Upstreams {
-            dynamodb,
-            moto,
-            client: reqwest::Client::new(),
-            plan,
-        });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .context("binding the chaos proxy")?;
-        let url = format!("http://{}", listener.local_addr()?);
-        let app = axum::Router::new().fallback(forward).with_state(upstreams);
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::error!(%error, "the chaos proxy stopped");
-            }
-        });
-        Ok(ThrottlingProxy { url, task })
-    }
-}
-
-impl Drop for ThrottlingProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn forward(
-    axum::extract::State(upstreams): axum::extract::State<Arc<Upstreams>>,
-    request: axum::extract::Request,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let (parts, body) = request.into_parts();
-    let is_dynamodb = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|target| target.starts_with("DynamoDB_"));
-    if is_dynamodb && lock(&upstreams.plan).throttle() {
-        // DynamoDB's answer when a table's throughput is exceeded: 400 with this error type, which the SDK
-        // classifies as throttling and retries with backoff (DynamoDB API Reference, "Common errors" and
-        // "Error handling with DynamoDB": ProvisionedThroughputExceededException).
-        return (
-            axum::http::StatusCode::BAD_REQUEST,
-            [("content-type", "application/x-amz-json-1.0")],
-            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."}"#,
-        )
-            .into_response();
-    }
-    let body = match axum::body::to_bytes(body, 512 * 1024 * 1024).await {
-        Ok(body) => body,
-        Err(error) => return (axum::http::StatusCode::BAD_REQUEST, error.to_string()).into_response(),
-    };
-    let base = if is_dynamodb {
-        &upstreams.dynamodb
-    } else {
-        &upstreams.moto
-    };
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut outgoing = upstreams
-        .client
-        .request(parts.method, format!("{}{path}", base.trim_end_matches('/')))
-        .body(body);
-    for (name, value) in &parts.headers {
-        if name != axum::http::header::HOST && name != axum::http::header::CONTENT_LENGTH {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    let answer = match outgoing.send().await {
-        Ok(answer) => answer,
-        Err(error) => return (axum::http::StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
-    };
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    let bytes = match answer.bytes().await {
-        Ok(bytes) => bytes,
-        Err(error) => return (axum::http::StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
-    };
-    let mut response = axum::response::Response::new(axum::body::Body::from(bytes));
-    *response.status_mut() = status;
-    for (name, value) in &headers {
-        if name != axum::http::header::TRANSFER_ENCODING
-            && name != axum::http::header::CONTENT_LENGTH
-            && name != axum::http::header::CONNECTION
-        {
-            response.headers_mut().append(name, value.clone());
-        }
-    }
-    response
-}
-
 /// What one seed's chaos run did and found.
 #[derive(Debug, Clone)]
 pub struct ChaosRun {
@@ -731,10 +622,10 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
     // Setting up (tables, queues, the account) is not what is under test.
     lock(&plan).stop();
     let own = LocalStack::with_own_dynamodb().await?;
-    let proxy = ThrottlingProxy::start(
+    let proxy = StackProxy::start(
         own.dynamodb_endpoint.clone(),
         env("AWS_ENDPOINT_URL")?,
-        plan.clone(),
+        Some(plan.clone()),
     )
     .await?;
     let stack = own.through(&proxy.url).await?;

@@ -50,6 +50,10 @@ pub struct RunnerSettings {
     /// Accounts subscribe to Amazon's notifications (the template's `NOTIFICATION_QUEUE_ARN`); `false` runs
     /// on reports and polling alone.
     pub notifications: bool,
+    /// A clock the caller moves (a benchmark's manual clock), used instead of the scaled one: time then passes
+    /// only between rounds (and in the functions' own waits), and every round takes Amazon's notifications and
+    /// drains every queue whole, as AWS would within the time a round stands for, however long it takes here.
+    pub stepped_clock: Option<Arc<dyn Clock>>,
 }
 
 /// A function crate of the template and the events that invoke it.
@@ -66,6 +70,20 @@ enum Handler {
 }
 
 impl Handler {
+    /// The function's crate.
+    fn crate_name(self) -> &'static str {
+        match self {
+            Handler::Requester => "request-reports",
+            Handler::Poller => "poll-reports",
+            Handler::Parser => "parse-reports",
+            Handler::FeedSubmitter => "submit-feeds",
+            Handler::FeedPoller => "poll-feeds",
+            Handler::Publisher => "publish-events",
+            Handler::Credentials => "rotate-credentials",
+            Handler::Notifications => "take-notifications",
+        }
+    }
+
     fn of_crate(name: &str) -> Option<Handler> {
         Some(match name {
             "request-reports" => Handler::Requester,
@@ -121,6 +139,16 @@ pub struct Activity {
     pub stream_records: u64,
     /// Stream batches the publisher failed (read again from the failed record).
     pub stream_batches_failed: u64,
+    /// Invocations of each function (by its crate): a scheduled run, a tick, a queue's or a stream's batch.
+    pub invocations: BTreeMap<&'static str, u64>,
+}
+
+impl Activity {
+    fn invoked(&mut self, handler: Handler, times: u64) {
+        if times > 0 {
+            *self.invocations.entry(handler.crate_name()).or_default() += times;
+        }
+    }
 }
 
 /// The functions of the template, running locally.
@@ -162,6 +190,8 @@ pub struct LocalRunner {
     parse_dead_letters: Option<DeadLetters>,
     ticker: Ticker,
     chaos: Option<SharedPlan>,
+    /// Whether the caller steps the clock ([`RunnerSettings::stepped_clock`]).
+    stepped: bool,
 }
 
 impl LocalRunner {
@@ -226,7 +256,8 @@ impl LocalRunner {
         let deadline_minutes = (deliveries * 1.6 / 60.0).ceil().clamp(60.0, 14.0 * 24.0 * 60.0);
         env.entry("PARSE_DEADLINE_MINUTES".to_owned())
             .or_insert(format!("{deadline_minutes:.0}"));
-        let config = Config::from_lookup(|name| env.get(name).cloned())?;
+        let mut config = Config::from_lookup(|name| env.get(name).cloned())?;
+        config.given_clock = settings.stepped_clock.clone();
         let import = shared::runtime::import(&config, &stack.sdk).await?;
         let accounts = shared::runtime::accounts(&config, &stack.sdk)?;
         let feeds = shared::runtime::feeds(&config, &stack.sdk).await?;
@@ -269,6 +300,7 @@ impl LocalRunner {
             parse_dead_letters,
             ticker: Ticker::default(),
             chaos: None,
+            stepped: settings.stepped_clock.is_some(),
         })
     }
 
@@ -349,9 +381,10 @@ impl LocalRunner {
     async fn deliver_notifications(&mut self) {
         // A quarter of a second of wall time between asks: every round of a fast clock asking would cost the
         // other functions' rounds.
-        if self
-            .notifications_taken
-            .is_some_and(|at| at.elapsed() < Duration::from_millis(250))
+        if !self.stepped
+            && self
+                .notifications_taken
+                .is_some_and(|at| at.elapsed() < Duration::from_millis(250))
         {
             return;
         }
@@ -423,6 +456,7 @@ impl LocalRunner {
         for (source, batch_size) in &mut self.streams {
             if source.table() == name {
                 let stats = source.pump(publisher.as_ref(), *batch_size, None).await?;
+                self.activity.invoked(Handler::Publisher, stats.batches as u64);
                 self.activity.stream_records += stats.records as u64;
                 self.activity.stream_batches_failed += stats.failed_batches as u64;
             }
@@ -443,6 +477,7 @@ impl LocalRunner {
                 .pump(publisher.as_ref(), *batch_size, budget)
                 .await
                 .context("reading a table's stream")?;
+            self.activity.invoked(Handler::Publisher, stats.batches as u64);
             self.activity.stream_records += stats.records as u64;
             self.activity.stream_batches_failed += stats.failed_batches as u64;
         }
@@ -595,6 +630,7 @@ impl LocalRunner {
 
     async fn tick(&mut self, tick: &Tick) {
         self.activity.ticks += 1;
+        self.activity.invoked(Handler::Requester, 1);
         let awaits = match self.next_delivery(true) {
             Delivery::TimeoutAfter(awaits) => awaits,
             _ => u32::MAX,
@@ -630,6 +666,7 @@ impl LocalRunner {
             Delivery::TimeoutAfter(awaits) => awaits,
             _ => u32::MAX,
         };
+        self.activity.invoked(handler, 1);
         match handler {
             Handler::Poller => {
                 self.activity.poll_runs += 1;
@@ -728,13 +765,16 @@ impl LocalRunner {
                 handler => bail!("{handler:?} is not invoked by a queue of the template"),
             }
             .with_context(|| format!("polling {}", queue.name))?;
+            self.activity
+                .invoked(self.queues[i].handler, u64::from(stats.received > 0));
             self.activity.messages += stats.received as u64;
             self.activity.messages_failed += stats.failed as u64;
             // The notification function takes one batch a round: in AWS it runs beside the others, and here a
             // backlog of thousands (every order change of a fast clock's days) drained in one round would stop
             // the schedules for hours of the clock. What waits is taken at the next rounds, late, as Amazon may
-            // deliver it anyway.
-            if stats.received == 0 || self.queues[i].handler == Handler::Notifications {
+            // deliver it anyway. A stepped clock stands still while a round runs, so there the round takes the
+            // whole backlog, as AWS's pollers would in the time the round stands for.
+            if stats.received == 0 || (self.queues[i].handler == Handler::Notifications && !self.stepped) {
                 return Ok(());
             }
         }

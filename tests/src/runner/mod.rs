@@ -4,6 +4,7 @@
 
 pub mod chaos;
 pub mod local;
+pub mod proxy;
 pub mod scenario;
 pub mod sqs_source;
 pub mod streams;

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::app::accounts::{Accounts, NewAccount, RefreshToken};
 use shared::app::import::ParseMessage;
-use shared::clock::{Clock, ScaledClock};
+use shared::clock::{Clock, ManualClock, ScaledClock};
 use shared::domain::{ImportInterval, ImportOptions, ImportSummary, JobState, Order, Region};
 use shared::metrics::{ACCOUNT_DISCONNECTED, IMPORT_OVERDUE, IMPORT_SUCCEEDED, Metrics, SP_API_THROTTLED};
 use shared::ports::OrderQuery;
@@ -54,6 +54,9 @@ pub struct ScenarioSettings {
     pub notifications: bool,
     /// How the sandbox delivers notifications (faults: delay, duplicates, order, losses).
     pub notification_delivery: NotificationDelivery,
+    /// A clock the caller moves, for the sandbox and the functions alike (`clock_scale` is then unused): the
+    /// run's time passes only when the caller advances it ([`RunnerSettings::stepped_clock`]).
+    pub manual_clock: Option<Arc<ManualClock>>,
 }
 
 impl Default for ScenarioSettings {
@@ -76,6 +79,7 @@ impl Default for ScenarioSettings {
             connect_account: true,
             notifications: true,
             notification_delivery: NotificationDelivery::default(),
+            manual_clock: None,
         }
     }
 }
@@ -111,8 +115,14 @@ impl Scenario {
     pub async fn start(stack: LocalStack, settings: ScenarioSettings) -> Result<Scenario> {
         // A scaled clock reads its origin at the wall-clock instant of its origin: a rounded origin would start
         // the clock hours ahead at this speed.
-        let origin = Utc::now();
-        let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(origin, settings.clock_scale));
+        let (origin, clock): (DateTime<Utc>, Arc<dyn Clock>) = match &settings.manual_clock {
+            Some(manual) => (manual.now(), manual.clone()),
+            None => {
+                let origin = Utc::now();
+                (origin, Arc::new(ScaledClock::new(origin, settings.clock_scale)))
+            }
+        };
+        let stepped_clock = settings.manual_clock.is_some().then(|| clock.clone());
         let sandbox = Sandbox::start(SandboxOptions {
             rate_scale: settings.rate_scale,
             notification_delivery: settings.notification_delivery,
@@ -144,6 +154,7 @@ impl Scenario {
                 clock_scale: settings.clock_scale,
                 redelivery: Duration::from_secs(1),
                 notifications: settings.notifications,
+                stepped_clock,
             },
         )
         .await?;

@@ -31,6 +31,8 @@ pub struct StreamSource {
 pub struct PumpStats {
     /// Records read and handed to the publisher.
     pub records: usize,
+    /// Batches handed to the publisher (its invocations).
+    pub batches: usize,
     /// Batches the publisher reported a failure in (their shards stopped there).
     pub failed_batches: usize,
 }
@@ -181,6 +183,7 @@ impl StreamSource {
                 break;
             }
             stats.records += records.len();
+            stats.batches += 1;
             match publish_changes(&records, publisher).await {
                 None => {
                     let last = records.last().map(|r| r.sequence_number.clone());

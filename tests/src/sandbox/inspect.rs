@@ -95,6 +95,8 @@ pub struct SandboxEvent {
     pub last_updated_date: DateTime<Utc>,
     /// When reports first show it.
     pub visible_at: DateTime<Utc>,
+    /// When the Orders API first shows it (`getOrder`, `searchOrders`, and `ORDER_CHANGE` sent).
+    pub api_visible_at: DateTime<Utc>,
 }
 
 /// One line of an order, with every amount as Amazon holds it (reports hide some while an order is pending).
@@ -366,6 +368,7 @@ fn order_view(order: &GenOrder, at: DateTime<Utc>, seen: Seen) -> Option<Sandbox
             status: e.state,
             last_updated_date: e.at,
             visible_at: e.visible_at,
+            api_visible_at: order.api_visible_at(e),
         })
         .collect();
     Some(SandboxOrder {

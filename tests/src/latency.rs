@@ -1,22 +1,29 @@
 //! What the order latency benchmark measures: when Amazon showed each change of an order, and when sellersync
 //! stored it. [`ObservedOrders`] wraps the functions' order store and notes, on the run's clock, the first time
 //! each version of an order and its recipient were written; [`Latencies::of`] holds those notes against the
-//! sandbox's timeline of the same orders.
+//! sandbox's timeline of the same orders. [`run`] runs one seller's orders through the local runner on a stepped
+//! clock and measures them (the `latency-bench` binary prints two such runs side by side).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
+use anyhow::{Context, Result, bail};
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
-use shared::clock::Clock;
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use shared::clock::{Clock, ManualClock};
 use shared::domain::{
     BuyerPii, FbaShipmentItem, Order, OrderDetails, OrderPii, StoredVersion, UnshippedOrder,
 };
+use shared::domain::{ImportInterval, Region};
 use shared::error::StoreError;
 use shared::ports::{OrderQuery, OrderStore, Page, PutOutcome, QuarantinedRow, TokenedOrder};
 
-use crate::sandbox::{Channel, OrderState, SandboxOrder};
+use crate::runner::proxy::{StackProxy, StackRequests};
+use crate::runner::scenario::{Scenario, ScenarioSettings};
+use crate::sandbox::{Channel, Operation, OperationStats, OrderState, SandboxOrder};
+use crate::stack::LocalStack;
 
 /// What was stored of one order, and when.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -393,6 +400,233 @@ impl Latencies {
             placed_to_stored: Distribution::of(placed),
         }
     }
+}
+
+/// How sellersync learns of orders in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Subscribed to Amazon's notifications, with the scheduled imports as reconciliation.
+    Notifications,
+    /// Scheduled report imports and the minute pollers alone.
+    Reports,
+}
+
+impl Mode {
+    /// For people.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Notifications => "notifications",
+            Mode::Reports => "reports only",
+        }
+    }
+}
+
+/// What a run imports, for how long, in what steps.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Orders placed an hour, evenly over the window.
+    pub orders_per_hour: f64,
+    /// The window in which orders are placed, in hours.
+    pub hours: f64,
+    /// How long the run goes on after the window, in hours.
+    pub after: f64,
+    /// Simulated seconds between the runner's rounds.
+    pub step: i64,
+    /// Multiplies Amazon's published SP-API rates (a dynamic usage plan; 1: the defaults).
+    pub rate_scale: f64,
+    /// The sandbox seller's seed.
+    pub seed: u64,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            orders_per_hour: 10_000.0,
+            hours: 1.0,
+            after: 1.0,
+            step: 5,
+            rate_scale: 1.0,
+            seed: 18,
+        }
+    }
+}
+
+impl RunSettings {
+    /// Refuses settings no run can have.
+    pub fn check(&self) -> Result<()> {
+        if self.orders_per_hour < 1.0 || self.hours <= 0.0 || self.after < 0.0 || self.step < 1 {
+            bail!("orders per hour, hours and the step must be positive, the time after not negative");
+        }
+        Ok(())
+    }
+}
+
+/// SQS requests of the runner's own bookkeeping or of the set-up, not of the functions' traffic: Lambda's
+/// pollers cost the same whatever the traffic.
+const SQS_NOT_TRAFFIC: [&str; 5] = [
+    "ReceiveMessage (empty)",
+    "GetQueueAttributes",
+    "GetQueueUrl",
+    "CreateQueue",
+    "ListQueues",
+];
+
+/// What one run did.
+#[derive(Debug)]
+pub struct Run {
+    /// How it learned of orders.
+    pub mode: Mode,
+    /// Orders placed in the window.
+    pub orders: usize,
+    /// How fast they were stored.
+    pub latencies: Latencies,
+    /// SP-API calls (and Amazon's 429s) by operation, LWA left out.
+    pub sp_api: BTreeMap<&'static str, OperationStats>,
+    /// What reached the local stack after the set-up.
+    pub requests: StackRequests,
+    /// Lambda invocations by function.
+    pub invocations: BTreeMap<&'static str, u64>,
+    /// How long the functions waited for rate tokens or backed off, in simulated time (billed Lambda time).
+    pub waited: std::time::Duration,
+    /// Wall time of the run.
+    pub wall: std::time::Duration,
+}
+
+impl Run {
+    /// `count` per 1,000 orders placed in the window.
+    pub fn per_thousand(&self, count: f64) -> f64 {
+        count * 1000.0 / self.orders.max(1) as f64
+    }
+
+    /// Amazon's 429s for an empty bucket (none is injected here).
+    pub fn throttled(&self) -> u64 {
+        self.sp_api.values().map(|s| s.throttled).sum()
+    }
+
+    /// SQS requests of the functions' traffic.
+    pub fn sqs_requests(&self) -> u64 {
+        self.requests.of_service("sqs", &SQS_NOT_TRAFFIC)
+    }
+
+    /// Events put on the bus.
+    pub fn events(&self) -> u64 {
+        self.requests
+            .calls
+            .get("events PutEvents entries")
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Lambda invocations, all functions.
+    pub fn lambda_invocations(&self) -> u64 {
+        self.invocations.values().sum()
+    }
+}
+
+/// Runs one mode: the sandbox seller, a DynamoDB Local of its own behind a counting proxy, the local runner on a
+/// stepped manual clock; then holds what was stored against the sandbox's truth.
+pub async fn run(mode: Mode, args: &RunSettings) -> Result<Run> {
+    let started = Instant::now();
+    let epoch = Utc
+        .with_ymd_and_hms(2026, 3, 9, 12, 0, 0)
+        .single()
+        .context("epoch")?;
+    let clock = Arc::new(ManualClock::new(epoch));
+    let own = LocalStack::with_own_dynamodb().await?;
+    let moto = std::env::var("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL (the local stack's moto)")?;
+    let proxy = StackProxy::start(own.dynamodb_endpoint.clone(), moto, None).await?;
+    let stack = own.through(&proxy.url).await?;
+    let window = TimeDelta::seconds((args.hours * 3600.0) as i64);
+    let orders = (args.orders_per_hour * args.hours).round() as usize;
+    let mut scenario = Scenario::start(
+        stack,
+        ScenarioSettings {
+            seed: args.seed,
+            orders,
+            marketplaces: vec!["ATVPDKIKX0DER".into()],
+            region: Region::Na,
+            history: TimeDelta::zero(),
+            arrivals: window,
+            // The shortest interval an account can import at.
+            interval: ImportInterval::Minutes(5),
+            rate_scale: args.rate_scale,
+            notifications: mode == Mode::Notifications,
+            manual_clock: Some(clock.clone()),
+            ..ScenarioSettings::default()
+        },
+    )
+    .await?;
+    let log = Arc::new(StoreLog::default());
+    let observed: Arc<dyn shared::ports::OrderStore> = Arc::new(ObservedOrders::new(
+        scenario.runner.import.orders.clone(),
+        clock.clone(),
+        log.clone(),
+    ));
+    scenario.runner.import.orders = observed.clone();
+    scenario.runner.notifications.import.orders = observed;
+    let seller = scenario.seller.seller_id.clone();
+    let set_up_requests = proxy.requests();
+    let set_up_calls = scenario.sandbox.stats(&seller)?;
+    let set_up_sleeps = clock.sleeps().len();
+
+    let window_end = epoch + window;
+    let end = window_end + TimeDelta::seconds((args.after * 3600.0) as i64);
+    let step = TimeDelta::seconds(args.step);
+    let mut progress = epoch + TimeDelta::minutes(30);
+    while clock.now() < end {
+        let round = clock.now();
+        scenario.runner.step().await?;
+        // The functions' own waits moved the clock already; otherwise the round took `step`.
+        if clock.now() < round + step {
+            clock.set(round + step);
+        }
+        if clock.now() >= progress {
+            let stored = log.snapshot();
+            eprintln!(
+                "  {} {:>4} min: {} orders stored, {} recipients ({:.0} s wall)",
+                mode.name(),
+                (clock.now() - epoch).num_minutes(),
+                stored.len(),
+                stored.values().filter(|s| s.recipient.is_some()).count(),
+                started.elapsed().as_secs_f64()
+            );
+            progress += TimeDelta::minutes(30);
+        }
+    }
+    // The event publisher catches up with what the run wrote.
+    scenario.runner.pump_streams().await?;
+
+    let truth = scenario.sandbox.orders_at(&seller, clock.now())?;
+    let latencies = Latencies::of(&truth, &log.snapshot(), window_end);
+    let placed = truth.iter().filter(|o| o.purchase_date <= window_end).count();
+    let mut sp_api = BTreeMap::new();
+    for (operation, stats) in scenario.sandbox.stats(&seller)? {
+        let before = set_up_calls.get(&operation).copied().unwrap_or_default();
+        let calls = stats.calls - before.calls;
+        if calls > 0 && operation != Operation::LwaToken {
+            sp_api.insert(
+                operation.name(),
+                OperationStats {
+                    calls,
+                    throttled: stats.throttled - before.throttled,
+                    ..OperationStats::default()
+                },
+            );
+        }
+    }
+    let waited = clock.sleeps()[set_up_sleeps..].iter().sum();
+    let run = Run {
+        mode,
+        orders: placed,
+        latencies,
+        sp_api,
+        requests: proxy.requests().since(&set_up_requests),
+        invocations: scenario.runner.activity.invocations.clone(),
+        waited,
+        wall: started.elapsed(),
+    };
+    scenario.sandbox.shutdown().await;
+    Ok(run)
 }
 
 #[cfg(test)]

@@ -24,19 +24,9 @@
 //! Usage: `latency-bench [--orders-per-hour N] [--hours H] [--after H] [--step S] [--rate-scale X]
 //! [--mode both|notifications|reports] [--seed N]`
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Instant;
-
 use anyhow::{Context, Result, bail};
-use chrono::{TimeDelta, TimeZone, Utc};
-use shared::clock::{Clock, ManualClock};
-use shared::domain::{ImportInterval, Region};
-use tests::latency::{Latencies, ObservedOrders, StoreLog};
-use tests::runner::proxy::{StackProxy, StackRequests};
-use tests::runner::scenario::{Scenario, ScenarioSettings};
-use tests::sandbox::{Operation, OperationStats};
-use tests::stack::LocalStack;
+use chrono::TimeDelta;
+use tests::latency::{self, Mode, Run, RunSettings};
 
 /// AWS list prices, US East (N. Virginia), in dollars, as published on aws.amazon.com/<service>/pricing when
 /// this was written (2026-12-06; DynamoDB's on-demand prices since their cut of 2024-11-01). Free tiers left out.
@@ -64,60 +54,26 @@ mod price {
 /// The template's default function memory, in GB (`Globals.Function.MemorySize: 256`).
 const FUNCTION_MEMORY_GB: f64 = 0.25;
 
-/// SQS requests of the runner's own bookkeeping or of the set-up, not of the functions' traffic.
-const SQS_NOT_TRAFFIC: [&str; 5] = [
-    "ReceiveMessage (empty)",
-    "GetQueueAttributes",
-    "GetQueueUrl",
-    "CreateQueue",
-    "ListQueues",
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Notifications,
-    Reports,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Notifications => "notifications",
-            Mode::Reports => "reports only",
-        }
-    }
-}
-
 struct Args {
-    orders_per_hour: f64,
-    hours: f64,
-    after: f64,
-    step: i64,
-    rate_scale: f64,
+    run: RunSettings,
     modes: Vec<Mode>,
-    seed: u64,
 }
 
 fn args() -> Result<Args> {
     let mut parsed = Args {
-        orders_per_hour: 10_000.0,
-        hours: 1.0,
-        after: 2.0,
-        step: 5,
-        rate_scale: 1.0,
+        run: RunSettings::default(),
         modes: vec![Mode::Notifications, Mode::Reports],
-        seed: 18,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
-            "--orders-per-hour" => parsed.orders_per_hour = value.parse()?,
-            "--hours" => parsed.hours = value.parse()?,
-            "--after" => parsed.after = value.parse()?,
-            "--step" => parsed.step = value.parse()?,
-            "--rate-scale" => parsed.rate_scale = value.parse()?,
-            "--seed" => parsed.seed = value.parse()?,
+            "--orders-per-hour" => parsed.run.orders_per_hour = value.parse()?,
+            "--hours" => parsed.run.hours = value.parse()?,
+            "--after" => parsed.run.after = value.parse()?,
+            "--step" => parsed.run.step = value.parse()?,
+            "--rate-scale" => parsed.run.rate_scale = value.parse()?,
+            "--seed" => parsed.run.seed = value.parse()?,
             "--mode" => {
                 parsed.modes = match value.as_str() {
                     "both" => vec![Mode::Notifications, Mode::Reports],
@@ -129,203 +85,56 @@ fn args() -> Result<Args> {
             other => bail!("unknown option {other}"),
         }
     }
-    if parsed.orders_per_hour < 1.0 || parsed.hours <= 0.0 || parsed.after < 0.0 || parsed.step < 1 {
-        bail!("--orders-per-hour, --hours and --step must be positive, --after not negative");
-    }
+    parsed.run.check()?;
     Ok(parsed)
 }
 
-/// What one mode did.
-struct Figures {
-    mode: Mode,
-    orders: usize,
-    latencies: Latencies,
-    sp_api: BTreeMap<&'static str, OperationStats>,
-    requests: StackRequests,
-    invocations: BTreeMap<&'static str, u64>,
-    waited: std::time::Duration,
-    wall: std::time::Duration,
-}
+/// What one mode did, and what it costs.
+type Figures = Run;
 
-impl Figures {
-    fn per_thousand(&self, count: f64) -> f64 {
-        count * 1000.0 / self.orders.max(1) as f64
-    }
-
-    fn throttled(&self) -> u64 {
-        self.sp_api.values().map(|s| s.throttled).sum()
-    }
-
-    fn sqs_requests(&self) -> u64 {
-        self.requests.of_service("sqs", &SQS_NOT_TRAFFIC)
-    }
-
-    fn events(&self) -> u64 {
-        self.requests
-            .calls
-            .get("events PutEvents entries")
-            .copied()
-            .unwrap_or(0)
-    }
-
-    fn lambda_invocations(&self) -> u64 {
-        self.invocations.values().sum()
-    }
-
-    /// Dollars per 1,000 orders, by service.
-    fn costs(&self) -> Vec<(&'static str, f64)> {
-        let r = &self.requests;
-        let s3_writes = r.of("s3", &["PUT", "POST"]) as f64;
-        let s3_reads = r.of("s3", &["GET", "HEAD"]) as f64;
-        let per_million = |count: f64, price: f64| self.per_thousand(count) * price / 1e6;
-        vec![
-            (
-                "DynamoDB",
-                per_million(r.write_units, price::DYNAMODB_WRITE_UNITS)
-                    + per_million(r.read_units, price::DYNAMODB_READ_UNITS),
-            ),
-            (
-                "SQS",
-                per_million(self.sqs_requests() as f64, price::SQS_REQUESTS),
-            ),
-            (
-                "EventBridge",
-                per_million(self.events() as f64, price::EVENTBRIDGE_EVENTS),
-            ),
-            (
-                "Lambda requests",
-                per_million(self.lambda_invocations() as f64, price::LAMBDA_REQUESTS),
-            ),
-            (
-                "Lambda waiting for rate tokens",
-                self.per_thousand(self.waited.as_secs_f64())
-                    * FUNCTION_MEMORY_GB
-                    * price::LAMBDA_ARM_GB_SECOND,
-            ),
-            (
-                "S3",
-                self.per_thousand(s3_writes) * price::S3_WRITES / 1000.0
-                    + self.per_thousand(s3_reads) * price::S3_READS / 1000.0,
-            ),
-            (
-                "Secrets Manager",
-                self.per_thousand(r.of_service("secretsmanager", &["CreateSecret"]) as f64)
-                    * price::SECRETS_CALLS
-                    / 10_000.0,
-            ),
-        ]
-    }
-}
-
-async fn run(mode: Mode, args: &Args) -> Result<Figures> {
-    let started = Instant::now();
-    let epoch = Utc
-        .with_ymd_and_hms(2026, 3, 9, 12, 0, 0)
-        .single()
-        .context("epoch")?;
-    let clock = Arc::new(ManualClock::new(epoch));
-    let own = LocalStack::with_own_dynamodb().await?;
-    let moto = std::env::var("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL (the local stack's moto)")?;
-    let proxy = StackProxy::start(own.dynamodb_endpoint.clone(), moto, None).await?;
-    let stack = own.through(&proxy.url).await?;
-    let window = TimeDelta::seconds((args.hours * 3600.0) as i64);
-    let orders = (args.orders_per_hour * args.hours).round() as usize;
-    let mut scenario = Scenario::start(
-        stack,
-        ScenarioSettings {
-            seed: args.seed,
-            orders,
-            marketplaces: vec!["ATVPDKIKX0DER".into()],
-            region: Region::Na,
-            history: TimeDelta::zero(),
-            arrivals: window,
-            // The shortest interval an account can import at.
-            interval: ImportInterval::Minutes(5),
-            rate_scale: args.rate_scale,
-            notifications: mode == Mode::Notifications,
-            manual_clock: Some(clock.clone()),
-            ..ScenarioSettings::default()
-        },
-    )
-    .await?;
-    let log = Arc::new(StoreLog::default());
-    let observed: Arc<dyn shared::ports::OrderStore> = Arc::new(ObservedOrders::new(
-        scenario.runner.import.orders.clone(),
-        clock.clone(),
-        log.clone(),
-    ));
-    scenario.runner.import.orders = observed.clone();
-    scenario.runner.notifications.import.orders = observed;
-    let seller = scenario.seller.seller_id.clone();
-    let set_up_requests = proxy.requests();
-    let set_up_calls = scenario.sandbox.stats(&seller)?;
-    let set_up_sleeps = clock.sleeps().len();
-
-    let window_end = epoch + window;
-    let end = window_end + TimeDelta::seconds((args.after * 3600.0) as i64);
-    let step = TimeDelta::seconds(args.step);
-    let mut progress = epoch + TimeDelta::minutes(30);
-    while clock.now() < end {
-        let round = clock.now();
-        scenario.runner.step().await?;
-        // The functions' own waits moved the clock already; otherwise the round took `step`.
-        if clock.now() < round + step {
-            clock.set(round + step);
-        }
-        if clock.now() >= progress {
-            let stored = log.snapshot();
-            eprintln!(
-                "  {} {:>4} min: {} orders stored, {} recipients ({:.0} s wall)",
-                mode.name(),
-                (clock.now() - epoch).num_minutes(),
-                stored.len(),
-                stored.values().filter(|s| s.recipient.is_some()).count(),
-                started.elapsed().as_secs_f64()
-            );
-            progress += TimeDelta::minutes(30);
-        }
-    }
-    // The event publisher catches up with what the run wrote.
-    scenario.runner.pump_streams().await?;
-
-    let truth = scenario.sandbox.orders_at(&seller, clock.now())?;
-    let latencies = Latencies::of(&truth, &log.snapshot(), window_end);
-    let placed = truth.iter().filter(|o| o.purchase_date <= window_end).count();
-    let mut sp_api = BTreeMap::new();
-    for (operation, stats) in scenario.sandbox.stats(&seller)? {
-        let before = set_up_calls.get(&operation).copied().unwrap_or_default();
-        let calls = stats.calls - before.calls;
-        if calls > 0 && operation != Operation::LwaToken {
-            sp_api.insert(
-                operation.name(),
-                OperationStats {
-                    calls,
-                    throttled: stats.throttled - before.throttled,
-                    ..OperationStats::default()
-                },
-            );
-        }
-    }
-    let waited = clock.sleeps()[set_up_sleeps..].iter().sum();
-    let figures = Figures {
-        mode,
-        orders: placed,
-        latencies,
-        sp_api,
-        requests: proxy.requests().since(&set_up_requests),
-        invocations: scenario.runner.activity.invocations.clone(),
-        waited,
-        wall: started.elapsed(),
-    };
-    scenario.sandbox.shutdown().await;
-    Ok(figures)
+/// Dollars per 1,000 orders, by service.
+fn costs(run: &Run) -> Vec<(&'static str, f64)> {
+    let r = &run.requests;
+    let s3_writes = r.of("s3", &["PUT", "POST"]) as f64;
+    let s3_reads = r.of("s3", &["GET", "HEAD"]) as f64;
+    let per_million = |count: f64, price: f64| run.per_thousand(count) * price / 1e6;
+    vec![
+        (
+            "DynamoDB",
+            per_million(r.write_units, price::DYNAMODB_WRITE_UNITS)
+                + per_million(r.read_units, price::DYNAMODB_READ_UNITS),
+        ),
+        ("SQS", per_million(run.sqs_requests() as f64, price::SQS_REQUESTS)),
+        (
+            "EventBridge",
+            per_million(run.events() as f64, price::EVENTBRIDGE_EVENTS),
+        ),
+        (
+            "Lambda requests",
+            per_million(run.lambda_invocations() as f64, price::LAMBDA_REQUESTS),
+        ),
+        (
+            "Lambda waiting for rate tokens",
+            run.per_thousand(run.waited.as_secs_f64()) * FUNCTION_MEMORY_GB * price::LAMBDA_ARM_GB_SECOND,
+        ),
+        (
+            "S3",
+            run.per_thousand(s3_writes) * price::S3_WRITES / 1000.0
+                + run.per_thousand(s3_reads) * price::S3_READS / 1000.0,
+        ),
+        (
+            "Secrets Manager",
+            run.per_thousand(r.of_service("secretsmanager", &["CreateSecret"]) as f64) * price::SECRETS_CALLS
+                / 10_000.0,
+        ),
+    ]
 }
 
 fn print(all: &[Figures], args: &Args) {
     println!(
         "latency-bench: {} orders an hour for {} h, then {} h more; rounds every {} s of simulated time; SP-API \
          rates x{}",
-        args.orders_per_hour, args.hours, args.after, args.step, args.rate_scale
+        args.run.orders_per_hour, args.run.hours, args.run.after, args.run.step, args.run.rate_scale
     );
     for f in all {
         println!(
@@ -401,15 +210,15 @@ fn print(all: &[Figures], args: &Args) {
     );
     let names: Vec<&str> = all
         .first()
-        .map(|f| f.costs().into_iter().map(|(n, _)| n).collect())
+        .map(|f| costs(f).into_iter().map(|(n, _)| n).collect())
         .unwrap_or_default();
     for (i, name) in names.iter().enumerate() {
-        let cells: Vec<String> = all.iter().map(|f| format!("{:>16.5}", f.costs()[i].1)).collect();
+        let cells: Vec<String> = all.iter().map(|f| format!("{:>16.5}", costs(f)[i].1)).collect();
         println!("{name:<32}{}", cells.join(""));
     }
     let totals: Vec<String> = all
         .iter()
-        .map(|f| format!("{:>16.5}", f.costs().iter().map(|(_, c)| c).sum::<f64>()))
+        .map(|f| format!("{:>16.5}", costs(f).iter().map(|(_, c)| c).sum::<f64>()))
         .collect();
     println!("{:<32}{}", "total", totals.join(""));
 }
@@ -461,7 +270,7 @@ async fn main() -> Result<()> {
     let args = args()?;
     let mut all = Vec::new();
     for mode in &args.modes {
-        all.push(run(*mode, &args).await?);
+        all.push(latency::run(*mode, &args.run).await?);
     }
     print(&all, &args);
     println!();

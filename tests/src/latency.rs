@@ -556,6 +556,20 @@ pub async fn run(mode: Mode, args: &RunSettings) -> Result<Run> {
         },
     )
     .await?;
+    // No consumer on the bus: what it costs to publish is counted at PutEvents, and moto's copying of every
+    // event into the scenario's consumer queue (tens of thousands) took longer than the run itself.
+    let bus = scenario.runner.resources.get("EventBus")?.to_owned();
+    scenario
+        .runner
+        .stack
+        .events
+        .remove_targets()
+        .rule(Scenario::CONSUMER_RULE)
+        .event_bus_name(bus)
+        .ids(Scenario::CONSUMER_TARGET)
+        .send()
+        .await
+        .context("removing the scenario's consumer of events")?;
     let log = Arc::new(StoreLog::default());
     let observed: Arc<dyn shared::ports::OrderStore> = Arc::new(ObservedOrders::new(
         scenario.runner.import.orders.clone(),

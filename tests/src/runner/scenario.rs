@@ -111,6 +111,11 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The rule on the stack's bus that sends every sellersync event to the consumer's queue ([`Scenario::events`]).
+    pub const CONSUMER_RULE: &'static str = "every-sellersync-event";
+    /// That rule's target.
+    pub const CONSUMER_TARGET: &'static str = "consumer";
+
     /// Starts the sandbox and the runner on one scaled clock, generates the seller and connects its account.
     pub async fn start(stack: LocalStack, settings: ScenarioSettings) -> Result<Scenario> {
         // A scaled clock reads its origin at the wall-clock instant of its origin: a rounded origin would start
@@ -424,7 +429,7 @@ async fn subscribe_to_events(runner: &LocalRunner) -> Result<String> {
     let events = &runner.stack.events;
     events
         .put_rule()
-        .name("every-sellersync-event")
+        .name(Scenario::CONSUMER_RULE)
         .event_bus_name(bus)
         .event_pattern(r#"{"source": ["sellersync"]}"#)
         .send()
@@ -432,11 +437,11 @@ async fn subscribe_to_events(runner: &LocalRunner) -> Result<String> {
         .context("creating the consumer's rule")?;
     events
         .put_targets()
-        .rule("every-sellersync-event")
+        .rule(Scenario::CONSUMER_RULE)
         .event_bus_name(bus)
         .targets(
             aws_sdk_eventbridge::types::Target::builder()
-                .id("consumer")
+                .id(Scenario::CONSUMER_TARGET)
                 .arn(format!(
                     "arn:aws:sqs:us-east-1:{}:{name}",
                     crate::stack::LOCAL_ACCOUNT

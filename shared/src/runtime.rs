@@ -10,7 +10,7 @@ use aws_config::SdkConfig;
 use crate::adapters::dynamo::{DynamoOrderStore, DynamoRateLimiter, DynamoStateStore};
 use crate::adapters::s3::S3Archive;
 use crate::adapters::scheduler::{EventBridgeSchedules, ScheduleTarget};
-use crate::adapters::secrets::{CachedSecrets, SecretsManagerStore};
+use crate::adapters::secrets::SecretsManagerStore;
 use crate::adapters::sqs::SqsQueue;
 use crate::amazon::{AmazonClient, Credentials, CredentialsSource, Endpoints, LwaCredentials, RetryPolicy};
 use crate::api::{ApiParts, ApiState};
@@ -65,7 +65,7 @@ pub fn event_publisher(sdk: &SdkConfig, bus: String) -> crate::adapters::eventbr
 struct Backend {
     dynamodb: aws_sdk_dynamodb::Client,
     state: Arc<DynamoStateStore>,
-    secrets: Arc<dyn SecretStore>,
+    secrets: Arc<SecretsManagerStore>,
     metrics: Metrics,
     amazon: AmazonClient,
 }
@@ -73,22 +73,16 @@ struct Backend {
 async fn backend(config: &Config, sdk: &SdkConfig) -> Result<Backend, StartupError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let state = Arc::new(DynamoStateStore::new(dynamodb.clone(), &config.state_table));
-    let uncached = Arc::new(secrets_store(config, sdk));
+    let secrets = Arc::new(secrets_store(config, sdk));
     let metrics = config.metrics();
-    // The application's credentials keep their own lifetime and are read again when LWA refuses them.
     let amazon = amazon_client(
         config,
         &dynamodb,
-        uncached.clone(),
+        secrets.clone(),
         RetryPolicy::default(),
         metrics.clone(),
     )
     .await?;
-    let secrets = Arc::new(CachedSecrets::new(
-        uncached,
-        config.clock(),
-        REFRESH_TOKEN_LIFETIME,
-    ));
     Ok(Backend {
         dynamodb,
         state,
@@ -222,10 +216,6 @@ pub fn accounts(config: &Config, sdk: &SdkConfig) -> Result<Accounts, StartupErr
 
 /// How long functions trust the application's LWA credentials they read before reading them again.
 pub const CREDENTIALS_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
-
-/// How long the scheduled and queue-driven functions keep a seller's refresh token they read
-/// ([`CachedSecrets`]).
-pub const REFRESH_TOKEN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 /// The SP-API client with the application's LWA credentials and the shared DynamoDB rate buckets.
 async fn amazon_client(

@@ -534,7 +534,7 @@ pub async fn run(mode: Mode, args: &RunSettings) -> Result<Run> {
     let clock = Arc::new(ManualClock::new(epoch));
     let own = LocalStack::with_own_dynamodb().await?;
     let moto = std::env::var("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL (the local stack's moto)")?;
-    let proxy = StackProxy::start(own.dynamodb_endpoint.clone(), moto, None).await?;
+    let proxy = StackProxy::metering(own.dynamodb_endpoint.clone(), moto).await?;
     let stack = own.through(&proxy.url).await?;
     let window = TimeDelta::seconds((args.hours * 3600.0) as i64);
     let orders = (args.orders_per_hour * args.hours).round() as usize;

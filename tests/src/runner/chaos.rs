@@ -622,10 +622,10 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
     // Setting up (tables, queues, the account) is not what is under test.
     lock(&plan).stop();
     let own = LocalStack::with_own_dynamodb().await?;
-    let proxy = StackProxy::start(
+    let proxy = StackProxy::throttling(
         own.dynamodb_endpoint.clone(),
         env("AWS_ENDPOINT_URL")?,
-        Some(plan.clone()),
+        plan.clone(),
     )
     .await?;
     let stack = own.through(&proxy.url).await?;

@@ -1,7 +1,8 @@
 //! A loopback HTTP proxy between the SDK and the local stack: DynamoDB calls (by their `X-Amz-Target`) go to
-//! DynamoDB Local, everything else to moto. On the way it counts every request by service and operation and the
-//! DynamoDB capacity each one consumed (what AWS bills), and, given a chaos plan, answers DynamoDB calls as
-//! throttled when the plan says so.
+//! DynamoDB Local, everything else to moto. On the way it counts every request by service and operation; given
+//! a chaos plan, it answers DynamoDB calls as throttled when the plan says so; metering, it also reads what AWS
+//! bills from the bodies (DynamoDB's consumed capacity, EventBridge's entries, SQS's empty receives), which
+//! costs a JSON round trip per call that a wall-clock-paced chaos run cannot spare.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -74,6 +75,7 @@ struct Upstreams {
     moto: String,
     client: reqwest::Client,
     plan: Option<SharedPlan>,
+    meter: bool,
     requests: Mutex<StackRequests>,
 }
 
@@ -94,13 +96,28 @@ const METERED: [(&str, bool); 10] = [
 
 impl StackProxy {
     /// Starts the proxy on a free loopback port, in front of `dynamodb` and `moto` (base URLs), throttling
-    /// DynamoDB calls as `plan` decides when there is one.
-    pub async fn start(dynamodb: String, moto: String, plan: Option<SharedPlan>) -> Result<StackProxy> {
+    /// DynamoDB calls as `plan` decides.
+    pub async fn throttling(dynamodb: String, moto: String, plan: SharedPlan) -> Result<StackProxy> {
+        Self::start(dynamodb, moto, Some(plan), false).await
+    }
+
+    /// Starts the proxy in front of `dynamodb` and `moto`, metering what AWS would bill.
+    pub async fn metering(dynamodb: String, moto: String) -> Result<StackProxy> {
+        Self::start(dynamodb, moto, None, true).await
+    }
+
+    async fn start(
+        dynamodb: String,
+        moto: String,
+        plan: Option<SharedPlan>,
+        meter: bool,
+    ) -> Result<StackProxy> {
         let upstreams = Arc::new(Upstreams {
             dynamodb,
             moto,
             client: reqwest::Client::new(),
             plan,
+            meter,
             requests: Mutex::new(StackRequests::default()),
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -197,7 +214,7 @@ async fn forward(
     // Asks DynamoDB for the capacity the call consumes, unless the caller asked itself (then it reads it too).
     let metered = METERED
         .iter()
-        .find(|(op, _)| *op == operation)
+        .find(|(op, _)| upstreams.meter && *op == operation)
         .map(|(_, reads)| *reads);
     let mut injected = false;
     if is_dynamodb
@@ -209,7 +226,7 @@ async fn forward(
         injected = true;
         body = serde_json::to_vec(&fields).unwrap_or_default().into();
     }
-    let entries = (service == "events" && operation == "PutEvents")
+    let entries = (upstreams.meter && service == "events" && operation == "PutEvents")
         .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
         .flatten()
         .and_then(|request| request["Entries"].as_array().map(Vec::len));
@@ -241,7 +258,8 @@ async fn forward(
     {
         let mut requests = upstreams.requests.lock().unwrap_or_else(PoisonError::into_inner);
         let mut name = format!("{service} {operation}");
-        if service == "sqs"
+        if upstreams.meter
+            && service == "sqs"
             && operation == "ReceiveMessage"
             && !bytes.windows(10).any(|w| w == b"\"Messages\"")
         {

@@ -84,18 +84,19 @@ impl Handler {
         }
     }
 
+    const ALL: [Handler; 8] = [
+        Handler::Requester,
+        Handler::Poller,
+        Handler::Parser,
+        Handler::FeedSubmitter,
+        Handler::FeedPoller,
+        Handler::Publisher,
+        Handler::Credentials,
+        Handler::Notifications,
+    ];
+
     fn of_crate(name: &str) -> Option<Handler> {
-        Some(match name {
-            "request-reports" => Handler::Requester,
-            "poll-reports" => Handler::Poller,
-            "parse-reports" => Handler::Parser,
-            "submit-feeds" => Handler::FeedSubmitter,
-            "poll-feeds" => Handler::FeedPoller,
-            "publish-events" => Handler::Publisher,
-            "rotate-credentials" => Handler::Credentials,
-            "take-notifications" => Handler::Notifications,
-            _ => return None,
-        })
+        Handler::ALL.into_iter().find(|h| h.crate_name() == name)
     }
 }
 
@@ -148,6 +149,13 @@ impl Activity {
         if times > 0 {
             *self.invocations.entry(handler.crate_name()).or_default() += times;
         }
+    }
+
+    /// What one read of a stream handed to the event publisher.
+    fn pumped(&mut self, stats: super::streams::PumpStats) {
+        self.invoked(Handler::Publisher, stats.batches as u64);
+        self.stream_records += stats.records as u64;
+        self.stream_batches_failed += stats.failed_batches as u64;
     }
 }
 
@@ -456,9 +464,7 @@ impl LocalRunner {
         for (source, batch_size) in &mut self.streams {
             if source.table() == name {
                 let stats = source.pump(publisher.as_ref(), *batch_size, None).await?;
-                self.activity.invoked(Handler::Publisher, stats.batches as u64);
-                self.activity.stream_records += stats.records as u64;
-                self.activity.stream_batches_failed += stats.failed_batches as u64;
+                self.activity.pumped(stats);
             }
         }
         Ok(())
@@ -477,9 +483,7 @@ impl LocalRunner {
                 .pump(publisher.as_ref(), *batch_size, budget)
                 .await
                 .context("reading a table's stream")?;
-            self.activity.invoked(Handler::Publisher, stats.batches as u64);
-            self.activity.stream_records += stats.records as u64;
-            self.activity.stream_batches_failed += stats.failed_batches as u64;
+            self.activity.pumped(stats);
         }
         self.streams_read = Some(std::time::Instant::now());
         Ok(())

@@ -7,7 +7,6 @@ use tests::runner::chaos::{ChaosSettings, run_seed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_import_ends_with_amazons_orders_under_seeded_chaos() {
-    let mut queued = 0;
     for seed in [1, 2] {
         let run = run_seed(seed, 40, ChaosSettings::default()).await.unwrap();
         println!("{run}");
@@ -17,9 +16,11 @@ async fn the_import_ends_with_amazons_orders_under_seeded_chaos() {
             "seed {seed} injected nothing: {c}"
         );
         assert!(run.held(), "{run}");
-        queued += run.actions.queued;
+        // Each seed's seller has merchant orders awaiting shipment to the end, so actions are queued whether the
+        // import kept up with the scaled clock (checkpoints while orders arrive) or not (after settling).
+        assert!(
+            run.actions.queued > 0,
+            "seed {seed} queued no seller action: {run}"
+        );
     }
-    // Whether a seed finds unshipped orders stored in time to act on depends on how its faults delayed the
-    // import (timing is not seeded), so the actions are counted over both seeds.
-    assert!(queued > 0, "no seed queued a seller action");
 }

@@ -202,8 +202,9 @@ pub enum AmazonError {
         /// What was wrong with it, without its values.
         reason: String,
     },
-    /// The account's bucket for the operation holds no token now, and the client does not wait for one (the
-    /// API's, which answers a person within API Gateway's 30 s): a token is there after `retry_after`.
+    /// The account's bucket for the operation holds no token within the wait the client allows (none for the
+    /// API's, which answers a person within API Gateway's 30 s; a few seconds for a notification's `getOrder`):
+    /// a token is there after `retry_after`.
     #[error(
         "{operation} was not called: the account's {operation} quota is in use, a token is there in {} s",
         retry_after.as_secs_f64().ceil()

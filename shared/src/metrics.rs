@@ -43,6 +43,11 @@ pub const OLDEST_QUEUED_FEED_ACTION: &str = "OldestQueuedFeedActionAge";
 /// whatever the attempt limit cannot settle (Amazon unreachable, authorization revoked) raises an alarm.
 pub const STUCK_FEED_SUBMISSION_AGE: &str = "StuckFeedSubmissionAge";
 
+/// A notification's changed order was left to the reports because its `getOrder` token would not come within
+/// the notification's wait (count; the account id is a property). Sustained, the seller's orders change faster
+/// than Amazon's `getOrder` rate for the account serves, and orders arrive at report speed.
+pub const NOTIFICATIONS_DEFERRED: &str = "NotificationsDeferred";
+
 /// An import is overdue after twice its interval, but never sooner than this: Amazon regularly takes several
 /// minutes to produce a report, so a 5-minute interval would otherwise alarm on ordinary report latency.
 pub const MIN_OVERDUE_AFTER: TimeDelta = TimeDelta::minutes(30);
@@ -171,6 +176,13 @@ pub fn sp_api_throttled(operation: &str, account_id: &str) -> MetricSet {
         .dimension("Operation", operation)
         .property("AccountId", account_id)
         .value(SP_API_THROTTLED, Unit::Count, 1.0)
+}
+
+/// A changed order of `account_id` was left to the reports: no `getOrder` token within the notification's wait.
+pub fn notification_deferred(account_id: &str) -> MetricSet {
+    MetricSet::new()
+        .property("AccountId", account_id)
+        .value(NOTIFICATIONS_DEFERRED, Unit::Count, 1.0)
 }
 
 /// A report of `account_id` was imported (`report_type` goes on the line as a property).

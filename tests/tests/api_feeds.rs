@@ -1087,20 +1087,9 @@ async fn a_document_that_breaks_amazons_schema_shows_5000_per_message_in_the_fee
 
 #[tokio::test]
 async fn with_feeds_notified_the_poller_asks_about_a_processing_feed_only_every_fifteen_minutes() {
-    use shared::ports::AccountStore;
-
     let api = start().await;
     let (seller, account, orders) = seller(&api, 507).await;
-    let record = api.state.get_account(&account).await.unwrap().unwrap();
-    let auth = api.import.seller_auth(&record.account).await.unwrap();
-    let status = api
-        .import
-        .subscriptions
-        .check(&record.account, &auth)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.all_active(), "{status:?}");
+    api.subscribe(&account).await;
     let queued = api
         .post(
             &format!(

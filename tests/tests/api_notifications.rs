@@ -231,6 +231,15 @@ fn delivered(api: &api_support::Api, field: &str, kind: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The `getOrder` calls the sandbox answered for `seller`.
+fn get_order_calls(api: &api_support::Api, seller: &str) -> u64 {
+    api.sandbox
+        .stats(seller)
+        .unwrap()
+        .get(&Operation::GetOrder)
+        .map_or(0, |s| s.calls)
+}
+
 /// The notification handler of the test's stack (the import's and the feed poller's use cases).
 fn handler(api: &api_support::Api) -> NotificationHandler {
     NotificationHandler {
@@ -262,16 +271,7 @@ async fn order_changes_are_read_again_once_in_order_and_never_backwards() {
     assert_eq!(requested.status, StatusCode::ACCEPTED, "{:?}", requested.body);
     api.advance(TimeDelta::minutes(2));
     api.poll_and_parse().await;
-    let record = api.import.accounts.get_account(&account).await.unwrap().unwrap();
-    let auth = api.import.seller_auth(&record.account).await.unwrap();
-    let status = api
-        .import
-        .subscriptions
-        .check(&record.account, &auth)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.all_active(), "{status:?}");
+    api.subscribe(&account).await;
 
     api.advance(TimeDelta::hours(30));
     let handler = handler(&api);
@@ -282,13 +282,6 @@ async fn order_changes_are_read_again_once_in_order_and_never_backwards() {
         "only {} order changes in 30 hours",
         changes.len()
     );
-    let get_orders = |api: &api_support::Api| {
-        api.sandbox
-            .stats(&seller.seller_id)
-            .unwrap()
-            .get(&Operation::GetOrder)
-            .map_or(0, |s| s.calls)
-    };
 
     // Delivered out of order (newest first), then all again in order.
     let mut read_again = 0;
@@ -330,7 +323,7 @@ async fn order_changes_are_read_again_once_in_order_and_never_backwards() {
         dropped.contains_key("the stored order already has this change"),
         "{dropped:?}"
     );
-    let reads = get_orders(&api);
+    let reads = get_order_calls(&api, &seller.seller_id);
     for body in &changes {
         let taken = handler.take(&body.to_string()).await.expect("taken");
         assert!(
@@ -338,7 +331,11 @@ async fn order_changes_are_read_again_once_in_order_and_never_backwards() {
             "a repeated change did {taken:?}"
         );
     }
-    assert_eq!(get_orders(&api), reads, "a repeated change was read again");
+    assert_eq!(
+        get_order_calls(&api, &seller.seller_id),
+        reads,
+        "a repeated change was read again"
+    );
     let mut per_order = std::collections::BTreeMap::<&str, u32>::new();
     for body in &changes {
         *per_order
@@ -351,7 +348,7 @@ async fn order_changes_are_read_again_once_in_order_and_never_backwards() {
     }
 
     // Every stored order that got a change is now at least as new as its last change, and as getOrder shows it.
-    let token_calls = get_orders(&api);
+    let token_calls = get_order_calls(&api, &seller.seller_id);
     for (order_id, _) in per_order {
         let Some(stored) = api.orders.get_order(&account, order_id).await.unwrap() else {
             continue;
@@ -383,7 +380,7 @@ async fn order_changes_are_read_again_once_in_order_and_never_backwards() {
             Taken::Dropped(_)
         ));
     }
-    assert_eq!(get_orders(&api), token_calls);
+    assert_eq!(get_order_calls(&api, &seller.seller_id), token_calls);
 
     // Reports show those versions (or later ones) once they catch up with the API (a day at most): each report
     // row replaces the copy made from getOrder, which is then no longer ahead.
@@ -521,4 +518,105 @@ async fn with_reports_notified_the_poller_asks_about_a_pending_report_only_every
     let net = api.import.poll_reports().await.unwrap();
     assert_eq!(net.done, 2, "{net:?}");
     assert_eq!(get_reports(), polled + 2);
+}
+
+#[tokio::test]
+async fn an_order_whose_get_order_token_is_seconds_away_is_left_to_the_reports_and_counted() {
+    use std::sync::Arc;
+
+    use shared::amazon::rate::{MemoryRateLimiter, Operation as SpApi, RateLimiter};
+    use shared::amazon::{AmazonClient, Endpoints, LwaCredentials, RetryPolicy};
+    use shared::app::notifications::ORDER_TOKEN_WAIT;
+    use shared::clock::Clock;
+    use shared::metrics::{Metrics, NOTIFICATIONS_DEFERRED};
+
+    let api = api_support::start().await;
+    // Orders placed over the two hours after the clock, none imported: every change is of an order not stored.
+    let spec = tests::sandbox::SellerSpec::new(
+        318,
+        api_support::epoch(),
+        api_support::epoch() + TimeDelta::hours(2),
+    )
+    .in_marketplaces(&[US])
+    .with_orders(20);
+    let (seller, account) = api.connect(spec, "15m").await;
+    api.subscribe(&account).await;
+    api.advance(TimeDelta::hours(3));
+    let changes = delivered(&api, "NotificationType", "ORDER_CHANGE");
+    assert!(!changes.is_empty(), "no order changed in 3 hours");
+    let change = changes[0].to_string();
+    let order_id = changes[0]["Payload"]["OrderChangeNotification"]["AmazonOrderId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The account's getOrder bucket is empty and refills at 0.1 a second (other Lambdas took its burst): the
+    // next token is 10 s away, beyond the notification's wait.
+    let limiter = Arc::new(MemoryRateLimiter::new(api.clock.clone()));
+    limiter
+        .observe_limit(&account, SpApi::GetOrder, 0.1)
+        .await
+        .unwrap();
+    while limiter
+        .try_acquire(&account, SpApi::GetOrder)
+        .await
+        .unwrap()
+        .is_ok()
+    {}
+    let metrics = Metrics::recording("api-tests");
+    let amazon = AmazonClient::new(
+        AmazonClient::http_client().unwrap(),
+        Endpoints::single(api.sandbox.base_url(), &api.sandbox.lwa_url()),
+        LwaCredentials::new(CLIENT_ID, CLIENT_SECRET),
+        api.clock.clone(),
+        limiter.clone(),
+        RetryPolicy::default(),
+        metrics.clone(),
+    );
+    let handler = NotificationHandler {
+        import: shared::app::import::Import {
+            amazon,
+            metrics: metrics.clone(),
+            ..api.import.clone()
+        },
+        feeds: api_support::processor(&api, api.state.clone()),
+    };
+    let before = api.clock.now();
+    let taken = handler.take(&change).await.expect("taken");
+    assert_eq!(taken, Taken::Deferred);
+    // Told at once, without waiting out the 4 s or calling Amazon; nothing stored; counted.
+    assert_eq!(
+        api.clock.now(),
+        before,
+        "the handler waited for a token it could not have"
+    );
+    assert_eq!(get_order_calls(&api, &seller.seller_id), 0);
+    assert!(api.orders.get_order(&account, &order_id).await.unwrap().is_none());
+    assert_eq!(metrics.recorded_sum(NOTIFICATIONS_DEFERRED), 1.0);
+    // A batch of it is acknowledged, not retried into the dead-letter queue.
+    let batch: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(serde_json::json!({
+        "Records": [{"messageId": "m-1", "body": change}]
+    }))
+    .unwrap();
+    let answer = handler.take_batch(batch, None).await;
+    assert!(
+        answer.batch_item_failures.is_empty(),
+        "{:?}",
+        answer.batch_item_failures
+    );
+    assert_eq!(metrics.recorded_sum(NOTIFICATIONS_DEFERRED), 2.0);
+
+    // 7 s later the next token is 3 s away: the handler waits for it and stores the order.
+    api.advance(TimeDelta::seconds(7));
+    let before = api.clock.now();
+    let taken = handler.take(&change).await.expect("taken");
+    assert!(matches!(taken, Taken::NewOrder { .. }), "{taken:?}");
+    let waited = (api.clock.now() - before).to_std().unwrap();
+    assert!(
+        waited > std::time::Duration::ZERO && waited <= ORDER_TOKEN_WAIT,
+        "waited {waited:?}"
+    );
+    assert_eq!(get_order_calls(&api, &seller.seller_id), 1);
+    assert!(api.orders.get_order(&account, &order_id).await.unwrap().is_some());
+    assert_eq!(metrics.recorded_sum(NOTIFICATIONS_DEFERRED), 2.0);
 }

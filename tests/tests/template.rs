@@ -435,6 +435,7 @@ fn alarms_on_sellersync_metrics_watch_names_the_code_emits_on_the_stack_series()
         shared::metrics::STUCK_FEED_SUBMISSION_AGE,
         shared::metrics::LWA_SECRET_DAYS_LEFT,
         shared::metrics::LWA_ROTATION_FAILED,
+        shared::metrics::NOTIFICATIONS_DEFERRED,
     ];
     let template = template();
     let mut watched = BTreeSet::new();
@@ -502,6 +503,23 @@ fn the_feed_submitter_is_kept_to_one_run_by_its_lease_not_by_throttling() {
     );
     let queue_source = &submitter["Events"]["Actions"]["Properties"];
     assert_eq!(queue_source["ScalingConfig"]["MaximumConcurrency"], 2);
+}
+
+#[test]
+fn a_batch_of_notifications_waits_for_its_get_order_tokens_within_the_functions_timeout() {
+    let template = template();
+    let function = &functions(&template)["TakeNotificationsFunction"]["Properties"];
+    let timeout = std::time::Duration::from_secs(function["Timeout"].as_u64().expect("a timeout"));
+    let batch = function["Events"]["Notifications"]["Properties"]["BatchSize"]
+        .as_u64()
+        .unwrap_or(10);
+    let waits = shared::app::notifications::ORDER_TOKEN_WAIT * u32::try_from(batch).unwrap();
+    // A third of the timeout is left for the calls themselves (each message's getOrder and stores).
+    assert!(
+        waits * 3 <= timeout * 2,
+        "{batch} messages waiting {:?} each take {waits:?} of the {timeout:?} timeout",
+        shared::app::notifications::ORDER_TOKEN_WAIT
+    );
 }
 
 #[test]

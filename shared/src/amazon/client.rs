@@ -161,8 +161,9 @@ pub(crate) enum Stat {
 #[derive(Clone)]
 pub struct AmazonClient {
     inner: Arc<Inner>,
-    /// Whether a call waits for its rate token ([`AmazonClient::without_waiting`]).
-    waits_for_tokens: bool,
+    /// How long a call waits for its rate token at most; `None` waits as long as it takes
+    /// ([`AmazonClient::waiting_at_most`]).
+    token_wait: Option<Duration>,
 }
 
 pub(crate) struct Inner {
@@ -215,7 +216,7 @@ impl AmazonClient {
                 stats: StatCounters::default(),
                 metrics,
             }),
-            waits_for_tokens: true,
+            token_wait: None,
         }
     }
 
@@ -223,9 +224,16 @@ impl AmazonClient {
     /// bucket is empty fails at once with [`AmazonError::QuotaInUse`], which says when a token will be there.
     /// For the API, which answers a person within API Gateway's 30 seconds.
     pub fn without_waiting(&self) -> AmazonClient {
+        self.waiting_at_most(Duration::ZERO)
+    }
+
+    /// This client (the same tokens, limiter and statistics) waiting at most `limit` of its clock for a rate
+    /// token: a call whose token is not there by then fails with [`AmazonError::QuotaInUse`] as soon as that
+    /// is known. For work that must end within its Lambda's timeout and can leave a call to a later run.
+    pub fn waiting_at_most(&self, limit: Duration) -> AmazonClient {
         AmazonClient {
             inner: self.inner.clone(),
-            waits_for_tokens: false,
+            token_wait: Some(limit),
         }
     }
 
@@ -420,26 +428,40 @@ impl AmazonClient {
 }
 
 impl AmazonClient {
-    /// Takes the call's token from the shared bucket: waiting for it, or, for a client that does not wait,
-    /// only if it is there now.
+    /// Takes the call's token from the shared bucket: waiting for it, or, for a client with a limit, waiting
+    /// only while the token the bucket promises next comes within what is left of the limit. Callers sharing
+    /// the bucket may take that token first; the caller then waits for the next one, within the same limit.
     async fn draw(&self, account_id: &str, operation: Operation) -> Result<(), AmazonError> {
         let limiter = &self.inner.limiter;
-        if self.waits_for_tokens {
+        let Some(limit) = self.token_wait else {
             return limiter
                 .acquire(account_id, operation)
                 .await
                 .map_err(AmazonError::RateLimiter);
-        }
-        match limiter
-            .try_acquire(account_id, operation)
-            .await
-            .map_err(AmazonError::RateLimiter)?
-        {
-            Ok(()) => Ok(()),
-            Err(retry_after) => Err(AmazonError::QuotaInUse {
-                operation: operation.name(),
-                retry_after,
-            }),
+        };
+        let mut waited = Duration::ZERO;
+        loop {
+            let wait = match limiter
+                .try_acquire(account_id, operation)
+                .await
+                .map_err(AmazonError::RateLimiter)?
+            {
+                Ok(()) => return Ok(()),
+                Err(wait) => wait,
+            };
+            if waited + wait > limit {
+                return Err(AmazonError::QuotaInUse {
+                    operation: operation.name(),
+                    retry_after: wait,
+                });
+            }
+            tracing::debug!(
+                operation = operation.name(),
+                wait_ms = wait.as_millis() as u64,
+                "waiting for a rate token"
+            );
+            self.inner.clock.sleep(wait).await;
+            waited += wait;
         }
     }
 }

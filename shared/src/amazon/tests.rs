@@ -83,6 +83,14 @@ impl RateLimiter for RecordingLimiter {
         self.inner.acquire(key, operation).await
     }
 
+    async fn try_acquire(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError> {
+        self.draws
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((key.to_owned(), operation));
+        self.inner.try_acquire(key, operation).await
+    }
+
     async fn observe_limit(&self, key: &str, operation: Operation, rate: f64) -> Result<(), StoreError> {
         self.observed
             .lock()
@@ -731,8 +739,8 @@ async fn the_rate_limit_header_feeds_the_limiter_but_a_429_never_does() {
     );
 }
 
-#[tokio::test]
-async fn calls_are_paced_by_the_limiter_through_the_clock() {
+/// A client whose Amazon answers `cancelReport` of ID323 (burst 10 at 0.0222/s): for pacing tests.
+async fn amazon_cancelling() -> Amazon {
     let amazon = amazon().await;
     mount_lwa(&amazon.server).await;
     Mock::given(method("DELETE"))
@@ -740,6 +748,12 @@ async fn calls_are_paced_by_the_limiter_through_the_clock() {
         .respond_with(ResponseTemplate::new(200))
         .mount(&amazon.server)
         .await;
+    amazon
+}
+
+#[tokio::test]
+async fn calls_are_paced_by_the_limiter_through_the_clock() {
+    let amazon = amazon_cancelling().await;
 
     // cancelReport: burst 10 at 0.0222/s; the 11th call waits 45 s of clock time.
     for _ in 0..11 {
@@ -753,6 +767,42 @@ async fn calls_are_paced_by_the_limiter_through_the_clock() {
             .len(),
         11
     );
+}
+
+#[tokio::test]
+async fn a_client_with_a_limit_waits_for_a_token_only_when_it_comes_within_the_limit() {
+    let amazon = amazon_cancelling().await;
+    for _ in 0..10 {
+        amazon.client.cancel_report(&seller(), "ID323").await.unwrap();
+    }
+
+    // The burst is spent; the next token is 45 s away.
+    let next = Duration::from_millis(45_046);
+    for client in [
+        amazon.client.without_waiting(),
+        amazon.client.waiting_at_most(Duration::from_secs(30)),
+    ] {
+        let err = client.cancel_report(&seller(), "ID323").await.unwrap_err();
+        assert_eq!(
+            err,
+            AmazonError::QuotaInUse {
+                operation: "cancelReport",
+                retry_after: next
+            }
+        );
+    }
+    assert!(amazon.clock.sleeps().is_empty(), "{:?}", amazon.clock.sleeps());
+    let report = "/reports/2021-06-30/reports/ID323";
+    assert_eq!(requests_to(&amazon.server, report).await.len(), 10);
+
+    amazon
+        .client
+        .waiting_at_most(Duration::from_secs(50))
+        .cancel_report(&seller(), "ID323")
+        .await
+        .unwrap();
+    assert_eq!(amazon.clock.sleeps(), [next]);
+    assert_eq!(requests_to(&amazon.server, report).await.len(), 11);
 }
 
 // ---- Restricted Data Tokens ----

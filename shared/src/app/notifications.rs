@@ -9,11 +9,18 @@
 //!   reports: the report row of its version replaces it with taxes, shipping and promotions, and the reports'
 //!   overlapping windows bring whatever a lost notification missed.
 //!
+//! An order's `getOrder` waits at most [`ORDER_TOKEN_WAIT`] for its rate token. When the seller's orders change
+//! faster than Amazon's `getOrder` rate serves, the rest are acknowledged as [`Taken::Deferred`] (counted in
+//! `NotificationsDeferred`) and reach the store with the next report, instead of waiting out the Lambda's
+//! timeout, coming back, and ending in the dead-letter queue.
+//!
 //! Delivery is at least once, in any order: every step reads what is stored and writes only what is newer.
 //! A notification for a seller or marketplace without an account here, or for a report or feed already
 //! handled, is taken and dropped; one that cannot be read goes to the dead-letter queue with the reason.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -23,13 +30,19 @@ use super::enrich_orders::{EnrichError, EnrichSummary, enrich, put_details};
 use super::feeds::{FeedProcessor, FeedRunError, PollFeedsSummary};
 use super::import::{Import, ImportError};
 use super::poll_reports::PollSummary;
+use crate::amazon::AmazonClient;
 use crate::amazon::IncludedData;
 use crate::domain::{JobState, Marketplace, Region, SellerAccount};
 use crate::error::AmazonError;
+use crate::metrics;
 use crate::ports::{AccountRecord, PutOutcome};
 
 /// How many recent report jobs of an account are looked through for a finished report.
 const JOBS_LOOKED_AT: u32 = 100;
+
+/// The longest a changed order waits for its `getOrder` token: a batch of the template's 10 messages then waits
+/// at most 40 s, inside the function's 60 s timeout with the calls themselves (a template test holds the sum).
+pub const ORDER_TOKEN_WAIT: Duration = Duration::from_secs(4);
 
 /// A notification sellersync acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +193,9 @@ pub enum Taken {
         /// Amazon gave the recipient.
         recipient: bool,
     },
+    /// The order's `getOrder` token would not come within [`ORDER_TOKEN_WAIT`]: the change is left to the
+    /// reports (the scheduled import's overlapping windows bring it) and the notification is acknowledged.
+    Deferred,
     /// Nothing to do, and why.
     Dropped(&'static str),
 }
@@ -337,8 +353,25 @@ impl NotificationHandler {
             return Ok(Taken::Dropped("the stored order already has this change"));
         }
         let auth = self.import.seller_auth(account).await?;
-        let summary = enrich(&self.import.amazon, &auth, orders, &[order_id.to_owned()]).await?;
-        Ok(Taken::Order(summary))
+        match enrich(&self.order_reader(), &auth, orders, &[order_id.to_owned()]).await {
+            Ok(summary) => Ok(Taken::Order(summary)),
+            Err(EnrichError::Amazon(AmazonError::QuotaInUse { .. })) => Ok(self.deferred(account)),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The client for a changed order's `getOrder`: it waits for its token at most [`ORDER_TOKEN_WAIT`].
+    fn order_reader(&self) -> AmazonClient {
+        self.import.amazon.waiting_at_most(ORDER_TOKEN_WAIT)
+    }
+
+    /// A change left to the reports, counted.
+    fn deferred(&self, account: &SellerAccount) -> Taken {
+        let now = self.import.clock.now();
+        self.import
+            .metrics
+            .emit(&metrics::notification_deferred(&account.id), now);
+        Taken::Deferred
     }
 }
 
@@ -348,13 +381,13 @@ impl NotificationHandler {
     async fn new_order(&self, account: &SellerAccount, order_id: &str) -> Result<Taken, NotificationError> {
         let auth = self.import.seller_auth(account).await?;
         let answer = match self
-            .import
-            .amazon
+            .order_reader()
             .get_order(&auth, order_id, &IncludedData::FOR_SHIPPING)
             .await
         {
             Ok(answer) => answer,
             Err(AmazonError::NotFound { .. }) => return Ok(Taken::Dropped("Amazon does not know the order")),
+            Err(AmazonError::QuotaInUse { .. }) => return Ok(self.deferred(account)),
             Err(err) => return Err(ImportError::from(err).into()),
         };
         let order = match answer.to_order() {

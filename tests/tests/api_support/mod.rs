@@ -303,6 +303,21 @@ impl Api {
         (seller, id)
     }
 
+    /// Makes the account's notification subscriptions at the sandbox, as its first import tick would, and
+    /// checks that all are active.
+    pub async fn subscribe(&self, account: &str) {
+        let record = self.import.accounts.get_account(account).await.unwrap().unwrap();
+        let auth = self.import.seller_auth(&record.account).await.unwrap();
+        let status = self
+            .import
+            .subscriptions
+            .check(&record.account, &auth)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.all_active(), "{status:?}");
+    }
+
     pub fn advance(&self, by: TimeDelta) {
         self.clock.advance(by.to_std().expect("forward"));
     }

@@ -935,3 +935,66 @@ impl crate::ports::SecretStore for MemorySecrets {
         Ok(())
     }
 }
+
+/// Per-account schedules in a map, as EventBridge Scheduler keeps them by name in the group.
+#[derive(Debug, Default)]
+pub struct MemorySchedules {
+    schedules: Mutex<BTreeMap<String, crate::ports::ScheduleSpec>>,
+}
+
+#[async_trait]
+impl crate::ports::Schedules for MemorySchedules {
+    async fn put(&self, spec: &crate::ports::ScheduleSpec) -> Result<(), StoreError> {
+        self.schedules
+            .lock()
+            .unwrap()
+            .insert(spec.name.clone(), spec.clone());
+        Ok(())
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<crate::ports::ScheduleSpec>, StoreError> {
+        Ok(self.schedules.lock().unwrap().get(name).cloned())
+    }
+
+    async fn delete(&self, name: &str) -> Result<(), StoreError> {
+        self.schedules.lock().unwrap().remove(name);
+        Ok(())
+    }
+}
+
+/// A queue keeping what was sent, in order. Like a FIFO queue in SQS, a message whose deduplication id was
+/// sent before is accepted and dropped (SQS forgets an id after 5 minutes; this fake never does).
+#[derive(Debug, Default)]
+pub struct MemoryQueue {
+    sent: Mutex<Vec<crate::ports::OutgoingMessage>>,
+    /// Sends fail while this is set.
+    pub fail_sends: AtomicBool,
+}
+
+impl MemoryQueue {
+    /// The messages the queue holds, oldest first.
+    pub fn messages(&self) -> Vec<crate::ports::OutgoingMessage> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl crate::ports::MessageQueue for MemoryQueue {
+    async fn send(&self, message: crate::ports::OutgoingMessage) -> Result<(), StoreError> {
+        if self.fail_sends.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable {
+                operation: "SendMessage",
+                message: "injected failure".into(),
+            });
+        }
+        let mut sent = self.sent.lock().unwrap();
+        let repeated = message.dedup_id.is_some()
+            && sent
+                .iter()
+                .any(|m| m.dedup_id == message.dedup_id && m.group_id.is_some());
+        if !repeated {
+            sent.push(message);
+        }
+        Ok(())
+    }
+}

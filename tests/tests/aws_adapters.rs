@@ -1,24 +1,59 @@
-//! The SQS, Secrets Manager and Scheduler adapters against moto.
+//! The SQS, Secrets Manager and Scheduler adapters against moto, and their in-memory fakes
+//! (`shared::testing`) by the same checks, so a use case tested on a fake meets what the adapter does.
 
 use shared::adapters::scheduler::{EventBridgeSchedules, ScheduleTarget};
 use shared::adapters::secrets::SecretsManagerStore;
 use shared::adapters::sqs::SqsQueue;
 use shared::ports::{MessageQueue, OutgoingMessage, ScheduleSpec, Schedules, SecretStore};
+use shared::testing::{MemoryQueue, MemorySchedules, MemorySecrets};
 use tests::stack::{LocalStack, Template, unique_prefix};
+
+/// A secret is created, replaced and read; deleting it twice succeeds; then it is gone.
+async fn secret_contract(secrets: &dyn SecretStore, name: &str) {
+    assert_eq!(secrets.get(name).await.unwrap(), None);
+    secrets.put(name, "Atzr|first").await.unwrap();
+    secrets.put(name, "Atzr|second").await.unwrap();
+    assert_eq!(secrets.get(name).await.unwrap().as_deref(), Some("Atzr|second"));
+    secrets.delete(name).await.unwrap();
+    secrets.delete(name).await.unwrap();
+    assert_eq!(secrets.get(name).await.unwrap(), None);
+}
 
 #[tokio::test]
 async fn a_secret_is_created_replaced_read_and_deleted() {
     let stack = LocalStack::from_env().await.unwrap();
     let secrets = SecretsManagerStore::new(stack.secrets.clone(), None);
     let name = format!("{}/accounts/a1/refresh-token", unique_prefix("secret"));
+    secret_contract(&secrets, &name).await;
+}
 
-    assert_eq!(secrets.get(&name).await.unwrap(), None);
-    secrets.put(&name, "Atzr|first").await.unwrap();
-    secrets.put(&name, "Atzr|second").await.unwrap();
-    assert_eq!(secrets.get(&name).await.unwrap().as_deref(), Some("Atzr|second"));
-    secrets.delete(&name).await.unwrap();
-    secrets.delete(&name).await.unwrap();
-    assert_eq!(secrets.get(&name).await.unwrap(), None);
+#[tokio::test]
+async fn the_secrets_fake_keeps_the_same_contract() {
+    secret_contract(&MemorySecrets::default(), "stack/accounts/a1/refresh-token").await;
+}
+
+/// A schedule is created, read back as it was put, changed and disabled, deleted twice, then gone.
+async fn schedule_contract(schedules: &dyn Schedules) {
+    let mut spec = ScheduleSpec {
+        name: "account-a1".into(),
+        expression: "rate(15 minutes)".into(),
+        enabled: true,
+        flexible_window_minutes: 3,
+        input: r#"{"accountId":"a1"}"#.into(),
+    };
+    assert_eq!(schedules.get("account-a1").await.unwrap(), None);
+
+    schedules.put(&spec).await.unwrap();
+    assert_eq!(schedules.get("account-a1").await.unwrap().as_ref(), Some(&spec));
+
+    spec.expression = "rate(1 hour)".into();
+    spec.enabled = false;
+    schedules.put(&spec).await.unwrap();
+    assert_eq!(schedules.get("account-a1").await.unwrap().as_ref(), Some(&spec));
+
+    schedules.delete("account-a1").await.unwrap();
+    schedules.delete("account-a1").await.unwrap();
+    assert_eq!(schedules.get("account-a1").await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -38,25 +73,39 @@ async fn a_schedule_is_created_updated_disabled_and_deleted() {
             dead_letter_arn: resources.arns["ScheduleDeadLetterQueue"].clone(),
         },
     );
-    let mut spec = ScheduleSpec {
-        name: "account-a1".into(),
-        expression: "rate(15 minutes)".into(),
-        enabled: true,
-        flexible_window_minutes: 3,
-        input: r#"{"accountId":"a1"}"#.into(),
+    schedule_contract(&schedules).await;
+}
+
+#[tokio::test]
+async fn the_schedules_fake_keeps_the_same_contract() {
+    schedule_contract(&MemorySchedules::default()).await;
+}
+
+/// A FIFO message sent twice with one deduplication id, then another: what the queue holds, as
+/// `(body, group id, the "reason" attribute)`, must be the first and the other, nothing more.
+async fn send_to_fifo(queue: &dyn MessageQueue) -> Vec<(String, Option<String>, Option<String>)> {
+    let message = OutgoingMessage {
+        body: r#"{"n":1}"#.into(),
+        group_id: Some("a1/POST_ORDER_FULFILLMENT_DATA".into()),
+        dedup_id: Some("m1".into()),
+        attributes: [("reason".to_string(), "a test".to_string())].into(),
     };
-
-    schedules.put(&spec).await.unwrap();
-    assert_eq!(schedules.get("account-a1").await.unwrap().as_ref(), Some(&spec));
-
-    spec.expression = "rate(1 hour)".into();
-    spec.enabled = false;
-    schedules.put(&spec).await.unwrap();
-    assert_eq!(schedules.get("account-a1").await.unwrap().as_ref(), Some(&spec));
-
-    schedules.delete("account-a1").await.unwrap();
-    schedules.delete("account-a1").await.unwrap();
-    assert_eq!(schedules.get("account-a1").await.unwrap(), None);
+    queue.send(message.clone()).await.unwrap();
+    queue.send(message.clone()).await.unwrap();
+    queue
+        .send(OutgoingMessage {
+            body: r#"{"n":2}"#.into(),
+            dedup_id: Some("m2".into()),
+            ..message
+        })
+        .await
+        .unwrap();
+    let group = Some("a1/POST_ORDER_FULFILLMENT_DATA".to_owned());
+    let reason = Some("a test".to_owned());
+    vec![
+        (r#"{"n":1}"#.to_owned(), group.clone(), reason.clone()),
+        (r#"{"n":2}"#.to_owned(), group, reason),
+    ]
 }
 
 #[tokio::test]
@@ -67,15 +116,7 @@ async fn a_fifo_message_carries_its_group_and_dedup_id() {
         .await
         .unwrap();
     let url = resources.get("FeedQueue").unwrap();
-    let queue = SqsQueue::new(stack.sqs.clone(), url);
-    let message = OutgoingMessage {
-        body: "{}".into(),
-        group_id: Some("a1/POST_ORDER_FULFILLMENT_DATA".into()),
-        dedup_id: Some("m1".into()),
-        attributes: [("reason".to_string(), "a test".to_string())].into(),
-    };
-    queue.send(message.clone()).await.unwrap();
-    queue.send(message).await.unwrap();
+    let expected = send_to_fifo(&SqsQueue::new(stack.sqs.clone(), url)).await;
 
     let received = stack
         .sqs
@@ -89,13 +130,32 @@ async fn a_fifo_message_carries_its_group_and_dedup_id() {
         .unwrap()
         .messages
         .unwrap_or_default();
-    assert_eq!(received.len(), 1, "the repeat was dropped as a duplicate");
-    let group = received[0].attributes.as_ref().unwrap()
-        [&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId]
-        .clone();
-    assert_eq!(group, "a1/POST_ORDER_FULFILLMENT_DATA");
-    let reason = received[0].message_attributes.as_ref().unwrap()["reason"]
-        .string_value
-        .clone();
-    assert_eq!(reason.as_deref(), Some("a test"));
+    let received: Vec<_> = received
+        .iter()
+        .map(|m| {
+            let group = m.attributes.as_ref().and_then(|a| {
+                a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                    .cloned()
+            });
+            let reason = m
+                .message_attributes
+                .as_ref()
+                .and_then(|a| a.get("reason"))
+                .and_then(|v| v.string_value.clone());
+            (m.body.clone().unwrap_or_default(), group, reason)
+        })
+        .collect();
+    assert_eq!(received, expected, "the repeat was dropped as a duplicate");
+}
+
+#[tokio::test]
+async fn the_queue_fake_keeps_the_same_contract() {
+    let queue = MemoryQueue::default();
+    let expected = send_to_fifo(&queue).await;
+    let held: Vec<_> = queue
+        .messages()
+        .into_iter()
+        .map(|m| (m.body, m.group_id, m.attributes.get("reason").cloned()))
+        .collect();
+    assert_eq!(held, expected, "the repeat was dropped as a duplicate");
 }

@@ -124,10 +124,8 @@ impl<E: Display> Display for Failure<E> {
 mod tests {
     use std::sync::Mutex;
 
-    use async_trait::async_trait;
-
     use super::*;
-    use crate::error::StoreError;
+    use crate::testing::MemoryQueue;
 
     #[derive(Debug)]
     struct Failure(bool);
@@ -141,17 +139,6 @@ mod tests {
     impl HandlerError for Failure {
         fn is_retryable(&self) -> bool {
             self.0
-        }
-    }
-
-    #[derive(Debug, Default)]
-    struct Recorder(Mutex<Vec<OutgoingMessage>>);
-
-    #[async_trait]
-    impl MessageQueue for Recorder {
-        async fn send(&self, message: OutgoingMessage) -> Result<(), StoreError> {
-            self.0.lock().unwrap().push(message);
-            Ok(())
         }
     }
 
@@ -187,7 +174,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_handler_that_panics_fails_its_message_with_the_reason_and_the_batch_goes_on() {
-        let recorder = Arc::new(Recorder::default());
+        let recorder = Arc::new(MemoryQueue::default());
         let dead_letters = DeadLetters {
             queue: recorder.clone(),
             max_receives: 5,
@@ -219,7 +206,7 @@ mod tests {
             "dead-lettered, so handled"
         );
         assert_eq!(*handled.lock().unwrap(), ["before", "after"]);
-        let letters = recorder.0.lock().unwrap().clone();
+        let letters = recorder.messages();
         assert_eq!(letters.len(), 1);
         assert_eq!(letters[0].attributes["sourceMessageId"], "boom");
         let reason = &letters[0].attributes["reason"];
@@ -244,7 +231,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_poison_message_is_dead_lettered_with_its_reason_and_not_redelivered() {
-        let recorder = Arc::new(Recorder::default());
+        let recorder = Arc::new(MemoryQueue::default());
         let dead_letters = DeadLetters {
             queue: recorder.clone(),
             max_receives: 5,
@@ -255,7 +242,7 @@ mod tests {
             {"messageId": "worn-out", "body": "flaky", "attributes": {"ApproximateReceiveCount": "5"}}
         ]);
         assert_eq!(run(event(records), Some(&dead_letters)).await, ["flaky"]);
-        let letters = recorder.0.lock().unwrap();
+        let letters = recorder.messages();
         assert_eq!(letters.len(), 2);
         assert_eq!(letters[0].body, "garbage");
         assert_eq!(letters[0].attributes["reason"], "bad body");

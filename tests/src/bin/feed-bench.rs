@@ -21,37 +21,20 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use async_trait::async_trait;
 use chrono::TimeDelta;
 use shared::app::feeds::{FeedActions, FeedProcessor, FeedSettings};
 use shared::clock::Clock;
-use shared::error::StoreError;
 use shared::feeds::{Carrier, ShipmentConfirmation, ShippedItems};
 use shared::metrics::Metrics;
-use shared::ports::{MessageQueue, OrderStore, OutgoingMessage};
-use shared::testing::{MemoryFeedStore, MemoryLeases, MemoryOrderStore};
+use shared::ports::OrderStore;
+use shared::testing::{MemoryFeedStore, MemoryLeases, MemoryOrderStore, MemoryQueue};
 use tests::sandbox::{Channel, Operation, OrderState, SellerSpec};
 
 /// US, CA and MX: one seller's marketplaces in the NA region.
 const MARKETPLACES: &str = "ATVPDKIKX0DER,A2EUQ1WTGCTBG2,A1AM78C64UM0Y8";
-
-/// The feed queue, counting the nudges the API sends (the submitter reads the outbox, not the messages).
-#[derive(Debug, Default)]
-struct CountingQueue {
-    sent: AtomicU64,
-}
-
-#[async_trait]
-impl MessageQueue for CountingQueue {
-    async fn send(&self, _message: OutgoingMessage) -> Result<(), StoreError> {
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
 
 struct Args {
     confirmations: usize,
@@ -142,7 +125,7 @@ async fn main() -> Result<()> {
     }
 
     let outbox = Arc::new(MemoryFeedStore::default());
-    let queue = Arc::new(CountingQueue::default());
+    let queue = Arc::new(MemoryQueue::default());
     let actions = FeedActions::new(
         state.clone(),
         order_store,
@@ -254,7 +237,7 @@ async fn main() -> Result<()> {
     println!("simulated time:         {} min", second / 60);
     println!(
         "API calls queued:       {queued} (feed queue nudges: {})",
-        queue.sent.load(Ordering::Relaxed)
+        queue.messages().len()
     );
     println!("actions by state:       {states:?}");
     println!("sandbox orders shipped: {shipped}");

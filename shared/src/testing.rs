@@ -998,3 +998,36 @@ impl crate::ports::MessageQueue for MemoryQueue {
         Ok(())
     }
 }
+
+/// Documents in a map by key, with how Amazon sent them, as the S3 archive keeps them in its bucket.
+#[derive(Debug, Default)]
+pub struct MemoryArchive {
+    files: Mutex<BTreeMap<String, (Vec<u8>, crate::ports::ArchivedDocument)>>,
+}
+
+impl MemoryArchive {
+    /// The document under `key`: its bytes and how they were sent.
+    pub fn get(&self, key: &str) -> Option<(Vec<u8>, crate::ports::ArchivedDocument)> {
+        self.files.lock().unwrap().get(key).cloned()
+    }
+}
+
+#[async_trait]
+impl crate::ports::DocumentArchive for MemoryArchive {
+    async fn put_file(
+        &self,
+        key: &str,
+        file: &std::path::Path,
+        document: &crate::ports::ArchivedDocument,
+    ) -> Result<String, StoreError> {
+        let bytes = std::fs::read(file).map_err(|err| StoreError::Unavailable {
+            operation: "PutObject",
+            message: format!("cannot read the spooled document: {err}"),
+        })?;
+        self.files
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), (bytes, document.clone()));
+        Ok(format!("memory://archive/{key}"))
+    }
+}

@@ -1,11 +1,14 @@
-//! The SQS, Secrets Manager and Scheduler adapters against moto, and their in-memory fakes
+//! The SQS, Secrets Manager, Scheduler and S3 adapters against moto, and their in-memory fakes
 //! (`shared::testing`) by the same checks, so a use case tested on a fake meets what the adapter does.
 
+use shared::adapters::s3::S3Archive;
 use shared::adapters::scheduler::{EventBridgeSchedules, ScheduleTarget};
 use shared::adapters::secrets::SecretsManagerStore;
 use shared::adapters::sqs::SqsQueue;
-use shared::ports::{MessageQueue, OutgoingMessage, ScheduleSpec, Schedules, SecretStore};
-use shared::testing::{MemoryQueue, MemorySchedules, MemorySecrets};
+use shared::ports::{
+    ArchivedDocument, DocumentArchive, MessageQueue, OutgoingMessage, ScheduleSpec, Schedules, SecretStore,
+};
+use shared::testing::{MemoryArchive, MemoryQueue, MemorySchedules, MemorySecrets};
 use tests::stack::{LocalStack, Template, unique_prefix};
 
 /// A secret is created, replaced and read; deleting it twice succeeds; then it is gone.
@@ -158,4 +161,80 @@ async fn the_queue_fake_keeps_the_same_contract() {
         .map(|m| (m.body, m.group_id, m.attributes.get("reason").cloned()))
         .collect();
     assert_eq!(held, expected, "the repeat was dropped as a duplicate");
+}
+
+/// A Cp1252 document Amazon sent gzipped, spooled to a file of its own.
+fn spooled(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("{}-{name}", unique_prefix("archive")));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A document is stored as Amazon sent it (bytes, type, encoding) under its key, which the answer names; a
+/// second put under the key replaces it; a spool file that is gone is an error that says so. Answers the
+/// keys it stored, with what each must hold.
+async fn archive_contract(archive: &dyn DocumentArchive) -> Vec<(String, Vec<u8>, ArchivedDocument)> {
+    let gzipped = ArchivedDocument {
+        content_type: Some("text/plain; charset=Cp1252".into()),
+        content_encoding: Some("gzip".into()),
+    };
+    // S3 gives an object stored without a type one of its own: Amazon always names the type.
+    let plain = ArchivedDocument {
+        content_type: Some("text/plain; charset=UTF-8".into()),
+        content_encoding: None,
+    };
+    let key = "raw/acct-1/GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE/amzn1.doc.1";
+    let first = spooled("first", b"\x1f\x8b first");
+    let location = archive.put_file(key, &first, &gzipped).await.unwrap();
+    assert!(location.ends_with(&format!("/{key}")), "{location}");
+    let other = "raw/acct-1/GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE/amzn1.doc.2";
+    let second = spooled("second", b"caf\xe9\tsecond");
+    archive.put_file(other, &second, &gzipped).await.unwrap();
+    archive.put_file(other, &second, &plain).await.unwrap();
+    let gone = first.with_extension("gone");
+    let err = archive.put_file(key, &gone, &plain).await.unwrap_err();
+    assert!(err.to_string().contains("spooled document"), "{err}");
+    for file in [first, second] {
+        std::fs::remove_file(file).unwrap();
+    }
+    vec![
+        (key.to_owned(), b"\x1f\x8b first".to_vec(), gzipped),
+        (other.to_owned(), b"caf\xe9\tsecond".to_vec(), plain),
+    ]
+}
+
+#[tokio::test]
+async fn a_document_is_archived_in_s3_as_amazon_sent_it() {
+    let stack = LocalStack::from_env().await.unwrap();
+    let resources = stack
+        .provision(&Template::load().unwrap(), &unique_prefix("s3"))
+        .await
+        .unwrap();
+    let bucket = resources.get("RawDocumentsBucket").unwrap();
+    let expected = archive_contract(&S3Archive::new(stack.s3.clone(), bucket, None)).await;
+    for (key, bytes, document) in expected {
+        let object = stack
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+        let held = ArchivedDocument {
+            content_type: object.content_type.clone(),
+            content_encoding: object.content_encoding.clone(),
+        };
+        let body = object.body.collect().await.unwrap().into_bytes();
+        assert_eq!((body.to_vec(), held), (bytes, document), "{key}");
+    }
+}
+
+#[tokio::test]
+async fn the_archive_fake_keeps_the_same_contract() {
+    let archive = MemoryArchive::default();
+    let expected = archive_contract(&archive).await;
+    for (key, bytes, document) in expected {
+        assert_eq!(archive.get(&key), Some((bytes, document)), "{key}");
+    }
 }

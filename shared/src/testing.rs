@@ -1031,3 +1031,61 @@ impl crate::ports::DocumentArchive for MemoryArchive {
         Ok(format!("memory://archive/{key}"))
     }
 }
+
+/// Idempotency keys in a map, with the DynamoDB store's rules: a key is claimed when absent or expired, a
+/// completed one keeps its response, and only a claim without a response is released.
+#[derive(Debug, Default)]
+pub struct MemoryIdempotency {
+    keys: Mutex<HashMap<String, (crate::ports::IdempotencyRecord, DateTime<Utc>)>>,
+}
+
+#[async_trait]
+impl crate::ports::IdempotencyStore for MemoryIdempotency {
+    async fn claim(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<crate::ports::IdempotencyRecord>, StoreError> {
+        let mut keys = self.keys.lock().unwrap();
+        match keys.get(key) {
+            // The store keeps expiry in whole seconds.
+            Some((record, expires)) if expires.timestamp() > now.timestamp() => Ok(Some(record.clone())),
+            _ => {
+                let record = crate::ports::IdempotencyRecord {
+                    fingerprint: fingerprint.to_owned(),
+                    response: None,
+                };
+                keys.insert(key.to_owned(), (record, expires_at));
+                Ok(None)
+            }
+        }
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &crate::ports::StoredResponse,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let record = crate::ports::IdempotencyRecord {
+            fingerprint: fingerprint.to_owned(),
+            response: Some(response.clone()),
+        };
+        self.keys
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), (record, expires_at));
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        let mut keys = self.keys.lock().unwrap();
+        if keys.get(key).is_some_and(|(record, _)| record.response.is_none()) {
+            keys.remove(key);
+        }
+        Ok(())
+    }
+}

@@ -988,10 +988,9 @@ impl crate::ports::MessageQueue for MemoryQueue {
             });
         }
         let mut sent = self.sent.lock().unwrap();
-        let repeated = message.dedup_id.is_some()
-            && sent
-                .iter()
-                .any(|m| m.dedup_id == message.dedup_id && m.group_id.is_some());
+        let repeated = message.group_id.is_some()
+            && message.dedup_id.is_some()
+            && sent.iter().any(|m| m.dedup_id == message.dedup_id);
         if !repeated {
             sent.push(message);
         }

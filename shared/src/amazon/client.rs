@@ -428,40 +428,20 @@ impl AmazonClient {
 }
 
 impl AmazonClient {
-    /// Takes the call's token from the shared bucket: waiting for it, or, for a client with a limit, waiting
-    /// only while the token the bucket promises next comes within what is left of the limit. Callers sharing
-    /// the bucket may take that token first; the caller then waits for the next one, within the same limit.
+    /// Takes the call's token from the shared bucket, waiting for it within the client's limit.
     async fn draw(&self, account_id: &str, operation: Operation) -> Result<(), AmazonError> {
-        let limiter = &self.inner.limiter;
-        let Some(limit) = self.token_wait else {
-            return limiter
-                .acquire(account_id, operation)
-                .await
-                .map_err(AmazonError::RateLimiter);
-        };
-        let mut waited = Duration::ZERO;
-        loop {
-            let wait = match limiter
-                .try_acquire(account_id, operation)
-                .await
-                .map_err(AmazonError::RateLimiter)?
-            {
-                Ok(()) => return Ok(()),
-                Err(wait) => wait,
-            };
-            if waited + wait > limit {
-                return Err(AmazonError::QuotaInUse {
-                    operation: operation.name(),
-                    retry_after: wait,
-                });
-            }
-            tracing::debug!(
-                operation = operation.name(),
-                wait_ms = wait.as_millis() as u64,
-                "waiting for a rate token"
-            );
-            self.inner.clock.sleep(wait).await;
-            waited += wait;
+        match self
+            .inner
+            .limiter
+            .acquire_within(account_id, operation, self.token_wait)
+            .await
+            .map_err(AmazonError::RateLimiter)?
+        {
+            Ok(()) => Ok(()),
+            Err(retry_after) => Err(AmazonError::QuotaInUse {
+                operation: operation.name(),
+                retry_after,
+            }),
         }
     }
 }

@@ -235,15 +235,49 @@ impl TokenBucket {
 /// can: in memory for one process, DynamoDB for every Lambda instance.
 #[async_trait]
 pub trait RateLimiter: Send + Sync + fmt::Debug {
-    /// Waits (through the clock) until `key`'s bucket for `operation` has a token, and takes it. `key` names
-    /// one seller in one region (sellersync's account id).
-    async fn acquire(&self, key: &str, operation: Operation) -> Result<(), StoreError>;
-
     /// Takes a token from `key`'s bucket for `operation` only if one is there now; otherwise takes nothing
-    /// and says how long until one would be. For callers that answer a person and must not wait (the API).
-    /// A limiter that cannot tell without waiting waits, as [`RateLimiter::acquire`] does.
-    async fn try_acquire(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError> {
-        self.acquire(key, operation).await.map(Ok)
+    /// and says how long until one would be. `key` names one seller in one region (sellersync's account id).
+    async fn try_acquire(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError>;
+
+    /// The clock the buckets refill by, on which a caller waits for a token.
+    fn clock(&self) -> &dyn Clock;
+
+    /// Waits (through the clock) until `key`'s bucket for `operation` has a token, and takes it: the wait
+    /// of every caller that can afford one.
+    async fn acquire(&self, key: &str, operation: Operation) -> Result<(), StoreError> {
+        // Without a limit the wait ends only with a token.
+        while self.acquire_within(key, operation, None).await?.is_err() {}
+        Ok(())
+    }
+
+    /// Takes a token, waiting (through the clock) only while the one the bucket promises next comes within
+    /// what is left of `limit` (`None`: any wait). Callers sharing the bucket may take that token first; the
+    /// caller then waits for the next one, within the same limit. When it would come later, takes nothing
+    /// and says how long until it would be, at once. A zero limit is for callers that answer a person and
+    /// must not wait (the API).
+    async fn acquire_within(
+        &self,
+        key: &str,
+        operation: Operation,
+        limit: Option<Duration>,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let mut waited = Duration::ZERO;
+        loop {
+            let wait = match self.try_acquire(key, operation).await? {
+                Ok(()) => return Ok(Ok(())),
+                Err(wait) => wait,
+            };
+            if limit.is_some_and(|limit| waited.saturating_add(wait) > limit) {
+                return Ok(Err(wait));
+            }
+            tracing::debug!(
+                operation = operation.name(),
+                wait_ms = wait.as_millis() as u64,
+                "waiting for a token"
+            );
+            self.clock().sleep(wait).await;
+            waited = waited.saturating_add(wait);
+        }
     }
 
     /// Records the rate Amazon reported in `x-amzn-RateLimit-Limit` for `key` and `operation`; later draws
@@ -318,22 +352,12 @@ impl MemoryRateLimiter {
 
 #[async_trait]
 impl RateLimiter for MemoryRateLimiter {
-    async fn acquire(&self, key: &str, operation: Operation) -> Result<(), StoreError> {
-        loop {
-            let Err(wait) = self.take(key, operation) else {
-                return Ok(());
-            };
-            tracing::debug!(
-                operation = operation.name(),
-                wait_ms = wait.as_millis(),
-                "waiting for a token"
-            );
-            self.clock.sleep(wait).await;
-        }
-    }
-
     async fn try_acquire(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError> {
         Ok(self.take(key, operation))
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
     }
 
     async fn available(&self, key: &str, operation: Operation) -> Result<Option<f64>, StoreError> {

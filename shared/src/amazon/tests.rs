@@ -13,7 +13,7 @@ use wiremock::matchers::{body_json, body_string_contains, header, method, path, 
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use super::*;
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 use crate::domain::{ProblemKind, Region};
 use crate::error::{AmazonError, StoreError};
 use crate::metrics::Metrics;
@@ -75,20 +75,26 @@ impl RecordingLimiter {
 
 #[async_trait]
 impl RateLimiter for RecordingLimiter {
-    async fn acquire(&self, key: &str, operation: Operation) -> Result<(), StoreError> {
-        self.draws
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((key.to_owned(), operation));
-        self.inner.acquire(key, operation).await
+    async fn try_acquire(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError> {
+        self.inner.try_acquire(key, operation).await
     }
 
-    async fn try_acquire(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError> {
+    fn clock(&self) -> &dyn Clock {
+        self.inner.clock()
+    }
+
+    /// One draw per call, however long it waits.
+    async fn acquire_within(
+        &self,
+        key: &str,
+        operation: Operation,
+        limit: Option<Duration>,
+    ) -> Result<Result<(), Duration>, StoreError> {
         self.draws
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push((key.to_owned(), operation));
-        self.inner.try_acquire(key, operation).await
+        self.inner.acquire_within(key, operation, limit).await
     }
 
     async fn observe_limit(&self, key: &str, operation: Operation, rate: f64) -> Result<(), StoreError> {

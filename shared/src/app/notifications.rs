@@ -18,9 +18,9 @@
 //! A notification for a seller or marketplace without an account here, or for a report or feed already
 //! handled, is taken and dropped; one that cannot be read goes to the dead-letter queue with the reason.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::time::Duration;
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -30,8 +30,7 @@ use super::enrich_orders::{EnrichError, EnrichSummary, enrich, put_details};
 use super::feeds::{FeedProcessor, FeedRunError, PollFeedsSummary};
 use super::import::{Import, ImportError};
 use super::poll_reports::PollSummary;
-use crate::amazon::AmazonClient;
-use crate::amazon::IncludedData;
+use crate::amazon::{AmazonClient, IncludedData};
 use crate::domain::{JobState, Marketplace, Region, SellerAccount};
 use crate::error::AmazonError;
 use crate::metrics;

@@ -155,20 +155,12 @@ impl DynamoRateLimiter {
 
 #[async_trait]
 impl RateLimiter for DynamoRateLimiter {
-    async fn acquire(&self, key: &str, operation: Operation) -> Result<(), StoreError> {
-        loop {
-            match self.take(key, operation).await? {
-                Ok(()) => return Ok(()),
-                Err(wait) => {
-                    tracing::debug!(%operation, wait_ms = wait.as_millis(), "waiting for a token");
-                    self.clock.sleep(wait).await;
-                }
-            }
-        }
-    }
-
     async fn try_acquire(&self, key: &str, operation: Operation) -> Result<Result<(), Duration>, StoreError> {
         self.take(key, operation).await
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
     }
 
     async fn available(&self, key: &str, operation: Operation) -> Result<Option<f64>, StoreError> {

@@ -1,20 +1,46 @@
-//! `DynamoStateStore` against DynamoDB Local: accounts, their status, and report jobs (which move only from
-//! the state they were read in).
+//! Accounts, their status, report jobs (which move only from the state they were read in) and backfills:
+//! `DynamoStateStore` against DynamoDB Local and `MemoryState` by the same checks, so that use cases tested on
+//! the fake meet the rules the real store keeps.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoStateStore;
 use shared::domain::report::ALL_ORDERS_FLAT;
 use shared::domain::{
-    Connection, ImportInterval, ImportOptions, JobPrecondition, JobPurpose, JobState, Problem, ProblemKind,
-    Region, ReportJob, SellerAccount,
+    Backfill, BackfillStatus, Connection, ImportInterval, ImportOptions, JobPrecondition, JobPurpose,
+    JobState, NotificationStatus, Problem, ProblemKind, Region, ReportJob, SellerAccount,
 };
 use shared::ports::{AccountStore, JobStore};
+use shared::testing::MemoryState;
 use tests::stack::{LocalStack, Template, unique_prefix};
 
-async fn store() -> DynamoStateStore {
-    store_with_client().await.0
+/// Both ports, as the state table holds them.
+trait StateStore: AccountStore + JobStore {}
+impl<T: AccountStore + JobStore> StateStore for T {}
+
+/// Runs one check against DynamoDB Local and against the fake, as two tests of a module named after it.
+macro_rules! contract {
+    ($check:ident) => {
+        mod $check {
+            #[tokio::test]
+            async fn in_dynamodb() {
+                super::$check(&super::store_with_client().await.0).await;
+            }
+
+            #[tokio::test]
+            async fn in_the_fake() {
+                super::$check(&super::MemoryState::default()).await;
+            }
+        }
+    };
 }
+
+contract!(an_account_is_created_once_and_its_settings_and_status_are_kept_apart);
+contract!(accounts_are_listed_in_pages_and_deleted);
+contract!(pending_jobs_are_due_at_their_poll_time_and_leave_the_queue_when_settled);
+contract!(an_accounts_jobs_are_listed_newest_first_in_pages);
+contract!(a_job_moves_only_from_the_state_it_was_read_in_and_a_stale_write_changes_nothing);
+contract!(a_backfill_is_saved_over_the_version_it_read_and_listed_while_it_runs);
 
 /// The store, and the client and table under it for writes the store would never make.
 async fn store_with_client() -> (DynamoStateStore, aws_sdk_dynamodb::Client, String) {
@@ -62,9 +88,7 @@ fn job(account: &str, id: &str, requested_at: DateTime<Utc>) -> ReportJob {
     }
 }
 
-#[tokio::test]
-async fn an_account_is_created_once_and_its_settings_and_status_are_kept_apart() {
-    let store = store().await;
+async fn an_account_is_created_once_and_its_settings_and_status_are_kept_apart(store: &dyn StateStore) {
     let mut a1 = account("a1");
     assert!(store.create_account(&a1).await.unwrap());
     assert!(
@@ -114,6 +138,18 @@ async fn an_account_is_created_once_and_its_settings_and_status_are_kept_apart()
     );
     assert_eq!(status.last_successful_import, Some(at + TimeDelta::minutes(1)));
 
+    // Two checks of the subscriptions written out of order: the later check's word stays.
+    let checked = |minutes| NotificationStatus {
+        checked_at: at + TimeDelta::minutes(minutes),
+        subscriptions: Default::default(),
+    };
+    store.record_notifications("a1", &checked(5)).await.unwrap();
+    store.record_notifications("a1", &checked(2)).await.unwrap();
+    store.record_throttled("a1", at).await.unwrap();
+    let status = store.get_account("a1").await.unwrap().unwrap().status;
+    assert_eq!(status.notifications, Some(checked(5)));
+    assert_eq!(status.last_throttled_at, Some(at));
+
     assert!(!store.save_settings(&account("missing")).await.unwrap());
     store
         .record_problem(
@@ -133,9 +169,7 @@ async fn an_account_is_created_once_and_its_settings_and_status_are_kept_apart()
     );
 }
 
-#[tokio::test]
-async fn accounts_are_listed_in_pages_and_deleted() {
-    let store = store().await;
+async fn accounts_are_listed_in_pages_and_deleted(store: &dyn StateStore) {
     for id in ["a1", "a2", "a3"] {
         store.create_account(&account(id)).await.unwrap();
     }
@@ -163,9 +197,7 @@ async fn accounts_are_listed_in_pages_and_deleted() {
     assert_eq!(store.list_accounts(None, 10).await.unwrap().items.len(), 2);
 }
 
-#[tokio::test]
-async fn pending_jobs_are_due_at_their_poll_time_and_leave_the_queue_when_settled() {
-    let store = store().await;
+async fn pending_jobs_are_due_at_their_poll_time_and_leave_the_queue_when_settled(store: &dyn StateStore) {
     let t0: DateTime<Utc> = "2026-11-02T10:00:00Z".parse().unwrap();
     let early = job("a1", "1001", t0);
     let late = job("a2", "1002", t0);
@@ -231,9 +263,7 @@ async fn pending_jobs_are_due_at_their_poll_time_and_leave_the_queue_when_settle
     );
 }
 
-#[tokio::test]
-async fn an_accounts_jobs_are_listed_newest_first_in_pages() {
-    let store = store().await;
+async fn an_accounts_jobs_are_listed_newest_first_in_pages(store: &dyn StateStore) {
     let t0: DateTime<Utc> = "2026-11-02T10:00:00Z".parse().unwrap();
     for i in 0..5 {
         store
@@ -266,11 +296,18 @@ async fn an_accounts_jobs_are_listed_newest_first_in_pages() {
             .collect::<Vec<_>>(),
         ["8", "9"]
     );
+    assert_eq!(rest.next, None);
+    assert_eq!(store.list_jobs("a2", None, 3).await.unwrap().items.len(), 1);
+    let made_up = store.list_jobs("a1", Some("ACCOUNT#a1"), 3).await.unwrap();
+    assert!(
+        made_up.items.is_empty() && made_up.next.is_none(),
+        "a cursor of another listing starts nothing"
+    );
 }
 
-#[tokio::test]
-async fn a_job_moves_only_from_the_state_it_was_read_in_and_a_stale_write_changes_nothing() {
-    let (store, client, table) = store_with_client().await;
+async fn a_job_moves_only_from_the_state_it_was_read_in_and_a_stale_write_changes_nothing(
+    store: &dyn StateStore,
+) {
     let t0: DateTime<Utc> = "2026-11-02T10:00:00Z".parse().unwrap();
     let read = job("a1", "2001", t0);
     assert!(
@@ -329,8 +366,13 @@ async fn a_job_moves_only_from_the_state_it_was_read_in_and_a_stale_write_change
         "a repeated delivery does not settle an imported job again"
     );
     assert_eq!(store.get_job("a1", &read.key()).await.unwrap(), Some(parsed));
+}
 
-    // A job stored before versions existed has no `version`: it is read at version 0 and moves from there.
+/// Only DynamoDB holds items written by older versions of sellersync.
+#[tokio::test]
+async fn a_job_stored_before_versions_existed_moves_from_version_0() {
+    let (store, client, table) = store_with_client().await;
+    let t0: DateTime<Utc> = "2026-11-02T10:00:00Z".parse().unwrap();
     let legacy = job("a1", "2002", t0);
     assert!(store.put_job(&legacy, None, JobPrecondition::New).await.unwrap());
     client
@@ -347,4 +389,61 @@ async fn a_job_moves_only_from_the_state_it_was_read_in_and_a_stale_write_change
     let moved_expects = moved.change();
     moved.state = JobState::NoData;
     assert!(store.put_job(&moved, None, moved_expects).await.unwrap());
+}
+
+async fn a_backfill_is_saved_over_the_version_it_read_and_listed_while_it_runs(store: &dyn StateStore) {
+    let t0: DateTime<Utc> = "2026-11-02T10:00:00Z".parse().unwrap();
+    let backfill = |account: &str, id: &str, created: DateTime<Utc>| {
+        Backfill::new(
+            account.into(),
+            id.into(),
+            vec![ALL_ORDERS_FLAT.into()],
+            vec!["ATVPDKIKX0DER".into()],
+            created - TimeDelta::days(60),
+            created - TimeDelta::days(1),
+            TimeDelta::days(30),
+            created,
+        )
+    };
+    let late = backfill("a1", "b2", t0 + TimeDelta::hours(1));
+    let early = backfill("a2", "b1", t0);
+    assert!(store.save_backfill(&late, None).await.unwrap());
+    assert!(store.save_backfill(&early, None).await.unwrap());
+    assert!(
+        !store.save_backfill(&early, None).await.unwrap(),
+        "a backfill is created once"
+    );
+    assert_eq!(
+        store.running_backfills(10).await.unwrap(),
+        vec![early.clone(), late.clone()],
+        "oldest first, whoever's they are"
+    );
+    assert_eq!(store.running_backfills(1).await.unwrap(), vec![early.clone()]);
+
+    // Two walkers read version 0 and each requests the first window; only the first write is kept.
+    let (mut first, mut second) = (early.clone(), early.clone());
+    for (walker, job) in [(&mut first, "k1"), (&mut second, "k2")] {
+        walker.windows[0].job_key = Some(job.into());
+        walker.version = 1;
+    }
+    assert!(store.save_backfill(&first, Some(0)).await.unwrap());
+    assert!(!store.save_backfill(&second, Some(0)).await.unwrap());
+    assert_eq!(store.get_backfill("a2", "b1").await.unwrap(), Some(first.clone()));
+
+    // Every window settled: it leaves the running list and stays readable.
+    let mut done = first.clone();
+    for window in &mut done.windows {
+        window.job_key.get_or_insert_with(|| "k".into());
+        window.outcome = Some("imported".into());
+    }
+    done.version = 2;
+    assert_eq!(done.status(), BackfillStatus::Completed);
+    assert!(
+        !store.save_backfill(&done, Some(0)).await.unwrap(),
+        "a stale version"
+    );
+    assert!(store.save_backfill(&done, Some(1)).await.unwrap());
+    assert_eq!(store.running_backfills(10).await.unwrap(), vec![late]);
+    assert_eq!(store.get_backfill("a2", "b1").await.unwrap(), Some(done));
+    assert_eq!(store.get_backfill("a2", "missing").await.unwrap(), None);
 }

@@ -18,6 +18,10 @@ use crate::ports::{
     TokenedOrder,
 };
 
+mod state;
+
+pub use state::MemoryState;
+
 /// `getOrder` details of an unshipped merchant-fulfilled order at `last_updated`, with `items` and the PII given.
 pub fn unshipped_details(
     order_id: &str,

@@ -1,6 +1,7 @@
 //! Events end to end on the local stack: orders written to DynamoDB Local, its stream read the way the event
 //! source mapping reads it (tests::runner::streams), published through the EventBridge adapter to moto's bus,
-//! whose rule sends them to an SQS queue the test counts.
+//! whose rule sends them to an SQS queue the test counts. The bus and its fake (`MemoryEventBus`) are held to
+//! one contract.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,13 +10,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoOrderStore;
 use shared::adapters::eventbridge::EventBus;
-use shared::domain::events::Event;
+use shared::domain::events::{AccountDetail, Event, EventDetail, EventKind, event_id};
 use shared::domain::{
     BuyerPii, CancellationRequest, FulfillmentChannel, ItemAmounts, Order, OrderDetails, OrderItem, OrderPii,
-    OrderStatus, ShipTo, ShippableItem,
+    OrderStatus, ProblemKind, ShipTo, ShippableItem,
 };
 use shared::error::StoreError;
 use shared::ports::{EventPublisher, OrderStore, PutOutcome};
+use shared::testing::MemoryEventBus;
 use tests::runner::streams::StreamSource;
 use tests::stack::{LocalStack, Template, unique_prefix};
 
@@ -112,6 +114,69 @@ async fn drain(setup: &Setup) -> Vec<serde_json::Value> {
                 .unwrap();
         }
     }
+}
+
+/// Account `a<n>`'s disconnection.
+fn disconnected(n: usize) -> Event {
+    let account_id = format!("a{n}");
+    Event {
+        kind: EventKind::AccountDisconnected,
+        detail: EventDetail::Account(AccountDetail {
+            event_id: event_id(EventKind::AccountDisconnected, &[&account_id]),
+            account_id,
+            cause: ProblemKind::RefreshTokenRevoked,
+            since: "2026-11-02T10:00:00Z".parse().unwrap(),
+        }),
+    }
+}
+
+/// What a bus must do for the publisher: an empty call takes nothing, a call of more than ten entries is
+/// refused whole, ten are all taken. Answers the events that must have arrived.
+async fn bus_contract(bus: &dyn EventPublisher) -> Vec<Event> {
+    assert_eq!(bus.publish(&[]).await.unwrap(), Vec::<usize>::new());
+    let events: Vec<Event> = (0..11).map(disconnected).collect();
+    assert!(
+        bus.publish(&events).await.is_err(),
+        "more than ten entries in one call"
+    );
+    assert_eq!(bus.publish(&events[..10]).await.unwrap(), Vec::<usize>::new());
+    events[..10].to_vec()
+}
+
+/// An event as a rule's target gets it: its detail type and detail.
+fn delivered(event: &Event) -> (String, serde_json::Value) {
+    (
+        event.kind.detail_type().to_owned(),
+        serde_json::from_str(&event.detail_json()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_bus_takes_ten_events_a_call_and_refuses_more_whole() {
+    let setup = setup().await;
+    let expected = bus_contract(&setup.bus).await;
+    let mut arrived: Vec<(String, serde_json::Value)> = drain(&setup)
+        .await
+        .into_iter()
+        .map(|event| {
+            (
+                event["detail-type"].as_str().unwrap().to_owned(),
+                event["detail"].clone(),
+            )
+        })
+        .collect();
+    let mut expected: Vec<_> = expected.iter().map(delivered).collect();
+    // A standard queue does not promise order.
+    arrived.sort_by_key(|(_, detail)| detail.to_string());
+    expected.sort_by_key(|(_, detail)| detail.to_string());
+    assert_eq!(arrived, expected);
+}
+
+#[tokio::test]
+async fn the_bus_fake_keeps_the_same_contract() {
+    let bus = MemoryEventBus::default();
+    let expected = bus_contract(&bus).await;
+    assert_eq!(bus.events(), expected);
 }
 
 fn order(n: usize, updated: DateTime<Utc>, status: OrderStatus) -> Order {

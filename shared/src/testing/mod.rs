@@ -833,7 +833,8 @@ impl Leases for MemoryLeases {
     }
 }
 
-/// An event bus in memory: keeps what it takes, and refuses the entries (or calls) it is told to.
+/// An event bus in memory: keeps what it takes, and refuses the entries (or calls) it is told to. Like
+/// `PutEvents`, it refuses a call of more than ten entries whole.
 #[derive(Debug, Default)]
 pub struct MemoryEventBus {
     /// Every event taken, in order.
@@ -864,6 +865,12 @@ impl crate::ports::EventPublisher for MemoryEventBus {
             return Err(StoreError::Unavailable {
                 operation: "PutEvents",
                 message: "injected failure".into(),
+            });
+        }
+        if events.len() > 10 {
+            return Err(StoreError::Unavailable {
+                operation: "PutEvents",
+                message: "ValidationException: 'entries' must have length less than or equal to 10".into(),
             });
         }
         let mut failed = Vec::new();

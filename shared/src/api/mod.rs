@@ -1,6 +1,6 @@
 //! The HTTP API: an axum [`Router`] over the use cases, served by the API function through `lambda_http` and
 //! by the local runner and tests with `axum::serve` on a loopback port. `infra/openapi.yaml` documents every
-//! route in [`ROUTES`]; a test checks both ways.
+//! route of [`routes`]; a test checks both ways.
 //!
 //! - Accounts: `POST /accounts`, `GET /accounts`, `GET|PUT|DELETE /accounts/{accountId}`.
 //! - Health: `GET /accounts/{accountId}/health`.
@@ -17,7 +17,7 @@
 //!
 //! JSON in and out; errors are `{"error": {"code", "message", "field"}}` ([`ApiError`]). POSTs and PUTs take
 //! an `Idempotency-Key` header ([`idempotency`]). Authorization is IAM at API Gateway, before a request gets here,
-//! but for the [`PUBLIC_ROUTES`], which answer HTML pages.
+//! but for the two `/connect/...` pages, which answer HTML (the template serves them without IAM).
 
 pub mod error;
 mod extract;
@@ -187,38 +187,11 @@ impl ApiState {
     }
 }
 
-/// Every route: method and path template, as `infra/openapi.yaml` documents them.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/accounts"),
-    ("POST", "/accounts"),
-    ("GET", "/accounts/{accountId}"),
-    ("PUT", "/accounts/{accountId}"),
-    ("DELETE", "/accounts/{accountId}"),
-    ("GET", "/accounts/{accountId}/health"),
-    ("POST", "/accounts/{accountId}/backfill"),
-    ("GET", "/accounts/{accountId}/backfills/{backfillId}"),
-    ("GET", "/accounts/{accountId}/reports"),
-    ("POST", "/accounts/{accountId}/reports"),
-    ("GET", "/accounts/{accountId}/orders"),
-    ("GET", "/accounts/{accountId}/orders/{orderId}"),
-    ("GET", "/accounts/{accountId}/orders/{orderId}/recipient"),
-    ("POST", "/accounts/{accountId}/orders/{orderId}/shipments"),
-    ("POST", "/accounts/{accountId}/orders/{orderId}/cancel"),
-    ("PUT", "/accounts/{accountId}/inventory"),
-    ("GET", "/accounts/{accountId}/feeds"),
-    ("GET", "/accounts/{accountId}/feeds/{feedId}"),
-    ("POST", "/connect-links"),
-    ("GET", "/connect-links/{linkId}"),
-    ("GET", "/connect/{linkId}"),
-    ("GET", "/connect/callback"),
-];
+/// A route: its method, its path template as `infra/openapi.yaml` documents it, and its handler.
+type Route = (Method, &'static str, MethodRouter<ApiState>);
 
-/// The routes API Gateway serves without IAM: the pages a seller opens from a connect link and Amazon's
-/// redirect. They are rate-limited at API Gateway (the template's route settings).
-pub const PUBLIC_ROUTES: &[(&str, &str)] = &[("GET", "/connect/{linkId}"), ("GET", "/connect/callback")];
-
-/// The routes with their handlers, in [`ROUTES`] order.
-fn handlers() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
+/// Every route: the one table that [`router`] serves and [`routes`] lists.
+fn table() -> Vec<Route> {
     use handlers as h;
     vec![
         (Method::GET, "/accounts", get(h::list_accounts)),
@@ -286,11 +259,19 @@ fn handlers() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
     ]
 }
 
-/// The API over `state`: every route of [`ROUTES`], JSON errors for unknown routes and methods, idempotency
+/// Every route's method and path template, in the order of the table.
+pub fn routes() -> Vec<(Method, &'static str)> {
+    table()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
+}
+
+/// The API over `state`: every route of the table, JSON errors for unknown routes and methods, idempotency
 /// keys on POSTs, one log line per request.
 pub fn router(state: ApiState) -> Router {
     let mut router = Router::new();
-    for (method, path, handler) in handlers() {
+    for (method, path, handler) in table() {
         // Only the handler itself: a method the route does not take is a 405 whatever its key says.
         let handler = if idempotency::keyed(&method, path) {
             handler.route_layer(middleware::from_fn_with_state(
@@ -328,19 +309,4 @@ async fn access_log(request: Request, next: Next) -> Response {
         "api request"
     );
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_route_list_is_the_router_table() {
-        let table: Vec<(String, &str)> = handlers()
-            .into_iter()
-            .map(|(method, path, _)| (method.to_string(), path))
-            .collect();
-        let listed: Vec<(String, &str)> = ROUTES.iter().map(|(m, p)| (m.to_string(), *p)).collect();
-        assert_eq!(table, listed);
-    }
 }

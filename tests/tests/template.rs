@@ -702,3 +702,49 @@ fn every_event_kind_has_its_schema_registered_as_the_file_in_infra_events() {
         );
     }
 }
+
+/// Every HttpApi event of every function: (method, path, its `Auth`), as the template writes them.
+fn api_events(template: &Template) -> Vec<(String, String, Value)> {
+    of_type(template, "AWS::Serverless::Function")
+        .into_values()
+        .filter_map(|function| function["Properties"]["Events"].as_mapping())
+        .flat_map(|events| events.values())
+        .filter(|event| event["Type"].as_str() == Some("HttpApi"))
+        .map(|event| {
+            let properties = &event["Properties"];
+            (
+                properties["Method"].as_str().unwrap_or("").to_owned(),
+                properties["Path"].as_str().unwrap_or("").to_owned(),
+                properties["Auth"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn only_the_two_connect_pages_are_served_without_iam() {
+    let template = template();
+    let auth = &template.document["Resources"]["HttpApi"]["Properties"]["Auth"];
+    assert_eq!(auth["DefaultAuthorizer"].as_str(), Some("AWS_IAM"));
+    let public: BTreeSet<(String, String)> = api_events(&template)
+        .into_iter()
+        .filter(|(_, _, auth)| !auth.is_null())
+        .map(|(method, path, auth)| {
+            assert_eq!(auth["Authorizer"].as_str(), Some("NONE"), "{method} {path}");
+            (method, path)
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = [("GET", "/connect/{linkId}"), ("GET", "/connect/callback")]
+        .into_iter()
+        .map(|(method, path)| (method.to_owned(), path.to_owned()))
+        .collect();
+    assert_eq!(public, expected);
+    let routed: BTreeSet<(String, String)> = shared::api::routes()
+        .into_iter()
+        .map(|(method, path)| (method.to_string(), path.to_owned()))
+        .collect();
+    assert!(
+        public.is_subset(&routed),
+        "a public route the router does not serve"
+    );
+}

@@ -14,7 +14,7 @@
 //! use std::sync::Arc;
 //! use chrono::{TimeDelta, Utc};
 //! use shared::clock::ManualClock;
-//! use tests::sandbox::{Sandbox, SandboxOptions, SellerSpec};
+//! use sandbox::{Sandbox, SandboxOptions, SellerSpec};
 //!
 //! let now = Utc::now();
 //! let clock = Arc::new(ManualClock::new(now));
@@ -23,7 +23,7 @@
 //!     .add_seller(SellerSpec::new(7, now - TimeDelta::days(3), now).in_marketplaces(&["A1PA6795UKMFR9"]))
 //!     .expect("valid spec");
 //! // Point the client at sandbox.base_url() (every region) and sandbox.lwa_url(), with
-//! // tests::sandbox::CLIENT_ID / CLIENT_SECRET and seller.refresh_token.
+//! // sandbox::CLIENT_ID / CLIENT_SECRET and seller.refresh_token.
 //! clock.advance(std::time::Duration::from_secs(60));
 //! let truth = sandbox.orders(&seller.seller_id).expect("known seller");
 //! # drop(truth); sandbox.shutdown().await; Ok(()) }
@@ -117,6 +117,7 @@ mod marketplaces;
 mod notifications;
 mod operations;
 mod orders;
+pub mod reference;
 mod render;
 mod report_types;
 mod reports;

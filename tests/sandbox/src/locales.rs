@@ -772,7 +772,7 @@ fn eu_dst(at: DateTime<Utc>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::sandbox::marketplaces::MARKETPLACES;
+    use crate::marketplaces::MARKETPLACES;
 
     use super::*;
 

@@ -730,7 +730,7 @@ mod tests {
         use chrono::TimeZone;
         use shared::parse::{AllOrdersFlat, AllOrdersXml, Charset, Parsed};
 
-        use crate::sandbox::generator::{SellerSpec, generate};
+        use crate::generator::{SellerSpec, generate};
 
         let start = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).single().expect("valid");
         let end = start + TimeDelta::days(10);

@@ -19,8 +19,10 @@ use crate::ports::{
 };
 
 mod state;
+mod system;
 
 pub use state::MemoryState;
+pub use system::{MemorySystem, NOTIFICATION_QUEUE_ARN};
 
 /// `getOrder` details of an unshipped merchant-fulfilled order at `last_updated`, with `items` and the PII given.
 pub fn unshipped_details(
@@ -978,6 +980,8 @@ impl crate::ports::Schedules for MemorySchedules {
 #[derive(Debug, Default)]
 pub struct MemoryQueue {
     sent: Mutex<Vec<crate::ports::OutgoingMessage>>,
+    /// How many of them [`MemoryQueue::receive`] handed out.
+    received: Mutex<usize>,
     /// Sends fail while this is set.
     pub fail_sends: AtomicBool,
 }
@@ -986,6 +990,15 @@ impl MemoryQueue {
     /// The messages the queue holds, oldest first.
     pub fn messages(&self) -> Vec<crate::ports::OutgoingMessage> {
         self.sent.lock().unwrap().clone()
+    }
+
+    /// The messages sent since the last call, oldest first, as a consumer receives them.
+    pub fn receive(&self) -> Vec<crate::ports::OutgoingMessage> {
+        let sent = self.sent.lock().unwrap();
+        let mut received = self.received.lock().unwrap();
+        let new = sent[*received..].to_vec();
+        *received = sent.len();
+        new
     }
 }
 

@@ -358,3 +358,201 @@ async fn a_backfill_walks_its_windows_and_imports_the_history() {
         "the history was imported"
     );
 }
+
+/// The `name` parameter of `url`'s query.
+fn query_param(url: &str, name: &str) -> String {
+    let (_, query) = url.split_once('?').expect("a query");
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+    pairs.into_iter().find(|(k, _)| k == name).expect(name).1
+}
+
+#[tokio::test]
+async fn a_seller_connects_in_one_click_and_deleting_the_account_undoes_it_at_amazon() {
+    let world = World::start().await;
+    world
+        .sandbox
+        .set_redirect_uris(&[&format!("{}/connect/callback", world.url)]);
+    let seller = world.sandbox.add_seller(spec(25, 10)).unwrap();
+    let (status, link) = world
+        .call(
+            Method::POST,
+            "/connect-links",
+            Some(json!({"region": "NA", "importInterval": "15m"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+
+    // The link's page, its button to Amazon's consent, the seller's confirmation, Amazon's redirect back.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser.get(link["url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let button = "class=\"button\" rel=\"noreferrer\" href=\"";
+    let start = html.find(button).expect("the consent button") + button.len();
+    let consent = html[start..start + html[start..].find('"').unwrap()].replace("&amp;", "&");
+    let confirmed = browser
+        .post(format!("{}/apps/authorize/confirm", world.sandbox.base_url()))
+        .form(&[
+            ("application_id", APPLICATION_ID.to_owned()),
+            ("state", query_param(&consent, "state")),
+            ("redirect_uri", query_param(&consent, "redirect_uri")),
+            ("seller_id", seller.seller_id.clone()),
+            ("decision", "confirm".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), StatusCode::FOUND);
+    let callback = confirmed.headers()["location"].to_str().unwrap().to_owned();
+    let connected = browser.get(&callback).send().await.unwrap();
+    assert_eq!(connected.status(), StatusCode::OK);
+    assert!(
+        connected
+            .text()
+            .await
+            .unwrap()
+            .contains("Your Amazon account is connected")
+    );
+
+    // The account, its schedule and its refresh token; its first tick subscribes it and imports.
+    let account = format!("{}-na", seller.seller_id);
+    assert_eq!(
+        world.get(&format!("/accounts/{account}")).await["importInterval"],
+        "15m"
+    );
+    let schedule = format!("account-{account}");
+    let secret = world.system.naming.secret_name(&account);
+    assert!(world.system.schedules.get(&schedule).await.unwrap().is_some());
+    assert!(
+        shared::ports::SecretStore::get(world.system.secrets.as_ref(), &secret)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    world.tick_and_import(&account).await;
+    assert_eq!(world.differences(&seller, &account).await, Vec::<String>::new());
+    assert_eq!(world.sandbox.subscriptions(&seller.seller_id).len(), 3);
+
+    let (status, body) = world
+        .call(Method::DELETE, &format!("/accounts/{account}"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(world.sandbox.subscriptions(&seller.seller_id).is_empty());
+    assert_eq!(world.system.schedules.get(&schedule).await.unwrap(), None);
+    assert_eq!(
+        shared::ports::SecretStore::get(world.system.secrets.as_ref(), &secret)
+            .await
+            .unwrap(),
+        None
+    );
+    let (status, _) = world
+        .call(Method::GET, &format!("/accounts/{account}"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_cancellation_and_an_inventory_update_reach_amazon_as_their_feeds() {
+    let world = World::start().await;
+    let mut spec = spec(26, 6);
+    spec.afn_share = 0.0;
+    spec.cancel_share = 0.0;
+    spec.awaiting_shipment_share = 1.0;
+    let (seller, account) = world.connect(spec, "1h").await;
+    world.tick_and_import(&account).await;
+    let order = world
+        .sandbox
+        .orders(&seller.seller_id)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.fulfillment_channel == Channel::Mfn && o.status == OrderState::Unshipped)
+        .expect("an unshipped order");
+
+    let cancel = world
+        .call(
+            Method::POST,
+            &format!("/accounts/{account}/orders/{}/cancel", order.amazon_order_id),
+            Some(json!({"reason": "NoInventory"})),
+            None,
+        )
+        .await;
+    assert_eq!(cancel.0, StatusCode::ACCEPTED, "{}", cancel.1);
+    let sku = order.items[0].sku.clone();
+    let inventory = world
+        .call(
+            Method::PUT,
+            &format!("/accounts/{account}/inventory"),
+            Some(json!({"items": [{"sku": sku, "quantity": 7}]})),
+            None,
+        )
+        .await;
+    assert_eq!(inventory.0, StatusCode::ACCEPTED, "{}", inventory.1);
+
+    world.system.advance(TimeDelta::minutes(6));
+    world.system.feeds.submit_due().await.unwrap();
+    for _ in 0..10 {
+        world.system.advance(TimeDelta::minutes(2));
+        world.system.feeds.poll_feeds().await.unwrap();
+    }
+    let feed_types: BTreeSet<String> = world
+        .sandbox
+        .feeds(&seller.seller_id)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.feed_type)
+        .collect();
+    assert_eq!(
+        feed_types,
+        BTreeSet::from([
+            "JSON_LISTINGS_FEED".to_owned(),
+            "POST_ORDER_ACKNOWLEDGEMENT_DATA".to_owned()
+        ])
+    );
+    let cancelled = world
+        .sandbox
+        .orders(&seller.seller_id)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.amazon_order_id == order.amazon_order_id)
+        .unwrap();
+    assert_eq!(cancelled.cancellations.len(), 1, "{:?}", cancelled.cancellations);
+    let log = world.get(&format!("/accounts/{account}/feeds")).await;
+    let statuses: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["done", "done"], "{log}");
+}
+
+#[tokio::test]
+async fn with_enrichment_on_each_unshipped_merchant_order_is_stored_with_its_recipient() {
+    let mut world = World::start().await;
+    world.system.import.settings.enrich_orders = true;
+    let mut spec = spec(27, 8);
+    spec.afn_share = 0.0;
+    spec.cancel_share = 0.0;
+    spec.awaiting_shipment_share = 1.0;
+    let (seller, account) = world.connect(spec, "1h").await;
+    world.tick_and_import(&account).await;
+    let unshipped: Vec<String> = world
+        .sandbox
+        .orders(&seller.seller_id)
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.fulfillment_channel == Channel::Mfn && o.status == OrderState::Unshipped)
+        .map(|o| o.amazon_order_id)
+        .collect();
+    assert!(!unshipped.is_empty());
+    for order in &unshipped {
+        let path = format!("/accounts/{account}/orders/{order}/recipient");
+        let (status, recipient) = world.call(Method::GET, &path, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{order}: {recipient}");
+        assert!(recipient["address"]["addressLine1"].is_string(), "{recipient}");
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
@@ -79,6 +79,69 @@ pub fn pending_poll_after(polls: u32, notified: bool) -> TimeDelta {
     } else {
         next_poll_after(polls)
     }
+}
+
+/// What a poll of a job makes of Amazon's answer (`getReport`), before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollDecision {
+    /// Amazon has been at it for longer than [`STUCK_AFTER`]: cancel it and request the window again.
+    RequestAgain,
+    /// Still in Amazon's queue (`amazon_status`): ask again at `next_poll`.
+    Wait {
+        /// `IN_QUEUE` or `IN_PROGRESS`.
+        amazon_status: String,
+        /// When to poll again.
+        next_poll: DateTime<Utc>,
+    },
+    /// Done: its document goes to the parsers.
+    HandOver {
+        /// Amazon's document id.
+        document_id: String,
+    },
+    /// Amazon found no data: the job ends `no_data`, and a scheduled window's end (`watermark`) is imported.
+    NoData {
+        /// The end of the scheduled window the empty report covers.
+        watermark: Option<DateTime<Utc>>,
+    },
+    /// Amazon could not produce it: the job ends `fatal` and the account shows why.
+    Fatal,
+}
+
+/// The poll's decision for `job` (its polls already counted) from `report`, at `now`; `notified` when Amazon
+/// tells the account when a report finishes. A DONE report without a document is bad input.
+pub fn decide_poll(
+    job: &ReportJob,
+    report: &Report,
+    now: DateTime<Utc>,
+    notified: bool,
+) -> Result<PollDecision, ImportError> {
+    Ok(match report.processing_status {
+        ProcessingStatus::InQueue | ProcessingStatus::InProgress if now - job.requested_at > STUCK_AFTER => {
+            PollDecision::RequestAgain
+        }
+        status @ (ProcessingStatus::InQueue | ProcessingStatus::InProgress) => PollDecision::Wait {
+            amazon_status: status.as_str().to_owned(),
+            next_poll: now + pending_poll_after(job.polls, notified),
+        },
+        ProcessingStatus::Done => match &report.report_document_id {
+            Some(document_id) => PollDecision::HandOver {
+                document_id: document_id.clone(),
+            },
+            None => {
+                return Err(ImportError::BadInput(format!(
+                    "report {} is DONE without a document",
+                    job.report_id
+                )));
+            }
+        },
+        ProcessingStatus::Cancelled => PollDecision::NoData {
+            watermark: match (&job.purpose, job.window) {
+                (JobPurpose::Scheduled, Some(window)) => Some(window.end),
+                _ => None,
+            },
+        },
+        ProcessingStatus::Fatal => PollDecision::Fatal,
+    })
 }
 
 impl Import {
@@ -263,54 +326,39 @@ impl Import {
         job.polls += 1;
         job.updated_at = now;
         let mut outcome = PollSummary::default();
-        match report.processing_status {
-            ProcessingStatus::InQueue | ProcessingStatus::InProgress
-                if now - job.requested_at > STUCK_AFTER =>
-            {
+        match decide_poll(&job, &report, now, notified)? {
+            PollDecision::RequestAgain => {
                 if self.request_again(auth, job, expected, &report).await? {
                     outcome.retried += 1;
                 }
             }
-            status @ (ProcessingStatus::InQueue | ProcessingStatus::InProgress) => {
-                job.state = JobState::Pending {
-                    amazon_status: status.as_str().to_owned(),
-                };
-                if self
-                    .jobs
-                    .put_job(
-                        &job,
-                        Some(now + pending_poll_after(job.polls, notified)),
-                        expected,
-                    )
-                    .await?
-                {
+            PollDecision::Wait {
+                amazon_status,
+                next_poll,
+            } => {
+                job.state = JobState::Pending { amazon_status };
+                if self.jobs.put_job(&job, Some(next_poll), expected).await? {
                     outcome.pending += 1;
                 }
             }
-            ProcessingStatus::Done => {
-                let Some(document_id) = report.report_document_id else {
-                    return Err(ImportError::BadInput(format!(
-                        "report {} is DONE without a document",
-                        job.report_id
-                    )));
-                };
+            PollDecision::HandOver { document_id } => {
                 if self.hand_over(job, expected, document_id).await? {
                     outcome.done += 1;
                 }
             }
-            ProcessingStatus::Cancelled => {
+            PollDecision::NoData { watermark } => {
                 job.state = JobState::NoData;
                 if !self.jobs.put_job(&job, None, expected).await? {
                     return Ok(outcome);
                 }
-                if let (JobPurpose::Scheduled, Some(window)) = (&job.purpose, job.window) {
+                if let Some(end) = watermark {
                     self.accounts
-                        .record_import(&job.account_id, now, Some((&job.report_type, window.end)))
+                        .record_import(&job.account_id, now, Some((&job.report_type, end)))
                         .await?;
                 }
                 outcome.no_data += 1;
             }
-            ProcessingStatus::Fatal => {
+            PollDecision::Fatal => {
                 let reason = self.fatal_reason(auth, &report).await;
                 job.state = JobState::Fatal {
                     reason: reason.clone(),
@@ -463,6 +511,131 @@ impl Import {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Window;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        "2026-03-09T12:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::minutes(minutes)
+    }
+
+    fn job(purpose: JobPurpose, window: Option<Window>, polls: u32) -> ReportJob {
+        ReportJob {
+            account_id: "a1".into(),
+            report_id: "50001".into(),
+            report_type: "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL".into(),
+            marketplace_ids: vec!["ATVPDKIKX0DER".into()],
+            window,
+            purpose,
+            requested_at: at(0),
+            state: JobState::Pending {
+                amazon_status: "IN_QUEUE".into(),
+            },
+            updated_at: at(0),
+            polls,
+            version: 1,
+        }
+    }
+
+    fn report(status: ProcessingStatus, document: Option<&str>) -> Report {
+        Report {
+            report_id: "50001".into(),
+            report_type: "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL".into(),
+            marketplace_ids: None,
+            data_start_time: None,
+            data_end_time: None,
+            report_schedule_id: None,
+            created_time: at(0),
+            processing_status: status,
+            processing_start_time: None,
+            processing_end_time: None,
+            report_document_id: document.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_poll_decides_from_amazons_status_the_jobs_age_and_purpose() {
+        use PollDecision::*;
+        use ProcessingStatus as S;
+        let window = Window {
+            start: at(-60),
+            end: at(-5),
+        };
+        let scheduled = job(JobPurpose::Scheduled, Some(window), 3);
+        let requested = job(JobPurpose::Requested, Some(window), 3);
+        let wait = |status: &str, after: TimeDelta, now: i64| Wait {
+            amazon_status: status.into(),
+            next_poll: at(now) + after,
+        };
+        // (job, Amazon's status, its document, minutes after the request, notified) -> decision
+        let cases = [
+            (
+                &scheduled,
+                S::InQueue,
+                None,
+                4,
+                false,
+                wait("IN_QUEUE", TimeDelta::minutes(4), 4),
+            ),
+            (
+                &scheduled,
+                S::InProgress,
+                None,
+                4,
+                true,
+                wait("IN_PROGRESS", TimeDelta::minutes(15), 4),
+            ),
+            (
+                &scheduled,
+                S::InProgress,
+                None,
+                180,
+                false,
+                wait("IN_PROGRESS", TimeDelta::minutes(4), 180),
+            ),
+            (&scheduled, S::InQueue, None, 181, false, RequestAgain),
+            (&requested, S::InProgress, None, 181, true, RequestAgain),
+            (
+                &scheduled,
+                S::Done,
+                Some("doc-1"),
+                5,
+                false,
+                HandOver {
+                    document_id: "doc-1".into(),
+                },
+            ),
+            (
+                &scheduled,
+                S::Cancelled,
+                None,
+                5,
+                false,
+                NoData {
+                    watermark: Some(window.end),
+                },
+            ),
+            (
+                &requested,
+                S::Cancelled,
+                None,
+                5,
+                false,
+                NoData { watermark: None },
+            ),
+            (&scheduled, S::Fatal, None, 5, false, Fatal),
+        ];
+        for (job, status, document, minutes, notified, expected) in cases {
+            let decided = decide_poll(job, &report(status, document), at(minutes), notified).unwrap();
+            assert_eq!(
+                decided, expected,
+                "{status:?} after {minutes} min, notified: {notified}"
+            );
+        }
+        let done_without_document = decide_poll(&scheduled, &report(S::Done, None), at(5), false);
+        assert!(
+            matches!(&done_without_document, Err(ImportError::BadInput(why)) if why.contains("without a document")),
+            "{done_without_document:?}"
+        );
+    }
 
     #[test]
     fn polls_back_off_to_five_minutes() {

@@ -339,7 +339,7 @@ impl Reports {
         run: &mut BackfillRun,
     ) -> Backfill {
         let now = self.clock.now();
-        if backfill.last_error.is_some() && now - backfill.updated_at < RETRY_AFTER_FAILURE {
+        if resting(&backfill, now) {
             return backfill;
         }
         let outcome = async {
@@ -361,17 +361,15 @@ impl Reports {
             let settled = self.settle(&mut backfill).await?;
             let mut auth = None;
             let mut requested = 0;
-            while requested < MAX_REQUESTS_PER_RUN && backfill.in_flight() < MAX_IN_FLIGHT {
-                let Some(index) = backfill.next_window() else {
-                    break;
-                };
+            // The bucket is read only when a window could go, tokens aside.
+            while window_to_request(&backfill, requested, None).is_some() {
                 let tokens = self
                     .amazon
                     .available_tokens(&account.id, Operation::CreateReport)
                     .await?;
-                if tokens.is_some_and(|t| t < 1.0 + RESERVED_FOR_IMPORTS) {
+                let Some(index) = window_to_request(&backfill, requested, tokens) else {
                     break;
-                }
+                };
                 if auth.is_none() {
                     auth = Some(self.seller_auth(&account).await?);
                 }
@@ -621,9 +619,75 @@ fn check_backfill_types(types: &[String]) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Whether a backfill whose last attempt failed waits before it is tried again.
+fn resting(backfill: &Backfill, now: DateTime<Utc>) -> bool {
+    backfill.last_error.is_some() && now - backfill.updated_at < RETRY_AFTER_FAILURE
+}
+
+/// The window a walk requests next, if one may go now: the oldest not yet requested, while fewer than
+/// [`MAX_IN_FLIGHT`] are in flight and fewer than [`MAX_REQUESTS_PER_RUN`] were `requested` this run, and while
+/// the account's `createReport` bucket holds a token beyond those kept for the scheduled imports (`tokens`;
+/// `None` when the limiter does not know, and Amazon's 429 will tell).
+fn window_to_request(backfill: &Backfill, requested: usize, tokens: Option<f64>) -> Option<usize> {
+    let room = requested < MAX_REQUESTS_PER_RUN && backfill.in_flight() < MAX_IN_FLIGHT;
+    let quota = tokens.is_none_or(|t| t >= 1.0 + RESERVED_FOR_IMPORTS);
+    backfill.next_window().filter(|_| room && quota)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_walk_requests_the_oldest_window_within_its_limits_and_the_quota_it_leaves_the_imports() {
+        let created: DateTime<Utc> = "2026-03-09T12:00:00Z".parse().unwrap();
+        // 100 days: four windows of order reports.
+        let fresh = Backfill::new(
+            "a1".into(),
+            "b1".into(),
+            vec![crate::domain::report::ALL_ORDERS_FLAT.into()],
+            vec!["ATVPDKIKX0DER".into()],
+            created - TimeDelta::days(101),
+            created - TimeDelta::days(1),
+            crate::domain::report::MAX_ORDER_REPORT_WINDOW,
+            created,
+        );
+        let with = |requested: usize, settled: usize| {
+            let mut backfill = fresh.clone();
+            for (i, window) in backfill.windows.iter_mut().enumerate().take(requested) {
+                window.job_key = Some(format!("job-{i}"));
+                window.outcome = (i < settled).then(|| "imported".to_owned());
+            }
+            backfill
+        };
+        // (windows requested so far, of which settled, requested this run, tokens) -> window to request
+        let cases = [
+            (0, 0, 0, None, Some(0)),
+            (0, 0, 0, Some(5.0), Some(0)),
+            (0, 0, 0, Some(4.9), None),
+            (1, 1, 0, Some(100.0), Some(1)),
+            (2, 0, 0, None, Some(2)),
+            (3, 3, 0, None, Some(3)),
+            (3, 0, 0, Some(100.0), Some(3)),
+            (3, 0, 4, None, None),
+            (4, 0, 0, None, None),
+            (4, 4, 0, None, None),
+        ];
+        for (requested, settled, this_run, tokens, expected) in cases {
+            let backfill = with(requested, settled);
+            assert_eq!(
+                window_to_request(&backfill, this_run, tokens),
+                expected,
+                "{requested} requested, {settled} settled, {this_run} this run, tokens {tokens:?}"
+            );
+        }
+
+        let mut failed = fresh.clone();
+        failed.last_error = Some("denied".into());
+        assert!(resting(&failed, created + TimeDelta::minutes(14)));
+        assert!(!resting(&failed, created + TimeDelta::minutes(15)));
+        assert!(!resting(&fresh, created));
+    }
 
     #[test]
     fn a_backfill_takes_order_reports_once_each() {

@@ -227,9 +227,6 @@ impl FeedProcessor {
         let mut settled = Settled::default();
         let mut changed = Vec::new();
         for message in &submission.messages {
-            let own_error = report.entries.iter().find(|e| {
-                e.message_id == Some(message.message_id) && e.severity == crate::feeds::Severity::Error
-            });
             for key in &message.actions {
                 let Some(action) = by_key.get(key) else { continue };
                 // Only actions this submission still holds: a later feed may carry one already.
@@ -238,50 +235,13 @@ impl FeedProcessor {
                     continue;
                 }
                 let mut action = action.clone();
-                let state = if requeue {
-                    match own_error {
-                        Some(error) => ActionState::Rejected {
-                            submission_id: submission.id.clone(),
-                            message_id: message.message_id,
-                            code: error.code.clone(),
-                            text: error.text.clone(),
-                        },
-                        None if action.attempts >= MAX_ATTEMPTS => ActionState::Rejected {
-                            submission_id: submission.id.clone(),
-                            message_id: message.message_id,
-                            code: "FATAL".to_owned(),
-                            text: format!(
-                                "Amazon could not process the {MAX_ATTEMPTS} feeds that carried it"
-                            ),
-                        },
-                        None => ActionState::Queued,
-                    }
-                } else {
-                    match report.outcome(message.message_id) {
-                        MessageOutcome::Accepted { warnings } => ActionState::Accepted {
-                            submission_id: submission.id.clone(),
-                            message_id: message.message_id,
-                            warnings: warnings
-                                .iter()
-                                .map(|w| format!("{}: {}", w.code, w.text))
-                                .collect(),
-                        },
-                        MessageOutcome::Rejected { errors } => ActionState::Rejected {
-                            submission_id: submission.id.clone(),
-                            message_id: message.message_id,
-                            code: errors
-                                .iter()
-                                .map(|e| e.code.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            text: errors
-                                .iter()
-                                .map(|e| e.text.as_str())
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        },
-                    }
-                };
+                let state = action_result(
+                    &submission.id,
+                    message.message_id,
+                    action.attempts,
+                    report,
+                    requeue,
+                );
                 // Another run settling this feed computes the same result from the same report.
                 settled.count(&state, &submission.id);
                 action.state = state;
@@ -294,6 +254,61 @@ impl FeedProcessor {
             .filter(|a| matches!(a.state, ActionState::Rejected { .. }) && moved.contains(&a.key()))
             .count() as u32;
         Ok(settled)
+    }
+}
+
+/// The state an action carried as message `message_id` of submission `submission_id` takes from Amazon's
+/// processing `report`. A processed feed gives the message's result, with its warnings or errors. A feed Amazon
+/// failed (`requeue`) rejects the message only for an error of its own, or once the action has been in
+/// [`MAX_ATTEMPTS`] feeds; otherwise the action is queued again for the next feed.
+fn action_result(
+    submission_id: &str,
+    message_id: u32,
+    attempts: u32,
+    report: &ProcessingReport,
+    requeue: bool,
+) -> ActionState {
+    let rejected = |code: String, text: String| ActionState::Rejected {
+        submission_id: submission_id.to_owned(),
+        message_id,
+        code,
+        text,
+    };
+    if requeue {
+        let own_error = report
+            .entries
+            .iter()
+            .find(|e| e.message_id == Some(message_id) && e.severity == crate::feeds::Severity::Error);
+        return match own_error {
+            Some(error) => rejected(error.code.clone(), error.text.clone()),
+            None if attempts >= MAX_ATTEMPTS => rejected(
+                "FATAL".to_owned(),
+                format!("Amazon could not process the {MAX_ATTEMPTS} feeds that carried it"),
+            ),
+            None => ActionState::Queued,
+        };
+    }
+    match report.outcome(message_id) {
+        MessageOutcome::Accepted { warnings } => ActionState::Accepted {
+            submission_id: submission_id.to_owned(),
+            message_id,
+            warnings: warnings
+                .iter()
+                .map(|w| format!("{}: {}", w.code, w.text))
+                .collect(),
+        },
+        MessageOutcome::Rejected { errors } => rejected(
+            errors
+                .iter()
+                .map(|e| e.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            errors
+                .iter()
+                .map(|e| e.text.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
     }
 }
 
@@ -314,6 +329,89 @@ impl Settled {
             ActionState::Accepted { submission_id, .. } if submission_id == submission => self.accepted += 1,
             ActionState::Rejected { submission_id, .. } if submission_id == submission => self.rejected += 1,
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feeds::{ReportEntry, Severity};
+
+    fn entry(message_id: Option<u32>, severity: Severity, code: &str) -> ReportEntry {
+        ReportEntry {
+            message_id,
+            severity,
+            code: code.into(),
+            text: format!("text of {code}"),
+            sku: None,
+            amazon_order_id: None,
+            attribute: None,
+        }
+    }
+
+    fn accepted(warnings: &[&str]) -> ActionState {
+        ActionState::Accepted {
+            submission_id: "s1".into(),
+            message_id: 2,
+            warnings: warnings.iter().map(|w| (*w).to_owned()).collect(),
+        }
+    }
+
+    fn rejected(code: &str, text: &str) -> ActionState {
+        ActionState::Rejected {
+            submission_id: "s1".into(),
+            message_id: 2,
+            code: code.into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn each_action_takes_its_messages_result_or_goes_back_to_the_queue_when_the_feed_failed() {
+        use Severity::{Error, Warning};
+        let own_error = entry(Some(2), Error, "18028");
+        let other_error = entry(Some(3), Error, "18029");
+        let own_warning = entry(Some(2), Warning, "20001");
+        let document_error = entry(None, Error, "5000");
+        let report = |entries: Vec<&ReportEntry>| ProcessingReport {
+            entries: entries.into_iter().cloned().collect(),
+            ..ProcessingReport::default()
+        };
+        let last = MAX_ATTEMPTS;
+        // (the report's entries, the feed failed, the action's attempts) -> the state of message 2's action
+        let cases = [
+            (vec![], false, 1, accepted(&[])),
+            (vec![&other_error], false, 1, accepted(&[])),
+            (vec![&own_warning], false, 1, accepted(&["20001: text of 20001"])),
+            (
+                vec![&own_error, &own_warning],
+                false,
+                1,
+                rejected("18028", "text of 18028"),
+            ),
+            (vec![&document_error], false, 1, rejected("5000", "text of 5000")),
+            (vec![], true, 1, ActionState::Queued),
+            (
+                vec![&document_error, &other_error],
+                true,
+                last - 1,
+                ActionState::Queued,
+            ),
+            (vec![&own_error], true, 1, rejected("18028", "text of 18028")),
+            (
+                vec![],
+                true,
+                last,
+                rejected(
+                    "FATAL",
+                    &format!("Amazon could not process the {last} feeds that carried it"),
+                ),
+            ),
+        ];
+        for (i, (entries, requeue, attempts, expected)) in cases.into_iter().enumerate() {
+            let state = action_result("s1", 2, attempts, &report(entries), requeue);
+            assert_eq!(state, expected, "case {i}");
         }
     }
 }

@@ -25,8 +25,8 @@ pub const LWA_SECRET_DAYS_LEFT: &str = "LwaSecretDaysLeft";
 pub const LWA_ROTATION_FAILED: &str = "LwaRotationFailed";
 /// 1 while an account is disconnected (its authorization failed), else 0; per account, every poll run.
 pub const ACCOUNT_DISCONNECTED: &str = "AccountDisconnected";
-/// 1 while an account has had no successful import for twice its interval, else 0; per account, every
-/// poll run.
+/// 1 while an account's import is overdue ([`crate::domain::ImportStatus::is_overdue`]), else 0; per account,
+/// every poll run.
 pub const IMPORT_OVERDUE: &str = "ImportOverdue";
 /// Minutes since an account's last successful import (or since it was connected); per account, for the
 /// dashboard.
@@ -47,10 +47,6 @@ pub const STUCK_FEED_SUBMISSION_AGE: &str = "StuckFeedSubmissionAge";
 /// the notification's wait (count; the account id is a property). Sustained, the seller's orders change faster
 /// than Amazon's `getOrder` rate for the account serves, and orders arrive at report speed.
 pub const NOTIFICATIONS_DEFERRED: &str = "NotificationsDeferred";
-
-/// An import is overdue after twice its interval, but never sooner than this: Amazon regularly takes several
-/// minutes to produce a report, so a 5-minute interval would otherwise alarm on ordinary report latency.
-pub const MIN_OVERDUE_AFTER: TimeDelta = TimeDelta::minutes(30);
 
 /// EMF caps a dimension value at 1024 characters.
 const MAX_DIMENSION_VALUE: usize = 1024;
@@ -224,14 +220,10 @@ pub fn stuck_feed_submission_age(waited: TimeDelta) -> MetricSet {
 /// ALARM exactly as long as some account is affected.
 pub fn account_health(record: &AccountRecord, now: DateTime<Utc>) -> MetricSet {
     let account = &record.account;
-    let since = record.status.last_successful_import.unwrap_or(account.created_at);
-    let waited = (now - since).max(TimeDelta::zero());
-    // An account that never imports (interval "never") is not overdue: its health reports no_schedule.
-    let overdue = account
-        .import_interval
-        .duration()
-        .and_then(|interval| TimeDelta::from_std(interval).ok())
-        .is_some_and(|interval| waited > (interval * 2).max(MIN_OVERDUE_AFTER));
+    let waited = record.status.waited(account.created_at, now);
+    let overdue = record
+        .status
+        .is_overdue(account.import_interval, account.created_at, now);
     let disconnected = record.status.connection == Connection::Disconnected;
     MetricSet::new()
         .dimension("AccountId", account.id.as_str())

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A cause that stops (or slows) an account's import.
@@ -142,9 +142,69 @@ pub struct ImportStatus {
     pub notifications: Option<super::NotificationStatus>,
 }
 
+/// An import is overdue after twice its interval, but never sooner than this: Amazon regularly takes several
+/// minutes to produce a report, so a 5-minute interval would otherwise alarm on ordinary report latency.
+pub const MIN_OVERDUE_AFTER: TimeDelta = TimeDelta::minutes(30);
+
+impl ImportStatus {
+    /// How long the account has waited for its orders at `now`: since its last successful import, or since it
+    /// was created (`created_at`) when it has had none.
+    pub fn waited(&self, created_at: DateTime<Utc>, now: DateTime<Utc>) -> TimeDelta {
+        let since = self.last_successful_import.unwrap_or(created_at);
+        (now - since).max(TimeDelta::zero())
+    }
+
+    /// Whether the import is overdue at `now`: nothing imported for twice the account's `interval` (and at least
+    /// [`MIN_OVERDUE_AFTER`]). An account that never imports is never overdue; its health says it has no
+    /// schedule.
+    pub fn is_overdue(
+        &self,
+        interval: super::ImportInterval,
+        created_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        interval
+            .duration()
+            .and_then(|interval| TimeDelta::from_std(interval).ok())
+            .is_some_and(|interval| self.waited(created_at, now) > (interval * 2).max(MIN_OVERDUE_AFTER))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ImportInterval;
+
+    #[test]
+    fn an_import_is_overdue_after_twice_its_interval_and_never_within_half_an_hour() {
+        let created: DateTime<Utc> = "2026-03-09T12:00:00Z".parse().unwrap();
+        let imported = |minutes: i64| ImportStatus {
+            last_successful_import: Some(created + TimeDelta::minutes(minutes)),
+            ..ImportStatus::default()
+        };
+        let never_imported = ImportStatus::default();
+        // (interval, status, minutes after creation) -> overdue
+        let cases = [
+            (ImportInterval::Minutes(60), &never_imported, 120, false),
+            (ImportInterval::Minutes(60), &never_imported, 121, true),
+            (ImportInterval::Minutes(60), &imported(100), 221, true),
+            (ImportInterval::Minutes(60), &imported(100), 220, false),
+            (ImportInterval::Minutes(5), &never_imported, 30, false),
+            (ImportInterval::Minutes(5), &never_imported, 31, true),
+            (ImportInterval::Never, &never_imported, 100_000, false),
+            // A last import recorded after `now` (another function's clock) is no wait.
+            (ImportInterval::Minutes(5), &imported(60), 0, false),
+        ];
+        for (interval, status, minutes, overdue) in cases {
+            let now = created + TimeDelta::minutes(minutes);
+            assert_eq!(
+                status.is_overdue(interval, created, now),
+                overdue,
+                "{interval:?} at {minutes} min"
+            );
+        }
+        assert_eq!(imported(60).waited(created, created), TimeDelta::zero());
+    }
 
     #[test]
     fn problems_that_need_the_seller_are_told_apart_from_passing_ones() {

@@ -336,13 +336,13 @@ async fn a_submitter_that_dies_after_create_feed_adopts_its_feed_instead_of_subm
     );
     let feeds = processor(&api, outbox.clone());
     for order in &orders[..3] {
-        let confirmation = shared::feeds::ShipmentConfirmation {
+        let confirmation = shared::domain::ShipmentConfirmation {
             amazon_order_id: order.amazon_order_id.clone(),
-            carrier: shared::feeds::Carrier::from_name("USPS"),
+            carrier: shared::domain::Carrier::from_name("USPS"),
             shipping_method: None,
             tracking_number: Some("9400111899223344556677".into()),
             ship_date: api.clock.now(),
-            items: shared::feeds::ShippedItems::All,
+            items: shared::domain::ShippedItems::All,
             ship_from: None,
         };
         actions

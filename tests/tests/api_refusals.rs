@@ -17,11 +17,12 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::app::accounts::{AccountChanges, Accounts, NewAccount, RefreshToken};
 use shared::app::feeds::FeedActions;
+use shared::domain::InventoryUpdate;
 use shared::domain::{
     ActionOrigin, FeedAction, FeedSubmission, ImportInterval, ImportOptions, Problem, QueuedGroup, Region,
 };
 use shared::error::StoreError;
-use shared::feeds::{FeedType, InventoryUpdate};
+use shared::feeds::FeedType;
 use shared::ports::{
     AccountRecord, AccountStore, AddOutcome, FeedStore, OrderLedger, Page, ScheduleSpec, Schedules,
     SecretStore,

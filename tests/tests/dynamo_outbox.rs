@@ -9,7 +9,8 @@ use shared::adapters::dynamo::DynamoStateStore;
 use shared::domain::{
     ActionOrigin, ActionPayload, ActionState, FeedAction, FeedSubmission, SubmissionStatus, SubmittedMessage,
 };
-use shared::feeds::{CancelReason, Cancellation, FeedType, InventoryUpdate};
+use shared::domain::{CancelReason, Cancellation, InventoryUpdate};
+use shared::feeds::FeedType;
 use shared::ports::{AddOutcome, FeedStore};
 use shared::testing::MemoryFeedStore;
 use tests::stack::{LocalStack, Template, unique_prefix};

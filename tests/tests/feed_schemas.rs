@@ -4,6 +4,10 @@
 //! validator for the listings feed. Under CI a missing folder or `xmllint` fails these tests.
 
 use serde_json::Value;
+use shared::domain::{
+    CARRIER_CODES, CancelReason, Cancellation, CancelledItem, Carrier, InventoryUpdate, ItemQuantity,
+    ShipFrom, ShipmentConfirmation, ShippedItems,
+};
 use shared::feeds::*;
 use tests::reference::{self, XsdError};
 

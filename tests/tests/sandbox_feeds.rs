@@ -1362,10 +1362,10 @@ async fn processing_reports_are_valid_against_amazons_schemas() {
 
 #[tokio::test]
 async fn feeds_built_by_sellersync_are_applied_and_their_reports_read_back_per_message() {
+    use shared::domain::{Carrier, InventoryUpdate, ShipmentConfirmation, ShippedItems};
     use shared::feeds::{
-        Carrier, FeedLimits, InventoryUpdate, MessageOutcome, ShipmentConfirmation, ShippedItems,
-        inventory_feeds, order_fulfillment_feeds, parse_listings_processing_report,
-        parse_xml_processing_report,
+        FeedLimits, MessageOutcome, inventory_feeds, order_fulfillment_feeds,
+        parse_listings_processing_report, parse_xml_processing_report,
     };
 
     let h = harness().await;
@@ -1462,7 +1462,7 @@ async fn feeds_built_by_sellersync_are_applied_and_their_reports_read_back_per_m
         .expect("an order of two lines");
     let first_line = &split.items[0];
     let partial = ShipmentConfirmation {
-        items: ShippedItems::Some(vec![shared::feeds::ItemQuantity {
+        items: ShippedItems::Some(vec![shared::domain::ItemQuantity {
             order_item_id: first_line.order_item_id.clone(),
             quantity: 1,
         }]),
@@ -1481,10 +1481,10 @@ async fn feeds_built_by_sellersync_are_applied_and_their_reports_read_back_per_m
     .await;
     let report = parse_xml_processing_report(text.as_bytes()).expect("report");
     assert!(report.outcome(1).is_accepted(), "{text}");
-    let cancellation = shared::feeds::Cancellation {
+    let cancellation = shared::domain::Cancellation {
         amazon_order_id: split.amazon_order_id.clone(),
-        reason: shared::feeds::CancelReason::NoInventory,
-        items: vec![shared::feeds::CancelledItem {
+        reason: shared::domain::CancelReason::NoInventory,
+        items: vec![shared::domain::CancelledItem {
             order_item_id: split.items[1].order_item_id.clone(),
             quantity: Some(split.items[1].quantity),
         }],

@@ -23,11 +23,11 @@ use crate::app::orders::{MAX_PAGE as MAX_ORDERS_PAGE, RecipientRead};
 use crate::app::reports::{BackfillRequest, ReportRequest};
 use crate::domain::connect::{DEFAULT_LINK_LIFETIME, is_secret};
 use crate::domain::{
+    CancelReason, Carrier, CarrierCode, InventoryUpdate, ShipFrom, ShipmentConfirmation, ShippedItems,
+};
+use crate::domain::{
     CountryFilter, FeedAction, FulfillmentChannel, ImportInterval, ImportOptions, Marketplace, NewLink,
     OrderStatus, Region,
-};
-use crate::feeds::{
-    CancelReason, Carrier, CarrierCode, InventoryUpdate, ShipFrom, ShipmentConfirmation, ShippedItems,
 };
 use crate::ports::OrderQuery;
 

@@ -7,13 +7,13 @@ use serde::Serialize;
 
 use super::extract::encode_token;
 use crate::app::health::{AccountHealth, HealthStatus, LiveCheck};
+use crate::domain::ShipFrom;
 use crate::domain::{
     ActionPayload, ActionState, Backfill, BackfillStatus, ConnectLink, Connection, FeedAction,
     FeedSubmission, ImportOptions, ImportSummary, ItemAmounts, JobPurpose, JobState, LinkStatus, Money,
     NotificationStatus, Order, OrderDetails, OrderItem, OrderPii, PiiAvailability, Problem, ProblemKind,
     ReportJob, ShipTo, SubmissionStatus, TimeWindow,
 };
-use crate::feeds::ShipFrom;
 use crate::ports::{AccountRecord, Page};
 
 /// A page of a listing.

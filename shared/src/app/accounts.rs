@@ -7,12 +7,12 @@ use serde_json::json;
 
 use crate::amazon::SellerAuth;
 use crate::clock::Clock;
+use crate::domain::ShipFrom;
 use crate::domain::account::check_seller_id;
 use crate::domain::{
     ImportInterval, ImportOptions, Marketplace, Problem, ProblemKind, Region, SellerAccount,
 };
 use crate::error::{DomainError, StoreError};
-use crate::feeds::ShipFrom;
 use crate::ports::{AccountRecord, AccountStore, Page, ScheduleSpec, Schedules, SecretStore};
 
 /// What it takes to connect a seller account.

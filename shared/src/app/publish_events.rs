@@ -471,8 +471,8 @@ mod tests {
     use super::*;
     use crate::adapters::dynamo::{DynamoOrderStore, action_item};
     use crate::domain::health::ProblemKind;
+    use crate::domain::{CancelReason, Cancellation, InventoryUpdate};
     use crate::domain::{FulfillmentChannel, OrderStatus, ShipTo};
-    use crate::feeds::{CancelReason, Cancellation, InventoryUpdate};
     use crate::testing::MemoryEventBus;
 
     const ACCOUNT: &str = "acc-1";

@@ -33,7 +33,7 @@ pub struct SellerAccount {
     /// Where its shipments leave from unless a shipment names another place (`ShipFromAddress`); `None` leaves
     /// the address out, and Amazon takes the seller's default from Seller Central.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ship_from: Option<crate::feeds::ShipFrom>,
+    pub ship_from: Option<super::ShipFrom>,
 }
 
 /// What to import for an account.

@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 
 use super::account::{ImportInterval, ImportOptions, check_seller_id};
 use super::marketplace::{Marketplace, Region};
+use crate::domain::ShipFrom;
 use crate::error::DomainError;
-use crate::feeds::ShipFrom;
 
 /// How long a link lasts unless the operator says otherwise.
 pub const DEFAULT_LINK_LIFETIME: TimeDelta = TimeDelta::hours(72);

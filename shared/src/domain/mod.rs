@@ -1,7 +1,9 @@
 //! Plain data types of the domain: no I/O.
 
 pub mod account;
+pub mod actions;
 pub mod backfill;
+mod carriers;
 pub mod connect;
 pub mod events;
 pub mod health;
@@ -16,7 +18,12 @@ pub mod report;
 pub mod shipment;
 
 pub use account::{CountryFilter, ImportInterval, ImportOptions, SellerAccount};
+pub use actions::{
+    CancelReason, Cancellation, CancelledItem, Carrier, CarrierCode, InventoryUpdate, ItemQuantity, ShipFrom,
+    ShipmentConfirmation, ShippedItems,
+};
 pub use backfill::{Backfill, BackfillStatus, BackfillWindow};
+pub use carriers::CARRIER_CODES;
 pub use connect::{ConnectLink, ConnectState, LinkRefusal, LinkStatus, NewLink};
 pub use health::{Connection, ImportStatus, Problem, ProblemKind};
 pub use marketplace::{MARKETPLACES, Marketplace, Region};

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::feeds::{Cancellation, FeedType, InventoryUpdate, ShipmentConfirmation};
+use crate::feeds::FeedType;
+
+use crate::domain::{Cancellation, InventoryUpdate, ShipmentConfirmation};
 
 /// What the seller asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

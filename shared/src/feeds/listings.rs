@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::actions::InventoryUpdate;
 use super::build::{FeedDocument, FeedLimits, FeedMessage, FeedType, Rendered, message_id, split};
 use super::limits::LISTINGS_MESSAGES_PER_FEED;
+use crate::domain::InventoryUpdate;
 use crate::error::{DomainError, FeedError};
 
 /// The listings schema's version constant.

@@ -6,8 +6,8 @@ use std::io;
 use quick_xml::Writer;
 use quick_xml::events::BytesText;
 
-use super::actions::{Cancellation, Carrier, ShipmentConfirmation, ShippedItems};
 use super::build::{FeedDocument, FeedLimits, FeedMessage, FeedType, Rendered, message_id, split};
+use crate::domain::{Cancellation, Carrier, ShipmentConfirmation, ShippedItems};
 use crate::error::{DomainError, FeedError};
 
 /// `DocumentVersion` of the envelope's header (`\d{1,2}\.\d{1,2}`).
@@ -230,7 +230,7 @@ fn envelopes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feeds::actions::{CancelReason, CancelledItem, ItemQuantity};
+    use crate::domain::{CancelReason, CancelledItem, ItemQuantity};
 
     fn confirmation(order: &str) -> ShipmentConfirmation {
         ShipmentConfirmation {

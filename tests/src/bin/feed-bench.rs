@@ -27,7 +27,7 @@ use anyhow::{Context, Result, bail};
 use chrono::TimeDelta;
 use shared::app::feeds::{FeedActions, FeedProcessor, FeedSettings};
 use shared::clock::Clock;
-use shared::feeds::{Carrier, ShipmentConfirmation, ShippedItems};
+use shared::domain::{Carrier, ShipmentConfirmation, ShippedItems};
 use shared::metrics::Metrics;
 use shared::ports::OrderStore;
 use shared::testing::{MemoryFeedStore, MemoryLeases, MemoryOrderStore, MemoryQueue};

@@ -15,11 +15,11 @@ use crate::domain::{
     ActionPayload, ActionState, FeedAction, FeedNudge, FeedSubmission, FulfillmentChannel, Order,
     OrderDetails, OrderStatus, action_id, action_key,
 };
-use crate::error::{DomainError, StoreError};
-use crate::feeds::{
+use crate::domain::{
     CancelReason, Cancellation, CancelledItem, InventoryUpdate, ItemQuantity, ShipmentConfirmation,
     ShippedItems,
 };
+use crate::error::{DomainError, StoreError};
 use crate::ports::{AccountStore, AddOutcome, FeedStore, MessageQueue, OrderStore, OutgoingMessage, Page};
 
 /// The most SKUs one inventory request may set.

@@ -5,11 +5,11 @@
 use chrono::{DateTime, Utc};
 
 use super::FeedSettings;
+use crate::domain::ShippedItems;
 use crate::domain::{ActionPayload, ActionState, FeedAction, Order, QueuedGroup, SubmittedMessage};
 use crate::error::FeedError;
 use crate::feeds::{
-    FeedDocument, FeedType, ShippedItems, inventory_feeds, order_acknowledgement_feeds,
-    order_fulfillment_feeds,
+    FeedDocument, FeedType, inventory_feeds, order_acknowledgement_feeds, order_fulfillment_feeds,
 };
 
 /// The groups whose oldest action has waited its feed type's batching window at `now`.
@@ -154,10 +154,11 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
-    use crate::domain::{FulfillmentChannel, OrderItem, OrderStatus};
-    use crate::feeds::{
-        CancelReason, Cancellation, Carrier, FeedLimits, InventoryUpdate, ItemQuantity, ShipmentConfirmation,
+    use crate::domain::{
+        CancelReason, Cancellation, Carrier, InventoryUpdate, ItemQuantity, ShipmentConfirmation,
     };
+    use crate::domain::{FulfillmentChannel, OrderItem, OrderStatus};
+    use crate::feeds::FeedLimits;
 
     fn at(minutes: i64) -> DateTime<Utc> {
         "2026-03-09T12:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::minutes(minutes)

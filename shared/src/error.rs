@@ -223,6 +223,12 @@ pub enum AmazonError {
     Misconfigured(String),
 }
 
+impl AsRef<AmazonError> for AmazonError {
+    fn as_ref(&self) -> &AmazonError {
+        self
+    }
+}
+
 impl AmazonError {
     /// Worth trying again: inside the client's retry loop, or later by redelivering the work. A
     /// [`AmazonError::DocumentExpired`] is retryable only by requesting the document again.

@@ -305,6 +305,42 @@ impl AmazonClient {
         self.inner.clock.sleep(wait).await;
     }
 
+    /// The one retry loop of Amazon calls and document transfers: runs `attempt` with attempt numbers from 1
+    /// until it succeeds or `then` (given the failure and its attempt number) gives up. Between attempts it
+    /// backs off, for at most the policy's number of attempts; for [`Then::Repair`] it runs `repair`, which
+    /// answers whether another attempt can do better. The last failure is the answer.
+    pub(crate) async fn retrying<T, E, A, AF, R, RF>(
+        &self,
+        operation: &'static str,
+        mut attempt: A,
+        then: impl Fn(&E, u32) -> Then,
+        mut repair: R,
+    ) -> Result<T, AmazonError>
+    where
+        E: AsRef<AmazonError> + Into<AmazonError>,
+        A: FnMut(u32) -> AF,
+        AF: Future<Output = Result<T, E>>,
+        R: FnMut() -> RF,
+        RF: Future<Output = bool>,
+    {
+        let mut repaired = false;
+        let mut number = 0;
+        loop {
+            number += 1;
+            let failure = match attempt(number).await {
+                Ok(value) => return Ok(value),
+                Err(failure) => failure,
+            };
+            match then(&failure, number) {
+                Then::BackOff if number < self.inner.retry.max_attempts => {
+                    self.back_off(operation, failure.as_ref(), number).await;
+                }
+                Then::Repair if !repaired && repair().await => repaired = true,
+                _ => return Err(failure.into()),
+            }
+        }
+    }
+
     /// Sends an SP-API request and decodes its JSON answer.
     pub(crate) async fn send_json<T: DeserializeOwned>(
         &self,
@@ -325,24 +361,21 @@ impl AmazonClient {
         );
         async {
             self.count(Stat::Calls);
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.attempt(seller, &request, attempt).await {
-                    Ok(body) => return Ok(body),
+            let operation = request.operation;
+            self.retrying(
+                operation.name(),
+                |attempt| self.attempt(seller, &request, attempt),
+                |failure: &Failure, _| match failure {
                     // LWA ran its own retries; repeating them here would multiply the attempts.
-                    Err(Failure::Token(error)) => return Err(error),
-                    Err(Failure::Call(error)) => {
-                        if !error.is_retryable()
-                            || !may_repeat(request.operation, &error)
-                            || attempt >= self.inner.retry.max_attempts
-                        {
-                            return Err(error);
-                        }
-                        self.back_off(request.operation.name(), &error, attempt).await;
+                    Failure::Token(_) => Then::Stop,
+                    Failure::Call(error) if error.is_retryable() && may_repeat(operation, error) => {
+                        Then::BackOff
                     }
-                }
-            }
+                    Failure::Call(_) => Then::Stop,
+                },
+                no_repair,
+            )
+            .await
         }
         .instrument(span)
         .await
@@ -473,6 +506,39 @@ enum Failure {
     Token(AmazonError),
     /// The call itself failed.
     Call(AmazonError),
+}
+
+impl AsRef<AmazonError> for Failure {
+    fn as_ref(&self) -> &AmazonError {
+        match self {
+            Failure::Token(error) | Failure::Call(error) => error,
+        }
+    }
+}
+
+impl From<Failure> for AmazonError {
+    fn from(failure: Failure) -> AmazonError {
+        match failure {
+            Failure::Token(error) | Failure::Call(error) => error,
+        }
+    }
+}
+
+/// What a failed attempt of an Amazon call leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Then {
+    /// Try again after the retry policy's back-off, while attempts are left.
+    BackOff,
+    /// Try again at once if the call's repair (reading the application's credentials again) changed
+    /// something; at most once per call.
+    Repair,
+    /// Give up with this failure.
+    Stop,
+}
+
+/// The repair of a call that has none.
+pub(crate) fn no_repair() -> std::future::Ready<bool> {
+    std::future::ready(false)
 }
 
 /// One SP-API request, before authentication.

@@ -15,7 +15,7 @@ use tokio::io::AsyncRead;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use tracing::Instrument;
 
-use super::client::{AmazonClient, clean_text, transport_error};
+use super::client::{AmazonClient, Then, clean_text, no_repair, transport_error};
 use crate::error::AmazonError;
 
 const DOWNLOAD: &str = "downloadDocument";
@@ -264,19 +264,12 @@ impl AmazonClient {
         compression: Option<CompressionAlgorithm>,
     ) -> Result<Document, AmazonError> {
         let span = tracing::info_span!("document", operation = DOWNLOAD, url = %url);
-        async {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let result = self.download_attempt(url, compression, attempt).await;
-                match result {
-                    Err(error) if transfer_is_retried(&error, attempt, self) => {
-                        self.back_off(DOWNLOAD, &error, attempt).await;
-                    }
-                    other => return other,
-                }
-            }
-        }
+        self.retrying(
+            DOWNLOAD,
+            |attempt| self.download_attempt(url, compression, attempt),
+            transfer_then,
+            no_repair,
+        )
         .instrument(span)
         .await
     }
@@ -338,21 +331,12 @@ impl AmazonClient {
         body: Bytes,
     ) -> Result<(), AmazonError> {
         let span = tracing::info_span!("document", operation = UPLOAD, url = %url, bytes = body.len());
-        async {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let result = self
-                    .upload_attempt(url, content_type, body.clone(), attempt)
-                    .await;
-                match result {
-                    Err(error) if transfer_is_retried(&error, attempt, self) => {
-                        self.back_off(UPLOAD, &error, attempt).await;
-                    }
-                    other => return other,
-                }
-            }
-        }
+        self.retrying(
+            UPLOAD,
+            |attempt| self.upload_attempt(url, content_type, body.clone(), attempt),
+            transfer_then,
+            no_repair,
+        )
         .instrument(span)
         .await
     }
@@ -382,11 +366,13 @@ impl AmazonClient {
     }
 }
 
-fn transfer_is_retried(error: &AmazonError, attempt: u32, client: &AmazonClient) -> bool {
+fn transfer_then(error: &AmazonError, _attempt: u32) -> Then {
     // The same URL stays expired: only a new getReportDocument helps, which is the caller's move.
-    error.is_retryable()
-        && *error != AmazonError::DocumentExpired
-        && attempt < client.inner().retry.max_attempts
+    if error.is_retryable() && *error != AmazonError::DocumentExpired {
+        Then::BackOff
+    } else {
+        Then::Stop
+    }
 }
 
 /// Classifies S3's answer to a transfer: `<Error><Code>..</Code><Message>..</Message></Error>`.

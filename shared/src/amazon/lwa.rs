@@ -13,7 +13,7 @@ use tracing::Instrument;
 use super::auth::{
     CachedToken, LwaCredentials, RestrictedDataToken, RestrictedResource, SellerAuth, TOKEN_EXPIRY_MARGIN,
 };
-use super::client::{AmazonClient, ApiRequest, Stat, clean_text, decode, transport_error};
+use super::client::{AmazonClient, ApiRequest, Stat, Then, clean_text, decode, transport_error};
 use super::rate::Operation;
 use crate::error::AmazonError;
 
@@ -116,26 +116,12 @@ impl AmazonClient {
     /// LWA's refresh-token grant, retried on 429, server errors and transport failures.
     async fn exchange_refresh_token(&self, seller: &SellerAuth) -> Result<LwaTokenResponse, AmazonError> {
         let span = tracing::info_span!("lwa", account = %seller.account_id);
-        async {
-            let mut attempt = 0;
-            let mut reloaded = false;
-            loop {
-                attempt += 1;
-                match self.lwa_attempt(seller, attempt).await {
-                    Ok(token) => return Ok(token),
-                    Err(error) if error.is_retryable() && attempt < self.inner().retry.max_attempts => {
-                        self.back_off(LWA_OPERATION, &error, attempt).await;
-                    }
-                    // The client secret was rotated since it was read: read it again, once.
-                    Err(AmazonError::InvalidClient { .. })
-                        if !reloaded && self.reload_credentials().await =>
-                    {
-                        reloaded = true;
-                    }
-                    Err(error) => return Err(error),
-                }
-            }
-        }
+        self.retrying(
+            LWA_OPERATION,
+            |attempt| self.lwa_attempt(seller, attempt),
+            lwa_then,
+            || self.reload_credentials(),
+        )
         .instrument(span)
         .await
     }
@@ -258,40 +244,35 @@ impl AmazonClient {
     /// An access token of LWA's `client_credentials` grant with `scope`, for a grantless operation (one that
     /// acts for the application, not a seller). Tried with LWA's retries, as the refresh-token grant is.
     pub(crate) async fn grantless_token(&self, scope: &str) -> Result<String, AmazonError> {
-        let mut attempt = 0;
-        let mut reloaded = false;
-        loop {
-            attempt += 1;
-            let credentials = self.credentials().await;
-            let form = [
-                ("grant_type", "client_credentials"),
-                ("scope", scope),
-                ("client_id", credentials.client_id.as_str()),
-                ("client_secret", credentials.client_secret.as_str()),
-            ];
-            let (status, body) = self.lwa_post(&form, attempt).await?;
-            let error = if status.is_success() {
-                let token: LwaTokenResponse = decode(LWA_OPERATION, &body)?;
-                if !token.access_token.is_empty() {
-                    return Ok(token.access_token);
-                }
-                AmazonError::Decode {
-                    operation: LWA_OPERATION,
-                    reason: "empty access_token".to_owned(),
-                }
-            } else {
-                lwa_error(status, &body, attempt)
-            };
-            match error {
-                error if error.is_retryable() && attempt < self.inner().retry.max_attempts => {
-                    self.back_off(LWA_OPERATION, &error, attempt).await;
-                }
-                AmazonError::InvalidClient { .. } if !reloaded && self.reload_credentials().await => {
-                    reloaded = true;
-                }
-                error => return Err(error),
-            }
+        self.retrying(
+            LWA_OPERATION,
+            |attempt| self.grantless_attempt(scope, attempt),
+            lwa_then,
+            || self.reload_credentials(),
+        )
+        .await
+    }
+
+    async fn grantless_attempt(&self, scope: &str, attempt: u32) -> Result<String, AmazonError> {
+        let credentials = self.credentials().await;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("scope", scope),
+            ("client_id", credentials.client_id.as_str()),
+            ("client_secret", credentials.client_secret.as_str()),
+        ];
+        let (status, body) = self.lwa_post(&form, attempt).await?;
+        if !status.is_success() {
+            return Err(lwa_error(status, &body, attempt));
         }
+        let token: LwaTokenResponse = decode(LWA_OPERATION, &body)?;
+        if token.access_token.is_empty() {
+            return Err(AmazonError::Decode {
+                operation: LWA_OPERATION,
+                reason: "empty access_token".to_owned(),
+            });
+        }
+        Ok(token.access_token)
     }
 
     /// Creates a Restricted Data Token for `resources` (Tokens API 2021-03-01 `createRestrictedDataToken`).
@@ -355,6 +336,16 @@ fn lwa_error(status: StatusCode, body: &[u8], attempts: u32) -> AmazonError {
             code: clean_text(&parsed.error),
             description,
         },
+    }
+}
+
+/// What a failed LWA request leads to: LWA's 429s, server errors and transport failures are tried again; a
+/// refused client secret once the credentials are read again (it may have been rotated since they were read).
+fn lwa_then(error: &AmazonError, _attempt: u32) -> Then {
+    match error {
+        error if error.is_retryable() => Then::BackOff,
+        AmazonError::InvalidClient { .. } => Then::Repair,
+        _ => Then::Stop,
     }
 }
 

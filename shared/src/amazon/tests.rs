@@ -1585,3 +1585,79 @@ async fn search_orders_repeats_every_filter_with_the_pagination_token() {
     assert_eq!(ids, ["O1", "O2", "O3"]);
     assert_eq!(amazon.limiter.draws_of(Operation::SearchOrders), 2);
 }
+
+/// The one retry loop, by itself: back-offs end with the policy's attempts, a repair is tried once and only
+/// while it helps, and a stop answers the failure at once.
+#[tokio::test]
+async fn the_retry_loop_backs_off_within_the_attempts_repairs_once_and_stops_when_told() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::client::{Then, no_repair};
+
+    let amazon = amazon().await;
+    let client = &amazon.client;
+    let unavailable = |attempt: u32| AmazonError::Transport {
+        operation: "test",
+        reason: "connection refused".into(),
+        attempts: attempt,
+    };
+    let attempts = AtomicU32::new(0);
+    let failing = |attempt: u32| {
+        attempts.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Err::<(), _>(unavailable(attempt)))
+    };
+    let counted = |expected: u32| assert_eq!(attempts.swap(0, Ordering::SeqCst), expected);
+
+    // Backing off: four attempts (the policy's), three back-offs of the clock, the last failure answered.
+    let started = amazon.clock.now();
+    let error = client
+        .retrying("test", failing, |_: &AmazonError, _| Then::BackOff, no_repair)
+        .await
+        .unwrap_err();
+    assert_eq!(error, unavailable(4));
+    counted(4);
+    assert!(amazon.clock.now() > started, "it backed off");
+
+    // Stopping: one attempt, no wait.
+    let now = amazon.clock.now();
+    let error = client
+        .retrying("test", failing, |_: &AmazonError, _| Then::Stop, no_repair)
+        .await
+        .unwrap_err();
+    assert_eq!(error, unavailable(1));
+    counted(1);
+    assert_eq!(amazon.clock.now(), now);
+
+    // Repairing: once when the repair helps, then the failure stands; never when it does not.
+    let repairs = AtomicU32::new(0);
+    let helps = || {
+        repairs.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(true)
+    };
+    let error = client
+        .retrying("test", failing, |_: &AmazonError, _| Then::Repair, helps)
+        .await
+        .unwrap_err();
+    assert_eq!((error, repairs.load(Ordering::SeqCst)), (unavailable(2), 1));
+    counted(2);
+    let error = client
+        .retrying("test", failing, |_: &AmazonError, _| Then::Repair, no_repair)
+        .await
+        .unwrap_err();
+    assert_eq!(error, unavailable(1));
+    counted(1);
+
+    // Success ends the loop with the value.
+    let third = |attempt: u32| {
+        std::future::ready(if attempt < 3 {
+            Err(unavailable(attempt))
+        } else {
+            Ok(attempt)
+        })
+    };
+    let value = client
+        .retrying("test", third, |_: &AmazonError, _| Then::BackOff, no_repair)
+        .await
+        .unwrap();
+    assert_eq!(value, 3);
+}

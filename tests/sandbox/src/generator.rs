@@ -813,6 +813,8 @@ fn tax_of(amount: i64, bp: i64, exclusive: bool) -> i64 {
     (amount * bp * 2 + divisor) / (divisor * 2)
 }
 
+/// One order placed at `purchase`: where and how it was sold, its lines, its timeline, its buyer and its
+/// shipment. The random draws follow this order, so a seed keeps generating the same orders.
 fn generate_order(
     rng: &mut ChaCha8Rng,
     spec: &SellerSpec,
@@ -834,16 +836,83 @@ fn generate_order(
     };
     let is_business_order = rng.random_bool(spec.business_share);
     let non_amazon = channel == Channel::Afn && rng.random_bool(0.02);
-    let decimals = currency_decimals(marketplace.currency);
+    let pricing = pricing(rng, marketplace, locale, channel);
+    let items = order_items(rng, catalog, marketplace, locale, &pricing, is_business_order);
+    let events = timeline(rng, spec, channel, purchase);
+    let (buyer_name, mut address) = recipient(rng, marketplace, locale);
+    let (phone, buyer_email) = buyer_contact(rng, marketplace);
+    address.phone = phone;
+    let shipment = events
+        .iter()
+        .find(|e| e.state == OrderState::Shipped)
+        .map(|shipped| shipment(rng, locale, shipped.at));
+    GenOrder {
+        amazon_order_id: order_id(rng, marketplace),
+        merchant_order_id: if non_amazon {
+            format!("MCF-{}", digits(rng, 8))
+        } else {
+            String::new()
+        },
+        marketplace,
+        channel,
+        sales_channel: if non_amazon {
+            "Non-Amazon".to_owned()
+        } else {
+            marketplace.sales_channel()
+        },
+        order_channel: if non_amazon { "" } else { "WebsiteOrderChannel" },
+        purchase_date: purchase,
+        ship_service_level: pricing.ship_service_level,
+        is_business_order,
+        purchase_order_number: if is_business_order && rng.random_bool(0.6) {
+            format!("PO-{}", digits(rng, 6))
+        } else {
+            String::new()
+        },
+        is_prime: channel == Channel::Afn || rng.random_bool(0.1),
+        signature_recommended: rng.random_bool(0.05),
+        buyer_email,
+        buyer_name,
+        address,
+        items,
+        events,
+        shipment,
+        feed_shipments: Vec::new(),
+        feed_cancellations: Vec::new(),
+    }
+}
 
+/// How an order is priced: its tax rate, its service level and shipping charge, and whether a promotion
+/// makes the shipping free.
+struct Pricing {
+    /// Tax in basis points, and whether prices exclude it.
+    tax_bp: i64,
+    tax_exclusive: bool,
+    decimals: u32,
+    ship_service_level: &'static str,
+    shipping_charge: Option<i64>,
+    free_shipping_promotion: bool,
+}
+
+impl Pricing {
+    fn tax(&self, amount: i64) -> i64 {
+        tax_of(amount, self.tax_bp, self.tax_exclusive)
+    }
+}
+
+fn pricing(
+    rng: &mut ChaCha8Rng,
+    marketplace: &Marketplace,
+    locale: &locales::Locale,
+    channel: Channel,
+) -> Pricing {
+    let decimals = currency_decimals(marketplace.currency);
     // Sales tax varies by US state and Canadian province; VAT and GST are one rate per marketplace.
     let tax_bp = match marketplace.country {
         "US" => *pick(rng, &[0, 600, 725, 825, 1025]),
         "CA" => *pick(rng, &[500, 1300, 1500]),
         _ => locale.tax_bp,
     };
-    let tax = |amount: i64| tax_of(amount, tax_bp, locale.tax_exclusive);
-
     let ship_service_level = if channel == Channel::Afn {
         *pick(rng, &["Standard", "Standard", "Expedited"])
     } else {
@@ -872,7 +941,25 @@ fn generate_order(
         }
     });
     let free_shipping_promotion = shipping_charge.is_some() && rng.random_bool(0.3);
+    Pricing {
+        tax_bp,
+        tax_exclusive: locale.tax_exclusive,
+        decimals,
+        ship_service_level,
+        shipping_charge,
+        free_shipping_promotion,
+    }
+}
 
+/// One to five lines of distinct products, with their amounts and promotions; the first carries the shipping.
+fn order_items(
+    rng: &mut ChaCha8Rng,
+    catalog: &[Product],
+    marketplace: &Marketplace,
+    locale: &locales::Locale,
+    pricing: &Pricing,
+    is_business_order: bool,
+) -> Vec<GenItem> {
     let item_count = match rng.random_range(0..100) {
         0..70 => 1,
         70..90 => 2,
@@ -895,16 +982,16 @@ fn generate_order(
         let item_price = product.unit_price(marketplace) * i64::from(quantity);
         let mut amounts = Amounts {
             item_price,
-            item_tax: tax(item_price),
+            item_tax: pricing.tax(item_price),
             ..Amounts::default()
         };
         let mut promotion_ids = Vec::new();
         if line == 0
-            && let Some(charge) = shipping_charge
+            && let Some(charge) = pricing.shipping_charge
         {
             amounts.shipping_price = charge;
-            amounts.shipping_tax = tax(charge);
-            if free_shipping_promotion {
+            amounts.shipping_tax = pricing.tax(charge);
+            if pricing.free_shipping_promotion {
                 amounts.ship_promotion_discount = -charge;
                 promotion_ids.push(format!(
                     "{} Core Free Shipping Promotion {}",
@@ -914,9 +1001,9 @@ fn generate_order(
             }
         }
         if !is_business_order && rng.random_bool(0.04) {
-            let wrap = if decimals == 0 { 300 } else { 399 };
+            let wrap = if pricing.decimals == 0 { 300 } else { 399 };
             amounts.gift_wrap_price = wrap;
-            amounts.gift_wrap_tax = tax(wrap);
+            amounts.gift_wrap_tax = pricing.tax(wrap);
         }
         if rng.random_bool(0.15) {
             let percent = *pick(rng, &[5, 10, 15, 20]);
@@ -937,8 +1024,11 @@ fn generate_order(
             shipment_item_id: alnum(rng, 9, MIXED_ALNUM),
         });
     }
+    items
+}
 
-    let events = timeline(rng, spec, channel, purchase);
+/// The buyer's name and address as the marketplace's locale writes them (the phone comes with [`buyer_contact`]).
+fn recipient(rng: &mut ChaCha8Rng, marketplace: &Marketplace, locale: &locales::Locale) -> (String, Address) {
     let first = pick(rng, locale.first_names);
     let last = pick(rng, locale.last_names);
     let name = if locale.family_name_first {
@@ -962,70 +1052,44 @@ fn generate_order(
     } else {
         String::new()
     };
+    let address = Address {
+        name: name.clone(),
+        line1,
+        line2,
+        city: city.to_owned(),
+        state: state.to_owned(),
+        postal_code: postal_code.to_owned(),
+        country: marketplace.country.to_owned(),
+        phone: String::new(),
+    };
+    (name, address)
+}
+
+/// The buyer's phone number and Amazon's anonymized email address for them.
+fn buyer_contact(rng: &mut ChaCha8Rng, marketplace: &Marketplace) -> (String, String) {
     let phone = format!("+{} {}", calling_code(marketplace.country), digits(rng, 9));
     let tld = marketplace.host.trim_start_matches("www.amazon.");
-    let buyer_email = format!("{}@marketplace.amazon.{tld}", alnum(rng, 15, LOWER_ALNUM));
-    let shipped = events.iter().find(|e| e.state == OrderState::Shipped);
-    let shipment = shipped.map(|event| {
-        let carrier = (*pick(rng, locale.carriers)).to_owned();
-        let tracking_number = if carrier.starts_with("AMZN") {
-            format!("TBA{}", digits(rng, 12))
-        } else if carrier == "UPS" {
-            format!("1Z{}", alnum(rng, 16, UPPER_ALNUM))
-        } else {
-            let len = rng.random_range(12..=22);
-            digits(rng, len)
-        };
-        Shipment {
-            shipment_id: alnum(rng, 9, MIXED_ALNUM),
-            carrier,
-            tracking_number,
-            fulfillment_center: (*pick(rng, locale.fulfillment_centers)).to_owned(),
-            estimated_arrival: event.at + TimeDelta::days(rng.random_range(1..=4)),
-        }
-    });
-    GenOrder {
-        amazon_order_id: order_id(rng, marketplace),
-        merchant_order_id: if non_amazon {
-            format!("MCF-{}", digits(rng, 8))
-        } else {
-            String::new()
-        },
-        marketplace,
-        channel,
-        sales_channel: if non_amazon {
-            "Non-Amazon".to_owned()
-        } else {
-            marketplace.sales_channel()
-        },
-        order_channel: if non_amazon { "" } else { "WebsiteOrderChannel" },
-        purchase_date: purchase,
-        ship_service_level,
-        is_business_order,
-        purchase_order_number: if is_business_order && rng.random_bool(0.6) {
-            format!("PO-{}", digits(rng, 6))
-        } else {
-            String::new()
-        },
-        is_prime: channel == Channel::Afn || rng.random_bool(0.1),
-        signature_recommended: rng.random_bool(0.05),
-        buyer_email,
-        buyer_name: name.clone(),
-        address: Address {
-            name,
-            line1,
-            line2,
-            city: city.to_owned(),
-            state: state.to_owned(),
-            postal_code: postal_code.to_owned(),
-            country: marketplace.country.to_owned(),
-            phone,
-        },
-        items,
-        events,
-        shipment,
-        feed_shipments: Vec::new(),
-        feed_cancellations: Vec::new(),
+    let email = format!("{}@marketplace.amazon.{tld}", alnum(rng, 15, LOWER_ALNUM));
+    (phone, email)
+}
+
+/// The shipment of an order shipped at `shipped_at`: a carrier of the locale's, its tracking number's shape.
+fn shipment(rng: &mut ChaCha8Rng, locale: &locales::Locale, shipped_at: DateTime<Utc>) -> Shipment {
+    let carrier = (*pick(rng, locale.carriers)).to_owned();
+    let tracking_number = if carrier.starts_with("AMZN") {
+        format!("TBA{}", digits(rng, 12))
+    } else if carrier == "UPS" {
+        format!("1Z{}", alnum(rng, 16, UPPER_ALNUM))
+    } else {
+        let len = rng.random_range(12..=22);
+        digits(rng, len)
+    };
+    Shipment {
+        shipment_id: alnum(rng, 9, MIXED_ALNUM),
+        carrier,
+        tracking_number,
+        fulfillment_center: (*pick(rng, locale.fulfillment_centers)).to_owned(),
+        estimated_arrival: shipped_at + TimeDelta::days(rng.random_range(1..=4)),
     }
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -289,6 +290,51 @@ async fn sp_api(
     }
 }
 
+/// An SP-API request as [`sp_api`] takes it: the sandbox, and the method, path and headers it authenticates.
+struct Call {
+    shared: Arc<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<Arc<Shared>> for Call {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, Self::Rejection> {
+        Ok(Call {
+            shared: shared.clone(),
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Call {
+    /// Runs operation `op` through the SP-API pipeline ([`sp_api`]).
+    async fn run(
+        &self,
+        op: Operation,
+        run: impl FnOnce(&mut World, &Caller, DateTime<Utc>) -> Result<Reply, ApiError>,
+    ) -> Response {
+        sp_api(
+            &self.shared,
+            op,
+            &self.method,
+            self.uri.path(),
+            &self.headers,
+            run,
+        )
+        .await
+    }
+
+    /// The query string's pairs, in order.
+    fn query(&self) -> Result<Vec<(String, String)>, ApiError> {
+        query_pairs(self.uri.query())
+    }
+}
+
 /// Why the pipeline answered before the operation ran.
 #[derive(Debug, Clone, Copy)]
 enum Refusal {
@@ -384,21 +430,10 @@ async fn unknown_route(uri: Uri) -> Response {
     error_response(&error, &request_id, None)
 }
 
-async fn create_report(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::CreateReport,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| reports::create_report(world, caller, &body, now).map(|v| Reply::json(202, v)),
-    )
+async fn create_report(call: Call, body: Bytes) -> Response {
+    call.run(Operation::CreateReport, |world, caller, now| {
+        reports::create_report(world, caller, &body, now).map(|v| Reply::json(202, v))
+    })
     .await
 }
 
@@ -407,86 +442,34 @@ fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
         .map_err(|_| ApiError::new(400, "InvalidInput", "Could not parse the query string").details(""))
 }
 
-async fn get_reports(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::GetReports,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            let pairs = query_pairs(query.as_deref())?;
-            reports::get_reports(world, caller, &pairs, now).map(|v| Reply::json(200, v))
-        },
-    )
+async fn get_reports(call: Call) -> Response {
+    call.run(Operation::GetReports, |world, caller, now| {
+        let pairs = call.query()?;
+        reports::get_reports(world, caller, &pairs, now).map(|v| Reply::json(200, v))
+    })
     .await
 }
 
-async fn search_orders(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::SearchOrders,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            let pairs = query_pairs(query.as_deref())?;
-            orders::search_orders(world, caller, &pairs, now).map(|v| Reply::json(200, v))
-        },
-    )
+async fn search_orders(call: Call) -> Response {
+    call.run(Operation::SearchOrders, |world, caller, now| {
+        let pairs = call.query()?;
+        orders::search_orders(world, caller, &pairs, now).map(|v| Reply::json(200, v))
+    })
     .await
 }
 
-async fn get_order(
-    State(shared): State<Arc<Shared>>,
-    Path(order_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::GetOrder,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            let pairs = query_pairs(query.as_deref())?;
-            orders::get_order(world, caller, &order_id, &pairs, now).map(|v| Reply::json(200, v))
-        },
-    )
+async fn get_order(call: Call, Path(order_id): Path<String>) -> Response {
+    call.run(Operation::GetOrder, |world, caller, now| {
+        let pairs = call.query()?;
+        orders::get_order(world, caller, &order_id, &pairs, now).map(|v| Reply::json(200, v))
+    })
     .await
 }
 
-async fn get_marketplace_participations(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::GetMarketplaceParticipations,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, _| {
-            super::sellers::marketplace_participations(world, caller).map(|v| Reply::json(200, v))
-        },
-    )
+async fn get_marketplace_participations(call: Call) -> Response {
+    call.run(Operation::GetMarketplaceParticipations, |world, caller, _| {
+        super::sellers::marketplace_participations(world, caller).map(|v| Reply::json(200, v))
+    })
     .await
 }
 
@@ -611,66 +594,26 @@ async fn delete_subscription_by_id(
     })
 }
 
-async fn create_subscription(
-    State(shared): State<Arc<Shared>>,
-    Path(notification_type): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::CreateSubscription,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            notifications::create_subscription(world, caller, &notification_type, &body, now)
-                .map(|v| Reply::json(200, v))
-        },
-    )
+async fn create_subscription(call: Call, Path(notification_type): Path<String>, body: Bytes) -> Response {
+    call.run(Operation::CreateSubscription, |world, caller, now| {
+        notifications::create_subscription(world, caller, &notification_type, &body, now)
+            .map(|v| Reply::json(200, v))
+    })
     .await
 }
 
-async fn get_subscription(
-    State(shared): State<Arc<Shared>>,
-    Path(notification_type): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::GetSubscription,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, _| {
-            notifications::get_subscription(world, caller, &notification_type).map(|v| Reply::json(200, v))
-        },
-    )
+async fn get_subscription(call: Call, Path(notification_type): Path<String>) -> Response {
+    call.run(Operation::GetSubscription, |world, caller, _| {
+        notifications::get_subscription(world, caller, &notification_type).map(|v| Reply::json(200, v))
+    })
     .await
 }
 
-async fn get_subscriptions(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::GetSubscriptions,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, _| {
-            let pairs = query_pairs(query.as_deref())?;
-            notifications::get_subscriptions(world, caller, &pairs).map(|v| Reply::json(200, v))
-        },
-    )
+async fn get_subscriptions(call: Call) -> Response {
+    call.run(Operation::GetSubscriptions, |world, caller, _| {
+        let pairs = call.query()?;
+        notifications::get_subscriptions(world, caller, &pairs).map(|v| Reply::json(200, v))
+    })
     .await
 }
 
@@ -723,219 +666,93 @@ async fn confirm_consent(State(shared): State<Arc<Shared>>, body: Bytes) -> Resp
     }
 }
 
-async fn get_report(
-    State(shared): State<Arc<Shared>>,
-    Path(report_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::GetReport,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| reports::get_report(world, caller, &report_id, now).map(|v| Reply::json(200, v)),
-    )
+async fn get_report(call: Call, Path(report_id): Path<String>) -> Response {
+    call.run(Operation::GetReport, |world, caller, now| {
+        reports::get_report(world, caller, &report_id, now).map(|v| Reply::json(200, v))
+    })
     .await
 }
 
-async fn cancel_report(
-    State(shared): State<Arc<Shared>>,
-    Path(report_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::CancelReport,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            reports::cancel_report(world, caller, &report_id, now).map(|()| Reply {
-                status: 200,
-                body: None,
-            })
-        },
-    )
+async fn cancel_report(call: Call, Path(report_id): Path<String>) -> Response {
+    call.run(Operation::CancelReport, |world, caller, now| {
+        reports::cancel_report(world, caller, &report_id, now).map(|()| Reply {
+            status: 200,
+            body: None,
+        })
+    })
     .await
 }
 
-async fn get_report_document(
-    State(shared): State<Arc<Shared>>,
-    Path(document_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let base_url = shared.base_url.clone();
-    sp_api(
-        &shared,
-        Operation::GetReportDocument,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            let pairs = query_pairs(query.as_deref())?;
-            let encoding = pairs
-                .iter()
-                .any(|(k, v)| k == "enableContentEncodingUrlHeader" && v.eq_ignore_ascii_case("true"));
-            reports::get_report_document(world, caller, &document_id, encoding, &base_url, now)
-                .map(|v| Reply::json(200, v))
-        },
-    )
+async fn get_report_document(call: Call, Path(document_id): Path<String>) -> Response {
+    let base_url = call.shared.base_url.clone();
+    call.run(Operation::GetReportDocument, |world, caller, now| {
+        let pairs = call.query()?;
+        let encoding = pairs
+            .iter()
+            .any(|(k, v)| k == "enableContentEncodingUrlHeader" && v.eq_ignore_ascii_case("true"));
+        reports::get_report_document(world, caller, &document_id, encoding, &base_url, now)
+            .map(|v| Reply::json(200, v))
+    })
     .await
 }
 
-async fn create_feed_document(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let base_url = shared.base_url.clone();
-    sp_api(
-        &shared,
-        Operation::CreateFeedDocument,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            feeds::create_feed_document(world, caller, &body, &base_url, now).map(|v| Reply::json(201, v))
-        },
-    )
+async fn create_feed_document(call: Call, body: Bytes) -> Response {
+    let base_url = call.shared.base_url.clone();
+    call.run(Operation::CreateFeedDocument, |world, caller, now| {
+        feeds::create_feed_document(world, caller, &body, &base_url, now).map(|v| Reply::json(201, v))
+    })
     .await
 }
 
-async fn create_feed(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::CreateFeed,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| feeds::create_feed(world, caller, &body, now).map(|v| Reply::json(202, v)),
-    )
+async fn create_feed(call: Call, body: Bytes) -> Response {
+    call.run(Operation::CreateFeed, |world, caller, now| {
+        feeds::create_feed(world, caller, &body, now).map(|v| Reply::json(202, v))
+    })
     .await
 }
 
-async fn get_feeds(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::GetFeeds,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            let pairs = query_pairs(query.as_deref())?;
-            feeds::get_feeds(world, caller, &pairs, now).map(|v| Reply::json(200, v))
-        },
-    )
+async fn get_feeds(call: Call) -> Response {
+    call.run(Operation::GetFeeds, |world, caller, now| {
+        let pairs = call.query()?;
+        feeds::get_feeds(world, caller, &pairs, now).map(|v| Reply::json(200, v))
+    })
     .await
 }
 
-async fn get_feed(
-    State(shared): State<Arc<Shared>>,
-    Path(feed_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::GetFeed,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| feeds::get_feed(world, caller, &feed_id, now).map(|v| Reply::json(200, v)),
-    )
+async fn get_feed(call: Call, Path(feed_id): Path<String>) -> Response {
+    call.run(Operation::GetFeed, |world, caller, now| {
+        feeds::get_feed(world, caller, &feed_id, now).map(|v| Reply::json(200, v))
+    })
     .await
 }
 
-async fn cancel_feed(
-    State(shared): State<Arc<Shared>>,
-    Path(feed_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::CancelFeed,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            feeds::cancel_feed(world, caller, &feed_id, now).map(|()| Reply {
-                status: 200,
-                body: None,
-            })
-        },
-    )
+async fn cancel_feed(call: Call, Path(feed_id): Path<String>) -> Response {
+    call.run(Operation::CancelFeed, |world, caller, now| {
+        feeds::cancel_feed(world, caller, &feed_id, now).map(|()| Reply {
+            status: 200,
+            body: None,
+        })
+    })
     .await
 }
 
-async fn get_feed_document(
-    State(shared): State<Arc<Shared>>,
-    Path(document_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let base_url = shared.base_url.clone();
-    sp_api(
-        &shared,
-        Operation::GetFeedDocument,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            let pairs = query_pairs(query.as_deref())?;
-            let encoding = pairs
-                .iter()
-                .any(|(k, v)| k == "enableContentEncodingUrlHeader" && v.eq_ignore_ascii_case("true"));
-            feeds::get_feed_document(world, caller, &document_id, encoding, &base_url, now)
-                .map(|v| Reply::json(200, v))
-        },
-    )
+async fn get_feed_document(call: Call, Path(document_id): Path<String>) -> Response {
+    let base_url = call.shared.base_url.clone();
+    call.run(Operation::GetFeedDocument, |world, caller, now| {
+        let pairs = call.query()?;
+        let encoding = pairs
+            .iter()
+            .any(|(k, v)| k == "enableContentEncodingUrlHeader" && v.eq_ignore_ascii_case("true"));
+        feeds::get_feed_document(world, caller, &document_id, encoding, &base_url, now)
+            .map(|v| Reply::json(200, v))
+    })
     .await
 }
 
-async fn create_restricted_data_token(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    sp_api(
-        &shared,
-        Operation::CreateRestrictedDataToken,
-        &method,
-        uri.path(),
-        &headers,
-        |world, caller, now| {
-            auth::create_restricted_data_token(world, caller, &body, now).map(|v| Reply::json(200, v))
-        },
-    )
+async fn create_restricted_data_token(call: Call, body: Bytes) -> Response {
+    call.run(Operation::CreateRestrictedDataToken, |world, caller, now| {
+        auth::create_restricted_data_token(world, caller, &body, now).map(|v| Reply::json(200, v))
+    })
     .await
 }
 

@@ -95,7 +95,7 @@ impl Drop for Api {
 }
 
 /// The queue the stack's notification destination names (the sandbox only keeps it as the destination's ARN).
-pub const NOTIFICATION_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:sellersync-notifications";
+pub use shared::testing::NOTIFICATION_QUEUE_ARN;
 
 /// Starts everything with a fresh set of tables, queues and schedule group.
 pub async fn start() -> Api {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use reqwest::{Method, StatusCode};
 use sandbox::{
-    APPLICATION_ID, CLIENT_ID, CLIENT_SECRET, Channel, OrderState, Sandbox, SandboxOptions,
+    APPLICATION_ID, CLIENT_ID, CLIENT_SECRET, Channel, OrderState, Sandbox, SandboxOptions, SandboxOrder,
     SellerCredentials, SellerSpec,
 };
 use serde_json::{Value, json};
@@ -150,6 +150,26 @@ impl World {
         page.items
     }
 
+    /// The seller's merchant-fulfilled orders Amazon has as unshipped now.
+    fn unshipped(&self, seller: &SellerCredentials) -> Vec<SandboxOrder> {
+        self.sandbox
+            .orders(&seller.seller_id)
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.fulfillment_channel == Channel::Mfn && o.status == OrderState::Unshipped)
+            .collect()
+    }
+
+    /// The feed submitter once the batching window has passed, then the poller until Amazon processed them.
+    async fn submit_and_settle(&self) {
+        self.system.advance(TimeDelta::minutes(6));
+        self.system.feeds.submit_due().await.unwrap();
+        for _ in 0..10 {
+            self.system.advance(TimeDelta::minutes(2));
+            self.system.feeds.poll_feeds().await.unwrap();
+        }
+    }
+
     /// Stored orders against what Amazon's reports show now: each as (status, last update to the second).
     async fn differences(&self, seller: &SellerCredentials, account: &str) -> Vec<String> {
         let truth: BTreeMap<String, (String, i64)> = self
@@ -183,6 +203,15 @@ fn spec(seed: u64, orders: usize) -> SellerSpec {
     SellerSpec::new(seed, epoch() - TimeDelta::days(7), epoch())
         .in_marketplaces(&[US])
         .with_orders(orders)
+}
+
+/// A merchant-fulfilled seller whose orders all await shipment.
+fn awaiting_shipment(seed: u64, orders: usize) -> SellerSpec {
+    let mut spec = spec(seed, orders);
+    spec.afn_share = 0.0;
+    spec.cancel_share = 0.0;
+    spec.awaiting_shipment_share = 1.0;
+    spec
 }
 
 #[tokio::test]
@@ -235,21 +264,10 @@ async fn a_tick_imports_the_sellers_week_exactly_and_a_repeated_delivery_writes_
 #[tokio::test]
 async fn a_shipment_confirmed_through_the_api_reaches_amazon_once() {
     let world = World::start().await;
-    let mut spec = spec(22, 6);
-    spec.afn_share = 0.0;
-    spec.cancel_share = 0.0;
-    spec.awaiting_shipment_share = 1.0;
-    let (seller, account) = world.connect(spec, "1h").await;
+    let (seller, account) = world.connect(awaiting_shipment(22, 6), "1h").await;
     world.tick_and_import(&account).await;
-    let unshipped: Vec<String> = world
-        .sandbox
-        .orders(&seller.seller_id)
-        .unwrap()
-        .into_iter()
-        .filter(|o| o.fulfillment_channel == Channel::Mfn && o.status == OrderState::Unshipped)
-        .map(|o| o.amazon_order_id)
-        .collect();
-    let order = unshipped.first().expect("an unshipped order");
+    let unshipped = world.unshipped(&seller);
+    let order = &unshipped.first().expect("an unshipped order").amazon_order_id;
 
     // The seller's system retries its request: one action, one answer.
     let path = format!("/accounts/{account}/orders/{order}/shipments");
@@ -262,12 +280,7 @@ async fn a_shipment_confirmed_through_the_api_reaches_amazon_once() {
     assert_eq!(again, first);
     assert_eq!(world.system.feed_queue.messages().len(), 1);
 
-    world.system.advance(TimeDelta::minutes(6));
-    world.system.feeds.submit_due().await.unwrap();
-    for _ in 0..10 {
-        world.system.advance(TimeDelta::minutes(2));
-        world.system.feeds.poll_feeds().await.unwrap();
-    }
+    world.submit_and_settle().await;
     let shipped = world
         .sandbox
         .orders(&seller.seller_id)
@@ -458,18 +471,12 @@ async fn a_seller_connects_in_one_click_and_deleting_the_account_undoes_it_at_am
 #[tokio::test]
 async fn a_cancellation_and_an_inventory_update_reach_amazon_as_their_feeds() {
     let world = World::start().await;
-    let mut spec = spec(26, 6);
-    spec.afn_share = 0.0;
-    spec.cancel_share = 0.0;
-    spec.awaiting_shipment_share = 1.0;
-    let (seller, account) = world.connect(spec, "1h").await;
+    let (seller, account) = world.connect(awaiting_shipment(26, 6), "1h").await;
     world.tick_and_import(&account).await;
     let order = world
-        .sandbox
-        .orders(&seller.seller_id)
-        .unwrap()
+        .unshipped(&seller)
         .into_iter()
-        .find(|o| o.fulfillment_channel == Channel::Mfn && o.status == OrderState::Unshipped)
+        .next()
         .expect("an unshipped order");
 
     let cancel = world
@@ -492,12 +499,7 @@ async fn a_cancellation_and_an_inventory_update_reach_amazon_as_their_feeds() {
         .await;
     assert_eq!(inventory.0, StatusCode::ACCEPTED, "{}", inventory.1);
 
-    world.system.advance(TimeDelta::minutes(6));
-    world.system.feeds.submit_due().await.unwrap();
-    for _ in 0..10 {
-        world.system.advance(TimeDelta::minutes(2));
-        world.system.feeds.poll_feeds().await.unwrap();
-    }
+    world.submit_and_settle().await;
     let feed_types: BTreeSet<String> = world
         .sandbox
         .feeds(&seller.seller_id)
@@ -534,22 +536,11 @@ async fn a_cancellation_and_an_inventory_update_reach_amazon_as_their_feeds() {
 async fn with_enrichment_on_each_unshipped_merchant_order_is_stored_with_its_recipient() {
     let mut world = World::start().await;
     world.system.import.settings.enrich_orders = true;
-    let mut spec = spec(27, 8);
-    spec.afn_share = 0.0;
-    spec.cancel_share = 0.0;
-    spec.awaiting_shipment_share = 1.0;
-    let (seller, account) = world.connect(spec, "1h").await;
+    let (seller, account) = world.connect(awaiting_shipment(27, 8), "1h").await;
     world.tick_and_import(&account).await;
-    let unshipped: Vec<String> = world
-        .sandbox
-        .orders(&seller.seller_id)
-        .unwrap()
-        .into_iter()
-        .filter(|o| o.fulfillment_channel == Channel::Mfn && o.status == OrderState::Unshipped)
-        .map(|o| o.amazon_order_id)
-        .collect();
+    let unshipped = world.unshipped(&seller);
     assert!(!unshipped.is_empty());
-    for order in &unshipped {
+    for order in unshipped.iter().map(|o| &o.amazon_order_id) {
         let path = format!("/accounts/{account}/orders/{order}/recipient");
         let (status, recipient) = world.call(Method::GET, &path, None, None).await;
         assert_eq!(status, StatusCode::OK, "{order}: {recipient}");

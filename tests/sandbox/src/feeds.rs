@@ -18,8 +18,9 @@ use super::documents::{DownloadQuery, S3Error, StoredDocument};
 use super::faults::FaultKind;
 use super::feed_apply::{self, MessageResult};
 use super::inspect::{SandboxFeed, SandboxFeedResult};
+use super::listing::{ListFilter, new_token};
 use super::operations::Operation;
-use super::reports::{ProcessingStatus, invalid_input, parse_time, split_list};
+use super::reports::{ProcessingStatus, invalid_input, split_list};
 use super::server::ApiError;
 use super::state::{self, World};
 
@@ -130,11 +131,7 @@ struct Page {
 #[derive(Debug, Clone)]
 struct Filter {
     feed_types: Option<Vec<String>>,
-    statuses: Option<Vec<ProcessingStatus>>,
-    marketplace_ids: Option<Vec<String>>,
-    created_since: DateTime<Utc>,
-    created_until: DateTime<Utc>,
-    page_size: usize,
+    listing: ListFilter,
 }
 
 /// `2024-03-11T13:16:24.630Z`, as the Feeds API writes times.
@@ -570,37 +567,22 @@ pub(crate) fn get_feeds(
         .jobs
         .values()
         .filter(|job| job.seller == caller.seller)
-        .filter(|job| filter.created_since <= job.created && job.created <= filter.created_until)
-        .filter(|job| job.created >= now - TimeDelta::days(90))
+        .filter(|job| filter.listing.admits(job.created, &job.marketplace_ids, now))
         .filter(|job| {
             filter
                 .feed_types
                 .as_ref()
                 .is_none_or(|t| t.contains(&job.feed_type))
         })
-        .filter(|job| {
-            filter
-                .marketplace_ids
-                .as_ref()
-                .is_none_or(|ids| job.marketplace_ids.iter().any(|m| ids.contains(m)))
-        })
         .map(|job| view(world, job, now))
-        .filter(|view| {
-            filter
-                .statuses
-                .as_ref()
-                .is_none_or(|statuses| statuses.iter().any(|s| s.as_str() == view.processing_status))
-        })
+        .filter(|view| filter.listing.admits_status(view.processing_status))
         .collect();
     views.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.feed_id.cmp(&a.feed_id)));
-    let end = (page.offset + filter.page_size).min(views.len());
+    let end = (page.offset + filter.listing.page_size).min(views.len());
     let feeds: Vec<&FeedView> = views.get(page.offset..end).unwrap_or_default().iter().collect();
     let mut body = json!({ "feeds": feeds });
     if end < views.len() {
-        let token = world.random_string(
-            64,
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-        );
+        let token = new_token(world);
         world
             .feeds
             .pages
@@ -630,58 +612,9 @@ fn parse_filter<'q>(get: &impl Fn(&str) -> Option<&'q str>, now: DateTime<Utc>) 
             Some(list)
         }
     };
-    let statuses = match get("processingStatuses").map(split_list) {
-        None => None,
-        Some(list) if list.is_empty() => return Err(invalid_input("processingStatuses must not be empty")),
-        Some(list) => Some(
-            list.iter()
-                .map(|s| {
-                    ProcessingStatus::parse(s)
-                        .ok_or_else(|| invalid_input(format!("Invalid processingStatuses: {s}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-    };
-    let marketplace_ids = match get("marketplaceIds").map(split_list) {
-        None => None,
-        Some(list) if list.is_empty() || list.len() > 10 => {
-            return Err(invalid_input(
-                "marketplaceIds must hold between 1 and 10 marketplace ids",
-            ));
-        }
-        Some(list) => {
-            if let Some(bad) = list.iter().find(|id| Marketplace::by_id(id).is_none()) {
-                return Err(invalid_input(format!("Invalid marketplaceId: {bad}")));
-            }
-            Some(list)
-        }
-    };
-    let page_size = match get("pageSize") {
-        None => 10,
-        Some(text) => match text.parse::<usize>() {
-            Ok(size @ 1..=100) => size,
-            _ => {
-                return Err(invalid_input(format!(
-                    "Invalid pageSize: {text}; must be between 1 and 100"
-                )));
-            }
-        },
-    };
-    let created_since = get("createdSince")
-        .map(|t| parse_time("createdSince", t))
-        .transpose()?
-        .unwrap_or(now - TimeDelta::days(90));
-    let created_until = get("createdUntil")
-        .map(|t| parse_time("createdUntil", t))
-        .transpose()?
-        .unwrap_or(now);
     Ok(Filter {
         feed_types,
-        statuses,
-        marketplace_ids,
-        created_since,
-        created_until,
-        page_size,
+        listing: ListFilter::parse(get, now)?,
     })
 }
 

@@ -112,6 +112,7 @@ mod feed_apply;
 mod feeds;
 mod generator;
 mod inspect;
+mod listing;
 mod locales;
 mod marketplaces;
 mod notifications;

@@ -16,6 +16,7 @@ use super::auth::Caller;
 use super::documents::StoredDocument;
 use super::faults::FaultKind;
 use super::generator::OrderState;
+use super::listing::{ListFilter, new_token};
 use super::locales::Charset;
 use super::operations::Operation;
 use super::render::{self, ReportQuery};
@@ -106,11 +107,7 @@ struct Page {
 #[derive(Debug, Clone)]
 struct Filter {
     report_types: Vec<String>,
-    statuses: Option<Vec<ProcessingStatus>>,
-    marketplace_ids: Option<Vec<String>>,
-    created_since: DateTime<Utc>,
-    created_until: DateTime<Utc>,
-    page_size: usize,
+    listing: ListFilter,
 }
 
 pub(crate) fn invalid_input(message: impl Into<String>) -> ApiError {
@@ -553,14 +550,7 @@ pub(crate) fn get_reports(
         .values()
         .filter(|job| job.seller == caller.seller)
         .filter(|job| page.filter.report_types.contains(&job.report_type))
-        .filter(|job| page.filter.created_since <= job.created && job.created <= page.filter.created_until)
-        .filter(|job| job.created >= now - TimeDelta::days(90))
-        .filter(|job| {
-            page.filter
-                .marketplace_ids
-                .as_ref()
-                .is_none_or(|ids| job.marketplace_ids.iter().any(|m| ids.contains(m)))
-        })
+        .filter(|job| page.filter.listing.admits(job.created, &job.marketplace_ids, now))
         .map(|job| job.id.clone())
         .collect();
     let mut views = Vec::new();
@@ -568,12 +558,7 @@ pub(crate) fn get_reports(
         let Some(view) = view(world, &id, now) else {
             continue;
         };
-        let keep = page
-            .filter
-            .statuses
-            .as_ref()
-            .is_none_or(|statuses| statuses.iter().any(|s| s.as_str() == view.processing_status));
-        if keep {
+        if page.filter.listing.admits_status(view.processing_status) {
             views.push(view);
         }
     }
@@ -582,14 +567,11 @@ pub(crate) fn get_reports(
             .cmp(&a.created_time)
             .then_with(|| b.report_id.cmp(&a.report_id))
     });
-    let end = (page.offset + page.filter.page_size).min(views.len());
+    let end = (page.offset + page.filter.listing.page_size).min(views.len());
     let reports: Vec<&ReportView> = views.get(page.offset..end).unwrap_or_default().iter().collect();
     let mut body = json!({ "reports": reports });
     if end < views.len() {
-        let token = world.random_string(
-            64,
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-        );
+        let token = new_token(world);
         world
             .reports
             .pages
@@ -613,58 +595,9 @@ fn parse_filter<'q>(get: &impl Fn(&str) -> Option<&'q str>, now: DateTime<Utc>) 
     if let Some(bad) = report_types.iter().find(|t| report_types::info(t).is_none()) {
         return Err(invalid_input(format!("Invalid Report Type {bad}")));
     }
-    let statuses = match get("processingStatuses").map(split_list) {
-        None => None,
-        Some(list) if list.is_empty() => return Err(invalid_input("processingStatuses must not be empty")),
-        Some(list) => Some(
-            list.iter()
-                .map(|s| {
-                    ProcessingStatus::parse(s)
-                        .ok_or_else(|| invalid_input(format!("Invalid processingStatuses: {s}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-    };
-    let marketplace_ids = match get("marketplaceIds").map(split_list) {
-        None => None,
-        Some(list) if list.is_empty() || list.len() > 10 => {
-            return Err(invalid_input(
-                "marketplaceIds must hold between 1 and 10 marketplace ids",
-            ));
-        }
-        Some(list) => {
-            if let Some(bad) = list.iter().find(|id| Marketplace::by_id(id).is_none()) {
-                return Err(invalid_input(format!("Invalid marketplaceId: {bad}")));
-            }
-            Some(list)
-        }
-    };
-    let page_size = match get("pageSize") {
-        None => 10,
-        Some(text) => match text.parse::<usize>() {
-            Ok(size @ 1..=100) => size,
-            _ => {
-                return Err(invalid_input(format!(
-                    "Invalid pageSize: {text}; must be between 1 and 100"
-                )));
-            }
-        },
-    };
-    let created_since = get("createdSince")
-        .map(|t| parse_time("createdSince", t))
-        .transpose()?
-        .unwrap_or(now - TimeDelta::days(90));
-    let created_until = get("createdUntil")
-        .map(|t| parse_time("createdUntil", t))
-        .transpose()?
-        .unwrap_or(now);
     Ok(Filter {
         report_types,
-        statuses,
-        marketplace_ids,
-        created_since,
-        created_until,
-        page_size,
+        listing: ListFilter::parse(get, now)?,
     })
 }
 

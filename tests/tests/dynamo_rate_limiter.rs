@@ -1,32 +1,81 @@
-//! `DynamoRateLimiter` against DynamoDB Local: Lambda instances that share nothing but the table never draw
-//! more than Amazon's bucket holds.
+//! The rate limiter's buckets: `DynamoRateLimiter` against DynamoDB Local, where Lambda instances that share
+//! nothing but the table never draw more than Amazon's bucket holds, and `MemoryRateLimiter` (the fakes' and
+//! one process's) by the same checks.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shared::adapters::dynamo::DynamoRateLimiter;
-use shared::amazon::{Operation, RateLimiter};
+use shared::amazon::{MemoryRateLimiter, Operation, RateLimiter};
 use shared::clock::{Clock, ManualClock};
 use tests::stack::{LocalStack, Template, unique_prefix};
 
-async fn table() -> (aws_sdk_dynamodb::Client, String) {
+/// Two limiters over the same buckets (two Lambda instances, or one process's limiter twice) on one clock.
+struct Limiters {
+    clock: Arc<ManualClock>,
+    a: Arc<dyn RateLimiter>,
+    b: Arc<dyn RateLimiter>,
+}
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-01T00:00:00Z".parse().unwrap()
+}
+
+async fn dynamo() -> Limiters {
     let stack = LocalStack::from_env().await.unwrap();
     let resources = stack
         .provision(&Template::load().unwrap(), &unique_prefix("rate"))
         .await
         .unwrap();
-    (
-        stack.dynamodb.clone(),
-        resources.get("StateTable").unwrap().to_owned(),
-    )
+    let table = resources.get("StateTable").unwrap();
+    let clock = Arc::new(ManualClock::new(t0()));
+    let limiter = || {
+        Arc::new(DynamoRateLimiter::new(
+            stack.dynamodb.clone(),
+            table,
+            clock.clone(),
+        ))
+    };
+    Limiters {
+        a: limiter(),
+        b: limiter(),
+        clock,
+    }
 }
 
-#[tokio::test]
-async fn a_burst_is_served_at_once_and_the_next_draw_waits_for_the_refill() {
-    let (client, table) = table().await;
-    let t0: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
-    let clock = Arc::new(ManualClock::new(t0));
-    let limiter = DynamoRateLimiter::new(client, table, clock.clone());
+fn memory() -> Limiters {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let limiter = Arc::new(MemoryRateLimiter::new(clock.clone()));
+    Limiters {
+        a: limiter.clone(),
+        b: limiter,
+        clock,
+    }
+}
+
+/// Runs one check against DynamoDB Local and in memory, as two tests of a module named after it.
+macro_rules! contract {
+    ($check:ident) => {
+        mod $check {
+            #[tokio::test]
+            async fn in_dynamodb() {
+                super::$check(super::dynamo().await).await;
+            }
+
+            #[tokio::test]
+            async fn in_memory() {
+                super::$check(super::memory()).await;
+            }
+        }
+    };
+}
+
+contract!(a_burst_is_served_at_once_and_the_next_draw_waits_for_the_refill);
+contract!(two_instances_drawing_at_once_share_one_bucket);
+contract!(a_rate_amazon_reports_changes_how_fast_the_bucket_refills);
+
+async fn a_burst_is_served_at_once_and_the_next_draw_waits_for_the_refill(limiters: Limiters) {
+    let (t0, clock, limiter) = (t0(), limiters.clock, limiters.a);
 
     for _ in 0..15 {
         limiter.acquire("acct", Operation::CreateReport).await.unwrap();
@@ -48,17 +97,9 @@ async fn a_burst_is_served_at_once_and_the_next_draw_waits_for_the_refill() {
     assert_eq!(clock.now() - t0, waited, "buckets are per account");
 }
 
-#[tokio::test]
-async fn two_instances_drawing_at_once_share_one_bucket() {
-    let (client, table) = table().await;
-    let t0: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
-    let clock = Arc::new(ManualClock::new(t0));
-    let a = Arc::new(DynamoRateLimiter::new(
-        client.clone(),
-        table.clone(),
-        clock.clone(),
-    ));
-    let b = Arc::new(DynamoRateLimiter::new(client, table, clock.clone()));
+async fn two_instances_drawing_at_once_share_one_bucket(limiters: Limiters) {
+    let Limiters { clock, a, b } = limiters;
+    let t0 = t0();
 
     // getReportDocument: burst 15, then one a minute. 20 concurrent draws from two "Lambda instances".
     let draws: Vec<_> = (0..20)
@@ -79,12 +120,8 @@ async fn two_instances_drawing_at_once_share_one_bucket() {
     );
 }
 
-#[tokio::test]
-async fn a_rate_amazon_reports_changes_how_fast_the_bucket_refills() {
-    let (client, table) = table().await;
-    let t0: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
-    let clock = Arc::new(ManualClock::new(t0));
-    let limiter = DynamoRateLimiter::new(client, table, clock.clone());
+async fn a_rate_amazon_reports_changes_how_fast_the_bucket_refills(limiters: Limiters) {
+    let (t0, clock, limiter) = (t0(), limiters.clock, limiters.a);
 
     for _ in 0..15 {
         limiter

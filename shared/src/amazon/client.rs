@@ -327,7 +327,9 @@ impl AmazonClient {
         let mut number = 0;
         loop {
             number += 1;
-            let failure = match attempt(number).await {
+            // Boxed: every Amazon call's future nests this one, and a function's whole future must stay within
+            // the compiler's layout depth (submit-feeds' did not).
+            let failure = match Box::pin(attempt(number)).await {
                 Ok(value) => return Ok(value),
                 Err(failure) => failure,
             };

@@ -724,6 +724,10 @@ pub async fn run_seed(seed: u64, orders: usize, settings: ChaosSettings) -> Resu
         .runner
         .settle(chrono::TimeDelta::hours(72), pause)
         .await?;
+    // The feeds are answered; reports show what they changed up to a day later.
+    scenario
+        .catch_up_with_reports(chrono::TimeDelta::hours(72), pause)
+        .await?;
     let comparison = scenario.compare().await?;
     let account = scenario.account_id.clone();
     let (_, jobs) = scenario.runner.job_summary(&account).await?;

@@ -263,6 +263,58 @@ impl Scenario {
         self.runner.pump_streams().await
     }
 
+    /// Runs the import until, for every report type of the account, it has imported a report made after reports
+    /// show every change Amazon holds now (each order's latest event, those of the seller's feeds included), then
+    /// settles. Changes the seller makes late (a cancellation feed after the orders settled) reach reports up to a
+    /// day after `getOrder` shows them, and [`LocalRunner::settle`] stops at the first quiet moment: on a fast
+    /// clock that moment can fall after such a change reached reports and before the next report, and a
+    /// comparison then would hold the import to a report nobody has requested yet. Fails after `limit` of clock
+    /// time.
+    pub async fn catch_up_with_reports(&mut self, limit: TimeDelta, pause: Duration) -> Result<()> {
+        let orders = self.sandbox.orders(&self.seller.seller_id)?;
+        let Some(shown) = orders
+            .iter()
+            .flat_map(|order| order.events.iter().map(|event| event.visible_at))
+            .max()
+        else {
+            return Ok(());
+        };
+        let deadline = self.runner.clock().now() + limit;
+        loop {
+            let record = self
+                .runner
+                .import
+                .accounts
+                .get_account(&self.account_id)
+                .await?
+                .context("the scenario's account is gone")?;
+            let behind: Vec<&str> = record
+                .account
+                .options
+                .report_types()
+                .into_iter()
+                .filter(|report_type| {
+                    record
+                        .status
+                        .watermarks
+                        .get(*report_type)
+                        .is_none_or(|watermark| *watermark < shown)
+                })
+                .collect();
+            if behind.is_empty() {
+                return self.runner.settle(limit, pause).await;
+            }
+            if self.runner.clock().now() > deadline {
+                anyhow::bail!(
+                    "no report of {behind:?} made after {shown} (when reports show Amazon's last change) was \
+                     imported within {limit} of clock time"
+                );
+            }
+            self.runner.step().await?;
+            tokio::time::sleep(pause).await;
+        }
+    }
+
     /// Parses every imported report's document again, as a redelivery or a re-run would: how many reports, and
     /// the records they wrote.
     pub async fn reimport_everything(&self) -> Result<(u64, u64)> {

@@ -306,14 +306,14 @@ impl AmazonClient {
     }
 
     /// The one retry loop of Amazon calls and document transfers: runs `attempt` with attempt numbers from 1
-    /// until it succeeds or `then` (given the failure and its attempt number) gives up. Between attempts it
-    /// backs off, for at most the policy's number of attempts; for [`Then::Repair`] it runs `repair`, which
-    /// answers whether another attempt can do better. The last failure is the answer.
+    /// until it succeeds or `then`, given the failure, gives up. Between attempts it backs off, for at most the
+    /// policy's number of attempts; for [`Then::Repair`] it runs `repair`, which answers whether another attempt
+    /// can do better. The last failure is the answer.
     pub(crate) async fn retrying<T, E, A, AF, R, RF>(
         &self,
         operation: &'static str,
         mut attempt: A,
-        then: impl Fn(&E, u32) -> Then,
+        then: impl Fn(&E) -> Then,
         mut repair: R,
     ) -> Result<T, AmazonError>
     where
@@ -333,7 +333,7 @@ impl AmazonClient {
                 Ok(value) => return Ok(value),
                 Err(failure) => failure,
             };
-            match then(&failure, number) {
+            match then(&failure) {
                 Then::BackOff if number < self.inner.retry.max_attempts => {
                     self.back_off(operation, failure.as_ref(), number).await;
                 }
@@ -367,7 +367,7 @@ impl AmazonClient {
             self.retrying(
                 operation.name(),
                 |attempt| self.attempt(seller, &request, attempt),
-                |failure: &Failure, _| match failure {
+                |failure: &Failure| match failure {
                     // LWA ran its own retries; repeating them here would multiply the attempts.
                     Failure::Token(_) => Then::Stop,
                     Failure::Call(error) if error.is_retryable() && may_repeat(operation, error) => {

@@ -366,7 +366,7 @@ impl AmazonClient {
     }
 }
 
-fn transfer_then(error: &AmazonError, _attempt: u32) -> Then {
+fn transfer_then(error: &AmazonError) -> Then {
     // The same URL stays expired: only a new getReportDocument helps, which is the caller's move.
     if error.is_retryable() && *error != AmazonError::DocumentExpired {
         Then::BackOff

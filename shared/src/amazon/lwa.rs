@@ -341,7 +341,7 @@ fn lwa_error(status: StatusCode, body: &[u8], attempts: u32) -> AmazonError {
 
 /// What a failed LWA request leads to: LWA's 429s, server errors and transport failures are tried again; a
 /// refused client secret once the credentials are read again (it may have been rotated since they were read).
-fn lwa_then(error: &AmazonError, _attempt: u32) -> Then {
+fn lwa_then(error: &AmazonError) -> Then {
     match error {
         error if error.is_retryable() => Then::BackOff,
         AmazonError::InvalidClient { .. } => Then::Repair,

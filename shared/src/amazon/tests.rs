@@ -1611,7 +1611,7 @@ async fn the_retry_loop_backs_off_within_the_attempts_repairs_once_and_stops_whe
     // Backing off: four attempts (the policy's), three back-offs of the clock, the last failure answered.
     let started = amazon.clock.now();
     let error = client
-        .retrying("test", failing, |_: &AmazonError, _| Then::BackOff, no_repair)
+        .retrying("test", failing, |_: &AmazonError| Then::BackOff, no_repair)
         .await
         .unwrap_err();
     assert_eq!(error, unavailable(4));
@@ -1621,7 +1621,7 @@ async fn the_retry_loop_backs_off_within_the_attempts_repairs_once_and_stops_whe
     // Stopping: one attempt, no wait.
     let now = amazon.clock.now();
     let error = client
-        .retrying("test", failing, |_: &AmazonError, _| Then::Stop, no_repair)
+        .retrying("test", failing, |_: &AmazonError| Then::Stop, no_repair)
         .await
         .unwrap_err();
     assert_eq!(error, unavailable(1));
@@ -1635,13 +1635,13 @@ async fn the_retry_loop_backs_off_within_the_attempts_repairs_once_and_stops_whe
         std::future::ready(true)
     };
     let error = client
-        .retrying("test", failing, |_: &AmazonError, _| Then::Repair, helps)
+        .retrying("test", failing, |_: &AmazonError| Then::Repair, helps)
         .await
         .unwrap_err();
     assert_eq!((error, repairs.load(Ordering::SeqCst)), (unavailable(2), 1));
     counted(2);
     let error = client
-        .retrying("test", failing, |_: &AmazonError, _| Then::Repair, no_repair)
+        .retrying("test", failing, |_: &AmazonError| Then::Repair, no_repair)
         .await
         .unwrap_err();
     assert_eq!(error, unavailable(1));
@@ -1656,7 +1656,7 @@ async fn the_retry_loop_backs_off_within_the_attempts_repairs_once_and_stops_whe
         })
     };
     let value = client
-        .retrying("test", third, |_: &AmazonError, _| Then::BackOff, no_repair)
+        .retrying("test", third, |_: &AmazonError| Then::BackOff, no_repair)
         .await
         .unwrap();
     assert_eq!(value, 3);

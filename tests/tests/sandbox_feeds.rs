@@ -519,6 +519,17 @@ async fn get_feeds_filters_by_type_and_status_and_pages_newest_first() {
         .await;
     assert_eq!(next.body["feeds"][0]["feedId"], ids[0].as_str());
     assert!(next.body.get("nextToken").is_none());
+    // "Specifying nextToken with any other parameters will cause the request to fail." (the model)
+    let mixed = h
+        .get(
+            &format!(
+                "/feeds/2021-06-30/feeds?feedTypes=JSON_LISTINGS_FEED&nextToken={}",
+                urlencode(token_param)
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(mixed.status, StatusCode::BAD_REQUEST, "{:?}", mixed.body);
 
     let both = "/feeds/2021-06-30/feeds?feedTypes=JSON_LISTINGS_FEED,POST_ORDER_FULFILLMENT_DATA";
     let all = h.get(both, &token).await;

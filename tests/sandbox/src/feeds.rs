@@ -18,7 +18,7 @@ use super::documents::{DownloadQuery, S3Error, StoredDocument};
 use super::faults::FaultKind;
 use super::feed_apply::{self, MessageResult};
 use super::inspect::{SandboxFeed, SandboxFeedResult};
-use super::listing::{ListFilter, new_token};
+use super::listing::{Page, Pages};
 use super::operations::Operation;
 use super::reports::{ProcessingStatus, invalid_input, split_list};
 use super::server::ApiError;
@@ -118,20 +118,7 @@ pub(crate) struct Feeds {
     pub(crate) inputs: HashMap<String, InputDocument>,
     pub(crate) jobs: BTreeMap<String, FeedJob>,
     last_id: u64,
-    pages: HashMap<String, Page>,
-}
-
-#[derive(Debug, Clone)]
-struct Page {
-    seller: String,
-    filter: Filter,
-    offset: usize,
-}
-
-#[derive(Debug, Clone)]
-struct Filter {
-    feed_types: Option<Vec<String>>,
-    listing: ListFilter,
+    pages: Pages,
 }
 
 /// `2024-03-11T13:16:24.630Z`, as the Feeds API writes times.
@@ -540,82 +527,50 @@ pub(crate) fn get_feeds(
     query: &[(String, String)],
     now: DateTime<Utc>,
 ) -> Result<Value, ApiError> {
-    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let page = if let Some(token) = get("nextToken") {
-        if query.iter().any(|(k, _)| k != "nextToken") {
-            return Err(invalid_input(
-                "nextToken cannot be combined with other parameters",
-            ));
-        }
-        world
-            .feeds
-            .pages
-            .get(token)
-            .filter(|page| page.seller == caller.seller)
-            .cloned()
-            .ok_or_else(|| invalid_input(format!("Invalid nextToken: {token}")))?
-    } else {
-        Page {
-            seller: caller.seller.clone(),
-            filter: parse_filter(&get, now)?,
-            offset: 0,
-        }
-    };
-    let filter = &page.filter;
+    let page = Page::requested(
+        &world.feeds.pages,
+        &caller.seller,
+        query,
+        now,
+        feed_types,
+        "feedTypes",
+    )?;
     let mut views: Vec<FeedView> = world
         .feeds
         .jobs
         .values()
         .filter(|job| job.seller == caller.seller)
-        .filter(|job| filter.listing.admits(job.created, &job.marketplace_ids, now))
-        .filter(|job| {
-            filter
-                .feed_types
-                .as_ref()
-                .is_none_or(|t| t.contains(&job.feed_type))
-        })
+        .filter(|job| page.filter.admits(job.created, &job.marketplace_ids, now))
+        .filter(|job| page.types.contains(&job.feed_type))
         .map(|job| view(world, job, now))
-        .filter(|view| filter.listing.admits_status(view.processing_status))
+        .filter(|view| page.filter.admits_status(view.processing_status))
         .collect();
     views.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.feed_id.cmp(&a.feed_id)));
-    let end = (page.offset + filter.listing.page_size).min(views.len());
-    let feeds: Vec<&FeedView> = views.get(page.offset..end).unwrap_or_default().iter().collect();
+    let (feeds, next) = page.cut(&views, world, |world| &mut world.feeds.pages);
     let mut body = json!({ "feeds": feeds });
-    if end < views.len() {
-        let token = new_token(world);
-        world
-            .feeds
-            .pages
-            .insert(token.clone(), Page { offset: end, ..page });
+    if let Some(token) = next {
         body["nextToken"] = Value::String(token);
     }
     Ok(body)
 }
 
-fn parse_filter<'q>(get: &impl Fn(&str) -> Option<&'q str>, now: DateTime<Utc>) -> Result<Filter, ApiError> {
-    let feed_types = match get("feedTypes").map(split_list) {
+/// `getFeeds`' `feedTypes`: required, 1 to 10, each one the sandbox takes.
+fn feed_types(given: Option<&str>) -> Result<Vec<String>, ApiError> {
+    match given.map(split_list) {
         // "Either feedTypes or nextToken is required." (feeds_2021-06-30.json, getFeeds' feedTypes); the
         // answer is the one getReports gives without reportTypes.
-        None => {
-            return Err(
-                ApiError::new(400, "InvalidInput", "One or more required parameters missing")
-                    .details("feedTypes;"),
-            );
-        }
+        None => Err(
+            ApiError::new(400, "InvalidInput", "One or more required parameters missing")
+                .details("feedTypes;"),
+        ),
         Some(list) if list.is_empty() || list.len() > 10 => {
-            return Err(invalid_input("feedTypes must hold between 1 and 10 feed types"));
+            Err(invalid_input("feedTypes must hold between 1 and 10 feed types"))
         }
-        Some(list) => {
-            if let Some(bad) = list.iter().find(|t| !FEED_TYPES.contains(&t.as_str())) {
-                return Err(invalid_input(format!("Invalid feed type {bad}")));
-            }
-            Some(list)
-        }
-    };
-    Ok(Filter {
-        feed_types,
-        listing: ListFilter::parse(get, now)?,
-    })
+        Some(list) => match list.iter().find(|t| !FEED_TYPES.contains(&t.as_str())) {
+            Some(bad) => Err(invalid_input(format!("Invalid feed type {bad}"))),
+            None => Ok(list),
+        },
+    }
 }
 
 /// `getFeedDocument`: a fresh presigned URL for a processing report.

@@ -2,6 +2,8 @@
 //! besides the type (`processingStatuses`, `marketplaceIds`, `pageSize`, `createdSince`, `createdUntil`), and
 //! the `nextToken` of the page that follows.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::marketplaces::Marketplace;
@@ -108,10 +110,77 @@ impl ListFilter {
     }
 }
 
-/// A new `nextToken`: 64 characters of base64's alphabet, as Amazon's are.
-pub(crate) fn new_token(world: &mut World) -> String {
-    world.random_string(
-        64,
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-    )
+/// What a `nextToken` stands for: the seller it was given to, what the listing's first call asked for, and
+/// where the next page starts.
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    seller: String,
+    /// The report or feed types asked for.
+    pub(crate) types: Vec<String>,
+    /// The other filters.
+    pub(crate) filter: ListFilter,
+    offset: usize,
+}
+
+/// A listing's `nextToken`s and the pages they stand for. Tokens stay valid after use, so a client may retry a
+/// page.
+pub(crate) type Pages = HashMap<String, Page>;
+
+impl Page {
+    /// The page a call asks for: the one its `nextToken` stands for, which must come alone (Amazon refuses it
+    /// with other parameters) and from the seller it was given to; else the first page of the types `types`
+    /// reads from the query, with the filters [`ListFilter::parse`] reads.
+    pub(crate) fn requested<'q>(
+        pages: &Pages,
+        seller: &str,
+        query: &'q [(String, String)],
+        now: DateTime<Utc>,
+        types: impl FnOnce(Option<&'q str>) -> Result<Vec<String>, ApiError>,
+        types_name: &str,
+    ) -> Result<Page, ApiError> {
+        let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        if let Some(token) = get("nextToken") {
+            // "include this token as the only parameter. Specifying nextToken with any other parameters will
+            // cause the request to fail." (getReports' and getFeeds' nextToken, reports_2021-06-30.json and
+            // feeds_2021-06-30.json)
+            if query.iter().any(|(k, _)| k != "nextToken") {
+                return Err(invalid_input(
+                    "nextToken cannot be combined with other parameters",
+                ));
+            }
+            return pages
+                .get(token)
+                .filter(|page| page.seller == seller)
+                .cloned()
+                .ok_or_else(|| invalid_input(format!("Invalid nextToken: {token}")));
+        }
+        Ok(Page {
+            seller: seller.to_owned(),
+            types: types(get(types_name))?,
+            filter: ListFilter::parse(&get, now)?,
+            offset: 0,
+        })
+    }
+
+    /// This page of `items` (in the listing's order), and the `nextToken` of the page after it, if any, kept in
+    /// the listing's `pages`.
+    pub(crate) fn cut<'a, T>(
+        self,
+        items: &'a [T],
+        world: &mut World,
+        pages: fn(&mut World) -> &mut Pages,
+    ) -> (&'a [T], Option<String>) {
+        let end = (self.offset + self.filter.page_size).min(items.len());
+        let page = items.get(self.offset..end).unwrap_or_default();
+        if end == items.len() {
+            return (page, None);
+        }
+        // 64 characters of base64's alphabet, as Amazon's are.
+        let token = world.random_string(
+            64,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        );
+        pages(world).insert(token.clone(), Page { offset: end, ..self });
+        (page, Some(token))
+    }
 }

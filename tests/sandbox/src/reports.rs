@@ -5,7 +5,7 @@
 //! seller's order timelines make visible by then. The sandbox computes it lazily on the first look after that
 //! instant, which gives the same bytes as computing it on time because events only ever become visible later.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::marketplaces::Marketplace;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -16,7 +16,7 @@ use super::auth::Caller;
 use super::documents::StoredDocument;
 use super::faults::FaultKind;
 use super::generator::OrderState;
-use super::listing::{ListFilter, new_token};
+use super::listing::{Page, Pages};
 use super::locales::Charset;
 use super::operations::Operation;
 use super::render::{self, ReportQuery};
@@ -93,21 +93,7 @@ pub(crate) struct ReportJob {
 pub(crate) struct Reports {
     pub(crate) jobs: BTreeMap<String, ReportJob>,
     last_id: u64,
-    pages: HashMap<String, Page>,
-}
-
-/// What a `nextToken` stands for.
-#[derive(Debug, Clone)]
-struct Page {
-    seller: String,
-    filter: Filter,
-    offset: usize,
-}
-
-#[derive(Debug, Clone)]
-struct Filter {
-    report_types: Vec<String>,
-    listing: ListFilter,
+    pages: Pages,
 }
 
 pub(crate) fn invalid_input(message: impl Into<String>) -> ApiError {
@@ -521,36 +507,21 @@ pub(crate) fn get_reports(
     query: &[(String, String)],
     now: DateTime<Utc>,
 ) -> Result<Value, ApiError> {
-    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let page = if let Some(token) = get("nextToken") {
-        if query.iter().any(|(k, _)| k != "nextToken") {
-            return Err(invalid_input(
-                "nextToken cannot be combined with other parameters",
-            ));
-        }
-        // Tokens stay valid after use, so a client may retry a page.
-        world
-            .reports
-            .pages
-            .get(token)
-            .filter(|page| page.seller == caller.seller)
-            .cloned()
-            .ok_or_else(|| invalid_input(format!("Invalid nextToken: {token}")))?
-    } else {
-        Page {
-            seller: caller.seller.clone(),
-            filter: parse_filter(&get, now)?,
-            offset: 0,
-        }
-    };
-
+    let page = Page::requested(
+        &world.reports.pages,
+        &caller.seller,
+        query,
+        now,
+        report_types,
+        "reportTypes",
+    )?;
     let candidates: Vec<String> = world
         .reports
         .jobs
         .values()
         .filter(|job| job.seller == caller.seller)
-        .filter(|job| page.filter.report_types.contains(&job.report_type))
-        .filter(|job| page.filter.listing.admits(job.created, &job.marketplace_ids, now))
+        .filter(|job| page.types.contains(&job.report_type))
+        .filter(|job| page.filter.admits(job.created, &job.marketplace_ids, now))
         .map(|job| job.id.clone())
         .collect();
     let mut views = Vec::new();
@@ -558,7 +529,7 @@ pub(crate) fn get_reports(
         let Some(view) = view(world, &id, now) else {
             continue;
         };
-        if page.filter.listing.admits_status(view.processing_status) {
+        if page.filter.admits_status(view.processing_status) {
             views.push(view);
         }
     }
@@ -567,22 +538,17 @@ pub(crate) fn get_reports(
             .cmp(&a.created_time)
             .then_with(|| b.report_id.cmp(&a.report_id))
     });
-    let end = (page.offset + page.filter.listing.page_size).min(views.len());
-    let reports: Vec<&ReportView> = views.get(page.offset..end).unwrap_or_default().iter().collect();
+    let (reports, next) = page.cut(&views, world, |world| &mut world.reports.pages);
     let mut body = json!({ "reports": reports });
-    if end < views.len() {
-        let token = new_token(world);
-        world
-            .reports
-            .pages
-            .insert(token.clone(), Page { offset: end, ..page });
+    if let Some(token) = next {
         body["nextToken"] = Value::String(token);
     }
     Ok(body)
 }
 
-fn parse_filter<'q>(get: &impl Fn(&str) -> Option<&'q str>, now: DateTime<Utc>) -> Result<Filter, ApiError> {
-    let report_types = get("reportTypes").map(split_list).unwrap_or_default();
+/// `getReports`' `reportTypes`: required, at most 10, each one Amazon knows.
+fn report_types(given: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let report_types = given.map(split_list).unwrap_or_default();
     if report_types.is_empty() {
         return Err(
             ApiError::new(400, "InvalidInput", "One or more required parameters missing")
@@ -595,10 +561,7 @@ fn parse_filter<'q>(get: &impl Fn(&str) -> Option<&'q str>, now: DateTime<Utc>) 
     if let Some(bad) = report_types.iter().find(|t| report_types::info(t).is_none()) {
         return Err(invalid_input(format!("Invalid Report Type {bad}")));
     }
-    Ok(Filter {
-        report_types,
-        listing: ListFilter::parse(get, now)?,
-    })
+    Ok(report_types)
 }
 
 /// `getReportDocument`: a fresh presigned URL; restricted report types need an RDT for exactly this path.
